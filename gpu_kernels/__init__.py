@@ -1,0 +1,1 @@
+"""Generator registry (families and projections) and the sieve backends."""

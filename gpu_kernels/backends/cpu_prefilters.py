@@ -1,0 +1,283 @@
+"""Vectorised first-draw prefilters for the families the cpu backend must sweep fastest.
+
+Each kernel walks a block of consecutive candidates in lockstep (the inner loop runs across
+candidates, so LLVM vectorises it) and computes only the words the first window draw can sit on:
+with projection ``mod`` call ``o`` is word ``o``. It keeps a candidate when ``word % M == d_0`` for
+some offset ``o`` in the job's range; the generic kernel then checks the few that remain in full.
+The trick is php_mt_seed's: MT19937's first output needs only state words ``o``, ``o+1`` and
+``o+397`` of ``init_genrand``, never the whole 624-word state or a twist.
+
+Each prefilter is exact (it never drops a candidate the full check would keep): the tests compare
+the cpu backend with the reference on chunks that contain the truth and on chance survivors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+
+import numba as nb
+import numpy as np
+
+from gpu_kernels.uint32_ops import add32, and32, mul32, or32, shl32, shr32, sub32, xor32
+from mimicry.jobs import Mode, SieveJob
+
+#: Candidates advanced in lockstep by one parallel task.
+LANES = 256
+
+#: MT19937 reads state word o + 397 for output o; beyond this the first twist is needed.
+MT_MAX_WORD = 623 - 397 - 1
+
+Prefilter = Callable[[int, int], np.ndarray]
+
+
+@nb.njit(inline="always")
+def _equals_mod(word, modulus, inverse, draw):
+    """``word % modulus == draw`` for ``word < 2**32``, by a float quotient and one correction."""
+    value = np.int64(word)
+    remainder = value - np.int64(np.float64(value) * inverse) * modulus
+    if remainder < 0:
+        remainder += modulus
+    elif remainder >= modulus:
+        remainder -= modulus
+    return remainder == draw
+
+
+@nb.njit(inline="always")
+def _mt_temper(y):
+    y = xor32(y, shr32(y, np.uint32(11)))
+    y = xor32(y, and32(shl32(y, np.uint32(7)), np.uint32(0x9D2C5680)))
+    y = xor32(y, and32(shl32(y, np.uint32(15)), np.uint32(0xEFC60000)))
+    return xor32(y, shr32(y, np.uint32(18)))
+
+
+@nb.njit(inline="always")
+def _mt_first_output(low_w, low_w1, high_w):
+    """Output ``w`` of a fresh MT19937 state from state words ``w``, ``w+1`` and ``w+397``."""
+    y = or32(and32(low_w, np.uint32(0x80000000)), and32(low_w1, np.uint32(0x7FFFFFFF)))
+    value = xor32(high_w, shr32(y, np.uint32(1)))
+    if and32(y, np.uint32(1)) != np.uint32(0):
+        value = xor32(value, np.uint32(0x9908B0DF))
+    return _mt_temper(value)
+
+
+@nb.njit(parallel=True, cache=True)
+def _mt19937_seed_prefilter(lo, count, word_lo, word_hi, modulus, draw, keep):
+    inverse = 1.0 / modulus
+    words = word_hi + 1
+    blocks = (count + LANES - 1) // LANES
+    multiplier = np.uint32(1812433253)
+    for block in nb.prange(blocks):
+        base = block * LANES
+        x = np.empty(LANES, np.uint32)
+        low = np.empty((words + 1, LANES), np.uint32)  # state words 0 .. word_hi + 1
+        high = np.empty((words, LANES), np.uint32)  # state words 397 .. 397 + word_hi
+        for lane in range(LANES):
+            x[lane] = np.uint32((lo + np.uint64(base + lane)) & np.uint64(0xFFFFFFFF))
+            low[0, lane] = x[lane]
+        for i in range(1, 397 + words):
+            step = np.uint32(i)
+            for lane in range(LANES):
+                v = x[lane]
+                x[lane] = add32(mul32(multiplier, xor32(v, shr32(v, np.uint32(30)))), step)
+            if i <= words:
+                for lane in range(LANES):
+                    low[i, lane] = x[lane]
+            if i >= 397:
+                for lane in range(LANES):
+                    high[i - 397, lane] = x[lane]
+        for lane in range(min(LANES, count - base)):
+            hit = False
+            for w in range(word_lo, word_hi + 1):
+                output = _mt_first_output(low[w, lane], low[w + 1, lane], high[w, lane])
+                if _equals_mod(output, modulus, inverse, draw):
+                    hit = True
+                    break
+            keep[base + lane] = hit
+
+
+@cache
+def _python_init_genrand_19650218() -> np.ndarray:
+    state = np.empty(624, np.uint32)
+    state[0] = 19650218
+    for i in range(1, 624):
+        previous = int(state[i - 1])
+        state[i] = (1812433253 * (previous ^ (previous >> 30)) + i) & 0xFFFFFFFF
+    return state
+
+
+@nb.njit(parallel=True, cache=True)
+def _python_random_seed_prefilter(lo, count, word_lo, word_hi, modulus, draw, base_state, keep):
+    """CPython ``random.seed(s)`` for ``s < 2**32``: ``init_by_array([s])``, lane by lane."""
+    inverse = 1.0 / modulus
+    blocks = (count + LANES - 1) // LANES
+    first = np.uint32(1664525)
+    second = np.uint32(1566083941)
+    thirty = np.uint32(30)
+    for block in nb.prange(blocks):
+        base = block * LANES
+        mt = np.empty((624, LANES), np.uint32)
+        key = np.empty(LANES, np.uint32)
+        for lane in range(LANES):
+            key[lane] = np.uint32((lo + np.uint64(base + lane)) & np.uint64(0xFFFFFFFF))
+        for i in range(624):
+            for lane in range(LANES):
+                mt[i, lane] = base_state[i]
+        # First loop: 624 steps from i = 1, wrapping once (mt[0] = mt[623], then i = 1 again).
+        for i in range(1, 625):
+            row = i if i < 624 else 1
+            if i == 624:
+                for lane in range(LANES):
+                    mt[0, lane] = mt[623, lane]
+            for lane in range(LANES):
+                p = mt[row - 1, lane]
+                mixed = mul32(xor32(p, shr32(p, thirty)), first)
+                mt[row, lane] = add32(xor32(mt[row, lane], mixed), key[lane])
+        # Second loop: 623 steps from i = 2, wrapping once the same way.
+        for i in range(2, 625):
+            row = i if i < 624 else 1
+            if i == 624:
+                for lane in range(LANES):
+                    mt[0, lane] = mt[623, lane]
+            for lane in range(LANES):
+                p = mt[row - 1, lane]
+                mixed = mul32(xor32(p, shr32(p, thirty)), second)
+                mt[row, lane] = sub32(xor32(mt[row, lane], mixed), np.uint32(row))
+        for lane in range(LANES):
+            mt[0, lane] = np.uint32(0x80000000)
+        for lane in range(min(LANES, count - base)):
+            hit = False
+            for w in range(word_lo, word_hi + 1):
+                output = _mt_first_output(mt[w, lane], mt[w + 1, lane], mt[w + 397, lane])
+                if _equals_mod(output, modulus, inverse, draw):
+                    hit = True
+                    break
+            keep[base + lane] = hit
+
+
+@cache
+def _glibc_output_coefficients(words: int) -> np.ndarray:
+    """``C[k, j]``: glibc TYPE_3 output word ``k`` is ``(sum_j C[k, j]·r[j] mod 2^32) >> 1``.
+
+    After ``srand`` the table holds ``r[0..30]`` (r[31..33] copy r[0..2]) and every later value is
+    ``r[i-3] + r[i-31]`` mod 2^32, so each output is a fixed linear combination of ``r[0..30]``:
+    31 multiply-adds instead of 344 additions.
+    """
+    table = [np.eye(31, dtype=np.uint64)[j] for j in range(31)]
+    table += [table[0], table[1], table[2]]
+    while len(table) < 344 + words:
+        i = len(table)
+        table.append((table[i - 3] + table[i - 31]) & np.uint64(0xFFFFFFFF))
+    return np.ascontiguousarray(np.array(table[344 : 344 + words], dtype=np.uint32))
+
+
+@nb.njit(parallel=True, cache=True)
+def _glibc_rand_seed_prefilter(lo, count, word_lo, word_hi, modulus, draw, coefficients, keep):
+    inverse = 1.0 / modulus
+    blocks = (count + LANES - 1) // LANES
+    for block in nb.prange(blocks):
+        base = block * LANES
+        r = np.empty((31, LANES), np.uint32)
+        for lane in range(LANES):
+            seed = np.uint32((lo + np.uint64(base + lane)) & np.uint64(0xFFFFFFFF))
+            if seed == np.uint32(0):
+                seed = np.uint32(1)
+            r[0, lane] = seed
+        for i in range(1, 31):
+            for lane in range(LANES):
+                # glibc's Schrage step in signed 32-bit arithmetic, C division truncating to 0.
+                word = np.int64(np.int32(r[i - 1, lane]))
+                magnitude = word if word >= 0 else -word
+                hi = magnitude // 127773
+                lo_part = magnitude - hi * 127773
+                if word < 0:
+                    hi, lo_part = -hi, -lo_part
+                word = 16807 * lo_part - 2836 * hi
+                if word < 0:
+                    word += 2147483647
+                r[i, lane] = np.uint32(word & 0xFFFFFFFF)
+        for lane in range(min(LANES, count - base)):
+            hit = False
+            for w in range(word_lo, word_hi + 1):
+                total = np.uint32(0)
+                for j in range(31):
+                    total = add32(total, mul32(coefficients[w, j], r[j, lane]))
+                if _equals_mod(shr32(total, np.uint32(1)), modulus, inverse, draw):
+                    hit = True
+                    break
+            keep[base + lane] = hit
+
+
+@nb.njit(parallel=True, cache=True)
+def _java_random_seed_prefilter(lo, count, word_lo, word_hi, modulus, draw, keep):
+    inverse = 1.0 / modulus
+    mask = np.uint64((1 << 48) - 1)
+    multiplier = np.uint64(0x5DEECE66D)
+    blocks = (count + LANES - 1) // LANES
+    for block in nb.prange(blocks):
+        base = block * LANES
+        state = np.empty(LANES, np.uint64)
+        hit = np.zeros(LANES, np.bool_)
+        for lane in range(LANES):
+            state[lane] = ((lo + np.uint64(base + lane)) ^ multiplier) & mask
+        for w in range(word_hi + 1):
+            for lane in range(LANES):
+                s = (state[lane] * multiplier + np.uint64(0xB)) & mask
+                state[lane] = s
+                if w >= word_lo and _equals_mod(s >> np.uint64(16), modulus, inverse, draw):
+                    hit[lane] = True
+        for lane in range(min(LANES, count - base)):
+            keep[base + lane] = hit[lane]
+
+
+@nb.njit(parallel=True, cache=True)
+def _xorshift32_state_prefilter(lo, count, word_lo, word_hi, modulus, draw, keep):
+    inverse = 1.0 / modulus
+    blocks = (count + LANES - 1) // LANES
+    for block in nb.prange(blocks):
+        base = block * LANES
+        x = np.empty(LANES, np.uint32)
+        hit = np.zeros(LANES, np.bool_)
+        for lane in range(LANES):
+            x[lane] = np.uint32((lo + np.uint64(base + lane)) & np.uint64(0xFFFFFFFF))
+        for w in range(word_hi + 1):
+            for lane in range(LANES):
+                y = x[lane]
+                y = xor32(y, shl32(y, np.uint32(13)))
+                y = xor32(y, shr32(y, np.uint32(17)))
+                y = xor32(y, shl32(y, np.uint32(5)))
+                x[lane] = y
+                if w >= word_lo and _equals_mod(y, modulus, inverse, draw):
+                    hit[lane] = True
+        for lane in range(min(LANES, count - base)):
+            keep[base + lane] = hit[lane]
+
+
+def prefilter_for(family: str, job: SieveJob) -> Prefilter | None:
+    """The exact first-draw prefilter for this job, or None when none applies."""
+    if job.projection != "mod" or job.misses_allowed:
+        return None
+    word_lo, word_hi = job.offsets
+    modulus, draw = job.modulus, job.window[0]
+    seed_mode = job.mode is Mode.SEED
+
+    def run(kernel, *extra) -> Prefilter:
+        def prefilter(lo: int, count: int) -> np.ndarray:
+            keep = np.empty(count, np.bool_)
+            kernel(np.uint64(lo), count, word_lo, word_hi, modulus, draw, *extra, keep)
+            return np.uint64(lo) + np.flatnonzero(keep).astype(np.uint64)
+
+        return prefilter
+
+    if family == "mt19937" and seed_mode and word_hi <= MT_MAX_WORD:
+        return run(_mt19937_seed_prefilter)
+    one_word_key = job.candidate_range[1] < 1 << 32  # init_by_array([seed])
+    if family == "python_random" and seed_mode and word_hi <= MT_MAX_WORD and one_word_key:
+        return run(_python_random_seed_prefilter, _python_init_genrand_19650218())
+    if family == "glibc_rand" and seed_mode:
+        return run(_glibc_rand_seed_prefilter, _glibc_output_coefficients(word_hi + 1))
+    if family == "java_random" and seed_mode:
+        return run(_java_random_seed_prefilter)
+    if family == "xorshift32" and not seed_mode:
+        return run(_xorshift32_state_prefilter)
+    return None

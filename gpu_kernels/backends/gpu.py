@@ -1,0 +1,24 @@
+"""The GPU backend (CUDA C through CuPy, HIP through hipRTC) plugs in here.
+
+Until its kernels land, asking for it fails with a clear reason instead of falling back
+silently to another backend.
+"""
+
+from __future__ import annotations
+
+from gpu_kernels.backends import BackendUnavailable
+from mimicry.jobs import ChunkResult, SieveJob
+
+
+class GpuBackend:
+    name = "gpu"
+    default_chunk_size = 1 << 28
+
+    def __init__(self) -> None:
+        raise BackendUnavailable(
+            "the gpu backend is not built yet in this release; use --backend cpu "
+            "(numba, all cores) or --backend reference"
+        )
+
+    def sieve_chunk(self, job: SieveJob, lo: int, hi: int) -> ChunkResult:  # pragma: no cover
+        raise BackendUnavailable("the gpu backend is not built yet in this release")

@@ -1,0 +1,27 @@
+"""The reference backend: the plain-Python sieve every other backend is checked against."""
+
+from __future__ import annotations
+
+import time
+
+from mimicry.hypothesis import Calls, window_matches
+from mimicry.jobs import ChunkResult, SieveJob
+
+
+class ReferenceBackend:
+    name = "reference"
+    default_chunk_size = 1 << 12
+
+    def sieve_chunk(self, job: SieveJob, lo: int, hi: int) -> ChunkResult:
+        started = time.perf_counter()
+        matches = []
+        for candidate in range(lo, hi):
+            matches.extend(window_matches(job, candidate, Calls.for_candidate(job, candidate)))
+        return ChunkResult(
+            lo=lo,
+            hi=hi,
+            matches=matches,
+            candidates_tested=hi - lo,
+            seconds=time.perf_counter() - started,
+            backend=self.name,
+        )

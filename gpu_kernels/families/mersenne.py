@@ -1,0 +1,246 @@
+"""Mersenne Twister MT19937: C++ ``std::mt19937`` / PHP ``mt_rand`` seeding and CPython's.
+
+The state is the MT recurrence seen as a sliding window, held in a circular buffer:
+
+    x[k + 624] = x[k + 397] ^ A(upper(x[k]) | lower(x[k + 1]))
+
+The reference state is ``(words, i)``: ``words`` (624 ints) hold the last 624 values of the
+recurrence and ``words[i]`` is the oldest. One step computes the next value from the oldest,
+the one after it and the one 397 further on, writes it over the oldest and returns its tempered
+form. This is MT19937 "one word at a time"; it produces exactly the words of the usual
+block-twist implementation (a seeded state is ``i = 0`` with the seeding array as the window).
+
+Only the top bit of the oldest word ever influences a later word, so the state keeps the oldest
+word's low 31 bits at zero (the seeding array's first word is masked too). That makes the state
+space exactly the 2**19937 states of MT19937 and :meth:`prev` an exact inverse of :meth:`next`:
+the value a step overwrote is recovered from the new value and the word 397 on (top bit), and
+from the two newest words (low 31 bits; they came from it one step earlier).
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from gpu_kernels.family import Family, NumbaKernels
+
+N = 624
+M = 397
+MATRIX_A = 0x9908B0DF
+UPPER = 0x80000000
+LOWER = 0x7FFFFFFF
+MASK32 = 0xFFFFFFFF
+
+
+def _temper(y: int) -> int:
+    y ^= y >> 11
+    y ^= (y << 7) & 0x9D2C5680
+    y ^= (y << 15) & 0xEFC60000
+    y ^= y >> 18
+    return y
+
+
+def _init_genrand(seed: int) -> list[int]:
+    mt = [0] * N
+    mt[0] = seed & MASK32
+    for i in range(1, N):
+        prev = mt[i - 1]
+        mt[i] = (1812433253 * (prev ^ (prev >> 30)) + i) & MASK32
+    return mt
+
+
+def _init_by_array(key: list[int]) -> list[int]:
+    """CPython's ``init_by_array`` (``_randommodule.c``), same as the MT authors' reference."""
+    mt = _init_genrand(19650218)
+    i, j = 1, 0
+    for _ in range(max(N, len(key))):
+        prev = mt[i - 1]
+        mt[i] = ((mt[i] ^ ((prev ^ (prev >> 30)) * 1664525)) + key[j] + j) & MASK32
+        i += 1
+        j += 1
+        if i >= N:
+            mt[0] = mt[N - 1]
+            i = 1
+        if j >= len(key):
+            j = 0
+    for _ in range(N - 1):
+        prev = mt[i - 1]
+        mt[i] = ((mt[i] ^ ((prev ^ (prev >> 30)) * 1566083941)) - i) & MASK32
+        i += 1
+        if i >= N:
+            mt[0] = mt[N - 1]
+            i = 1
+    mt[0] = 0x80000000
+    return mt
+
+
+def python_seed_key(seed: int) -> list[int]:
+    """The key CPython's ``random.seed(int)`` passes to ``init_by_array``: 32-bit chunks of
+    ``abs(seed)``, least significant first (``[0]`` for seed 0)."""
+    seed = abs(seed)
+    key = []
+    while seed:
+        key.append(seed & MASK32)
+        seed >>= 32
+    return key or [0]
+
+
+class _MTBase(Family):
+    word_bits = 32
+    seed_bits = 32
+    state_bits = 19968
+
+    @staticmethod
+    def _state(mt: list[int]) -> tuple:
+        mt[0] &= UPPER
+        return (tuple(mt), 0)
+
+    def next(self, state):
+        words, i = state
+        j = i + 1 if i + 1 < N else 0
+        y = (words[i] & UPPER) | (words[j] & LOWER)
+        new = words[(i + M) % N] ^ (y >> 1) ^ (MATRIX_A if y & 1 else 0)
+        buf = list(words)
+        buf[i] = new
+        buf[j] &= UPPER  # words[j] is now the oldest; its low bits never matter again
+        return (tuple(buf), j), _temper(new)
+
+    def prev(self, state):
+        words, i = state
+        j = i - 1 if i > 0 else N - 1  # the newest value, the one the last step wrote
+        # new = x[k+397] ^ A(y) with y = upper(old) | lower(words[i]); A is invertible.
+        z = words[j] ^ words[(j + M) % N]
+        odd = z >> 31
+        if odd:
+            z ^= MATRIX_A
+        y = ((z << 1) & MASK32) | odd
+        buf = list(words)
+        buf[j] = y & UPPER
+        buf[i] = (words[i] & UPPER) | (y & LOWER)
+        return (tuple(buf), j)
+
+    def words(self, state):
+        # Same stream as Family.words, without copying the 624-word tuple on every step.
+        words, i = state
+        buf = list(words)
+        while True:
+            j = i + 1 if i + 1 < N else 0
+            y = (buf[i] & UPPER) | (buf[j] & LOWER)
+            k = i + M
+            new = buf[k - N if k >= N else k] ^ (y >> 1) ^ (MATRIX_A if y & 1 else 0)
+            buf[i] = new
+            i = j
+            yield _temper(new)
+
+    def state_to_json(self, state):
+        words, i = state
+        return [*words, i]
+
+
+# ------------------------------------------------------------------------------------------------
+# numba twins: state[0:624] is the circular buffer, state[624] the index of the oldest word.
+
+_N = np.uint64(N)
+_M = np.uint64(M)
+_U = np.uint64(UPPER)
+_L = np.uint64(LOWER)
+_A = np.uint64(MATRIX_A)
+_MASK32 = np.uint64(MASK32)
+
+
+@nb.njit(inline="always")
+def _nb_init_genrand(seed, state):
+    state[0] = np.uint64(seed) & _MASK32
+    for i in range(1, N):
+        p = state[i - 1]
+        state[i] = (np.uint64(1812433253) * (p ^ (p >> np.uint64(30))) + np.uint64(i)) & _MASK32
+
+
+@nb.njit(inline="always")
+def _nb_mt_seed(seed, state):
+    _nb_init_genrand(np.uint64(seed), state)
+    state[0] &= _U
+    state[N] = np.uint64(0)
+
+
+@nb.njit(inline="always")
+def _nb_python_seed(seed, state):
+    s = np.uint64(seed)
+    key = np.empty(2, dtype=np.uint64)
+    key[0] = s & _MASK32
+    key[1] = s >> np.uint64(32)
+    key_len = 2 if key[1] != np.uint64(0) else 1
+    _nb_init_genrand(np.uint64(19650218), state)
+    i = 1
+    j = 0
+    for _ in range(max(N, key_len)):
+        p = state[i - 1]
+        x = state[i] ^ ((p ^ (p >> np.uint64(30))) * np.uint64(1664525))
+        state[i] = (x + key[j] + np.uint64(j)) & _MASK32
+        i += 1
+        j += 1
+        if i >= N:
+            state[0] = state[N - 1]
+            i = 1
+        if j >= key_len:
+            j = 0
+    for _ in range(N - 1):
+        p = state[i - 1]
+        x = state[i] ^ ((p ^ (p >> np.uint64(30))) * np.uint64(1566083941))
+        state[i] = (x - np.uint64(i)) & _MASK32
+        i += 1
+        if i >= N:
+            state[0] = state[N - 1]
+            i = 1
+    state[0] = np.uint64(0x80000000)
+    state[N] = np.uint64(0)
+
+
+@nb.njit(inline="always")
+def _nb_mt_next(state):
+    i = state[N]
+    j = i + np.uint64(1)
+    if j == _N:
+        j = np.uint64(0)
+    k = i + _M
+    if k >= _N:
+        k -= _N
+    y = (state[i] & _U) | (state[j] & _L)
+    new = state[k] ^ (y >> np.uint64(1))
+    if y & np.uint64(1):
+        new ^= _A
+    state[i] = new
+    state[j] &= _U
+    state[N] = j
+    new ^= new >> np.uint64(11)
+    new ^= (new << np.uint64(7)) & np.uint64(0x9D2C5680)
+    new ^= (new << np.uint64(15)) & np.uint64(0xEFC60000)
+    new ^= new >> np.uint64(18)
+    return new & _MASK32
+
+
+class MT19937(_MTBase):
+    """MT19937 seeded with ``init_genrand(seed)``: C++ ``std::mt19937(seed)``, PHP
+    ``mt_srand(seed)`` (``mt_rand()`` is ``word >> 1``), numpy's ``RandomState(seed)``."""
+
+    name = "mt19937"
+    verified_against = "g++ std::mt19937(seed) and PHP 8 mt_srand(seed); mt_rand()"
+
+    def seed(self, seed):
+        return self._state(_init_genrand(seed))
+
+    numba = NumbaKernels(state_words=N + 1, seed=_nb_mt_seed, next=_nb_mt_next)
+
+
+class PythonRandom(_MTBase):
+    """CPython's ``random.seed(int)``: ``init_by_array`` on the 32-bit chunks of ``abs(seed)``;
+    words are ``getrandbits(32)``. The default seed space is 32 bits, but any int is accepted
+    (the numba twin takes seeds below 2**64)."""
+
+    name = "python_random"
+    verified_against = "CPython random.Random(seed).getrandbits(32)"
+
+    def seed(self, seed):
+        return self._state(_init_by_array(python_seed_key(seed)))
+
+    numba = NumbaKernels(state_words=N + 1, seed=_nb_python_seed, next=_nb_mt_next)

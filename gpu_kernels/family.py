@@ -1,0 +1,114 @@
+"""The family interface: a bit generator that knows only its state and its raw words.
+
+Like numpy's ``BitGenerator``, a family turns a seed into a state and a state into a stream of
+unsigned words. How words become draws in ``[0, M)`` is a projection's business
+(:mod:`gpu_kernels.projections`), so every projection works with every family whose word width
+it accepts.
+
+Each family has two twins that must agree word for word:
+
+* the *reference* methods on the class (plain Python ints, the ground truth of the tests), and
+* a :class:`NumbaKernels` bundle of ``@njit`` functions over a ``uint64`` state array, which the
+  CPU backend specialises its sieve loops on.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import ClassVar
+
+#: A reference state: an int for one-word states, a tuple of ints otherwise. Immutable, so a
+#: state can be kept, compared and hashed while the search walks on from it.
+State = int | tuple
+
+
+@dataclass(frozen=True)
+class NumbaKernels:
+    """The ``@njit`` twin of a family, over a state held in a ``numpy.uint64`` array.
+
+    * ``state_words``: length of the state array.
+    * ``seed(seed: uint64, state: uint64[:]) -> None``: the state that :meth:`Family.seed` gives.
+    * ``next(state: uint64[:]) -> uint64``: advance in place, return the word.
+    * ``set_state(value: uint64, state: uint64[:]) -> None``: only for families with
+      ``state_search``; the state whose reference form is the int ``value``.
+    """
+
+    state_words: int
+    seed: Callable
+    next: Callable
+    set_state: Callable | None = None
+
+
+class Family(ABC):
+    """A pseudo-random generator family: seeding, one forward step and (optionally) one back."""
+
+    name: ClassVar[str]
+    #: Width of one raw word (15 for msvc_rand, 31 for glibc_rand, 32, 64).
+    word_bits: ClassVar[int]
+    #: Size of the seed space that :meth:`seed` accepts: seeds are ints in ``[0, 2**seed_bits)``.
+    seed_bits: ClassVar[int]
+    #: Size of the internal state in bits.
+    state_bits: ClassVar[int]
+    #: True when the whole state is small enough to enumerate (state mode).
+    state_search: ClassVar[bool] = False
+    #: Inclusive range of meaningful states for state mode (``None``: ``[0, 2**state_bits)``).
+    state_range: ClassVar[tuple[int, int] | None] = None
+    #: Inclusive default seed range (``None``: ``[0, 2**seed_bits)``).
+    seed_range: ClassVar[tuple[int, int] | None] = None
+    #: What the family is checked against, for docs and ``mimicry families``.
+    verified_against: ClassVar[str] = ""
+
+    # -- the reference twin -------------------------------------------------------------------
+
+    @abstractmethod
+    def seed(self, seed: int) -> State:
+        """The state right after seeding with ``seed``, before the first word."""
+
+    @abstractmethod
+    def next(self, state: State) -> tuple[State, int]:
+        """Advance one step: the new state and the word it produced."""
+
+    def prev(self, state: State) -> State:
+        """The state that :meth:`next` maps to ``state`` (one step back).
+
+        Only families with ``has_prev`` implement it.
+        """
+        raise NotImplementedError(f"{self.name} has no inverse step")
+
+    @property
+    def has_prev(self) -> bool:
+        return type(self).prev is not Family.prev
+
+    def state_from_int(self, value: int) -> State:
+        """The state that state mode calls ``value`` (only for ``state_search`` families)."""
+        if not self.state_search:
+            raise NotImplementedError(f"{self.name} does not support state mode")
+        return value
+
+    def state_to_json(self, state: State) -> int | list[int]:
+        """The state as reported to users: an int, or a list of words."""
+        return state if isinstance(state, int) else list(state)
+
+    # -- the numba twin -----------------------------------------------------------------------
+
+    #: Filled in by each family module; ``None`` means the cpu backend cannot sieve it.
+    numba: ClassVar[NumbaKernels | None] = None
+
+    # -- conveniences built on next/prev -------------------------------------------------------
+
+    def words(self, state: State) -> Iterator[int]:
+        """An endless iterator over the words that follow ``state``."""
+        while True:
+            state, word = self.next(state)
+            yield word
+
+    def full_seed_range(self) -> tuple[int, int]:
+        return self.seed_range or (0, (1 << self.seed_bits) - 1)
+
+    def full_state_range(self) -> tuple[int, int]:
+        return self.state_range or (0, (1 << self.state_bits) - 1)
+
+    def __repr__(self) -> str:
+        return f"<family {self.name}>"

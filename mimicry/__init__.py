@@ -1,0 +1,1 @@
+"""mimicry: find the generator behind a draw history, with honest chance statistics."""

@@ -1,0 +1,379 @@
+"""The ``mimicry`` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from mimicry.draws import DrawFileError, read_draws
+from mimicry.jobs import Mode, SieveJob, SieveResult
+from mimicry.settings import get_settings
+
+app = typer.Typer(
+    help="Find the pseudo-random generator behind a history of draws, with chance statistics.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+#: Exit code for bad input (a file, a flag value): one sentence on stderr, nothing written.
+EXIT_BAD_INPUT = 2
+
+stderr = Console(stderr=True)
+
+
+def fail(message: str) -> NoReturn:
+    """Print one clear sentence on stderr and exit with the bad-input code."""
+    print(f"mimicry: error: {message}", file=sys.stderr)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def parse_range(flag: str, text: str | None, default: tuple[int, int]) -> tuple[int, int]:
+    """``LO..HI`` (inclusive) or a single number; ``None`` means ``default``."""
+    if text is None:
+        return default
+    lo_text, dots, hi_text = text.partition("..")
+    try:
+        lo = int(lo_text)
+        hi = int(hi_text) if dots else lo
+    except ValueError:
+        fail(f"{flag} expects an inclusive range LO..HI or a single number, got {text!r}")
+    if lo < 0 or hi < lo:
+        fail(f"{flag} expects 0 <= LO <= HI, got {text!r}")
+    return lo, hi
+
+
+def _job_error(error: ValidationError) -> str:
+    first = error.errors()[0]
+    field = ".".join(str(part) for part in first["loc"])
+    message = first["msg"].removeprefix("Value error, ")
+    flags = {
+        "candidate_range": "--seeds",
+        "offsets": "--offsets",
+        "skips": "--skip",
+        "min_matches": "--min-matches",
+        "max_misses": "--max-misses",
+        "modulus": "--modulus",
+        "window": "--window",
+    }
+    return f"{flags[field]}: {message}" if field in flags else message
+
+
+@app.command()
+def sieve(
+    draws: Annotated[Path, typer.Argument(help="Draw history: .txt, .csv or .json, oldest first.")],
+    family: Annotated[str, typer.Option(help="Generator family (see `mimicry families`).")],
+    projection: Annotated[str, typer.Option(help="How words become draws.")] = "mod",
+    modulus: Annotated[int, typer.Option(help="Draws are in [0, M).")] = 1000,
+    session: Annotated[
+        str | None, typer.Option(help="Stream to read from a multi-session file.")
+    ] = None,
+    column: Annotated[str | None, typer.Option(help="CSV column holding the draws.")] = None,
+    window: Annotated[
+        int | None, typer.Option(help="Window size W (default 8, or all draws).")
+    ] = None,
+    window_start: Annotated[int, typer.Option(help="History index of the first window draw.")] = 0,
+    seeds: Annotated[
+        str | None,
+        typer.Option(
+            help="Seeds (seed mode) or states (state mode) LO..HI; default the whole space."
+        ),
+    ] = None,
+    offsets: Annotated[
+        str, typer.Option(help="Call index of the first window draw, LO..HI.")
+    ] = "0..0",
+    skip: Annotated[
+        str, typer.Option(help="Calls dropped between observed draws, LO..HI.")
+    ] = "0..0",
+    variable_skip: Annotated[
+        bool, typer.Option(help="Choose each gap from the skip range.")
+    ] = False,
+    max_misses: Annotated[
+        int | None, typer.Option(help="Variable skip: unmatched draws allowed.")
+    ] = None,
+    min_matches: Annotated[
+        int | None, typer.Option(help="Window matches to survive (default W).")
+    ] = None,
+    mode: Annotated[
+        Mode, typer.Option(help="Enumerate seeds, or the state at the window.")
+    ] = Mode.SEED,
+    predict: Annotated[int, typer.Option(help="Draws to predict past the newest one.")] = 0,
+    top: Annotated[int, typer.Option(help="Survivors to show.")] = 20,
+    backend: Annotated[str | None, typer.Option(help="reference, cpu or gpu.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+) -> None:
+    """Sieve seeds or states of one family for the generator behind DRAWS."""
+    from gpu_kernels.backends import BackendUnavailable, get_backend
+    from gpu_kernels.registry import get_family
+    from mimicry.sieve import run_sieve
+
+    settings = get_settings()
+    try:
+        generator = get_family(family)
+    except KeyError as error:
+        fail(f"--family: {error.args[0]}")
+    try:
+        history = read_draws(draws, modulus=modulus, session=session, column=column)
+    except DrawFileError as error:
+        fail(str(error))
+    values = history.values
+    size = min(8, len(values)) if window is None else window
+    if size < 1:
+        fail(f"--window must be at least 1, got {size}")
+    if window_start < 0 or window_start + size > len(values):
+        fail(
+            f"--window-start {window_start} with --window {size} needs draws "
+            f"{window_start}..{window_start + size - 1}, but {draws} has {len(values)} draws"
+        )
+    space = generator.full_state_range() if mode is Mode.STATE else generator.full_seed_range()
+    if mode is Mode.STATE and not generator.state_search:
+        space = (0, 0)  # the job's validation explains why state mode is refused
+    try:
+        job = SieveJob(
+            family=generator.name,
+            projection=projection,
+            modulus=modulus,
+            window=tuple(values[window_start : window_start + size]),
+            window_start=window_start,
+            mode=mode,
+            candidate_range=parse_range("--seeds", seeds, space),
+            offsets=parse_range("--offsets", offsets, (0, 0)),
+            skips=parse_range("--skip", skip, (0, 0)),
+            variable_skip=variable_skip,
+            min_matches=min_matches,
+            max_misses=max_misses,
+        )
+    except ValidationError as error:
+        fail(_job_error(error))
+    try:
+        engine = get_backend(backend or settings.backend)
+    except (BackendUnavailable, ValueError) as error:
+        fail(f"--backend: {error}")
+    if predict < 0 or top < 0:
+        fail("--predict and --top must be >= 0")
+
+    def run(progress=None) -> SieveResult:
+        return run_sieve(
+            values,
+            job,
+            backend=engine,
+            chunk_size=settings.chunk_size,
+            predict=predict,
+            top=top,
+            extension_limit=settings.extension_limit,
+            progress=progress,
+        )
+
+    if as_json:
+        result = run()
+        print(json.dumps(result_json(result)))
+        return
+    with Progress(
+        TextColumn("[bold]sieve[/] {task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>5.1f}%"),
+        TimeRemainingColumn(),
+        console=stderr,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(f"{job.family}/{job.projection}", total=job.candidate_count)
+        result = run(lambda done, total: bar.update(task, completed=done))
+    print_result(result)
+
+
+def result_json(result: SieveResult) -> dict:
+    """The ``--json`` object: job, survivors best first, stats."""
+    return {
+        "job": result.job.model_dump(mode="json"),
+        "survivors": [survivor.model_dump(mode="json") for survivor in result.survivors],
+        "stats": result.stats.model_dump(mode="json"),
+    }
+
+
+def print_result(result: SieveResult) -> None:
+    console = Console()
+    stats, job = result.stats, result.job
+    table = Table(
+        title=f"{job.family} / {job.projection}, M = {job.modulus}, "
+        f"window {job.window_start}+{job.window_size}"
+    )
+    key = "seed" if job.mode is Mode.SEED else "state"
+    for name in (key, "offset", "skip", "window", "before", "after", "p-value", "next"):
+        table.add_column(name, justify="right" if name != "next" else "left")
+    for s in result.survivors:
+        table.add_row(
+            str(s.seed if s.seed is not None else s.state),
+            str(s.offset),
+            str(s.skip),
+            f"{s.matches}/{job.window_size}",
+            f"{s.matches_before}/{s.checked_before}",
+            f"{s.matches_after}/{s.checked_after}",
+            f"{s.p_value:.3g}",
+            " ".join(map(str, s.next)),
+        )
+    console.print(table)
+    console.print(
+        f"{stats.candidates_tested:,} candidates, {stats.hypotheses:,} hypotheses in "
+        f"{stats.seconds:.2f} s ({stats.candidates_per_second:,.0f}/s). "
+        f"Expected chance survivors: {stats.expected_false_survivors:.3g}; "
+        f"found: {stats.survivor_count}."
+    )
+    if stats.significant:
+        console.print(
+            "[green]Significant[/]: the best survivor is very unlikely to be chance "
+            f"(p = {result.survivors[0].p_value:.3g})."
+        )
+    else:
+        console.print(
+            "[yellow]Nothing significant[/]: every survivor is consistent with chance "
+            "for a search this size."
+        )
+    if not stats.complete:
+        console.print(
+            f"[red]Incomplete[/]: missing ranges {stats.missing_ranges}, "
+            f"survivor buffer overflow: {stats.overflow}."
+        )
+
+
+@app.command()
+def simulate(
+    family: Annotated[str, typer.Option(help="Generator family.")],
+    seed: Annotated[int, typer.Option(help="Seed the history is drawn from.")],
+    count: Annotated[int, typer.Option(help="Draws to write.")] = 100,
+    projection: Annotated[str, typer.Option(help="How words become draws.")] = "mod",
+    modulus: Annotated[int, typer.Option(help="Draws are in [0, M).")] = 1000,
+    skip: Annotated[int, typer.Option(help="Calls dropped between written draws.")] = 0,
+    discard: Annotated[int, typer.Option(help="Calls dropped before the first draw.")] = 0,
+    out: Annotated[Path | None, typer.Option(help="File to write (default: stdout).")] = None,
+) -> None:
+    """Write a draw history made by a registry generator (for demos and tests)."""
+    from gpu_kernels.registry import get_family, get_projection
+
+    try:
+        generator, projector = get_family(family), get_projection(projection)
+    except KeyError as error:
+        fail(error.args[0])
+    problem = projector.check(generator.word_bits, modulus)
+    if problem:
+        fail(f"--projection: {problem}")
+    if not 0 <= seed < 1 << generator.seed_bits:
+        fail(f"--seed must be in {generator.name}'s seed space 0..{(1 << generator.seed_bits) - 1}")
+    if count < 1 or skip < 0 or discard < 0:
+        fail("--count must be >= 1 and --skip, --discard >= 0")
+    words = generator.words(generator.seed(seed))
+    calls = (projector.draw(words, modulus, generator.word_bits) for _ in iter(int, 1))
+    for _ in range(discard):
+        next(calls)
+    draws = []
+    for _ in range(count):
+        draws.append(next(calls))
+        for _ in range(skip):
+            next(calls)
+    text = "".join(f"{draw}\n" for draw in draws)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text)
+
+
+@app.command()
+def bench(
+    family: Annotated[
+        list[str] | None, typer.Option(help="Families to time (default: all).")
+    ] = None,
+    backend: Annotated[str, typer.Option(help="reference, cpu or gpu.")] = "cpu",
+    candidates: Annotated[int | None, typer.Option(help="Candidates per timed run.")] = None,
+    repeats: Annotated[int, typer.Option(help="Timed runs; the median is reported.")] = 3,
+    prefilter: Annotated[
+        bool, typer.Option(help="cpu: use the vectorised first-draw prefilters.")
+    ] = True,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Candidates per second per family: window of 8 draws mod 1000, skip 0."""
+    from gpu_kernels.backends import BackendUnavailable
+    from gpu_kernels.registry import get_family
+    from mimicry.bench import bench_family
+
+    names = family or None
+    for name in names or []:
+        try:
+            get_family(name)
+        except KeyError as error:
+            fail(f"--family: {error.args[0]}")
+    from gpu_kernels.registry import FAMILIES
+
+    rows = []
+    for name in names or sorted(FAMILIES):
+        try:
+            result = bench_family(
+                name, backend=backend, candidates=candidates, repeats=repeats, prefilter=prefilter
+            )
+        except BackendUnavailable as error:
+            fail(f"--backend: {error}")
+        row = {
+            "family": result.family,
+            "mode": result.mode,
+            "backend": result.backend,
+            "candidates": result.candidates,
+            "median_per_second": result.median_rate,
+            "seconds": result.seconds,
+            "compile_seconds": result.compile_seconds,
+            "found_truth": result.found_truth,
+        }
+        rows.append(row)
+        if not as_json:
+            runs = ", ".join(f"{seconds:.2f}" for seconds in result.seconds)
+            print(
+                f"{name:16} {result.mode:5} {result.median_rate / 1e6:10.2f} M/s  "
+                f"({result.candidates:,} candidates, runs {runs} s, "
+                f"compile {result.compile_seconds:.1f} s, truth found: {result.found_truth})",
+                flush=True,
+            )
+    if as_json:
+        print(json.dumps({"results": rows}))
+
+
+@app.command()
+def families(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List the generator families and projections."""
+    from gpu_kernels.projections import PROJECTIONS
+    from gpu_kernels.registry import ALIASES, FAMILIES
+
+    rows = [
+        {
+            "name": f.name,
+            "word_bits": f.word_bits,
+            "seed_bits": f.seed_bits,
+            "state_bits": f.state_bits,
+            "state_search": f.state_search,
+            "prev": f.has_prev,
+            "cpu": f.numba is not None,
+            "verified_against": f.verified_against,
+        }
+        for f in FAMILIES.values()
+    ]
+    if as_json:
+        print(
+            json.dumps({"families": rows, "aliases": ALIASES, "projections": sorted(PROJECTIONS)})
+        )
+        return
+    table = Table(title="families")
+    for column in rows[0]:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(str(value) for value in row.values()))
+    Console().print(table)
+    Console().print("aliases: " + ", ".join(f"{a} = {n}" for a, n in ALIASES.items()))
+    Console().print("projections: " + ", ".join(sorted(PROJECTIONS)))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,194 @@
+"""The sieve engine: split a job into chunks, run them on a backend, then assemble the answer.
+
+``assemble`` is separate from the chunk loop so that an orchestrator can run the chunks anywhere
+(Dask workers, retries, a cache) and still build exactly the same result from whatever chunks
+it has, with the coverage it actually got.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+
+from gpu_kernels.backends import SieveBackend, get_backend
+from gpu_kernels.registry import get_family
+from mimicry.hypothesis import Calls, Extension, continuation, extend
+from mimicry.jobs import (
+    ChunkResult,
+    Mode,
+    SieveJob,
+    SieveResult,
+    SieveStats,
+    Survivor,
+    WindowMatch,
+)
+from mimicry.statistics import (
+    SIGNIFICANCE_LEVEL,
+    chance_per_hypothesis,
+    expected_false_survivors,
+    search_p_value,
+)
+
+#: Draws compared on each side of the window by the bidirectional check. Each matched draw cuts
+#: the chance of a false survivor by a factor M, so a few dozen settle any question.
+DEFAULT_EXTENSION_LIMIT = 64
+
+Progress = Callable[[int, int], None]
+
+
+def chunk_bounds(job: SieveJob, chunk_size: int) -> list[tuple[int, int]]:
+    """Half-open chunks ``[lo, hi)`` covering the job's inclusive candidate range."""
+    if chunk_size < 1:
+        raise ValueError("chunk_size must be at least 1")
+    first, last = job.candidate_range
+    return [(lo, min(lo + chunk_size, last + 1)) for lo in range(first, last + 1, chunk_size)]
+
+
+def missing_ranges(job: SieveJob, chunks: Iterable[ChunkResult]) -> list[tuple[int, int]]:
+    """Inclusive candidate ranges of the job that no chunk covered."""
+    first, last = job.candidate_range
+    gaps, cursor = [], first
+    for lo, hi in sorted((chunk.lo, chunk.hi) for chunk in chunks):
+        if lo > cursor:
+            gaps.append((cursor, lo - 1))
+        cursor = max(cursor, hi)
+    if cursor <= last:
+        gaps.append((cursor, last))
+    return gaps
+
+
+def run_sieve(
+    history: Sequence[int],
+    job: SieveJob,
+    *,
+    backend: str | SieveBackend = "cpu",
+    chunk_size: int | None = None,
+    predict: int = 0,
+    top: int | None = 20,
+    extension_limit: int = DEFAULT_EXTENSION_LIMIT,
+    progress: Progress | None = None,
+) -> SieveResult:
+    """Sieve the whole job on one backend in this process and assemble the result."""
+    started = time.perf_counter()
+    engine = get_backend(backend) if isinstance(backend, str) else backend
+    bounds = chunk_bounds(job, chunk_size or engine.default_chunk_size)
+    chunks, done = [], 0
+    for lo, hi in bounds:
+        chunks.append(engine.sieve_chunk(job, lo, hi))
+        done += hi - lo
+        if progress:
+            progress(done, job.candidate_count)
+    sieve_seconds = time.perf_counter() - started
+    return assemble(
+        history,
+        job,
+        chunks,
+        predict=predict,
+        top=top,
+        extension_limit=extension_limit,
+        sieve_seconds=sieve_seconds,
+        started=started,
+    )
+
+
+def assemble(
+    history: Sequence[int],
+    job: SieveJob,
+    chunks: Sequence[ChunkResult],
+    *,
+    predict: int = 0,
+    top: int | None = 20,
+    extension_limit: int = DEFAULT_EXTENSION_LIMIT,
+    sieve_seconds: float | None = None,
+    started: float | None = None,
+) -> SieveResult:
+    """Merge chunk matches, run the bidirectional check, price every survivor, rank them."""
+    _check_history(history, job)
+    started = time.perf_counter() if started is None else started
+    matches = sorted((m for chunk in chunks for m in chunk.matches), key=WindowMatch.sort_key)
+    ranked = sorted(
+        (
+            *_survivor(
+                job, match, extend(job, history, match, _calls(job, match), extension_limit)
+            ),
+            match,
+        )
+        for match in matches
+    )
+    survivors = [survivor for _, survivor, _ in ranked]
+    shown = ranked if top is None else ranked[:top]
+    shown = [
+        survivor.model_copy(update={"next": _continuation(history, job, match, predict)})
+        if predict
+        else survivor
+        for _, survivor, match in shown
+    ]
+    candidates_tested = sum(chunk.candidates_tested for chunk in chunks)
+    if sieve_seconds is None:
+        sieve_seconds = sum(chunk.seconds for chunk in chunks)
+    gaps = missing_ranges(job, chunks)
+    overflow = any(chunk.overflow for chunk in chunks)
+    chance = chance_per_hypothesis(job.window_size, job.threshold, job.modulus, _skip_choices(job))
+    stats = SieveStats(
+        candidates_tested=candidates_tested,
+        hypotheses=job.hypotheses,
+        seconds=time.perf_counter() - started,
+        candidates_per_second=candidates_tested / sieve_seconds if sieve_seconds > 0 else 0.0,
+        chance_per_hypothesis=chance,
+        expected_false_survivors=expected_false_survivors(job.hypotheses, chance),
+        survivor_count=len(survivors),
+        significant=any(s.p_value < SIGNIFICANCE_LEVEL for s in survivors),
+        complete=not gaps and not overflow,
+        missing_ranges=gaps,
+        overflow=overflow,
+    )
+    return SieveResult(job=job, survivors=shown, stats=stats)
+
+
+def _check_history(history: Sequence[int], job: SieveJob) -> None:
+    start, size = job.window_start, job.window_size
+    if tuple(history[start : start + size]) != job.window:
+        raise ValueError(f"the job's window does not match history[{start}:{start + size}]")
+
+
+def _skip_choices(job: SieveJob) -> int:
+    return job.skip_count if job.variable_skip else 1
+
+
+def _calls(job: SieveJob, match: WindowMatch) -> Calls:
+    return Calls.for_candidate(job, match.candidate)
+
+
+def _survivor(job: SieveJob, match: WindowMatch, extension: Extension) -> tuple:
+    """(rank key, survivor) for a window match and its bidirectional check."""
+    checked = job.window_size + extension.checked_before + extension.checked_after
+    evidence = match.matches + extension.matches_before + extension.matches_after
+    p_value = search_p_value(job.hypotheses, checked, evidence, job.modulus, _skip_choices(job))
+    family = get_family(job.family)
+    seed_mode = job.mode is Mode.SEED
+    survivor = Survivor(
+        family=family.name,
+        projection=job.projection,
+        seed=match.candidate if seed_mode else None,
+        state=None if seed_mode else family.state_to_json(family.state_from_int(match.candidate)),
+        offset=match.offset,
+        skip=match.skip if isinstance(match.skip, int) else list(match.skip),
+        window={"start": job.window_start, "size": job.window_size},
+        matches=match.matches,
+        matches_before=extension.matches_before,
+        matches_after=extension.matches_after,
+        checked_before=extension.checked_before,
+        checked_after=extension.checked_after,
+        p_value=p_value,
+    )
+    # Most evidence first, then the smallest p-value, then the canonical match order.
+    return (-evidence, p_value, match.sort_key()), survivor
+
+
+def _continuation(
+    history: Sequence[int], job: SieveJob, match: WindowMatch, count: int
+) -> list[int]:
+    calls = _calls(job, match)
+    # The walk to the newest history draw fixes where the continuation starts.
+    extension = extend(job, history, match, calls, DEFAULT_EXTENSION_LIMIT)
+    return continuation(calls, extension, count)

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Set up everything the tests need on a fresh machine and run them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# The generator tests run the real runtimes: g++, glibc, the JDK, CPython and PHP's php-cli.
+if ! command -v php >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ]; then
+        (apt-get update -qq && apt-get install -y -qq php-cli) >/dev/null
+    else
+        sudo apt-get update -qq && sudo apt-get install -y -qq php-cli >/dev/null
+    fi
+fi
+scripts/setup.sh test
+. .venv/bin/activate
+ruff check .
+python -m pytest -q "$@"
