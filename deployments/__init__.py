@@ -1,0 +1,1 @@
+"""Work-pool templates, Dask cluster launchers and schedules (filled by the platform issue)."""

@@ -1,0 +1,452 @@
+"""Property tests of the sieve engine (DESIGN.md §4).
+
+1. A history made by a known generator (random family, projection, seed or state, offset,
+   constant or variable skip, window anywhere inside a longer history) is recovered: a sieve over
+   a small candidate range around the truth ranks the truth first, with the right offset, skip,
+   extensions and continuation, on the ``reference`` and the ``cpu`` backend alike.
+2. ``reference`` and ``cpu`` return exactly the same window matches for random chunks of random
+   jobs (partial matches, variable skip, state mode), and splitting a job into different chunks
+   changes nothing.
+
+numba compiles the cpu kernel once per (family, projection, mode) in a process, a few seconds
+each, so every combination is one parametrized test whose hypothesis examples all reuse it.
+Examples are derandomized: the suite is deterministic and each run tests the same cases.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from gpu_kernels.backends.cpu import BLOCK_CAPACITY, CpuBackend
+from gpu_kernels.backends.reference import ReferenceBackend
+from gpu_kernels.registry import FAMILIES, get_family
+from mimicry.jobs import ChunkResult, Mode, SieveJob
+from mimicry.sieve import assemble, chunk_bounds, missing_ranges, run_sieve
+from mimicry.statistics import chance_per_hypothesis
+from tests.history import Stream, variable_positions
+
+STATE_FAMILIES = ["xorshift32", "lcg32", "msvc_rand", "minstd_rand", "minstd_rand0"]
+#: Every family with ``mod``, and each other projection on a 32-bit-word family whose runtime
+#: really uses it (CPython, Java, PHP), so each projection's kernel is exercised.
+SEED_COMBOS = [(name, "mod") for name in sorted(FAMILIES)] + [
+    ("python_random", "python_randrange"),
+    ("python_random", "python_float"),
+    ("java_random", "java_nextint"),
+    ("mt19937", "php_mt_rand_range"),
+]
+#: State mode: the families with ``state_search``, and one rejection projection, whose backward
+#: walk (matches_before) must skip the rejected attempts.
+STATE_COMBOS = [(name, "mod") for name in STATE_FAMILIES] + [("xorshift32", "python_randrange")]
+
+#: Moduli per projection: small ones (chance matches common), Pick-3's 1000, a prime, and large
+#: ones that make the rejection projections reject often (2**30 + 1: about every other attempt).
+#: No powers of two with ``mod``: the low bits of a power-of-two LCG repeat with a short period,
+#: which makes distinct hypotheses genuinely indistinguishable.
+MODULI = {
+    "mod": (1000, 10, 997, 10007, 2**31 - 1),
+    "python_randrange": (1000, 10, 2**30 + 1),
+    "python_float": (1000, 10, 2**31),
+    "java_nextint": (1000, 1024, 2**30 + 1),
+    "php_mt_rand_range": (1000, 1024, 2**30 + 1),
+}
+PREDICT = 3
+
+PROPERTY_SETTINGS = settings(
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+REFERENCE = ReferenceBackend()
+CPU = CpuBackend()
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A history with a known truth, and the job that should find it."""
+
+    history: list[int]
+    job: SieveJob
+    #: The true seed (seed mode) or the state at the first window draw (state mode).
+    candidate: int
+    offset: int
+    skip: int | list[int]
+    #: The draws that follow the newest history draw.
+    future: list[int]
+    #: Whether every draw before the window must match (false for variable skip, whose backward
+    #: walk is greedy through random gaps).
+    before_exact: bool
+
+
+def _candidate_range(draw, truth: int, space: tuple[int, int]) -> tuple[int, int]:
+    below = draw(st.integers(0, 300), label="below")
+    above = draw(st.integers(0, 300), label="above")
+    return max(space[0], truth - below), min(space[1], truth + above)
+
+
+def _needed_after(*, before: int, window: int, after: int, hypotheses: int, modulus: int,
+                  word_bits: int, branching: int, before_counts: bool) -> int | None:
+    """Draws after the window that make the truth's evidence unreachable by chance.
+
+    A wrong hypothesis compares at most ``before + window + after`` draws; each matches with
+    probability about ``branching / min(M, 2**word_bits)``. Grow ``after`` until the union bound
+    ``H · C(n, E) · (branching/M)^E`` that any wrong hypothesis reaches the truth's guaranteed
+    evidence E is below 1e-6, so "the truth ranks first" is a well-defined claim.
+    """
+    per_draw = math.log10(min(modulus, 2**word_bits) / branching)
+    for extra in range(after, 61):
+        compared = before + window + extra
+        evidence = window + extra + (before if before_counts else 0)
+        log_bound = (math.log10(hypotheses) + math.log10(math.comb(compared, evidence))
+                     - evidence * per_draw)
+        if log_bound <= -6:
+            return extra
+    return None
+
+
+def _first_match_is_true(stream: Stream, positions: list[int], kmin: int, steps: range) -> bool:
+    """No gap smaller than the true one matches at these steps (so the search's lexicographic
+    and greedy choices land on the true calls)."""
+    for i in steps:
+        for gap in range(kmin, positions[i] - positions[i - 1] - 1):
+            if stream[positions[i - 1] + 1 + gap] == stream[positions[i]]:
+                return False
+    return True
+
+
+@st.composite
+def scenarios(draw, family_name: str, projection: str, mode: Mode) -> Scenario:
+    family = get_family(family_name)
+    state_mode = mode is Mode.STATE
+    variable = draw(st.booleans(), label="variable skip")
+    moduli = [m for m in MODULI[projection] if not variable or m >= 997]
+    modulus = draw(st.sampled_from(moduli), label="modulus")
+    low_seed = 1 if family.name.startswith("xorshift") else 0  # 0 is xorshift's fixed point
+    seed = draw(st.integers(low_seed, (1 << family.seed_bits) - 1), label="seed")
+    size = draw(st.integers(3, 6), label="window size")
+    start = draw(st.integers(0, 5), label="window start")
+    # Calls before the first history draw: the offset in seed mode, unseen calls in state mode.
+    first = draw(st.one_of(st.integers(0, 12), st.integers(200, 330)), label="first call")
+
+    if variable:
+        kmin = draw(st.integers(0, 2), label="kmin")
+        kmax = kmin + draw(st.integers(1, 2), label="kmax - kmin")
+        common = draw(st.integers(kmin, kmax), label="commonest gap")
+        majority = (size - 1) // 2 + 1  # a strict majority: the commonest gap is unique
+        others = draw(st.lists(st.integers(kmin, kmax), min_size=size - 1 - majority,
+                               max_size=size - 1 - majority), label="other gaps")
+        window_gaps = draw(st.permutations([common] * majority + others), label="window gaps")
+        before_gaps = draw(st.lists(st.integers(kmin, kmax), min_size=start, max_size=start),
+                           label="gaps before the window")
+        skips, step, true_skip = (kmin, kmax), common + 1, list(window_gaps)
+    else:
+        skip = draw(st.integers(0, 3), label="skip")
+        kmin = skip - draw(st.integers(0, min(skip, 2)), label="skips below")
+        kmax = skip + draw(st.integers(0, 2), label="skips above")
+        window_gaps, before_gaps = [skip] * (size - 1), [skip] * start
+        skips, step, true_skip = (kmin, kmax), skip + 1, skip
+    branching = kmax - kmin + 1 if variable else 1
+
+    stream = Stream.seeded(family.name, projection, modulus, seed)
+    window_positions = variable_positions(first, before_gaps + window_gaps)
+    window_call = window_positions[start]
+    if state_mode:
+        candidate = stream.state_before(window_call)
+        space = family.full_state_range()
+        offsets, true_offset = (0, 0), 0
+    else:
+        candidate = seed
+        space = (0, (1 << family.seed_bits) - 1)
+        low = draw(st.integers(0, 4), label="offsets below")
+        high = draw(st.integers(0, 4), label="offsets above")
+        offsets, true_offset = (max(0, window_call - low), window_call + high), window_call
+    candidate_range = _candidate_range(draw, candidate, space)
+
+    hypotheses = (candidate_range[1] - candidate_range[0] + 1) * (
+        (offsets[1] - offsets[0] + 1) * (1 if variable else kmax - kmin + 1)
+    )
+    after = _needed_after(
+        before=start, window=size, after=draw(st.integers(0, 12), label="draws after"),
+        hypotheses=hypotheses, modulus=modulus, word_bits=family.word_bits,
+        branching=branching, before_counts=not variable,
+    )
+    assume(after is not None)
+    positions = variable_positions(first, before_gaps + window_gaps + [step - 1] * after)
+    if variable:
+        # The history is well defined for the search: no smaller gap matches by chance inside
+        # the window (depth-first, smallest gaps first) or after it (greedy smallest gap).
+        assume(_first_match_is_true(stream, positions, kmin, range(start + 1, len(positions))))
+    history = stream.at(positions)
+    future = stream.at([positions[-1] + step * (j + 1) for j in range(PREDICT)])
+
+    job = SieveJob(
+        family=family.name,
+        projection=projection,
+        modulus=modulus,
+        window=tuple(history[start : start + size]),
+        window_start=start,
+        mode=mode,
+        candidate_range=candidate_range,
+        offsets=offsets,
+        skips=skips,
+        variable_skip=variable,
+    )
+    return Scenario(history, job, candidate, true_offset, true_skip, future,
+                    before_exact=not variable)
+
+
+def _stats_without_timing(result) -> dict:
+    return result.stats.model_dump(exclude={"seconds", "candidates_per_second"})
+
+
+def _check_truth_first(scenario: Scenario, chunk_sizes: tuple[int, int]) -> None:
+    job, history = scenario.job, scenario.history
+    results = [
+        run_sieve(history, job, backend=backend, chunk_size=chunk, predict=PREDICT, top=None)
+        for backend, chunk in zip((REFERENCE, CPU), chunk_sizes, strict=True)
+    ]
+    reference, cpu = results
+    # Both backends (and both chunkings) give the same survivors, in the same order.
+    assert [s.model_dump() for s in cpu.survivors] == [s.model_dump() for s in reference.survivors]
+    assert _stats_without_timing(cpu) == _stats_without_timing(reference)
+
+    stats = reference.stats
+    assert stats.candidates_tested == job.candidate_count
+    assert stats.hypotheses == job.hypotheses
+    assert stats.complete and not stats.missing_ranges and not stats.overflow
+    assert stats.survivor_count == len(reference.survivors) >= 1
+    assert stats.significant
+
+    best = reference.survivors[0]
+    family = get_family(job.family)
+    after = len(history) - job.window_start - job.window_size
+    if job.mode is Mode.STATE:
+        assert best.seed is None
+        assert best.state == scenario.candidate
+    else:
+        assert best.state is None
+        # Seeds that seed the same state are the same hypothesis (glibc's srand(0) is srand(1)).
+        assert family.seed(best.seed) == family.seed(scenario.candidate)
+    assert best.offset == scenario.offset
+    assert best.skip == scenario.skip
+    assert best.window == {"start": job.window_start, "size": job.window_size}
+    assert best.matches == job.window_size
+    assert best.matches_after == best.checked_after == after
+    assert best.checked_before == job.window_start
+    if scenario.before_exact:
+        assert best.matches_before == job.window_start
+    assert best.next == scenario.future
+    assert best.p_value < 0.01
+    assert all(s.evidence < best.evidence for s in reference.survivors[1:])
+
+
+CHUNKS = st.tuples(st.integers(1, 700), st.integers(1, 700))
+
+
+@pytest.mark.parametrize(("family", "projection"), SEED_COMBOS)
+@PROPERTY_SETTINGS
+@given(data=st.data(), chunk_sizes=CHUNKS)
+@settings(max_examples=6)
+def test_seed_mode_ranks_the_truth_first(family, projection, data, chunk_sizes):
+    scenario = data.draw(scenarios(family, projection, Mode.SEED))
+    _check_truth_first(scenario, chunk_sizes)
+
+
+@pytest.mark.parametrize(("family", "projection"), STATE_COMBOS)
+@PROPERTY_SETTINGS
+@given(data=st.data(), chunk_sizes=CHUNKS)
+@settings(max_examples=6)
+def test_state_mode_ranks_the_truth_first(family, projection, data, chunk_sizes):
+    scenario = data.draw(scenarios(family, projection, Mode.STATE))
+    _check_truth_first(scenario, chunk_sizes)
+
+
+# -- reference and cpu agree on arbitrary chunks ----------------------------------------------
+
+AGREEMENT_MODULI = (2, 3, 7, 10, 16, 31, 100, 1000)
+#: Expected window matches per chunk, kept far below the cpu buffer (BLOCK_CAPACITY per block
+#: of candidates) so that an overflow, not a missed match, would be the only way to lose one.
+MAX_EXPECTED_MATCHES = BLOCK_CAPACITY // 2
+
+
+@st.composite
+def random_jobs(draw, family_name: str, projection: str, mode: Mode):
+    """A random job over a random chunk; the window is random or from the real generator."""
+    family = get_family(family_name)
+    modulus = draw(st.sampled_from(AGREEMENT_MODULI), label="modulus")
+    size = draw(st.integers(1, 5), label="window size")
+    variable = draw(st.booleans(), label="variable skip") and size > 1
+    min_matches = draw(st.one_of(st.none(), st.integers(1, size)), label="min matches")
+    max_misses = None
+    if variable and draw(st.booleans(), label="explicit max misses"):
+        max_misses = draw(st.integers(0, size - 1), label="max misses")
+    skip_lo = draw(st.integers(0, 3), label="skip lo")
+    skips = (skip_lo, skip_lo + draw(st.integers(0, 2), label="skip width"))
+    if mode is Mode.STATE:
+        offsets = (0, 0)
+        space = family.full_state_range()
+    else:
+        offset_lo = draw(st.one_of(st.integers(0, 6), st.integers(200, 240)), label="offset lo")
+        offsets = (offset_lo, offset_lo + draw(st.integers(0, 5), label="offset width"))
+        space = (0, (1 << family.seed_bits) - 1)
+
+    shape = SieveJob(
+        family=family.name, projection=projection, modulus=modulus, window=(0,) * size,
+        mode=mode, candidate_range=space, offsets=offsets, skips=skips,
+        variable_skip=variable, min_matches=min_matches, max_misses=max_misses,
+    )
+    chance = chance_per_hypothesis(size, shape.threshold, modulus,
+                                   shape.skip_count if variable else 1)
+    per_candidate = shape.hypotheses_per_candidate * chance
+    count = min(draw(st.integers(1, 400), label="candidates"),
+                max(1, int(MAX_EXPECTED_MATCHES / per_candidate)))
+    lo = draw(st.integers(space[0], space[1] - count + 1), label="chunk lo")
+    if draw(st.booleans(), label="window from the generator"):
+        # The truth inside the chunk: a real window of candidate `truth`.
+        truth = draw(st.integers(lo, lo + count - 1), label="truth")
+        if mode is Mode.STATE:
+            stream = Stream(family, projection, modulus, family.state_from_int(truth))
+        else:
+            stream = Stream.seeded(family.name, projection, modulus, truth)
+        step = skips[0] + 1
+        window = tuple(stream[offsets[0] + i * step] for i in range(size))
+    else:
+        window = tuple(draw(st.lists(st.integers(0, modulus - 1), min_size=size,
+                                     max_size=size), label="window"))
+    job = shape.model_copy(update={"window": window, "candidate_range": (lo, lo + count - 1)})
+    return SieveJob.model_validate(job.model_dump())  # re-validated, like a job off the wire
+
+
+def _check_agreement(job: SieveJob, cuts: list[int]) -> None:
+    lo, hi = job.candidate_range[0], job.candidate_range[1] + 1
+    reference = REFERENCE.sieve_chunk(job, lo, hi)
+    cpu = CPU.sieve_chunk(job, lo, hi)
+    assert not cpu.overflow and not reference.overflow
+    assert cpu.candidates_tested == reference.candidates_tested == hi - lo
+    assert (cpu.lo, cpu.hi) == (reference.lo, reference.hi) == (lo, hi)
+    assert cpu.matches == reference.matches
+    assert all(lo <= m.candidate < hi for m in cpu.matches)
+    assert all(m.matches >= job.threshold for m in cpu.matches)
+    # Any split into sub-chunks gives the same matches in the same order, on either backend.
+    bounds = sorted({lo, hi, *(lo + cut % (hi - lo) for cut in cuts)})
+    pieces = list(zip(bounds, bounds[1:], strict=False))
+    for backend in (REFERENCE, CPU):
+        merged = [m for a, b in pieces for m in backend.sieve_chunk(job, a, b).matches]
+        assert merged == reference.matches
+
+
+@pytest.mark.parametrize(("family", "projection"), SEED_COMBOS)
+@PROPERTY_SETTINGS
+@given(data=st.data(), cuts=st.lists(st.integers(0, 10**6), max_size=3))
+@settings(max_examples=8)
+def test_backends_agree_in_seed_mode(family, projection, data, cuts):
+    _check_agreement(data.draw(random_jobs(family, projection, Mode.SEED)), cuts)
+
+
+@pytest.mark.parametrize(("family", "projection"), STATE_COMBOS)
+@PROPERTY_SETTINGS
+@given(data=st.data(), cuts=st.lists(st.integers(0, 10**6), max_size=3))
+@settings(max_examples=8)
+def test_backends_agree_in_state_mode(family, projection, data, cuts):
+    _check_agreement(data.draw(random_jobs(family, projection, Mode.STATE)), cuts)
+
+
+# -- chunking, coverage and the overflow flag ---------------------------------------------------
+
+
+def _chance_job(**update) -> tuple[list[int], SieveJob]:
+    """A job on a short window of small draws: many chance survivors."""
+    history = [3, 1, 4, 1, 5, 2, 6, 5, 3, 5]
+    fields = dict(family="lcg32", modulus=7, window=tuple(history[2:5]), window_start=2,
+                  candidate_range=(1000, 2999), offsets=(0, 3), skips=(0, 1), min_matches=2)
+    fields.update(update)
+    return history, SieveJob(**fields)
+
+
+@pytest.mark.parametrize("variable", [False, True])
+def test_chunk_sizes_do_not_change_the_result(variable):
+    history, job = _chance_job(variable_skip=variable)
+    results = [
+        run_sieve(history, job, backend=backend, chunk_size=size, predict=2, top=None)
+        for backend in ("reference", "cpu")
+        for size in (1, 7, 333, 2000, 10**6)
+    ]
+    first = [s.model_dump() for s in results[0].survivors]
+    assert len(first) > 100  # chance survivors aplenty: order and ties matter
+    for result in results[1:]:
+        assert [s.model_dump() for s in result.survivors] == first
+        assert _stats_without_timing(result) == _stats_without_timing(results[0])
+
+
+def test_chunk_bounds_cover_the_range_exactly():
+    _, job = _chance_job()
+    for size in (1, 3, 999, 2000, 2001, 10**9):
+        bounds = chunk_bounds(job, size)
+        assert bounds[0][0] == 1000 and bounds[-1][1] == 3000
+        assert all(b[0] == a[1] for a, b in zip(bounds, bounds[1:], strict=False))
+        assert all(0 < hi - lo <= size for lo, hi in bounds)
+    with pytest.raises(ValueError, match="chunk_size"):
+        chunk_bounds(job, 0)
+
+
+def test_a_missing_chunk_makes_the_result_incomplete():
+    history, job = _chance_job()
+    chunks = [REFERENCE.sieve_chunk(job, lo, hi) for lo, hi in chunk_bounds(job, 500)]
+    full = assemble(history, job, chunks, top=None)
+    assert full.stats.complete and full.stats.missing_ranges == []
+    partial = assemble(history, job, [chunks[0], chunks[2]], top=None)
+    assert not partial.stats.complete
+    assert partial.stats.missing_ranges == [(1500, 1999), (2500, 2999)]
+    assert partial.stats.candidates_tested == 1000
+    kept = {s.seed for s in partial.survivors}
+    assert kept and all(1000 <= seed < 1500 or 2000 <= seed < 2500 for seed in kept)
+    # Coverage accounting on its own: overlaps and out-of-order chunks.
+    pieces = [ChunkResult(lo=lo, hi=hi, matches=[], candidates_tested=hi - lo, seconds=0.0)
+              for lo, hi in ((2000, 2600), (1000, 1100), (1050, 1200), (2900, 3000))]
+    assert missing_ranges(job, pieces) == [(1200, 1999), (2600, 2899)]
+    assert missing_ranges(job, []) == [(1000, 2999)]
+
+
+def test_survivor_buffer_overflow_is_reported():
+    # M = 2 and a one-draw window: about half of all candidates match, far more than one block
+    # of the cpu backend can hold, so the chunk must say so instead of silently dropping them.
+    history = [1, 0, 1]
+    job = SieveJob(family="lcg32", modulus=2, window=(1,), candidate_range=(0, 20_000))
+    chunk = CPU.sieve_chunk(job, 0, 20_001)
+    assert chunk.overflow
+    result = assemble(history, job, [chunk], top=5)
+    assert result.stats.overflow and not result.stats.complete
+    assert result.stats.missing_ranges == []
+
+
+def test_survivors_are_ranked_by_evidence_then_p_value():
+    history, job = _chance_job()
+    result = run_sieve(history, job, backend="cpu", top=None)
+    keys = [(-s.evidence, s.p_value) for s in result.survivors]
+    assert keys == sorted(keys)
+    assert len(set(keys)) > 1
+    shown = run_sieve(history, job, backend="cpu", top=5)
+    assert [s.model_dump() for s in shown.survivors] == [
+        s.model_dump() for s in result.survivors[:5]
+    ]
+    assert shown.stats.survivor_count == len(result.survivors)
+
+
+def test_variable_skip_gaps_are_the_commonest_for_the_continuation():
+    # A hand-made variable-skip history: window gaps (1, 0, 1, 1), so the continuation steps 2.
+    stream = Stream.seeded("pcg32", "mod", 1000, 77)
+    positions = variable_positions(5, [1, 0, 1, 1, 1, 1])
+    history = stream.at(positions)
+    job = SieveJob(family="pcg32", window=tuple(history[:5]), candidate_range=(70, 80),
+                   offsets=(0, 8), skips=(0, 1), variable_skip=True)
+    best = run_sieve(history, job, backend="reference", predict=4).survivors[0]
+    assert (best.seed, best.offset, best.skip) == (77, 5, [1, 0, 1, 1])
+    assert best.next == stream.at([positions[-1] + 2 * (j + 1) for j in range(4)])
+    assert Counter(best.skip).most_common(1)[0][0] == 1
