@@ -13,8 +13,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from gpu_kernels.projections import MAX_MODULUS
 from mimicry.draws import DrawFileError, read_draws
-from mimicry.jobs import Mode, SieveJob, SieveResult
+from mimicry.jobs import JobFieldError, Mode, SieveJob, SieveResult
 from mimicry.settings import get_settings
 
 app = typer.Typer(
@@ -51,20 +52,30 @@ def parse_range(flag: str, text: str | None, default: tuple[int, int]) -> tuple[
     return lo, hi
 
 
+#: The CLI flag behind each job field, for error messages.
+JOB_FLAGS = {
+    "family": "--family",
+    "projection": "--projection",
+    "modulus": "--modulus",
+    "window": "--window",
+    "mode": "--mode",
+    "candidate_range": "--seeds",
+    "offsets": "--offsets",
+    "skips": "--skip",
+    "min_matches": "--min-matches",
+    "max_misses": "--max-misses",
+}
+
+
 def _job_error(error: ValidationError) -> str:
+    """One sentence for an invalid job, led by the flag that set the offending value."""
     first = error.errors()[0]
-    field = ".".join(str(part) for part in first["loc"])
-    message = first["msg"].removeprefix("Value error, ")
-    flags = {
-        "candidate_range": "--seeds",
-        "offsets": "--offsets",
-        "skips": "--skip",
-        "min_matches": "--min-matches",
-        "max_misses": "--max-misses",
-        "modulus": "--modulus",
-        "window": "--window",
-    }
-    return f"{flags[field]}: {message}" if field in flags else message
+    cause = first.get("ctx", {}).get("error")
+    if isinstance(cause, JobFieldError):
+        field, message = cause.field, str(cause)
+    else:
+        field, message = ".".join(str(part) for part in first["loc"]), first["msg"]
+    return f"{JOB_FLAGS.get(field, field)}: {message}"
 
 
 @app.command()
@@ -120,6 +131,8 @@ def sieve(
         generator = get_family(family)
     except KeyError as error:
         fail(f"--family: {error.args[0]}")
+    if not 2 <= modulus <= MAX_MODULUS:
+        fail(f"--modulus must be between 2 and {MAX_MODULUS}, got {modulus}")
     try:
         history = read_draws(draws, modulus=modulus, session=session, column=column)
     except DrawFileError as error:

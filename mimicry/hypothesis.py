@@ -206,7 +206,7 @@ def extend(
     matches_before = checked_before = 0
     position = match.offset
     for i in before_indices:
-        if not calls.exists(position - 1 - kmax):
+        if not calls.exists(position - 1 - kmin):
             break
         position, matched = _greedy_step(calls, position, history[i], kmin, kmax, -1)
         checked_before += 1
@@ -223,6 +223,8 @@ def _greedy_step(
     """Next position for ``draw``: the smallest matching gap, else a miss at the smallest gap."""
     for gap in range(kmin, kmax + 1):
         candidate = position + direction * (1 + gap)
+        if not calls.exists(candidate):
+            break  # walking back in seed mode: nothing before position 0
         if calls[candidate] == draw:
             return candidate, True
     return position + direction * (1 + kmin), False

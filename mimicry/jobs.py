@@ -11,6 +11,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gpu_kernels.registry import get_family, get_projection
+from mimicry.statistics import chance_per_hypothesis
 
 
 class Mode(StrEnum):
@@ -18,6 +19,14 @@ class Mode(StrEnum):
     SEED = "seed"
     #: Enumerate the internal state at the first window draw (families with ``state_search``).
     STATE = "state"
+
+
+class JobFieldError(ValueError):
+    """A job value that cannot be searched; ``field`` names the offending job field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class SieveJob(BaseModel):
@@ -53,27 +62,32 @@ class SieveJob(BaseModel):
             family = get_family(self.family)
             projection = get_projection(self.projection)
         except KeyError as error:
-            raise ValueError(error.args[0]) from None
+            field = "family" if "family" in error.args[0] else "projection"
+            raise JobFieldError(field, error.args[0]) from None
         problem = projection.check(family.word_bits, self.modulus)
         if problem:
-            raise ValueError(problem)
+            raise JobFieldError("projection", problem)
         for index, value in enumerate(self.window):
             if not 0 <= value < self.modulus:
-                raise ValueError(f"window draw {index} is {value}, outside [0, {self.modulus})")
+                raise JobFieldError(
+                    "window", f"window draw {index} is {value}, outside [0, {self.modulus})"
+                )
         for name in ("candidate_range", "offsets", "skips"):
             lo, hi = getattr(self, name)
             if lo < 0 or hi < lo:
-                raise ValueError(f"{name} must be an inclusive range lo..hi with 0 <= lo <= hi")
+                raise JobFieldError(name, "expects an inclusive range LO..HI with 0 <= LO <= HI")
         if self.mode is Mode.STATE:
             if not family.state_search:
-                raise ValueError(
+                raise JobFieldError(
+                    "mode",
                     f"state mode needs a family whose whole state can be enumerated; "
-                    f"{family.name} has a {family.state_bits}-bit state"
+                    f"{family.name} has a {family.state_bits}-bit state",
                 )
             if self.offsets != (0, 0):
-                raise ValueError(
+                raise JobFieldError(
+                    "offsets",
                     "state mode enumerates the state at the first window draw, "
-                    "so offsets must be 0..0"
+                    "so offsets must be 0..0",
                 )
             space_lo, space_hi = family.full_state_range()
             space = "state"
@@ -82,20 +96,22 @@ class SieveJob(BaseModel):
             space = "seed"
         lo, hi = self.candidate_range
         if lo < space_lo or hi > space_hi:
-            raise ValueError(
+            raise JobFieldError(
+                "candidate_range",
                 f"{space} range {lo}..{hi} is outside {family.name}'s {space} space "
-                f"{space_lo}..{space_hi}"
+                f"{space_lo}..{space_hi}",
             )
         if self.min_matches is not None and not 1 <= self.min_matches <= len(self.window):
-            raise ValueError(
-                f"min_matches must be between 1 and the window size {len(self.window)}"
+            raise JobFieldError(
+                "min_matches", f"must be between 1 and the window size {len(self.window)}"
             )
         if self.max_misses is not None:
             if not self.variable_skip:
-                raise ValueError("max_misses only applies with variable skip")
+                raise JobFieldError("max_misses", "only applies with variable skip")
             if not 0 <= self.max_misses < len(self.window):
-                raise ValueError(
-                    f"max_misses must be between 0 and {len(self.window) - 1} (window size - 1)"
+                raise JobFieldError(
+                    "max_misses",
+                    f"must be between 0 and {len(self.window) - 1} (window size - 1)",
                 )
         return self
 
@@ -145,6 +161,18 @@ class SieveJob(BaseModel):
     @property
     def hypotheses(self) -> int:
         return self.candidate_count * self.hypotheses_per_candidate
+
+    @property
+    def skip_choices(self) -> int:
+        """Calls each draw after the first may sit on: the skip range (variable skip), else 1."""
+        return self.skip_count if self.variable_skip else 1
+
+    @property
+    def chance_per_hypothesis(self) -> float:
+        """Chance (bound, for variable skip) that one hypothesis passes the window by luck."""
+        return chance_per_hypothesis(
+            self.window_size, self.threshold, self.modulus, self.skip_choices
+        )
 
     def with_range(self, lo: int, hi: int) -> SieveJob:
         return self.model_copy(update={"candidate_range": (lo, hi)})

@@ -8,7 +8,7 @@ it has, with the coverage it actually got.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from gpu_kernels.backends import SieveBackend, get_backend
 from gpu_kernels.registry import get_family
@@ -24,7 +24,6 @@ from mimicry.jobs import (
 )
 from mimicry.statistics import (
     SIGNIFICANCE_LEVEL,
-    chance_per_hypothesis,
     expected_false_survivors,
     search_p_value,
 )
@@ -36,12 +35,13 @@ DEFAULT_EXTENSION_LIMIT = 64
 Progress = Callable[[int, int], None]
 
 
-def chunk_bounds(job: SieveJob, chunk_size: int) -> list[tuple[int, int]]:
-    """Half-open chunks ``[lo, hi)`` covering the job's inclusive candidate range."""
+def chunk_bounds(job: SieveJob, chunk_size: int) -> Iterator[tuple[int, int]]:
+    """Half-open chunks ``[lo, hi)`` covering the job's inclusive candidate range, lazily (a
+    64-bit seed space has more chunks than memory)."""
     if chunk_size < 1:
         raise ValueError("chunk_size must be at least 1")
     first, last = job.candidate_range
-    return [(lo, min(lo + chunk_size, last + 1)) for lo in range(first, last + 1, chunk_size)]
+    return ((lo, min(lo + chunk_size, last + 1)) for lo in range(first, last + 1, chunk_size))
 
 
 def missing_ranges(job: SieveJob, chunks: Iterable[ChunkResult]) -> list[tuple[int, int]]:
@@ -105,7 +105,9 @@ def assemble(
     """Merge chunk matches, run the bidirectional check, price every survivor, rank them."""
     _check_history(history, job)
     started = time.perf_counter() if started is None else started
-    matches = sorted((m for chunk in chunks for m in chunk.matches), key=WindowMatch.sort_key)
+    # A retried chunk, or two overlapping chunkings, report the same match twice: count it once.
+    unique = {match.sort_key(): match for chunk in chunks for match in chunk.matches}
+    matches = [unique[key] for key in sorted(unique)]
     ranked = sorted(
         (
             *_survivor(
@@ -123,12 +125,13 @@ def assemble(
         else survivor
         for _, survivor, match in shown
     ]
-    candidates_tested = sum(chunk.candidates_tested for chunk in chunks)
     if sieve_seconds is None:
         sieve_seconds = sum(chunk.seconds for chunk in chunks)
     gaps = missing_ranges(job, chunks)
+    # Distinct candidates covered, however often a chunk ran.
+    candidates_tested = job.candidate_count - sum(hi - lo + 1 for lo, hi in gaps)
     overflow = any(chunk.overflow for chunk in chunks)
-    chance = chance_per_hypothesis(job.window_size, job.threshold, job.modulus, _skip_choices(job))
+    chance = job.chance_per_hypothesis
     stats = SieveStats(
         candidates_tested=candidates_tested,
         hypotheses=job.hypotheses,
@@ -151,10 +154,6 @@ def _check_history(history: Sequence[int], job: SieveJob) -> None:
         raise ValueError(f"the job's window does not match history[{start}:{start + size}]")
 
 
-def _skip_choices(job: SieveJob) -> int:
-    return job.skip_count if job.variable_skip else 1
-
-
 def _calls(job: SieveJob, match: WindowMatch) -> Calls:
     return Calls.for_candidate(job, match.candidate)
 
@@ -163,7 +162,7 @@ def _survivor(job: SieveJob, match: WindowMatch, extension: Extension) -> tuple:
     """(rank key, survivor) for a window match and its bidirectional check."""
     checked = job.window_size + extension.checked_before + extension.checked_after
     evidence = match.matches + extension.matches_before + extension.matches_after
-    p_value = search_p_value(job.hypotheses, checked, evidence, job.modulus, _skip_choices(job))
+    p_value = search_p_value(job.hypotheses, checked, evidence, job.modulus, job.skip_choices)
     family = get_family(job.family)
     seed_mode = job.mode is Mode.SEED
     survivor = Survivor(

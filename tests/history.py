@@ -18,11 +18,12 @@ from gpu_kernels.registry import get_family, get_projection
 class Stream:
     """The calls of one generator run, computed lazily: ``stream[j]`` is call ``c_j``."""
 
-    def __init__(self, family: str | Family, projection: str | Projection, modulus: int,
-                 state: State) -> None:
+    def __init__(
+        self, family: str | Family, projection: str | Projection, modulus: int, state: State
+    ) -> None:
         self.family = get_family(family) if isinstance(family, str) else family
-        self.projection = get_projection(projection) if isinstance(projection, str) else (
-            projection
+        self.projection = (
+            get_projection(projection) if isinstance(projection, str) else (projection)
         )
         self.modulus = modulus
         self._state = state
@@ -66,7 +67,7 @@ class Stream:
 
 
 def constant_positions(offset: int, skip: int, count: int) -> list[int]:
-    """Call indices of ``count`` draws starting at ``offset`` with ``skip`` calls dropped between."""
+    """Call indices of ``count`` draws from ``offset``, ``skip`` calls dropped between each."""
     return [offset + i * (skip + 1) for i in range(count)]
 
 
@@ -78,14 +79,22 @@ def variable_positions(offset: int, gaps: Sequence[int]) -> list[int]:
     return positions
 
 
-def make_history(family: str, projection: str, modulus: int, seed: int,
-                 positions: Sequence[int]) -> list[int]:
+def make_history(
+    family: str, projection: str, modulus: int, seed: int, positions: Sequence[int]
+) -> list[int]:
     """The draws a seeded generator makes at the given call positions."""
     return Stream.seeded(family, projection, modulus, seed).at(positions)
 
 
-def seeded_history(family: str, seed: int, count: int, *, projection: str = "mod",
-                   modulus: int = 1000, offset: int = 0, skip: int = 0) -> list[int]:
+def seeded_history(
+    family: str,
+    seed: int,
+    count: int,
+    *,
+    projection: str = "mod",
+    modulus: int = 1000,
+    offset: int = 0,
+    skip: int = 0,
+) -> list[int]:
     """``count`` draws of a seeded generator: call ``offset``, then every ``skip + 1``-th call."""
-    return make_history(family, projection, modulus, seed,
-                        constant_positions(offset, skip, count))
+    return make_history(family, projection, modulus, seed, constant_positions(offset, skip, count))

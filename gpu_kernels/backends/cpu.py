@@ -29,8 +29,16 @@ from mimicry.jobs import ChunkResult, Mode, SieveJob, WindowMatch
 
 #: Candidates one parallel task checks before writing its matches.
 BLOCK = 4096
-#: Matches one block can hold before its overflow flag is raised.
+#: Matches one block can hold at least; more when chance survivors are expected to be common.
 BLOCK_CAPACITY = 256
+
+
+def block_capacity(job: SieveJob) -> int:
+    """Room for 8× the chance survivors a block expects (short windows, small M), bounded by the
+    block's hypotheses; the buffer's untouched pages cost no memory."""
+    chance = job.chance_per_hypothesis
+    hypotheses = BLOCK * job.hypotheses_per_candidate
+    return int(min(hypotheses, max(BLOCK_CAPACITY, 8 * hypotheses * chance + 64)))
 
 
 @nb.njit(inline="always")
@@ -254,11 +262,12 @@ class CpuBackend:
 
         blocks = max(1, (count + BLOCK - 1) // BLOCK)
         gap_slots = max(job.window_size - 1, 1)
-        out_candidate = np.zeros((blocks, BLOCK_CAPACITY), np.uint64)
-        out_offset = np.zeros((blocks, BLOCK_CAPACITY), np.int64)
-        out_skip = np.zeros((blocks, BLOCK_CAPACITY), np.int64)
-        out_gaps = np.zeros((blocks, BLOCK_CAPACITY, gap_slots), np.int64)
-        out_matches = np.zeros((blocks, BLOCK_CAPACITY), np.int64)
+        capacity = block_capacity(job)
+        out_candidate = np.zeros((blocks, capacity), np.uint64)
+        out_offset = np.zeros((blocks, capacity), np.int64)
+        out_skip = np.zeros((blocks, capacity), np.int64)
+        out_gaps = np.zeros((blocks, capacity, gap_slots), np.int64)
+        out_matches = np.zeros((blocks, capacity), np.int64)
         out_count = np.zeros(blocks, np.int64)
         out_overflow = np.zeros(blocks, np.bool_)
         if count > 0:

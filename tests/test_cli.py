@@ -1,0 +1,409 @@
+"""`mimicry sieve` end to end, through the installed command in a subprocess (DESIGN.md §7).
+
+* ``--json`` prints exactly one JSON object with the contract keys (job, survivors, stats).
+* A known seed is recovered from a .txt, a .csv and a .json draw file (sessions selected with
+  ``--session``), with the right continuation.
+* Without ``--json`` a table is printed.
+* Bad input: one sentence on stderr, exit code 2, nothing on stdout; one test per kind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from gpu_kernels.registry import family_names
+from mimicry.jobs import SieveJob
+from tests.history import seeded_history
+
+_SCRIPT = Path(sys.executable).with_name("mimicry")
+MIMICRY = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "mimicry.cli"]
+
+SURVIVOR_KEYS = {
+    "family",
+    "projection",
+    "seed",
+    "state",
+    "offset",
+    "skip",
+    "window",
+    "matches",
+    "matches_before",
+    "matches_after",
+    "p_value",
+    "next",
+}
+STATS_KEYS = {
+    "candidates_tested",
+    "hypotheses",
+    "seconds",
+    "candidates_per_second",
+    "expected_false_survivors",
+    "survivor_count",
+    "significant",
+    "complete",
+}
+
+
+def mimicry(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MIMICRY_")}
+    env.update(MIMICRY_HOME=str(cwd / "home"), COLUMNS="200", NO_COLOR="1")
+    return subprocess.run(
+        [*MIMICRY, *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def write_lines(path: Path, values) -> Path:
+    path.write_text("".join(f"{v}\n" for v in values))
+    return path
+
+
+def only_json(proc: subprocess.CompletedProcess[str]) -> dict:
+    """The one JSON object on stdout (one line, nothing else)."""
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.endswith("\n") and proc.stdout.count("\n") == 1
+    result = json.loads(proc.stdout)  # raises on anything after the object
+    assert isinstance(result, dict)
+    return result
+
+
+# -- the JSON contract and recovering a seed ----------------------------------------------------
+
+SEED = 20_240_611
+TXT_HISTORY = seeded_history("mt19937", SEED, 24, offset=2)
+TXT_FUTURE = seeded_history("mt19937", SEED, 3, offset=26)
+
+
+def test_json_contract_and_seed_from_a_txt_file(tmp_path):
+    write_lines(tmp_path / "draws.txt", TXT_HISTORY)
+    proc = mimicry(
+        tmp_path,
+        "sieve",
+        "draws.txt",
+        "--family",
+        "mt19937",
+        "--seeds",
+        f"{SEED - 700}..{SEED + 300}",
+        "--offsets",
+        "0..9",
+        "--window",
+        "6",
+        "--window-start",
+        "4",
+        "--predict",
+        "3",
+        "--json",
+    )
+    result = only_json(proc)
+    assert set(result) == {"job", "survivors", "stats"}
+
+    job = SieveJob.model_validate(result["job"])
+    assert job == SieveJob(
+        family="mt19937",
+        window=tuple(TXT_HISTORY[4:10]),
+        window_start=4,
+        candidate_range=(SEED - 700, SEED + 300),
+        offsets=(0, 9),
+    )
+
+    assert result["survivors"]
+    for survivor in result["survivors"]:
+        assert set(survivor) >= SURVIVOR_KEYS
+        assert isinstance(survivor["p_value"], float) and 0 <= survivor["p_value"] <= 1
+    best = result["survivors"][0]
+    assert best["family"] == "mt19937" and best["projection"] == "mod"
+    assert (best["seed"], best["state"]) == (SEED, None)
+    assert (best["offset"], best["skip"]) == (2 + 4, 0)
+    assert best["window"] == {"start": 4, "size": 6}
+    assert (best["matches"], best["matches_before"], best["matches_after"]) == (6, 4, 14)
+    assert best["p_value"] < 1e-40
+    assert best["next"] == TXT_FUTURE
+
+    stats = result["stats"]
+    assert set(stats) >= STATS_KEYS
+    assert stats["candidates_tested"] == 1001
+    assert stats["hypotheses"] == 1001 * 10
+    assert stats["expected_false_survivors"] == pytest.approx(10010 / 1000**6)
+    assert stats["survivor_count"] == len(result["survivors"]) == 1
+    assert stats["significant"] is True and stats["complete"] is True
+    assert stats["seconds"] >= 0 and stats["candidates_per_second"] > 0
+
+
+def test_seed_from_a_csv_file_with_sessions(tmp_path):
+    # Two interleaved sessions; the evening one is CPython's random.seed(SEED).randrange(1000).
+    evening = seeded_history("python_random", 777, 16, projection="python_randrange")
+    midday = seeded_history("python_random", 999, 16, projection="python_randrange")
+    future = seeded_history("python_random", 777, 2, projection="python_randrange", offset=16)
+    rows = ["date,session,draw"]
+    for day, (a, b) in enumerate(zip(midday, evening, strict=True)):
+        rows += [f"2024-03-{day + 1:02d},midday,{a}", f"2024-03-{day + 1:02d},evening,{b}"]
+    (tmp_path / "draws.csv").write_text("\n".join(rows) + "\n")
+    proc = mimicry(
+        tmp_path,
+        "sieve",
+        "draws.csv",
+        "--session",
+        "evening",
+        "--family",
+        "python_random",
+        "--projection",
+        "python_randrange",
+        "--seeds",
+        "0..2000",
+        "--predict",
+        "2",
+        "--backend",
+        "reference",
+        "--json",
+    )
+    result = only_json(proc)
+    assert result["job"]["window"] == evening[:8]
+    best = result["survivors"][0]
+    assert (best["seed"], best["offset"], best["matches_after"]) == (777, 0, 8)
+    assert best["next"] == future
+    assert result["stats"]["significant"] is True
+
+
+def test_seed_from_a_json_file_with_sessions(tmp_path):
+    # java.util.Random(SEED).nextInt(1000), every other call observed (skip 1), from call 3.
+    seed = 2**40 + 12_345
+    draws = seeded_history("java_random", seed, 14, projection="java_nextint", offset=3, skip=1)
+    future = seeded_history("java_random", seed, 2, projection="java_nextint", offset=31, skip=1)
+    noise = seeded_history("java_random", 5, 14, projection="java_nextint")
+    items = []
+    for day, (a, b) in enumerate(zip(draws, noise, strict=True)):
+        items += [
+            {"date": f"2024-05-{day + 1:02d}", "session": "midday", "draw": a},
+            {"date": f"2024-05-{day + 1:02d}", "session": "evening", "draw": b},
+        ]
+    (tmp_path / "draws.json").write_text(json.dumps(items))
+    proc = mimicry(
+        tmp_path,
+        "sieve",
+        "draws.json",
+        "--session",
+        "midday",
+        "--family",
+        "java_random",
+        "--projection",
+        "java_nextint",
+        "--seeds",
+        f"{seed - 400}..{seed + 400}",
+        "--offsets",
+        "0..5",
+        "--skip",
+        "0..2",
+        "--predict",
+        "2",
+        "--backend",
+        "reference",
+        "--json",
+    )
+    best = only_json(proc)["survivors"][0]
+    assert (best["seed"], best["offset"], best["skip"]) == (seed, 3, 1)
+    assert best["next"] == future
+
+
+def test_a_table_without_json(tmp_path):
+    write_lines(tmp_path / "draws.txt", TXT_HISTORY)
+    proc = mimicry(
+        tmp_path,
+        "sieve",
+        "draws.txt",
+        "--family",
+        "mt19937",
+        "--seeds",
+        f"{SEED - 50}..{SEED + 50}",
+        "--offsets",
+        "2",
+        "--predict",
+        "3",
+        "--backend",
+        "reference",
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(out)
+    assert "mt19937 / mod, M = 1000, window 0+8" in out
+    for header in ("seed", "offset", "skip", "window", "before", "after", "p-value", "next"):
+        assert header in out
+    row = next(line for line in out.splitlines() if str(SEED) in line)
+    assert "8/8" in row and "0/0" in row and "16/16" in row
+    assert " ".join(map(str, TXT_FUTURE)) in row
+    assert "101 candidates, 101 hypotheses" in out
+    assert "Significant" in out
+
+
+def test_a_table_says_when_nothing_is_significant(tmp_path):
+    write_lines(tmp_path / "noise.txt", [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8])
+    proc = mimicry(
+        tmp_path,
+        "sieve",
+        "noise.txt",
+        "--family",
+        "lcg32",
+        "--modulus",
+        "10",
+        "--window",
+        "2",
+        "--seeds",
+        "0..300",
+        "--backend",
+        "reference",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Expected chance survivors: 3.01" in proc.stdout
+    assert "Nothing significant" in proc.stdout
+
+
+# -- bad input ------------------------------------------------------------------------------------
+
+FILES = {
+    "ok.txt": "1\n2\n3\n4\n5\n",
+    "range.txt": "1\n2\n1000\n",
+    "nonint.txt": "1\n2.5\n",
+    "empty.txt": "",
+    "sessions.csv": "date,session,draw\n2024-01-01,midday,1\n2024-01-01,evening,2\n",
+    "unsorted.csv": "date,draw\n2024-01-02,1\n2024-01-01,2\n",
+}
+
+BAD_INPUT = {
+    "value-outside-range": (
+        ["range.txt", "--family", "mt19937"],
+        "Draw file 'range.txt', line 3: value 1000 is outside the range [0, 1000).",
+    ),
+    "non-integer": (
+        ["nonint.txt", "--family", "mt19937", "--json"],
+        "Draw file 'nonint.txt', line 2: expected an integer draw, found '2.5'.",
+    ),
+    "empty-file": (
+        ["empty.txt", "--family", "mt19937"],
+        "Draw file 'empty.txt' contains no draws (expected one integer per line).",
+    ),
+    "unknown-session": (
+        ["sessions.csv", "--family", "mt19937", "--session", "night"],
+        "Draw file 'sessions.csv' has no session 'night'; its sessions are 'midday', 'evening'.",
+    ),
+    "several-sessions": (
+        ["sessions.csv", "--family", "mt19937", "--json"],
+        "Draw file 'sessions.csv' holds 2 sessions ('midday', 'evening'); select one with"
+        " --session (session= in read_draws).",
+    ),
+    "unsorted-dates": (
+        ["unsorted.csv", "--family", "mt19937"],
+        "Draw file 'unsorted.csv', line 3: date 2024-01-01 is older than the previous date"
+        " (2024-01-02 on line 2); expected dates oldest first.",
+    ),
+    "unknown-family": (
+        ["ok.txt", "--family", "mt19938"],
+        f"--family: unknown family 'mt19938'; known families: {', '.join(family_names())}",
+    ),
+    "seeds-syntax": (
+        ["ok.txt", "--family", "mt19937", "--seeds", "5-7"],
+        "--seeds expects an inclusive range LO..HI or a single number, got '5-7'",
+    ),
+    "offsets-syntax": (
+        ["ok.txt", "--family", "mt19937", "--offsets", "x..3"],
+        "--offsets expects an inclusive range LO..HI or a single number, got 'x..3'",
+    ),
+    "skip-syntax": (
+        ["ok.txt", "--family", "mt19937", "--skip", "1..two", "--json"],
+        "--skip expects an inclusive range LO..HI or a single number, got '1..two'",
+    ),
+    "skip-reversed": (
+        ["ok.txt", "--family", "mt19937", "--skip", "3..1"],
+        "--skip expects 0 <= LO <= HI, got '3..1'",
+    ),
+    "window-larger-than-history": (
+        ["ok.txt", "--family", "mt19937", "--window", "9"],
+        "--window-start 0 with --window 9 needs draws 0..8, but ok.txt has 5 draws",
+    ),
+    "window-past-the-end": (
+        ["ok.txt", "--family", "mt19937", "--window", "3", "--window-start", "3"],
+        "--window-start 3 with --window 3 needs draws 3..5, but ok.txt has 5 draws",
+    ),
+    "state-mode-without-state-search": (
+        ["ok.txt", "--family", "mt19937", "--mode", "state"],
+        "--mode: state mode needs a family whose whole state can be enumerated; mt19937 has a"
+        " 19968-bit state",
+    ),
+    "offsets-in-state-mode": (
+        ["ok.txt", "--family", "xorshift32", "--mode", "state", "--offsets", "0..3"],
+        "--offsets: state mode enumerates the state at the first window draw, so offsets must"
+        " be 0..0",
+    ),
+    "seed-range-outside-space": (
+        ["ok.txt", "--family", "mt19937", "--seeds", "0..4294967296", "--json"],
+        "--seeds: seed range 0..4294967296 is outside mt19937's seed space 0..4294967295",
+    ),
+    "state-range-outside-space": (
+        ["ok.txt", "--family", "xorshift32", "--mode", "state", "--seeds", "0..100"],
+        "--seeds: state range 0..100 is outside xorshift32's state space 1..4294967295",
+    ),
+    "min-matches-too-large": (
+        ["ok.txt", "--family", "mt19937", "--window", "4", "--min-matches", "5"],
+        "--min-matches: must be between 1 and the window size 4",
+    ),
+    "min-matches-zero": (
+        ["ok.txt", "--family", "mt19937", "--min-matches", "0"],
+        "--min-matches: must be between 1 and the window size 5",
+    ),
+    "gpu-backend": (
+        ["ok.txt", "--family", "mt19937", "--seeds", "0..10", "--backend", "gpu", "--json"],
+        "--backend: the gpu backend is not built yet in this release; use --backend cpu"
+        " (numba, all cores) or --backend reference",
+    ),
+    "modulus-out-of-range": (
+        ["ok.txt", "--family", "mt19937", "--modulus", "1"],
+        "--modulus must be between 2 and 2147483648, got 1",
+    ),
+    "max-misses-without-variable-skip": (
+        ["ok.txt", "--family", "mt19937", "--max-misses", "1"],
+        "--max-misses: only applies with variable skip",
+    ),
+    "incompatible-projection": (
+        ["ok.txt", "--family", "xorshift64", "--projection", "python_randrange"],
+        "--projection: projection python_randrange is defined on 32-bit words, and this family"
+        " makes 64-bit words",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def bad_runs(tmp_path_factory) -> dict[str, tuple[Path, subprocess.CompletedProcess[str]]]:
+    """Every bad-input command, each in its own folder holding the files; run a few at a time
+    (each is a separate process start, most of its time spent importing)."""
+    folders = {}
+    for kind in BAD_INPUT:
+        folder = tmp_path_factory.mktemp(kind)
+        for name, text in FILES.items():
+            (folder / name).write_text(text)
+        folders[kind] = folder
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        runs = {
+            kind: pool.submit(mimicry, folders[kind], "sieve", *args)
+            for kind, (args, _message) in BAD_INPUT.items()
+        }
+        return {kind: (folders[kind], run.result()) for kind, run in runs.items()}
+
+
+@pytest.mark.parametrize("kind", BAD_INPUT)
+def test_bad_input_is_one_sentence_and_exit_code_2(bad_runs, kind):
+    folder, proc = bad_runs[kind]
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr == f"mimicry: error: {BAD_INPUT[kind][1]}\n"
+    assert sorted(p.name for p in folder.iterdir()) == sorted(FILES)  # nothing written
