@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _user_cache() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
 
 
 class Settings(BaseSettings):
@@ -13,6 +18,8 @@ class Settings(BaseSettings):
 
     #: Where the embedded store and local state live.
     home: Path = Field(default_factory=lambda: Path.home() / ".mimicry")
+    #: Where the cpu backend keeps its specialised kernels and numba's compiled copies of them.
+    kernel_cache: Path = Field(default_factory=lambda: _user_cache() / "mimicry" / "kernels")
     #: Sieve backend used when a command does not name one.
     backend: str = "cpu"
     #: Candidates per chunk (None: the backend's default).

@@ -1,0 +1,209 @@
+"""The cpu backend's sieve kernel: a template that is specialised per family and projection.
+
+This file is valid Python, but its kernel is never compiled here. :mod:`gpu_kernels.backends.
+cpu_specialise` copies it into a generated module per (family, projection, mode), replacing the
+block between the ``BINDINGS`` markers with imports of that family's ``@njit`` twin and that
+projection's draw function. The kernel then calls them as globals, not as function arguments,
+so numba can cache the compiled kernel on disk (a kernel taking functions as arguments cannot be
+cached: their types carry object identities) and a new process loads it in a fraction of a
+second instead of compiling for 5 to 10.
+
+What the kernel does: for each candidate (a seed, or a state in state mode), every offset and
+skip (or, for variable skip, a depth-first search over the gaps), generating calls lazily and
+stopping at the first draw that makes the candidate fail; matches go into a bounded per-block
+buffer whose overflow flag is raised instead of growing memory.
+"""
+
+import numba as nb
+import numpy as np
+
+# BINDINGS: replaced in each generated specialisation.
+init_fn = next_fn = draw_fn = None
+# END BINDINGS
+
+#: Candidates one parallel task checks before writing its matches.
+BLOCK = 4096
+
+
+@nb.njit(inline="always")
+def _ensure_calls(state, modulus, param, calls, filled, position):
+    """Generate calls up to ``position`` (inclusive); ``filled`` calls exist already."""
+    while filled <= position:
+        calls[filled] = draw_fn(next_fn, state, modulus, param)
+        filled += 1
+    return filled
+
+
+@nb.njit(inline="always")
+def _record(
+    out_candidate,
+    out_offset,
+    out_skip,
+    out_gaps,
+    out_matches,
+    out_count,
+    out_overflow,
+    block,
+    candidate,
+    offset,
+    skip,
+    gaps,
+    matches,
+):
+    n = out_count[block]
+    if n >= out_candidate.shape[1]:
+        out_overflow[block] = True
+        return
+    out_candidate[block, n] = candidate
+    out_offset[block, n] = offset
+    out_skip[block, n] = skip
+    for g in range(gaps.shape[0]):
+        out_gaps[block, n, g] = gaps[g]
+    out_matches[block, n] = matches
+    out_count[block] = n + 1
+
+
+@nb.njit(parallel=True, cache=True)
+def sieve(
+    state_words,
+    use_list,
+    candidates,
+    lo,
+    count,
+    window,
+    modulus,
+    param,
+    offset_lo,
+    offset_hi,
+    skip_lo,
+    skip_hi,
+    variable,
+    misses_allowed,
+    out_candidate,
+    out_offset,
+    out_skip,
+    out_gaps,
+    out_matches,
+    out_count,
+    out_overflow,
+):
+    size = window.shape[0]
+    max_position = offset_hi + (size - 1) * (skip_hi + 1)
+    blocks = (count + BLOCK - 1) // BLOCK
+    for block in nb.prange(blocks):
+        state = np.empty(state_words, np.uint64)
+        calls = np.empty(max_position + 1, np.int64)
+        gaps = np.zeros(max(size - 1, 1), np.int64)
+        best_gaps = np.zeros(max(size - 1, 1), np.int64)
+        position = np.zeros(size, np.int64)
+        misses_at = np.zeros(size, np.int64)
+        next_gap = np.zeros(size, np.int64)
+        matched_any = np.zeros(size, np.bool_)
+        miss_tried = np.zeros(size, np.bool_)
+        no_gaps = np.zeros(0, np.int64)
+        end = min(count, (block + 1) * BLOCK)
+        for j in range(block * BLOCK, end):
+            candidate = candidates[j] if use_list else lo + np.uint64(j)
+            init_fn(candidate, state)
+            filled = 0
+            for offset in range(offset_lo, offset_hi + 1):
+                if not variable:
+                    for skip in range(skip_lo, skip_hi + 1):
+                        misses = 0
+                        for i in range(size):
+                            t = offset + i * (skip + 1)
+                            filled = _ensure_calls(state, modulus, param, calls, filled, t)
+                            if calls[t] != window[i]:
+                                misses += 1
+                                if misses > misses_allowed:
+                                    break
+                        if misses <= misses_allowed:
+                            _record(
+                                out_candidate,
+                                out_offset,
+                                out_skip,
+                                out_gaps,
+                                out_matches,
+                                out_count,
+                                out_overflow,
+                                block,
+                                candidate,
+                                offset,
+                                skip,
+                                no_gaps,
+                                size - misses,
+                            )
+                    continue
+                # Variable skip: iterative depth-first search over the gaps, in the same order as
+                # the reference (ascending gaps, then the miss branch when no gap matched).
+                filled = _ensure_calls(state, modulus, param, calls, filled, offset)
+                if calls[offset] == window[0]:
+                    misses_at[0] = 0
+                elif misses_allowed > 0:
+                    misses_at[0] = 1
+                else:
+                    continue
+                position[0] = offset
+                best = -1
+                depth = 1
+                if size > 1:
+                    next_gap[1] = skip_lo
+                    matched_any[1] = False
+                    miss_tried[1] = False
+                while depth >= 1:
+                    if depth == size:
+                        matches = size - misses_at[size - 1]
+                        if matches > best:
+                            best = matches
+                            for g in range(size - 1):
+                                best_gaps[g] = gaps[g]
+                        depth -= 1
+                        continue
+                    if next_gap[depth] <= skip_hi:
+                        gap = next_gap[depth]
+                        next_gap[depth] = gap + 1
+                        t = position[depth - 1] + 1 + gap
+                        filled = _ensure_calls(state, modulus, param, calls, filled, t)
+                        if calls[t] == window[depth]:
+                            matched_any[depth] = True
+                            position[depth] = t
+                            misses_at[depth] = misses_at[depth - 1]
+                            gaps[depth - 1] = gap
+                            depth += 1
+                            if depth < size:
+                                next_gap[depth] = skip_lo
+                                matched_any[depth] = False
+                                miss_tried[depth] = False
+                        continue
+                    if (
+                        not matched_any[depth]
+                        and not miss_tried[depth]
+                        and misses_at[depth - 1] < misses_allowed
+                    ):
+                        miss_tried[depth] = True
+                        position[depth] = position[depth - 1] + 1 + skip_lo
+                        misses_at[depth] = misses_at[depth - 1] + 1
+                        gaps[depth - 1] = skip_lo
+                        depth += 1
+                        if depth < size:
+                            next_gap[depth] = skip_lo
+                            matched_any[depth] = False
+                            miss_tried[depth] = False
+                        continue
+                    depth -= 1
+                if best >= 0:
+                    _record(
+                        out_candidate,
+                        out_offset,
+                        out_skip,
+                        out_gaps,
+                        out_matches,
+                        out_count,
+                        out_overflow,
+                        block,
+                        candidate,
+                        offset,
+                        -1,
+                        best_gaps[: size - 1],
+                        best,
+                    )

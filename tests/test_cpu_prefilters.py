@@ -1,0 +1,127 @@
+"""The cpu backend's vectorised first-draw prefilters against the reference families.
+
+A prefilter must keep exactly the candidates whose first window draw ``d_0`` equals some call
+``o`` in the offset range (projection ``mod``, so call ``o`` is word ``o``): the set it returns is
+compared with the reference generator's words, candidate by candidate.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+import pytest
+
+from gpu_kernels.backends.cpu_prefilters import Divisor, _equals_mod, prefilter_for
+from gpu_kernels.registry import get_family
+from mimicry.jobs import Mode, SieveJob
+
+
+@nb.njit
+def _equals_mod_all(words, draws, divisor, out):
+    for i in range(words.shape[0]):
+        out[i] = _equals_mod(words[i], draws[i], divisor)
+
+
+@pytest.mark.parametrize(
+    "modulus", [2, 3, 7, 10, 1000, 1024, 4096, 999_983, 2**31 - 1, 2**31, 3 * 2**29]
+)
+def test_divisibility_test_equals_the_remainder(modulus):
+    rng = np.random.default_rng(modulus)
+    words = rng.integers(0, 2**32, 200_000, dtype=np.uint64).astype(np.uint32)
+    words[:6] = [0, 1, modulus - 1, modulus, 2**32 - 1, (2**32 - 1) - (2**32 - 1) % modulus]
+    # Half the draws are the true remainder, half random (mostly wrong).
+    truth = (words.astype(np.uint64) % modulus).astype(np.uint32)
+    draws = np.where(
+        rng.random(words.size) < 0.5,
+        truth,
+        rng.integers(0, modulus, words.size, dtype=np.uint64).astype(np.uint32),
+    )
+    draws[:6] = truth[:6]
+    # Words below the draw, where ``word - draw`` wraps to a multiple of M.
+    words[6], draws[6] = 0, 2**32 % modulus
+    words[7], draws[7] = 3, (2**32 + 3) % modulus
+    truth = (words.astype(np.uint64) % modulus).astype(np.uint32)
+    out = np.empty(words.size, np.bool_)
+    _equals_mod_all(words, draws, Divisor.of(modulus), out)
+    np.testing.assert_array_equal(out, truth == draws)
+
+
+# (family, mode, first candidate, offsets, modulus): the candidate ranges start away from 0 and
+# python_random's includes its 2^32 - 1 edge.
+CASES = [
+    ("mt19937", Mode.SEED, 123_456, (0, 0), 1000),
+    ("mt19937", Mode.SEED, 2**32 - 3000, (0, 5), 1000),
+    ("mt19937", Mode.SEED, 77, (3, 9), 64),
+    ("python_random", Mode.SEED, 2**32 - 2000, (0, 2), 1000),
+    ("python_random", Mode.SEED, 5_000, (1, 1), 37),
+    ("glibc_rand", Mode.SEED, 0, (0, 3), 1000),
+    ("glibc_rand", Mode.SEED, 10_000_000, (2, 2), 2**31),
+    ("java_random", Mode.SEED, 1_700_000_000_000, (0, 4), 1000),
+    ("java_random", Mode.SEED, 42, (0, 0), 999_983),
+    ("xorshift32", Mode.STATE, 1, (0, 0), 1000),
+    ("xorshift32", Mode.STATE, 2**32 - 3000, (0, 0), 10),
+]
+
+
+@pytest.mark.parametrize(("family_name", "mode", "lo", "offsets", "modulus"), CASES)
+def test_prefilter_keeps_exactly_the_first_draw_matches(family_name, mode, lo, offsets, modulus):
+    family = get_family(family_name)
+    count = 2000
+    # Choose d_0 as the first candidate's own word at the last offset, so the set is never empty.
+    state = family.state_from_int(lo) if mode is Mode.STATE else family.seed(lo)
+    words = family.words(state)
+    draw = [next(words) for _ in range(offsets[1] + 1)][-1] % modulus
+    job = SieveJob(
+        family=family_name,
+        window=(draw, 0, 0),
+        modulus=modulus,
+        mode=mode,
+        candidate_range=(lo, min(lo + count - 1, family.full_state_range()[1]))
+        if mode is Mode.STATE
+        else (lo, lo + count - 1),
+        offsets=offsets if mode is Mode.SEED else (0, 0),
+    )
+    prefilter = prefilter_for(family_name, job)
+    assert prefilter is not None
+    first, last = job.candidate_range
+    kept = [int(c) for c in prefilter(first, last - first + 1)]
+    expected = []
+    for candidate in range(first, last + 1):
+        state = family.state_from_int(candidate) if mode is Mode.STATE else family.seed(candidate)
+        words = family.words(state)
+        calls = [next(words) % modulus for _ in range(job.offsets[1] + 1)]
+        if draw in calls[job.offsets[0] :]:
+            expected.append(candidate)
+    assert lo in kept
+    assert kept == expected
+
+
+def test_prefilters_stand_aside_where_they_would_not_be_exact():
+    window = (1, 2, 3)
+    assert (
+        prefilter_for(
+            "mt19937",
+            SieveJob(family="mt19937", window=window, candidate_range=(0, 9), min_matches=2),
+        )
+        is None
+    )
+    assert (
+        prefilter_for(
+            "mt19937",
+            SieveJob(
+                family="mt19937",
+                window=window,
+                candidate_range=(0, 9),
+                projection="php_mt_rand_range",
+            ),
+        )
+        is None
+    )
+    # Past word 225 MT19937's first twist needs more than init_genrand's words.
+    assert (
+        prefilter_for(
+            "mt19937",
+            SieveJob(family="mt19937", window=window, candidate_range=(0, 9), offsets=(0, 300)),
+        )
+        is None
+    )

@@ -1,0 +1,97 @@
+"""The cpu kernel's per-combination specialisations: generated once, cached on disk, reloaded.
+
+Each check runs the backend in a fresh Python process with its own kernel cache, as a new
+``mimicry sieve`` or a new Dask worker would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from gpu_kernels.backends.cpu_specialise import specialisation_source
+from gpu_kernels.registry import get_family, get_projection
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Sieve a chunk holding the truth and report the kernel's numba cache statistics.
+PROBE = """
+import json, sys
+from gpu_kernels.backends.cpu import CpuBackend
+from gpu_kernels.backends.cpu_specialise import specialised_sieve
+from gpu_kernels.registry import get_family, get_projection
+from mimicry.jobs import SieveJob
+from tests.history import seeded_history
+
+draws = seeded_history("minstd_rand0", 5000, 6)
+job = SieveJob(family="minstd_rand0", window=tuple(draws), candidate_range=(1, 100_000))
+backend = CpuBackend(prefilter=False)
+result = backend.sieve_chunk(job, 1, 10_001)
+kernel = specialised_sieve(
+    get_family("minstd_rand0"), get_projection("mod"), False, backend.kernel_cache
+)
+print(json.dumps({
+    "seeds": [m.candidate for m in result.matches],
+    "hits": sum(kernel.stats.cache_hits.values()),
+    "misses": sum(kernel.stats.cache_misses.values()),
+}))
+"""
+
+
+def _probe(cache: Path) -> dict:
+    env = {**os.environ, "MIMICRY_KERNEL_CACHE": str(cache), "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE], capture_output=True, text=True, env=env, cwd=ROOT
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.splitlines()[-1])
+
+
+def test_second_process_loads_the_compiled_kernel_from_disk(tmp_path):
+    cache = tmp_path / "kernels"
+    first = _probe(cache)
+    assert first["seeds"] == [5000]
+    assert first["misses"] == 1 and first["hits"] == 0
+    generated = cache / "mimicry_sieve_minstd_rand0_mod_seed.py"
+    assert generated.is_file()
+    assert list((cache / "__pycache__").glob("mimicry_sieve_minstd_rand0_mod_seed.sieve-*.nbc"))
+    mtime = generated.stat().st_mtime_ns
+    second = _probe(cache)
+    assert second["seeds"] == [5000]
+    assert second["hits"] == 1 and second["misses"] == 0
+    assert generated.stat().st_mtime_ns == mtime  # unchanged source is not rewritten
+
+
+def test_a_stale_specialisation_is_rewritten(tmp_path):
+    cache = tmp_path / "kernels"
+    _probe(cache)
+    generated = cache / "mimicry_sieve_minstd_rand0_mod_seed.py"
+    # An older mimicry's file: another fingerprint (as after an upgrade of a bound module).
+    # numba keys its cache on the file's content, so whatever was compiled from the stale text
+    # is not reused for the rewritten one.
+    text = generated.read_text()
+    generated.write_text(text.replace("# fingerprint: ", "# fingerprint: 0ld", 1))
+    again = _probe(cache)
+    assert again["seeds"] == [5000]
+    assert generated.read_text() == text
+
+
+def test_an_unwritable_cache_still_sieves(tmp_path):
+    blocked = tmp_path / "file-not-dir"
+    blocked.write_text("")
+    result = _probe(blocked / "kernels")
+    assert result["seeds"] == [5000]
+
+
+def test_the_source_binds_the_family_and_projection_functions():
+    source = specialisation_source(get_family("xorshift32"), get_projection("java_nextint"), True)
+    assert "from gpu_kernels.families.xorshift import _xs32_set_state as init_fn" in source
+    assert "from gpu_kernels.families.xorshift import _xs32_next as next_fn" in source
+    assert "from gpu_kernels.projections import _java_nextint_draw as draw_fn" in source
+    assert "init_fn = next_fn = draw_fn = None" not in source
+    seed_mode = specialisation_source(get_family("xorshift32"), get_projection("mod"), False)
+    assert "import _xs32_seed as init_fn" in seed_mode
+    assert source.splitlines()[1] != seed_mode.splitlines()[1]  # distinct fingerprints
