@@ -44,7 +44,7 @@ import operator
 import os
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -108,9 +108,17 @@ class DrawHistory:
     source: str
     session: str | None
     dates: tuple[str, ...] | None
+    #: Where each draw stands in the file: its line (text, CSV) or item index (JSON). Not part of
+    #: equality: the same history read from two layouts is the same history.
+    locations: tuple[int, ...] = field(default=(), compare=False)
+    location_kind: str = field(default="line", compare=False)
 
     def __len__(self) -> int:
         return len(self.values)
+
+    def where(self, index: int) -> str:
+        """``Draw file 'x.txt', line 17`` for the draw at ``index`` of this stream."""
+        return _where(self.source, self.location_kind, self.locations[index])
 
 
 # --------------------------------------------------------------------------------------------
@@ -159,12 +167,20 @@ def read_draws(
         idx = [i for i, s in enumerate(parsed.sessions) if s == chosen]
 
     values = tuple(parsed.values[i] for i in idx)
+    locations = tuple(parsed.locs[i] for i in idx)
     dates: tuple[str, ...] | None = None
     if parsed.date_keys is not None:
         keys = [parsed.date_keys[i] for i in idx]
         _check_date_order(parsed, idx, keys, chosen)
         dates = tuple(_normalise_date(k) for k in keys)
-    return DrawHistory(values=values, source=src, session=chosen, dates=dates)
+    return DrawHistory(
+        values=values,
+        source=src,
+        session=chosen,
+        dates=dates,
+        locations=locations,
+        location_kind=parsed.loc_kind,
+    )
 
 
 def sessions_in(path: str | os.PathLike[str], *, column: str | None = None) -> list[str]:
@@ -191,7 +207,7 @@ DateKey = tuple[date, datetime | None]
 class _Parsed:
     source: str
     values: list[int]
-    locs: list[int] | None  # line numbers (text/CSV) or item indices (JSON); None for text
+    locs: list[int]  # line numbers (text/CSV) or item indices (JSON)
     loc_kind: str  # "line" or "item"
     sessions: list[str] | None
     date_keys: list[DateKey] | None
@@ -349,7 +365,7 @@ def _older(cur: DateKey, prev: DateKey) -> bool:
 def _check_date_order(
     parsed: _Parsed, idx: Sequence[int], keys: list[DateKey], chosen: str | None
 ) -> None:
-    assert parsed.date_texts is not None and parsed.locs is not None
+    assert parsed.date_texts is not None
     for j in range(1, len(keys)):
         if _older(keys[j], keys[j - 1]):
             i, p = idx[j], idx[j - 1]
@@ -391,6 +407,7 @@ def _choose_session(src: str, known: list[str], session: str | None) -> str:
 
 def _parse_plain(src: str, text: str, modulus: int | None) -> _Parsed:
     values: list[int] = []
+    locs: list[int] = []
     append = values.append
     top = modulus if modulus is not None else -1
     for number, line in enumerate(text.split("\n"), 1):
@@ -418,10 +435,11 @@ def _parse_plain(src: str, text: str, modulus: int | None) -> _Parsed:
                 line=number,
             )
         append(value)
+        locs.append(number)
     return _Parsed(
         source=src,
         values=values,
-        locs=None,
+        locs=locs,
         loc_kind="line",
         sessions=None,
         date_keys=None,

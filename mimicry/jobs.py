@@ -6,6 +6,7 @@ JSON round-trip, so it can be a cache key, a Prefect parameter and a row in the 
 
 from __future__ import annotations
 
+import hashlib
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -173,6 +174,11 @@ class SieveJob(BaseModel):
         return chance_per_hypothesis(
             self.window_size, self.threshold, self.modulus, self.skip_choices
         )
+
+    @property
+    def key(self) -> str:
+        """SHA-256 of the job's canonical JSON: equal jobs, equal keys, in any process."""
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
 
     def with_range(self, lo: int, hi: int) -> SieveJob:
         return self.model_copy(update={"candidate_range": (lo, hi)})

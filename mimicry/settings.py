@@ -18,15 +18,38 @@ class Settings(BaseSettings):
 
     #: Where the embedded store and local state live.
     home: Path = Field(default_factory=lambda: Path.home() / ".mimicry")
+    #: The store (default: a SQLite file under ``home``); PostgreSQL for a cluster.
+    database_url: str | None = None
     #: Where the cpu backend keeps its specialised kernels and numba's compiled copies of them.
     kernel_cache: Path = Field(default_factory=lambda: _user_cache() / "mimicry" / "kernels")
     #: Sieve backend used when a command does not name one.
     backend: str = "cpu"
     #: Candidates per chunk (None: the backend's default).
     chunk_size: int | None = Field(None, ge=1)
+    #: Dask scheduler to send chunks to (``tcp://host:8786``); unset: a LocalCluster per run.
+    dask_address: str | None = None
+    #: LocalCluster size when no address is set; each worker gives numba cores // workers threads.
+    dask_workers: int = Field(1, ge=1)
+    #: Test-only: every chunk task fails on its first attempt (exercises retries end to end).
+    fault_fail_first_attempt: bool = False
     #: Draws compared on each side of the window by the bidirectional check.
     extension_limit: int = Field(64, ge=0)
 
 
 def get_settings() -> Settings:
     return Settings()
+
+
+#: Prefect settings mimicry's commands default differently (a user's own value always wins).
+#: The ephemeral API server migrates its database on first start, which takes longer than
+#: Prefect's 20 s on a small machine; telemetry only logs errors on rigs without internet.
+PREFECT_DEFAULTS = {
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+}
+
+
+def apply_prefect_defaults() -> None:
+    """Set :data:`PREFECT_DEFAULTS` where unset; call before Prefect is imported."""
+    for name, value in PREFECT_DEFAULTS.items():
+        os.environ.setdefault(name, value)

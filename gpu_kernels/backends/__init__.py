@@ -7,11 +7,33 @@ backends swapped without touching callers.
 
 from __future__ import annotations
 
+import hashlib
+from functools import cache
+from pathlib import Path
 from typing import Protocol
 
+import mimicry
 from mimicry.jobs import ChunkResult, SieveJob
 
 BACKEND_NAMES = ("reference", "cpu", "gpu")
+
+
+@cache
+def kernel_version() -> str:
+    """Names the code that decides a chunk's matches: a digest of the generator registry, the
+    backends (kernel sources included) and the job and hypothesis semantics.
+
+    Chunk caches and the coverage ledger are keyed on it, so a chunk computed by other code is
+    never reused. Any edit to those files changes it, which is conservative on purpose.
+    """
+    root = Path(__file__).resolve().parents[2]
+    sources = sorted((root / "gpu_kernels").rglob("*.py"))
+    sources += sorted((root / "gpu_kernels").rglob("*.cu"))
+    sources += [root / "mimicry" / "jobs.py", root / "mimicry" / "hypothesis.py"]
+    digest = hashlib.sha256()
+    for path in sources:
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return f"{mimicry.__version__}-{digest.hexdigest()[:12]}"
 
 
 class BackendUnavailable(RuntimeError):

@@ -1,11 +1,11 @@
-"""The ``mimicry`` command line."""
+"""``mimicry sieve`` and its companions: ``simulate``, ``bench``, ``families``."""
 
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from pydantic import ValidationError
@@ -14,43 +14,33 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from gpu_kernels.projections import MAX_MODULUS
+from mimicry.cli.common import (
+    BackendFlag,
+    ColumnFlag,
+    DrawsFile,
+    JsonFlag,
+    MaxMissesFlag,
+    MinMatchesFlag,
+    ModeFlag,
+    ModulusFlag,
+    OffsetsFlag,
+    PredictFlag,
+    ProjectionFlag,
+    SeedsFlag,
+    SessionFlag,
+    SkipFlag,
+    TopFlag,
+    VariableSkipFlag,
+    WindowFlag,
+    WindowStartFlag,
+    app,
+    fail,
+    parse_range,
+    stderr,
+)
 from mimicry.draws import DrawFileError, read_draws
 from mimicry.jobs import JobFieldError, Mode, SieveJob, SieveResult
 from mimicry.settings import get_settings
-
-app = typer.Typer(
-    help="Find the pseudo-random generator behind a history of draws, with chance statistics.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-
-#: Exit code for bad input (a file, a flag value): one sentence on stderr, nothing written.
-EXIT_BAD_INPUT = 2
-
-stderr = Console(stderr=True)
-
-
-def fail(message: str) -> NoReturn:
-    """Print one clear sentence on stderr and exit with the bad-input code."""
-    print(f"mimicry: error: {message}", file=sys.stderr)
-    raise typer.Exit(EXIT_BAD_INPUT)
-
-
-def parse_range(flag: str, text: str | None, default: tuple[int, int]) -> tuple[int, int]:
-    """``LO..HI`` (inclusive) or a single number; ``None`` means ``default``."""
-    if text is None:
-        return default
-    lo_text, dots, hi_text = text.partition("..")
-    try:
-        lo = int(lo_text)
-        hi = int(hi_text) if dots else lo
-    except ValueError:
-        fail(f"{flag} expects an inclusive range LO..HI or a single number, got {text!r}")
-    if lo < 0 or hi < lo:
-        fail(f"{flag} expects 0 <= LO <= HI, got {text!r}")
-    return lo, hi
-
 
 #: The CLI flag behind each job field, for error messages.
 JOB_FLAGS = {
@@ -80,46 +70,25 @@ def _job_error(error: ValidationError) -> str:
 
 @app.command()
 def sieve(
-    draws: Annotated[Path, typer.Argument(help="Draw history: .txt, .csv or .json, oldest first.")],
+    draws: DrawsFile,
     family: Annotated[str, typer.Option(help="Generator family (see `mimicry families`).")],
-    projection: Annotated[str, typer.Option(help="How words become draws.")] = "mod",
-    modulus: Annotated[int, typer.Option(help="Draws are in [0, M).")] = 1000,
-    session: Annotated[
-        str | None, typer.Option(help="Stream to read from a multi-session file.")
-    ] = None,
-    column: Annotated[str | None, typer.Option(help="CSV column holding the draws.")] = None,
-    window: Annotated[
-        int | None, typer.Option(help="Window size W (default 8, or all draws).")
-    ] = None,
-    window_start: Annotated[int, typer.Option(help="History index of the first window draw.")] = 0,
-    seeds: Annotated[
-        str | None,
-        typer.Option(
-            help="Seeds (seed mode) or states (state mode) LO..HI; default the whole space."
-        ),
-    ] = None,
-    offsets: Annotated[
-        str, typer.Option(help="Call index of the first window draw, LO..HI.")
-    ] = "0..0",
-    skip: Annotated[
-        str, typer.Option(help="Calls dropped between observed draws, LO..HI.")
-    ] = "0..0",
-    variable_skip: Annotated[
-        bool, typer.Option(help="Choose each gap from the skip range.")
-    ] = False,
-    max_misses: Annotated[
-        int | None, typer.Option(help="Variable skip: unmatched draws allowed.")
-    ] = None,
-    min_matches: Annotated[
-        int | None, typer.Option(help="Window matches to survive (default W).")
-    ] = None,
-    mode: Annotated[
-        Mode, typer.Option(help="Enumerate seeds, or the state at the window.")
-    ] = Mode.SEED,
-    predict: Annotated[int, typer.Option(help="Draws to predict past the newest one.")] = 0,
-    top: Annotated[int, typer.Option(help="Survivors to show.")] = 20,
-    backend: Annotated[str | None, typer.Option(help="reference, cpu or gpu.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+    projection: ProjectionFlag = "mod",
+    modulus: ModulusFlag = 1000,
+    session: SessionFlag = None,
+    column: ColumnFlag = None,
+    window: WindowFlag = None,
+    window_start: WindowStartFlag = 0,
+    seeds: SeedsFlag = None,
+    offsets: OffsetsFlag = "0..0",
+    skip: SkipFlag = "0..0",
+    variable_skip: VariableSkipFlag = False,
+    max_misses: MaxMissesFlag = None,
+    min_matches: MinMatchesFlag = None,
+    mode: ModeFlag = Mode.SEED,
+    predict: PredictFlag = 0,
+    top: TopFlag = 20,
+    backend: BackendFlag = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Sieve seeds or states of one family for the generator behind DRAWS."""
     from gpu_kernels.backends import BackendUnavailable, get_backend
@@ -386,7 +355,3 @@ def families(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     Console().print(table)
     Console().print("aliases: " + ", ".join(f"{a} = {n}" for a, n in ALIASES.items()))
     Console().print("projections: " + ", ".join(sorted(PROJECTIONS)))
-
-
-if __name__ == "__main__":  # pragma: no cover
-    app()

@@ -1,0 +1,51 @@
+"""The Dask task runner every flow uses, configured from settings.
+
+``MIMICRY_DASK_ADDRESS`` sends work to an existing scheduler (a rig's GPU and CPU workers, see
+``deployments/``); without it each flow run starts a ``LocalCluster`` of ``MIMICRY_DASK_WORKERS``
+worker processes that share this machine's cores, numba giving each ``cores // workers`` threads.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prefect.client.orchestration import get_client
+from prefect_dask import DaskTaskRunner
+
+from mimicry.settings import Settings, get_settings
+
+
+class LocalClusterTaskRunner(DaskTaskRunner):
+    """A DaskTaskRunner whose LocalCluster workers report to the flow's own Prefect API.
+
+    Without a configured ``PREFECT_API_URL`` the flow talks to Prefect's ephemeral server, and a
+    worker process started by the cluster would start an ephemeral server of its own: its task
+    runs would vanish from the flow's UI and cost seconds of start-up. The workers are given the
+    address of the server the flow already uses.
+    """
+
+    def __enter__(self):
+        if self.address is None and "PREFECT_API_URL" not in os.environ:
+            with get_client(sync_client=True) as client:
+                api_url = str(client.api_url)
+            env = {**self.cluster_kwargs.get("env", {}), "PREFECT_API_URL": api_url}
+            self.cluster_kwargs = {**self.cluster_kwargs, "env": env}
+        return super().__enter__()
+
+
+def dask_task_runner(settings: Settings | None = None) -> DaskTaskRunner:
+    settings = settings or get_settings()
+    if settings.dask_address:
+        return DaskTaskRunner(address=settings.dask_address)
+    workers = settings.dask_workers
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    return LocalClusterTaskRunner(
+        cluster_kwargs={
+            "n_workers": workers,
+            "threads_per_worker": 1,
+            "processes": True,
+            "dashboard_address": ":0",
+            # numba reads its thread count when a worker imports it.
+            "env": {"NUMBA_NUM_THREADS": str(threads)},
+        }
+    )

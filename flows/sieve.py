@@ -1,0 +1,98 @@
+"""Step 2 as a flow step: fan a job's chunks out to Dask workers, then assemble from the ledger.
+
+``sieve_step`` runs inside whichever flow calls it (``pipeline`` or the ad-hoc ``sieve`` flow),
+on that flow's task runner. GPU chunks carry the Dask resource ``GPU=1``, so the scheduler only
+places them on workers started with ``--resources GPU=1`` (one per GPU, see ``deployments/``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Sequence
+
+import dask
+from prefect import flow
+from prefect.artifacts import create_progress_artifact, update_progress_artifact
+from prefect.futures import as_completed
+
+from flows.report import publish
+from flows.runner import dask_task_runner
+from gpu_kernels.backends import get_backend, kernel_version
+from mimicry.jobs import SieveJob, SieveResult
+from mimicry.requests import SieveSettings
+from mimicry.settings import get_settings
+from mimicry.sieve import chunk_bounds, missing_ranges
+from mimicry.store.database import connect
+from mimicry.store.runs import chunk_results, ledger_chunks
+from tasks.runs import close_run, load_history_task, start_run_task, store_job_result_task
+from tasks.sieve import assemble_task, sieve_chunk_task
+from tasks.window import candidate_range, requested_config
+
+
+def chunk_placement(backend: str):
+    """Dask annotations for a backend's chunks: GPU chunks only run where a GPU is."""
+    if backend == "gpu":
+        return dask.annotate(resources={"GPU": 1})
+    return contextlib.nullcontext()
+
+
+def _ledger_gaps(job: SieveJob) -> list[tuple[int, int]]:
+    with connect() as session:
+        return missing_ranges(job, chunk_results(ledger_chunks(session, job.key, kernel_version())))
+
+
+def sieve_step(
+    history: Sequence[int], job: SieveJob, sieve: SieveSettings, label: str
+) -> SieveResult:
+    """Sieve ``job`` in chunks on the flow's task runner and return the assembled result."""
+    chunk_size = sieve.chunk_size or get_settings().chunk_size
+    if chunk_size is None:
+        chunk_size = get_backend(sieve.backend).default_chunk_size
+    bounds = list(chunk_bounds(job, chunk_size))
+    started = time.perf_counter()
+    progress = create_progress_artifact(
+        progress=0.0,
+        key=f"sieve-progress-{label}",
+        description=f"{job.family}: chunks of {chunk_size:,} candidates finished",
+    )
+    with chunk_placement(sieve.backend):
+        futures = [sieve_chunk_task.submit(job, lo, hi, sieve.backend) for lo, hi in bounds]
+        for done, future in enumerate(as_completed(futures), 1):
+            future.wait()
+            update_progress_artifact(progress, 100.0 * done / len(futures))
+        # A chunk whose cached result outlived its ledger row (a wiped store) is recomputed.
+        gaps = _ledger_gaps(job)
+        if gaps:
+            redo = [
+                sieve_chunk_task.with_options(refresh_cache=True).submit(job, lo, hi, sieve.backend)
+                for lo, hi in bounds
+                if any(lo <= gap_hi and gap_lo < hi for gap_lo, gap_hi in gaps)
+            ]
+            for future in redo:
+                future.wait()
+    return assemble_task(
+        history,
+        job,
+        predict=sieve.predict,
+        top=sieve.top,
+        sieve_seconds=time.perf_counter() - started,
+    )
+
+
+@flow(name="sieve", task_runner=dask_task_runner(), validate_parameters=True)
+def sieve_flow(stream: str, family: str, sieve: SieveSettings | None = None) -> dict:
+    """Ad-hoc sieve of one family over a stored stream with exactly the given flags."""
+    sieve = sieve or SieveSettings()
+    history = load_history_task(stream)
+    run_id = start_run_task(stream, {"family": family, "sieve": sieve.model_dump(mode="json")})
+    job = requested_config(len(history), sieve).job(
+        history, family, sieve, candidate_range(family, sieve)
+    )
+    try:
+        result = sieve_step(history, job, sieve, family)
+        store_job_result_task(run_id, result, sieve.backend, sieve.chunk_size or 0)
+        return publish(run_id, [result], sieve.top)
+    except BaseException as error:
+        close_run(run_id, "failed", error=f"{type(error).__name__}: {error}")
+        raise

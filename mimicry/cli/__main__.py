@@ -1,0 +1,3 @@
+from mimicry.cli import app
+
+app()

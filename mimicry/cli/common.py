@@ -1,0 +1,74 @@
+"""What every ``mimicry`` command shares: the app, the bad-input exit, ranges, flag types."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+
+from mimicry.jobs import Mode
+
+app = typer.Typer(
+    help="Find the pseudo-random generator behind a history of draws, with chance statistics.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+#: Exit code for bad input (a file, a flag value): one sentence on stderr, nothing written.
+EXIT_BAD_INPUT = 2
+
+stderr = Console(stderr=True)
+
+
+def fail(message: str) -> NoReturn:
+    """Print one clear sentence on stderr and exit with the bad-input code."""
+    print(f"mimicry: error: {message}", file=sys.stderr)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def parse_range(flag: str, text: str | None, default):
+    """``LO..HI`` (inclusive) or a single number; ``None`` means ``default``."""
+    if text is None:
+        return default
+    lo_text, dots, hi_text = text.partition("..")
+    try:
+        lo = int(lo_text)
+        hi = int(hi_text) if dots else lo
+    except ValueError:
+        fail(f"{flag} expects an inclusive range LO..HI or a single number, got {text!r}")
+    if lo < 0 or hi < lo:
+        fail(f"{flag} expects 0 <= LO <= HI, got {text!r}")
+    return lo, hi
+
+
+# -- flags shared by `mimicry sieve`, `mimicry run` and `mimicry ingest` -------------------------
+
+DrawsFile = Annotated[Path, typer.Argument(help="Draw history: .txt, .csv or .json, oldest first.")]
+ProjectionFlag = Annotated[str, typer.Option(help="How words become draws.")]
+ModulusFlag = Annotated[int, typer.Option(help="Draws are in [0, M).")]
+SessionFlag = Annotated[str | None, typer.Option(help="Stream to read from a multi-session file.")]
+ColumnFlag = Annotated[str | None, typer.Option(help="CSV column holding the draws.")]
+WindowFlag = Annotated[int | None, typer.Option(help="Window size W (default 8, or all draws).")]
+WindowStartFlag = Annotated[
+    int | None, typer.Option(help="History index of the first window draw.")
+]
+SeedsFlag = Annotated[
+    str | None,
+    typer.Option(help="Seeds (seed mode) or states (state mode) LO..HI; default the whole space."),
+]
+OffsetsFlag = Annotated[
+    str | None, typer.Option(help="Call index of the first window draw, LO..HI.")
+]
+SkipFlag = Annotated[str | None, typer.Option(help="Calls dropped between observed draws, LO..HI.")]
+VariableSkipFlag = Annotated[bool, typer.Option(help="Choose each gap from the skip range.")]
+MaxMissesFlag = Annotated[int | None, typer.Option(help="Variable skip: unmatched draws allowed.")]
+MinMatchesFlag = Annotated[int | None, typer.Option(help="Window matches to survive (default W).")]
+ModeFlag = Annotated[Mode, typer.Option(help="Enumerate seeds, or the state at the window.")]
+PredictFlag = Annotated[int, typer.Option(help="Draws to predict past the newest one.")]
+TopFlag = Annotated[int, typer.Option(help="Survivors to show.")]
+BackendFlag = Annotated[str | None, typer.Option(help="reference, cpu or gpu.")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")]

@@ -1,0 +1,170 @@
+"""``mimicry run``: the main job. Ingest a draw file, run the pipeline flow, print the answer."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from mimicry.cli.common import (
+    BackendFlag,
+    ColumnFlag,
+    DrawsFile,
+    JsonFlag,
+    MaxMissesFlag,
+    MinMatchesFlag,
+    ModeFlag,
+    ModulusFlag,
+    PredictFlag,
+    ProjectionFlag,
+    SeedsFlag,
+    SessionFlag,
+    SkipFlag,
+    TopFlag,
+    WindowFlag,
+    WindowStartFlag,
+    app,
+    fail,
+    parse_range,
+)
+from mimicry.cli.store import store_errors
+from mimicry.draws import DrawFileError, read_draws
+from mimicry.jobs import Mode
+from mimicry.requests import DEFAULT_FAMILIES, PipelineRequest, SieveSettings
+from mimicry.settings import get_settings
+
+
+def _request_error(error: ValidationError) -> str:
+    first = error.errors()[0]
+    field = ".".join(str(part) for part in first["loc"] if part != "sieve")
+    flag = "--" + field.replace("_", "-") if field else "parameters"
+    return f"{flag}: {first['msg'].removeprefix('Value error, ')}"
+
+
+@app.command()
+def run(
+    draws: DrawsFile,
+    stream: Annotated[
+        str | None, typer.Option(help="Stream to store the draws as (default: the file name).")
+    ] = None,
+    family: Annotated[
+        list[str] | None,
+        typer.Option(help="Family to search; repeat for several (default: every 32-bit one)."),
+    ] = None,
+    projection: ProjectionFlag = "mod",
+    modulus: ModulusFlag = 1000,
+    session: SessionFlag = None,
+    column: ColumnFlag = None,
+    window: WindowFlag = None,
+    window_start: WindowStartFlag = None,
+    seeds: SeedsFlag = None,
+    offsets: Annotated[
+        str | None,
+        typer.Option(help="Calls made before the stream's first draw, LO..HI (seed mode)."),
+    ] = None,
+    skip: SkipFlag = None,
+    variable_skip: Annotated[
+        bool | None,
+        typer.Option(
+            "--variable-skip/--constant-skip",
+            help="Pin the skip kind (default: Step 1 tries both).",
+        ),
+    ] = None,
+    max_misses: MaxMissesFlag = None,
+    min_matches: MinMatchesFlag = None,
+    mode: ModeFlag = Mode.SEED,
+    predict: PredictFlag = 5,
+    top: TopFlag = 20,
+    backend: BackendFlag = None,
+    window_trials: Annotated[int, typer.Option(help="Step 1: Optuna trials per family.")] = 24,
+    trial_budget: Annotated[
+        int, typer.Option(help="Step 1: seeds (or states) each trial sieves.")
+    ] = 1 << 16,
+    as_json: JsonFlag = False,
+) -> None:
+    """Ingest DRAWS, then find the generator behind them (Steps 1–2 on Prefect and Dask).
+
+    Flags given as a single value are pinned; ranges (--offsets, --skip) and flags left out are
+    what Step 1 chooses within. With no Prefect server configured the flow runs on Prefect's
+    local ephemeral API; with PREFECT_API_URL set it reports to that server's UI.
+    """
+    try:
+        read_draws(draws, modulus=modulus, session=session, column=column)
+    except DrawFileError as error:
+        fail(str(error))
+    try:
+        request = PipelineRequest(
+            stream=stream or draws.stem,
+            draws_file=str(draws.resolve()),
+            session=session,
+            column=column,
+            families=tuple(family) if family else DEFAULT_FAMILIES,
+            sieve=SieveSettings(
+                projection=projection,
+                modulus=modulus,
+                window=window,
+                window_start=window_start,
+                seeds=parse_range("--seeds", seeds, None),
+                offsets=parse_range("--offsets", offsets, None),
+                skip=parse_range("--skip", skip, None),
+                variable_skip=variable_skip,
+                max_misses=max_misses,
+                min_matches=min_matches,
+                mode=mode,
+                backend=backend or get_settings().backend,
+                predict=predict,
+                top=top,
+            ),
+            window_trials=window_trials,
+            trial_budget=trial_budget,
+        )
+    except ValidationError as error:
+        fail(_request_error(error))
+    from flows.pipeline import pipeline
+
+    with store_errors():
+        answer = pipeline(request)
+    if as_json:
+        print(json.dumps(answer))
+        return
+    print_answer(answer)
+
+
+def print_answer(answer: dict) -> None:
+    console = Console()
+    table = Table(title=f"run {answer['run_id']}: survivors, best first")
+    for name in (
+        "family",
+        "seed/state",
+        "offset",
+        "skip",
+        "window",
+        "before",
+        "after",
+        "p-value",
+        "next",
+    ):
+        table.add_column(name, justify="left" if name in ("family", "next") else "right")
+    for s in answer["survivors"]:
+        table.add_row(
+            s["family"],
+            str(s["seed"] if s["seed"] is not None else s["state"]),
+            str(s["offset"]),
+            str(s["skip"]),
+            f"{s['matches']}/{s['window']['size']}",
+            f"{s['matches_before']}/{s['checked_before']}",
+            f"{s['matches_after']}/{s['checked_after']}",
+            f"{s['p_value']:.3g}",
+            " ".join(map(str, s["next"])),
+        )
+    console.print(table)
+    stats = answer["stats"]
+    console.print(
+        f"{stats['candidates_tested']:,} candidates, {stats['hypotheses']:,} hypotheses in "
+        f"{stats['seconds']:.2f} s of sieving."
+    )
+    console.print(answer["verdict"].replace("**", ""))

@@ -1,0 +1,135 @@
+"""``mimicry ingest``, ``mimicry status`` and ``mimicry db upgrade``: the store from the shell."""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from mimicry.cli.common import ColumnFlag, DrawsFile, JsonFlag, ModulusFlag, SessionFlag, app, fail
+from mimicry.draws import DrawFileError
+from mimicry.store.database import connect, database_url, upgrade
+from mimicry.store.models import Draw, Run, Stream
+from mimicry.store.streams import StoreConflict
+from tasks.ingest import ingest_file
+
+#: Exit code when the store cannot be reached (not the input's fault).
+EXIT_STORE_UNAVAILABLE = 3
+
+db_app = typer.Typer(help="The store's schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def shown_url(url: str) -> str:
+    """The database URL without its password, for messages."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@contextmanager
+def store_errors():
+    """A store that cannot be reached is one sentence and exit 3, not a traceback."""
+    try:
+        yield
+    except OperationalError as error:
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        print(
+            f"mimicry: error: cannot use the store at {shown_url(database_url())}: {reason}",
+            file=sys.stderr,
+        )
+        raise typer.Exit(EXIT_STORE_UNAVAILABLE) from None
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the store's tables to the newest schema."""
+    with store_errors():
+        revision = upgrade()
+    print(f"store {shown_url(database_url())} is at revision {revision}")
+
+
+@app.command()
+def ingest(
+    draws: DrawsFile,
+    stream: Annotated[str, typer.Option(help="Stream to append the draws to.")],
+    modulus: ModulusFlag = 1000,
+    session: SessionFlag = None,
+    column: ColumnFlag = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Validate DRAWS and append them to a stream, all or nothing (re-ingesting is a no-op)."""
+    with store_errors():
+        try:
+            report = ingest_file(
+                str(draws), stream, modulus=modulus, session=session, column=column
+            )
+        except (DrawFileError, StoreConflict) as error:
+            fail(str(error))
+    if as_json:
+        print(json.dumps({"stream": report.stream, "added": report.added, "total": report.total}))
+        return
+    print(f"stream {report.stream!r}: {report.added} new draws, {report.total} in all")
+
+
+@app.command()
+def status(as_json: JsonFlag = False) -> None:
+    """Streams, their draw counts, and the runs with their state."""
+    with store_errors(), connect() as session:
+        streams = session.execute(
+            select(Stream.name, Stream.modulus, func.count(Draw.position))
+            .outerjoin(Draw, Draw.stream_id == Stream.id)
+            .group_by(Stream.id)
+            .order_by(Stream.name)
+        ).all()
+        runs = session.execute(
+            select(Run, Stream.name).join(Stream).order_by(Run.created_at.desc()).limit(50)
+        ).all()
+        run_rows = [
+            {
+                "run_id": run.id,
+                "stream": name,
+                "state": run.state,
+                "created_at": run.created_at.isoformat(),
+                "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+                "survivors": (run.summary or {}).get("survivor_count"),
+                "significant": (run.summary or {}).get("significant"),
+                "flow_run_id": run.flow_run_id,
+            }
+            for run, name in runs
+        ]
+    stream_rows = [{"stream": n, "modulus": m, "draws": c} for n, m, c in streams]
+    if as_json:
+        print(
+            json.dumps(
+                {"store": shown_url(database_url()), "streams": stream_rows, "runs": run_rows}
+            )
+        )
+        return
+    console = Console()
+    console.print(f"store: {shown_url(database_url())}")
+    table = Table(title="streams")
+    for column in ("stream", "modulus", "draws"):
+        table.add_column(column)
+    for row in stream_rows:
+        table.add_row(*(str(v) for v in row.values()))
+    console.print(table)
+    table = Table(title="runs (newest first)")
+    for column in ("run_id", "stream", "state", "created_at", "survivors", "significant"):
+        table.add_column(column)
+    for row in run_rows:
+        table.add_row(
+            row["run_id"],
+            row["stream"],
+            row["state"],
+            row["created_at"][:19],
+            str(row["survivors"]),
+            str(row["significant"]),
+        )
+    console.print(table)

@@ -1,0 +1,112 @@
+"""What a pipeline run is asked to do: the parameters of the ``pipeline`` and ``sieve`` flows.
+
+Prefect validates a flow run's parameters against these models (a deployment run from CI with a
+bad ``--param`` fails before any work starts), and the CLI builds the same models from its flags.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from gpu_kernels.backends import BACKEND_NAMES
+from gpu_kernels.projections import MAX_MODULUS
+from gpu_kernels.registry import FAMILIES, get_family
+from mimicry.jobs import Mode
+
+#: Families sieved when a run names none: every one whose whole seed space (at most 2^32
+#: seeds) can be swept on one machine.
+DEFAULT_FAMILIES = tuple(sorted(name for name, f in FAMILIES.items() if f.seed_bits <= 32))
+
+Range = tuple[int, int]
+
+
+def _check_range(name: str, value: Range | None) -> Range | None:
+    if value is not None and not 0 <= value[0] <= value[1]:
+        raise ValueError(f"{name} expects an inclusive range LO..HI with 0 <= LO <= HI")
+    return value
+
+
+class SieveSettings(BaseModel):
+    """The sieve flags of ``mimicry sieve``, as given. ``None`` means "not given": Step 1 may
+    choose such a value, where an explicit one is pinned."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    projection: str = "mod"
+    modulus: int = Field(1000, ge=2, le=MAX_MODULUS)
+    window: int | None = Field(None, ge=1)
+    window_start: int | None = Field(None, ge=0)
+    #: Inclusive seed (or state) range; ``None``: the family's whole space.
+    seeds: Range | None = None
+    #: Calls made before the stream's first draw (seed mode), LO..HI: a bound Step 1 searches
+    #: within, or the exact value when LO == HI. ``mimicry sieve --offsets`` counts from the
+    #: window instead; the two agree when the window starts at the first draw.
+    offsets: Range | None = None
+    skip: Range | None = None
+    variable_skip: bool | None = None
+    max_misses: int | None = Field(None, ge=0)
+    min_matches: int | None = Field(None, ge=1)
+    mode: Mode = Mode.SEED
+    backend: str = "cpu"
+    chunk_size: int | None = Field(None, ge=1)
+    predict: int = Field(5, ge=0)
+    top: int = Field(20, ge=0)
+
+    @field_validator("seeds", "offsets", "skip")
+    @classmethod
+    def _ranges(cls, value, info):
+        return _check_range(info.field_name, value)
+
+    @field_validator("backend")
+    @classmethod
+    def _backend(cls, value: str) -> str:
+        if value not in BACKEND_NAMES:
+            raise ValueError(f"unknown backend {value!r}; known: {', '.join(BACKEND_NAMES)}")
+        return value
+
+
+class PipelineRequest(BaseModel):
+    """One run of the pipeline on one stream."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    stream: str = Field(min_length=1, max_length=200)
+    #: A draw file to ingest into the stream first (on the machine that runs the flow).
+    draws_file: str | None = None
+    #: Stream to read from a multi-session file, and the CSV column, as in ``mimicry ingest``.
+    session: str | None = None
+    column: str | None = None
+    families: tuple[str, ...] = DEFAULT_FAMILIES
+    sieve: SieveSettings = SieveSettings()
+    #: Step 1: Optuna trials, and seeds (or states) each trial sieves.
+    window_trials: int = Field(24, ge=0)
+    trial_budget: int = Field(1 << 16, ge=1)
+
+    @field_validator("families")
+    @classmethod
+    def _families(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("name at least one family")
+        names = []
+        for name in value:
+            try:
+                names.append(get_family(name).name)
+            except KeyError as error:
+                raise ValueError(error.args[0]) from None
+        return tuple(dict.fromkeys(names))
+
+    @model_validator(mode="after")
+    def _state_mode(self) -> PipelineRequest:
+        if self.sieve.mode is Mode.STATE:
+            if self.sieve.offsets not in (None, (0, 0)):
+                raise ValueError(
+                    "state mode enumerates the state at the first window draw, so offsets must "
+                    "be 0..0"
+                )
+            refused = [n for n in self.families if not get_family(n).state_search]
+            if refused:
+                raise ValueError(
+                    f"state mode needs families whose whole state can be enumerated; "
+                    f"not {', '.join(refused)}"
+                )
+        return self

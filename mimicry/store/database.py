@@ -1,0 +1,99 @@
+"""Where the store lives and how to reach it: URL, engine, sessions, migrations.
+
+The default is an embedded SQLite file, ``$MIMICRY_HOME/mimicry.db``; ``MIMICRY_DATABASE_URL``
+selects another database (PostgreSQL for a cluster: ``postgresql+psycopg://…``). The schema is
+owned by Alembic (``mimicry db upgrade``); :func:`connect` upgrades an empty or older database
+by itself, so a first ``mimicry ingest`` on a new machine just works.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from mimicry.settings import Settings, get_settings
+from mimicry.store.models import VERSION_TABLE
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+#: Seconds a SQLite writer waits for another one (concurrent runs, Dask workers) before failing.
+SQLITE_BUSY_TIMEOUT = 60
+
+
+def database_url(settings: Settings | None = None) -> str:
+    settings = settings or get_settings()
+    if settings.database_url:
+        return settings.database_url
+    return f"sqlite:///{settings.home / 'mimicry.db'}"
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers (the UI, `mimicry status`) work beside one writer; foreign keys are off by
+    # default in SQLite.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+@cache
+def engine_for(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def head_revision() -> str:
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+        return context.get_current_revision()
+
+
+def upgrade(url: str | None = None) -> str:
+    """Bring the database at ``url`` to the newest schema; returns the revision it is at."""
+    url = url or database_url()
+    engine = engine_for(url)
+    if current_revision(engine) != head_revision():
+        config = alembic_config(url)
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    return head_revision()
+
+
+@cache
+def _session_factory(url: str) -> sessionmaker[Session]:
+    upgrade(url)
+    return sessionmaker(engine_for(url), expire_on_commit=False)
+
+
+@contextmanager
+def connect(url: str | None = None) -> Iterator[Session]:
+    """A session on the store, committed when the block ends, rolled back if it raises."""
+    factory = _session_factory(url or database_url())
+    with factory() as session, session.begin():
+        yield session

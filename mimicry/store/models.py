@@ -1,0 +1,183 @@
+"""The store's tables (SQLAlchemy 2.0), DESIGN.md §6.
+
+* ``streams`` / ``draws``: each named stream's history, one row per draw, oldest at position 0.
+* ``runs``: one pipeline run on one stream (parameters, state, summary).
+* ``sieve_jobs``: the job a run's Step 2 sieved, keyed by the job's content hash.
+* ``chunks``: the coverage ledger. A row per finished chunk ``[lo, hi)`` of a job *content*
+  (``job_key``) and kernel version, holding the chunk's window matches; any run whose job has the
+  same content reuses it, and a chunk recomputed by a retry or a lost worker stays one row.
+* ``survivors``: a run's ranked survivors, as ``mimicry sieve --json`` reports them.
+
+Seeds reach 2^64 - 1, beyond a signed BIGINT, so candidate values are ``Numeric(20, 0)`` columns
+read back as ``int`` (:class:`Unsigned64`). The version table is ``mimicry_alembic_version``:
+Optuna's studies share this database and keep their own ``alembic_version``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+VERSION_TABLE = "mimicry_alembic_version"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Unsigned64(TypeDecorator):
+    """An integer in ``[0, 2^64)`` stored exactly as ``NUMERIC(20, 0)``."""
+
+    impl = Numeric(20, 0)
+    cache_ok = True
+
+    def process_bind_param(self, value: int | None, dialect) -> Decimal | None:
+        return None if value is None else Decimal(int(value))
+
+    def process_result_value(self, value: Any, dialect) -> int | None:
+        return None if value is None else int(value)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Stream(Base):
+    __tablename__ = "streams"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    modulus: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    draws: Mapped[list[Draw]] = relationship(back_populates="stream", order_by="Draw.position")
+
+
+class Draw(Base):
+    __tablename__ = "draws"
+
+    stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id"), primary_key=True)
+    #: 0-based index in the stream, oldest first.
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
+    #: ISO date or datetime as the draw file gave it (normalised), when it had one.
+    date: Mapped[str | None] = mapped_column(String(40))
+    #: The file it came from, for tracing a number back to its source.
+    source: Mapped[str | None] = mapped_column(String(500))
+    ingested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    stream: Mapped[Stream] = relationship(back_populates="draws")
+
+
+class Run(Base):
+    __tablename__ = "runs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id"), index=True)
+    #: pending → running → completed | incomplete | failed
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    #: The Prefect flow run, to find the run in the UI.
+    flow_run_id: Mapped[str | None] = mapped_column(String(36))
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: History length the run read (draws 0 .. draws_used - 1).
+    draws_used: Mapped[int] = mapped_column(Integer)
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    stream: Mapped[Stream] = relationship()
+    jobs: Mapped[list[SieveJobRecord]] = relationship(back_populates="run")
+
+
+class SieveJobRecord(Base):
+    __tablename__ = "sieve_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"), index=True)
+    #: SHA-256 of the job's canonical JSON: what the coverage ledger is keyed on.
+    job_key: Mapped[str] = mapped_column(String(64), index=True)
+    job: Mapped[dict[str, Any]] = mapped_column(JSON)
+    kernel_version: Mapped[str] = mapped_column(String(40))
+    backend: Mapped[str] = mapped_column(String(20))
+    chunk_size: Mapped[int] = mapped_column(Integer)
+    #: pending → running → complete | incomplete
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    stats: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    run: Mapped[Run] = relationship(back_populates="jobs")
+    survivors: Mapped[list[SurvivorRecord]] = relationship(
+        back_populates="job", order_by="SurvivorRecord.rank"
+    )
+
+
+class Chunk(Base):
+    __tablename__ = "chunks"
+    __table_args__ = (UniqueConstraint("job_key", "kernel_version", "lo", "hi"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_key: Mapped[str] = mapped_column(String(64))
+    kernel_version: Mapped[str] = mapped_column(String(40))
+    #: Half-open candidate range [lo, hi).
+    lo: Mapped[int] = mapped_column(Unsigned64)
+    hi: Mapped[int] = mapped_column(Unsigned64)
+    backend: Mapped[str] = mapped_column(String(20))
+    #: Where it ran (a Dask worker's address, or the process).
+    worker: Mapped[str | None] = mapped_column(String(200))
+    matches: Mapped[list[Any]] = mapped_column(JSON)
+    match_count: Mapped[int] = mapped_column(Integer)
+    overflow: Mapped[bool] = mapped_column(Boolean, default=False)
+    seconds: Mapped[float] = mapped_column(Float)
+    #: How often the chunk was computed (retries, lost workers, concurrent runs): the row and
+    #: its matches count once whatever this says.
+    executions: Mapped[int] = mapped_column(Integer, default=1)
+    finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SurvivorRecord(Base):
+    __tablename__ = "survivors"
+    __table_args__ = (UniqueConstraint("job_id", "rank"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("sieve_jobs.id"))
+    #: 0 is the best.
+    rank: Mapped[int] = mapped_column(Integer)
+    family: Mapped[str] = mapped_column(String(40))
+    projection: Mapped[str] = mapped_column(String(40))
+    seed: Mapped[int | None] = mapped_column(Unsigned64)
+    state: Mapped[Any | None] = mapped_column(JSON)
+    offset: Mapped[int] = mapped_column(Integer)
+    skip: Mapped[Any] = mapped_column(JSON)
+    window_start: Mapped[int] = mapped_column(Integer)
+    window_size: Mapped[int] = mapped_column(Integer)
+    matches: Mapped[int] = mapped_column(Integer)
+    matches_before: Mapped[int] = mapped_column(Integer)
+    matches_after: Mapped[int] = mapped_column(Integer)
+    checked_before: Mapped[int] = mapped_column(Integer)
+    checked_after: Mapped[int] = mapped_column(Integer)
+    p_value: Mapped[float] = mapped_column(Float)
+    next: Mapped[list[Any]] = mapped_column(JSON)
+
+    job: Mapped[SieveJobRecord] = relationship(back_populates="survivors")
+
+
+Index("ix_chunks_job", Chunk.job_key, Chunk.kernel_version)

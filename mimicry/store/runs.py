@@ -1,0 +1,171 @@
+"""Runs, the sieve jobs they ran, the chunk coverage ledger and the survivors they found."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from mimicry.jobs import ChunkResult, SieveJob, SieveResult, WindowMatch
+from mimicry.store.models import Chunk, Run, SieveJobRecord, SurvivorRecord, utcnow
+
+
+def create_run(
+    session: Session, stream_id: int, parameters: dict, draws_used: int, run_id: str | None = None
+) -> Run:
+    run = Run(
+        id=run_id or str(uuid.uuid4()),
+        stream_id=stream_id,
+        parameters=parameters,
+        draws_used=draws_used,
+        state="running",
+    )
+    session.add(run)
+    session.flush()
+    return run
+
+
+def finish_run(
+    session: Session, run_id: str, state: str, summary: dict | None = None, error: str | None = None
+) -> None:
+    session.execute(
+        update(Run)
+        .where(Run.id == run_id)
+        .values(state=state, summary=summary, error=error, finished_at=utcnow())
+    )
+
+
+def create_job(
+    session: Session,
+    run_id: str,
+    job: SieveJob,
+    kernel_version: str,
+    backend: str,
+    chunk_size: int,
+) -> SieveJobRecord:
+    record = SieveJobRecord(
+        run_id=run_id,
+        job_key=job.key,
+        job=job.model_dump(mode="json"),
+        kernel_version=kernel_version,
+        backend=backend,
+        chunk_size=chunk_size,
+        state="running",
+    )
+    session.add(record)
+    session.flush()
+    return record
+
+
+# -- the coverage ledger ------------------------------------------------------------------------
+
+
+def record_chunk(
+    session: Session,
+    job_key: str,
+    kernel_version: str,
+    result: ChunkResult,
+    worker: str | None = None,
+) -> bool:
+    """Write a finished chunk; returns False when the ledger already had it.
+
+    A chunk computed twice (a retry after a lost worker, two runs of the same job) stays one
+    row, whose ``executions`` counts the computations; its matches are the first ones written,
+    which are the same as any later ones because chunks are deterministic.
+    """
+    row = Chunk(
+        job_key=job_key,
+        kernel_version=kernel_version,
+        lo=result.lo,
+        hi=result.hi,
+        backend=result.backend,
+        worker=worker,
+        matches=[match.model_dump(mode="json") for match in result.matches],
+        match_count=len(result.matches),
+        overflow=result.overflow,
+        seconds=result.seconds,
+        executions=1,
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+        return True
+    except IntegrityError:
+        session.execute(
+            update(Chunk)
+            .where(
+                Chunk.job_key == job_key,
+                Chunk.kernel_version == kernel_version,
+                Chunk.lo == result.lo,
+                Chunk.hi == result.hi,
+            )
+            .values(executions=Chunk.executions + 1)
+        )
+        return False
+
+
+def ledger_chunks(session: Session, job_key: str, kernel_version: str) -> list[Chunk]:
+    return list(
+        session.scalars(
+            select(Chunk)
+            .where(Chunk.job_key == job_key, Chunk.kernel_version == kernel_version)
+            .order_by(Chunk.lo)
+        )
+    )
+
+
+def chunk_results(chunks: Iterable[Chunk]) -> list[ChunkResult]:
+    """Ledger rows as the engine's :class:`ChunkResult`, for :func:`mimicry.sieve.assemble`."""
+    return [
+        ChunkResult(
+            lo=chunk.lo,
+            hi=chunk.hi,
+            matches=[WindowMatch.model_validate(match) for match in chunk.matches],
+            candidates_tested=chunk.hi - chunk.lo,
+            seconds=chunk.seconds,
+            overflow=chunk.overflow,
+            backend=chunk.backend,
+        )
+        for chunk in chunks
+    ]
+
+
+# -- results ------------------------------------------------------------------------------------
+
+
+def store_result(session: Session, job_id: int, result: SieveResult) -> None:
+    """The job's ranked survivors and statistics; its state says whether coverage was whole."""
+    session.add_all(
+        SurvivorRecord(
+            job_id=job_id,
+            rank=rank,
+            family=survivor.family,
+            projection=survivor.projection,
+            seed=survivor.seed,
+            state=survivor.state,
+            offset=survivor.offset,
+            skip=survivor.skip,
+            window_start=survivor.window["start"],
+            window_size=survivor.window["size"],
+            matches=survivor.matches,
+            matches_before=survivor.matches_before,
+            matches_after=survivor.matches_after,
+            checked_before=survivor.checked_before,
+            checked_after=survivor.checked_after,
+            p_value=survivor.p_value,
+            next=survivor.next,
+        )
+        for rank, survivor in enumerate(result.survivors)
+    )
+    session.execute(
+        update(SieveJobRecord)
+        .where(SieveJobRecord.id == job_id)
+        .values(
+            state="complete" if result.stats.complete else "incomplete",
+            stats=result.stats.model_dump(mode="json"),
+            finished_at=utcnow(),
+        )
+    )

@@ -1,0 +1,32 @@
+"""Ingest: validate a draw file and append it to a stream in one transaction."""
+
+from __future__ import annotations
+
+from prefect import task
+
+from mimicry.draws import read_draws
+from mimicry.store.database import connect
+from mimicry.store.streams import IngestReport, append_history
+
+
+def ingest_file(
+    path: str,
+    stream: str,
+    *,
+    modulus: int,
+    session: str | None = None,
+    column: str | None = None,
+    database_url: str | None = None,
+) -> IngestReport:
+    """Read ``path`` (same rules and messages as ``mimicry sieve``) and store it as ``stream``.
+
+    Raises :class:`~mimicry.draws.DrawFileError` for a bad file and
+    :class:`~mimicry.store.streams.StoreConflict` when it disagrees with the stored history;
+    either way nothing is written.
+    """
+    history = read_draws(path, modulus=modulus, session=session, column=column)
+    with connect(database_url) as db:
+        return append_history(db, stream, history, modulus)
+
+
+ingest_task = task(ingest_file, name="ingest", retries=2, retry_delay_seconds=1)

@@ -1,0 +1,253 @@
+"""Step 1, window optimisation: which window, offsets, skips and match threshold to sieve with.
+
+Optuna's TPE sampler proposes a configuration per trial within the bounds the request gives
+(flags given as a single value are pinned; a range such as ``--offsets 0..64`` is a bound the
+trial may narrow), and each trial sieves a *budget* of candidates (the first ``trial_budget``
+seeds or states of the range) with it. The objective is the significance of what the trial finds
+over chance, ``-log10`` of its best survivor's search-wide p-value (0 when nothing survives), never
+the raw survivor count, which rewards short windows and chance. Each trial's chance expectation
+is recorded beside it.
+
+When no trial is significant (the truth lies outside the budget, or there is no generator) the
+choice falls back to the request's own configuration, so Step 2 sieves exactly what the user
+asked for. The study lives in the store's database (Optuna's RDB storage), named after its
+inputs, so an interrupted run resumes it instead of starting over.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Sequence
+
+import optuna
+from prefect import task
+from pydantic import BaseModel, ConfigDict
+
+from gpu_kernels.registry import get_family
+from mimicry.jobs import Mode, SieveJob
+from mimicry.requests import PipelineRequest, SieveSettings
+from mimicry.sieve import run_sieve
+from mimicry.statistics import SIGNIFICANCE_LEVEL
+
+#: Window sizes Step 1 tries when ``--window`` is not given.
+WINDOW_SIZES = (4, 16)
+#: A trial is significant when its best survivor's p-value is below the sieve's level.
+SIGNIFICANT = -math.log10(SIGNIFICANCE_LEVEL)
+#: Caps -log10(p) so that an exact hit (p underflows to 0) stays a finite objective.
+MAX_SIGNIFICANCE = 300.0
+
+
+class WindowConfig(BaseModel):
+    """A sieve configuration for one stream: everything of a :class:`SieveJob` but the family,
+    the candidate range and the window values.
+
+    ``offsets`` count the calls made before the stream's *first* draw (history index 0), not
+    before the window's: in seed mode a window starting at history index ``h`` with skip ``k``
+    sits at call ``offset + h·(k + 1)``, and :meth:`job` shifts the range accordingly, so moving
+    the window never loses the generator. (State mode enumerates the state at the window itself:
+    its offsets are always 0.)
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    window_start: int
+    window_size: int
+    offsets: tuple[int, int]
+    skips: tuple[int, int]
+    variable_skip: bool
+    min_matches: int | None
+    max_misses: int | None
+
+    def window_offsets(self, mode: Mode) -> tuple[int, int]:
+        """Call indices the window's first draw may sit at."""
+        if mode is Mode.STATE:
+            return (0, 0)
+        start = self.window_start
+        return (
+            self.offsets[0] + start * (self.skips[0] + 1),
+            self.offsets[1] + start * (self.skips[1] + 1),
+        )
+
+    def job(
+        self, history: Sequence[int], family: str, sieve: SieveSettings, candidates: tuple[int, int]
+    ) -> SieveJob:
+        start, size = self.window_start, self.window_size
+        return SieveJob(
+            family=family,
+            projection=sieve.projection,
+            modulus=sieve.modulus,
+            window=tuple(history[start : start + size]),
+            window_start=start,
+            mode=sieve.mode,
+            candidate_range=candidates,
+            offsets=self.window_offsets(sieve.mode),
+            skips=self.skips,
+            variable_skip=self.variable_skip,
+            min_matches=self.min_matches,
+            max_misses=self.max_misses,
+        )
+
+
+class WindowChoice(BaseModel):
+    """What Step 1 decided and why."""
+
+    config: WindowConfig
+    #: "pinned" (nothing to search), "optimised" (a significant trial), "fallback" (none was).
+    source: str
+    trials: int
+    best_significance: float
+    study_name: str | None = None
+
+
+def candidate_range(family: str, sieve: SieveSettings) -> tuple[int, int]:
+    generator = get_family(family)
+    if sieve.seeds is not None:
+        return sieve.seeds
+    return generator.full_state_range() if sieve.mode is Mode.STATE else generator.full_seed_range()
+
+
+def requested_config(history_size: int, sieve: SieveSettings) -> WindowConfig:
+    """The configuration the flags say, with ``mimicry sieve``'s defaults where they are silent."""
+    size = sieve.window or min(8, history_size)
+    return WindowConfig(
+        window_start=sieve.window_start or 0,
+        window_size=size,
+        offsets=sieve.offsets or (0, 0),
+        skips=sieve.skip or (0, 0),
+        variable_skip=bool(sieve.variable_skip),
+        min_matches=sieve.min_matches,
+        max_misses=sieve.max_misses,
+    )
+
+
+def _free_choices(history_size: int, sieve: SieveSettings) -> list[str]:
+    free = []
+    if sieve.window is None and history_size > WINDOW_SIZES[0]:
+        free.append("window")
+    if sieve.window_start is None:
+        free.append("window_start")
+    if sieve.min_matches is None:
+        free.append("min_matches")
+    if sieve.offsets is not None and sieve.offsets[1] > sieve.offsets[0]:
+        free.append("offsets")
+    if sieve.skip is not None and sieve.skip[1] > sieve.skip[0]:
+        free.append("skips")
+        if sieve.variable_skip is None:
+            free.append("variable_skip")
+    return free
+
+
+def _suggest(trial: optuna.Trial, history_size: int, sieve: SieveSettings) -> WindowConfig:
+    base = requested_config(history_size, sieve)
+    free = set(_free_choices(history_size, sieve))
+    size = base.window_size
+    if "window" in free:
+        size = trial.suggest_int("window", WINDOW_SIZES[0], min(WINDOW_SIZES[1], history_size))
+    start = base.window_start
+    if "window_start" in free:
+        # A fraction, so the range does not depend on the window size TPE chose.
+        start = round(
+            trial.suggest_float("window_start_fraction", 0.0, 1.0) * (history_size - size)
+        )
+    start = min(start, history_size - size)
+    offsets, skips, variable = base.offsets, base.skips, base.variable_skip
+    if "offsets" in free:
+        lo, hi = sieve.offsets
+        offsets = (lo, trial.suggest_int("offset_max", lo, hi, log=lo > 0))
+    if "skips" in free:
+        lo, hi = sieve.skip
+        skips = (lo, trial.suggest_int("skip_max", lo, hi))
+    if "variable_skip" in free:
+        variable = trial.suggest_categorical("variable_skip", [False, True])
+    min_matches = base.min_matches
+    if "min_matches" in free:
+        min_matches = trial.suggest_int("min_matches", max(1, (size + 1) // 2), size)
+    elif min_matches is not None:
+        min_matches = min(min_matches, size)
+    max_misses = base.max_misses if variable else None
+    if max_misses is not None:
+        max_misses = min(max_misses, size - 1)
+    return WindowConfig(
+        window_start=start,
+        window_size=size,
+        offsets=offsets,
+        skips=skips,
+        variable_skip=variable,
+        min_matches=min_matches,
+        max_misses=max_misses,
+    )
+
+
+def study_name(stream: str, family: str, history: Sequence[int], request: PipelineRequest) -> str:
+    """Named after its inputs: a re-run of the same question resumes the same study."""
+    inputs = json.dumps(
+        [list(history), request.sieve.model_dump(mode="json"), request.trial_budget],
+        separators=(",", ":"),
+    )
+    digest = hashlib.sha256(inputs.encode()).hexdigest()[:16]
+    return f"window-{stream}-{family}-{digest}"
+
+
+def optimize_window(
+    history: Sequence[int],
+    family: str,
+    request: PipelineRequest,
+    storage_url: str,
+    seed: int = 0,
+) -> WindowChoice:
+    """Step 1 for one family on one stream's training draws (see the module doc)."""
+    sieve = request.sieve
+    requested = requested_config(len(history), sieve)
+    if not _free_choices(len(history), sieve) or request.window_trials == 0:
+        return WindowChoice(config=requested, source="pinned", trials=0, best_significance=0.0)
+    lo, hi = candidate_range(family, sieve)
+    budget = (lo, min(hi, lo + request.trial_budget - 1))
+
+    def objective(trial: optuna.Trial) -> float:
+        config = _suggest(trial, len(history), sieve)
+        job = config.job(history, family, sieve, budget)
+        result = run_sieve(history, job, backend="cpu", top=1)
+        best_p = result.survivors[0].p_value if result.survivors else 1.0
+        trial.set_user_attr("config", config.model_dump(mode="json"))
+        trial.set_user_attr("expected_false_survivors", result.stats.expected_false_survivors)
+        trial.set_user_attr("survivor_count", result.stats.survivor_count)
+        trial.set_user_attr("best_p_value", best_p)
+        if best_p <= 0.0:
+            return MAX_SIGNIFICANCE
+        return min(MAX_SIGNIFICANCE, -math.log10(best_p))
+
+    name = study_name(request.stream, family, history, request)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(
+        study_name=name,
+        storage=optuna.storages.RDBStorage(storage_url),
+        direction="maximize",
+        sampler=optuna.samplers.TPESampler(seed=seed),
+        load_if_exists=True,
+    )
+    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    remaining = request.window_trials - len(done)
+    if remaining > 0:
+        study.optimize(objective, n_trials=remaining)
+    best = study.best_trial
+    significance = float(best.value)
+    if significance < SIGNIFICANT:
+        return WindowChoice(
+            config=requested,
+            source="fallback",
+            trials=len(study.trials),
+            best_significance=significance,
+            study_name=name,
+        )
+    return WindowChoice(
+        config=WindowConfig.model_validate(best.user_attrs["config"]),
+        source="optimised",
+        trials=len(study.trials),
+        best_significance=significance,
+        study_name=name,
+    )
+
+
+optimize_window_task = task(optimize_window, name="window-optimisation", retries=1)
