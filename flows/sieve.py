@@ -8,6 +8,7 @@ places them on workers started with ``--resources GPU=1`` (one per GPU, see ``de
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from collections.abc import Sequence
 
@@ -28,6 +29,11 @@ from mimicry.store.runs import chunk_results, ledger_chunks
 from tasks.runs import close_run, load_history_task, start_run_task, store_job_result_task
 from tasks.sieve import assemble_task, sieve_chunk_task
 from tasks.window import candidate_range, requested_config
+
+
+def artifact_key(text: str) -> str:
+    """Prefect artifact keys allow lowercase letters, digits and dashes only."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
 def chunk_placement(backend: str):
@@ -53,7 +59,7 @@ def sieve_step(
     started = time.perf_counter()
     progress = create_progress_artifact(
         progress=0.0,
-        key=f"sieve-progress-{label}",
+        key=f"sieve-progress-{artifact_key(label)}",
         description=f"{job.family}: chunks of {chunk_size:,} candidates finished",
     )
     with chunk_placement(sieve.backend):

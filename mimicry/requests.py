@@ -96,6 +96,26 @@ class PipelineRequest(BaseModel):
         return tuple(dict.fromkeys(names))
 
     @model_validator(mode="after")
+    def _candidates(self) -> PipelineRequest:
+        if self.sieve.seeds is None:
+            return self
+        lo, hi = self.sieve.seeds
+        for name in self.families:
+            family = get_family(name)
+            space = (
+                family.full_state_range()
+                if self.sieve.mode is Mode.STATE
+                else (0, (1 << family.seed_bits) - 1)
+            )
+            if lo < space[0] or hi > space[1]:
+                kind = "state" if self.sieve.mode is Mode.STATE else "seed"
+                raise ValueError(
+                    f"{kind} range {lo}..{hi} is outside {name}'s {kind} space "
+                    f"{space[0]}..{space[1]}"
+                )
+        return self
+
+    @model_validator(mode="after")
     def _state_mode(self) -> PipelineRequest:
         if self.sieve.mode is Mode.STATE:
             if self.sieve.offsets not in (None, (0, 0)):

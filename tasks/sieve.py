@@ -27,7 +27,7 @@ from mimicry.jobs import SieveJob, SieveResult
 from mimicry.settings import get_settings
 from mimicry.sieve import assemble
 from mimicry.store.database import connect, database_url
-from mimicry.store.runs import chunk_results, ledger_chunks, record_chunk
+from mimicry.store.runs import chunk_results, find_chunk, ledger_chunks, record_chunk
 
 
 class InjectedFault(RuntimeError):
@@ -43,7 +43,8 @@ class ChunkSummary(BaseModel):
     seconds: float
     overflow: bool
     worker: str
-    #: False when the ledger already held the chunk (computed twice: a retry or a lost worker).
+    #: False when the ledger already held the chunk (found there, or written meanwhile by a
+    #: concurrent computation of the same chunk).
     new: bool
 
 
@@ -67,10 +68,26 @@ def _attempt() -> int:
 def sieve_chunk(
     job: SieveJob, lo: int, hi: int, backend: str, database_url: str | None = None
 ) -> ChunkSummary:
-    """Sieve candidates ``[lo, hi)`` of ``job`` and record the chunk in the ledger."""
+    """Sieve candidates ``[lo, hi)`` of ``job`` and record the chunk in the ledger.
+
+    A chunk the ledger already holds is not computed again: that covers the moment between a
+    chunk's ledger commit and Prefect persisting its result, when a crash leaves no cache entry.
+    """
     settings = get_settings()
     if settings.fault_fail_first_attempt and _attempt() == 1:
         raise InjectedFault(f"injected failure of chunk {lo}..{hi} (first attempt)")
+    with connect(database_url) as session:
+        done = find_chunk(session, job.key, kernel_version(), lo, hi)
+        if done is not None:
+            return ChunkSummary(
+                lo=lo,
+                hi=hi,
+                match_count=done.match_count,
+                seconds=done.seconds,
+                overflow=done.overflow,
+                worker=done.worker or "",
+                new=False,
+            )
     result = get_backend(backend).sieve_chunk(job, lo, hi)
     worker = worker_name()
     with connect(database_url) as session:

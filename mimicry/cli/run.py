@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from gpu_kernels.projections import MAX_MODULUS
 from mimicry.cli.common import (
     BackendFlag,
     ColumnFlag,
@@ -37,12 +38,24 @@ from mimicry.jobs import Mode
 from mimicry.requests import DEFAULT_FAMILIES, PipelineRequest, SieveSettings
 from mimicry.settings import get_settings
 
+#: Request fields whose flag is not simply the field's name.
+FLAGS = {"families": "--family"}
+#: Whole-request checks, by the words of their message, and the flag they are about.
+CHECK_FLAGS = {"offsets must": "--offsets", "range": "--seeds", "state mode": "--mode"}
+
 
 def _request_error(error: ValidationError) -> str:
+    """One sentence for an invalid request, led by the flag behind it."""
     first = error.errors()[0]
-    field = ".".join(str(part) for part in first["loc"] if part != "sieve")
-    flag = "--" + field.replace("_", "-") if field else "parameters"
-    return f"{flag}: {first['msg'].removeprefix('Value error, ')}"
+    message = first["msg"].removeprefix("Value error, ")
+    field = str(first["loc"][-1]) if first["loc"] else ""
+    if field and not field.isdigit():
+        flag = FLAGS.get(field, "--" + field.replace("_", "-"))
+    elif field.isdigit():  # an item of a list field, e.g. families.1
+        flag = FLAGS.get(str(first["loc"][-2]), "--" + str(first["loc"][-2]))
+    else:
+        flag = next((f for words, f in CHECK_FLAGS.items() if words in message), "--family")
+    return f"{flag}: {message}"
 
 
 @app.command()
@@ -92,10 +105,16 @@ def run(
     what Step 1 chooses within. With no Prefect server configured the flow runs on Prefect's
     local ephemeral API; with PREFECT_API_URL set it reports to that server's UI.
     """
+    if not 2 <= modulus <= MAX_MODULUS:
+        fail(f"--modulus must be between 2 and {MAX_MODULUS}, got {modulus}")
     try:
-        read_draws(draws, modulus=modulus, session=session, column=column)
+        history = read_draws(draws, modulus=modulus, session=session, column=column)
     except DrawFileError as error:
         fail(str(error))
+    if window is not None and window > len(history):
+        fail(f"--window {window} is larger than the {len(history)} draws in {draws}")
+    if window_start is not None and window_start + (window or 1) > len(history):
+        fail(f"--window-start {window_start} is beyond the {len(history)} draws in {draws}")
     try:
         request = PipelineRequest(
             stream=stream or draws.stem,

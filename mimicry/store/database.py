@@ -8,6 +8,7 @@ by itself, so a first ``mimicry ingest`` on a new machine just works.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -17,7 +18,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from mimicry.settings import Settings, get_settings
@@ -35,13 +36,22 @@ def database_url(settings: Settings | None = None) -> str:
     return f"sqlite:///{settings.home / 'mimicry.db'}"
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_connect(dbapi_connection, _record) -> None:
+    # Let SQLAlchemy, not the driver, decide when transactions begin (see _sqlite_begin).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL lets readers (the UI, `mimicry status`) work beside one writer; foreign keys are off by
     # default in SQLite.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _sqlite_begin(connection) -> None:
+    # IMMEDIATE takes the write lock when the transaction starts. With the driver's deferred
+    # default, two writers that both read first deadlock on the lock upgrade and one fails at
+    # once ("database is locked") instead of waiting; this way the second simply waits.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 @cache
@@ -51,7 +61,8 @@ def engine_for(url: str) -> Engine:
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True)
 
@@ -73,15 +84,31 @@ def current_revision(engine: Engine) -> str | None:
         return context.get_current_revision()
 
 
+#: Alembic's command API is not thread-safe (it swaps module globals while it runs).
+_upgrade_lock = threading.Lock()
+#: Any constant: the key of the PostgreSQL advisory lock that serialises migrations.
+_MIGRATION_LOCK_KEY = 0x6D696D6963727921
+
+
 def upgrade(url: str | None = None) -> str:
-    """Bring the database at ``url`` to the newest schema; returns the revision it is at."""
+    """Bring the database at ``url`` to the newest schema; returns the revision it is at.
+
+    Safe to call from many threads and processes at once (Dask workers starting together on a
+    new store): the migration runs under a lock, and Alembic reads the current revision after
+    taking it, so the second caller finds the work done.
+    """
     url = url or database_url()
     engine = engine_for(url)
-    if current_revision(engine) != head_revision():
-        config = alembic_config(url)
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+    with _upgrade_lock:
+        if current_revision(engine) != head_revision():
+            config = alembic_config(url)
+            with engine.begin() as connection:
+                if connection.dialect.name == "postgresql":
+                    connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
+                    )
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
     return head_revision()
 
 
@@ -91,9 +118,13 @@ def _session_factory(url: str) -> sessionmaker[Session]:
     return sessionmaker(engine_for(url), expire_on_commit=False)
 
 
+_factory_lock = threading.Lock()
+
+
 @contextmanager
 def connect(url: str | None = None) -> Iterator[Session]:
     """A session on the store, committed when the block ends, rolled back if it raises."""
-    factory = _session_factory(url or database_url())
+    with _factory_lock:  # functools.cache would let two threads build (and migrate) at once
+        factory = _session_factory(url or database_url())
     with factory() as session, session.begin():
         yield session

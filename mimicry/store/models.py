@@ -8,15 +8,15 @@
   same content reuses it, and a chunk recomputed by a retry or a lost worker stays one row.
 * ``survivors``: a run's ranked survivors, as ``mimicry sieve --json`` reports them.
 
-Seeds reach 2^64 - 1, beyond a signed BIGINT, so candidate values are ``Numeric(20, 0)`` columns
-read back as ``int`` (:class:`Unsigned64`). The version table is ``mimicry_alembic_version``:
+Seeds reach 2^64 - 1, beyond a signed BIGINT (and beyond what SQLite stores exactly as a
+number), so candidate values are zero-padded decimal strings read back as ``int``
+(:class:`Unsigned64`). The version table is ``mimicry_alembic_version``:
 Optuna's studies share this database and keep their own ``alembic_version``.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -27,7 +27,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    Numeric,
     String,
     Text,
     TypeDecorator,
@@ -43,13 +42,18 @@ def utcnow() -> datetime:
 
 
 class Unsigned64(TypeDecorator):
-    """An integer in ``[0, 2^64)`` stored exactly as ``NUMERIC(20, 0)``."""
+    """An integer in ``[0, 2^64]`` (a half-open bound may be 2^64) stored exactly.
 
-    impl = Numeric(20, 0)
+    As a 20-digit zero-padded decimal string: SQLite keeps integers beyond 2^63 - 1 only as
+    floats (2^64 - 50 reads back as 2^64), and padded strings compare and sort like the numbers
+    on every database.
+    """
+
+    impl = String(20)
     cache_ok = True
 
-    def process_bind_param(self, value: int | None, dialect) -> Decimal | None:
-        return None if value is None else Decimal(int(value))
+    def process_bind_param(self, value: int | None, dialect) -> str | None:
+        return None if value is None else f"{int(value):020d}"
 
     def process_result_value(self, value: Any, dialect) -> int | None:
         return None if value is None else int(value)

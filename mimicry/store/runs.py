@@ -107,6 +107,19 @@ def record_chunk(
         return False
 
 
+def find_chunk(
+    session: Session, job_key: str, kernel_version: str, lo: int, hi: int
+) -> Chunk | None:
+    return session.scalar(
+        select(Chunk).where(
+            Chunk.job_key == job_key,
+            Chunk.kernel_version == kernel_version,
+            Chunk.lo == lo,
+            Chunk.hi == hi,
+        )
+    )
+
+
 def ledger_chunks(session: Session, job_key: str, kernel_version: str) -> list[Chunk]:
     return list(
         session.scalars(

@@ -48,7 +48,9 @@ def require_stream(session: Session, name: str) -> Stream:
 
 
 def _get_or_create(session: Session, name: str, modulus: int) -> Stream:
-    stream = get_stream(session, name)
+    """The stream, locked for this transaction (PostgreSQL: the row; SQLite: the whole
+    database already is), so two ingests of one stream append one after the other."""
+    stream = session.scalar(select(Stream).where(Stream.name == name).with_for_update())
     if stream is None:
         # Another process may create the same stream at the same moment: the unique name
         # decides, and the loser uses the winner's row.
@@ -57,7 +59,7 @@ def _get_or_create(session: Session, name: str, modulus: int) -> Stream:
                 stream = Stream(name=name, modulus=modulus)
                 session.add(stream)
         except IntegrityError:
-            stream = get_stream(session, name)
+            stream = session.scalar(select(Stream).where(Stream.name == name).with_for_update())
             assert stream is not None
     if stream.modulus != modulus:
         raise StoreConflict(

@@ -1,0 +1,209 @@
+"""The pipeline flow on a real Prefect server (test harness) and real Dask clusters.
+
+* A hidden seed behind an unknown offset: Step 1 narrows the offset range within the trial
+  budget, Step 2 sieves the range in chunks on Dask workers, the store and the Prefect API hold
+  the run, its jobs, its ledger, its survivors and its artifacts.
+* Draws from OS entropy: nothing significant, said in words.
+* GPU chunks carry the Dask resource GPU=1 and only run on the worker that advertises it.
+* ``mimicry run --json`` through the installed command: one JSON object, the sieve's shape.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import subprocess
+
+import pytest
+from distributed import Scheduler, SpecCluster, Worker
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from prefect.testing.utilities import prefect_test_harness
+from prefect_dask import DaskTaskRunner
+from sqlalchemy import select
+
+from flows.pipeline import pipeline
+from flows.sieve import sieve_flow
+from gpu_kernels.backends import kernel_version
+from gpu_kernels.backends.cpu import CpuBackend
+from mimicry.jobs import SieveJob
+from mimicry.requests import PipelineRequest, SieveSettings
+from mimicry.store.database import connect
+from mimicry.store.models import Run
+from mimicry.store.runs import ledger_chunks
+from tasks.ingest import ingest_file
+from tests.history import make_history
+from tests.test_cli import MIMICRY, STATS_KEYS, SURVIVOR_KEYS
+
+
+@pytest.fixture(scope="module")
+def prefect_api():
+    with prefect_test_harness(server_startup_timeout=300):
+        yield
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """A fresh embedded store for each test (SQLite under MIMICRY_HOME)."""
+    monkeypatch.delenv("MIMICRY_DATABASE_URL", raising=False)
+    monkeypatch.setenv("MIMICRY_HOME", str(tmp_path / "home"))
+    return tmp_path
+
+
+def write(path, values):
+    path.write_text("".join(f"{v}\n" for v in values))
+    return str(path)
+
+
+def artifacts(key: str) -> list:
+    async def read():
+        async with get_client() as client:
+            return await client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]))
+            )
+
+    return asyncio.run(read())
+
+
+def test_pipeline_finds_a_seed_behind_an_unknown_offset(prefect_api, home):
+    seed, offset = 1 + secrets.randbelow(12_000), 3
+    draws = make_history("mt19937", "mod", 1000, seed, range(offset, offset + 80))
+    request = PipelineRequest(
+        stream="hidden",
+        draws_file=write(home / "draws.txt", draws),
+        families=("mt19937", "glibc_rand"),
+        sieve=SieveSettings(seeds=(0, 16_383), offsets=(0, 8), chunk_size=4096, predict=4),
+        window_trials=12,
+        trial_budget=1 << 14,
+    )
+    answer = pipeline(request)
+
+    best = answer["survivors"][0]
+    assert (best["family"], best["seed"]) == ("mt19937", seed)
+    start = best["window"]["start"]
+    assert best["offset"] == offset + start  # the window's call index
+    truth = make_history("mt19937", "mod", 1000, seed, range(offset, offset + 84))
+    assert best["next"] == truth[80:]
+    assert best["p_value"] < 1e-100
+    choices = answer["window_choices"]
+    assert choices["mt19937"]["source"] == "optimised"
+    assert choices["glibc_rand"]["source"] == "fallback"  # nothing to find there
+    assert answer["stats"]["complete"] and answer["stats"]["significant"]
+    assert answer["stats"]["candidates_tested"] == 2 * 16_384
+    assert "Significant" in answer["verdict"]
+
+    with connect() as session:
+        run = session.get(Run, answer["run_id"])
+        assert run.state == "completed" and run.flow_run_id
+        assert {job.job["family"] for job in run.jobs} == {"mt19937", "glibc_rand"}
+        for record in run.jobs:
+            job = SieveJob.model_validate(record.job)
+            chunks = ledger_chunks(session, job.key, kernel_version())
+            # Four chunks of 4096 candidates, each once, computed on a Dask worker.
+            assert [(c.lo, c.hi) for c in chunks] == [
+                (lo, lo + 4096) for lo in range(0, 16_384, 4096)
+            ]
+            assert all(c.executions == 1 and c.worker.startswith("tcp://") for c in chunks)
+            assert record.state == "complete"
+        mt_job = next(j for j in run.jobs if j.job["family"] == "mt19937")
+        assert mt_job.survivors[0].seed == seed
+
+    (summary,) = [a for a in artifacts("sieve-summary") if answer["run_id"] in a.data]
+    assert "**Significant**" in summary.data
+    assert any(str(seed) in json.dumps(a.data) for a in artifacts("top-survivors"))
+
+
+def test_draws_from_os_entropy_are_nothing_significant(prefect_api, home):
+    draws = [secrets.randbelow(1000) for _ in range(40)]
+    answer = pipeline(
+        PipelineRequest(
+            stream="entropy",
+            draws_file=write(home / "noise.txt", draws),
+            families=("mt19937",),
+            sieve=SieveSettings(seeds=(0, 8191)),
+            window_trials=6,
+            trial_budget=4096,
+        )
+    )
+    assert not answer["stats"]["significant"]
+    assert all(s["p_value"] >= 0.01 for s in answer["survivors"])
+    assert "Nothing significant" in answer["verdict"]
+    assert "**Significant**" not in answer["verdict"]
+    assert answer["window_choices"]["mt19937"]["source"] == "fallback"
+
+
+class _EmulatedGpu(CpuBackend):
+    """Stands in for the GPU backend (no GPU here): the routing under test is Dask's."""
+
+    name = "gpu"
+
+
+def test_gpu_chunks_run_only_on_a_gpu_worker(prefect_api, home, monkeypatch):
+    monkeypatch.setattr("gpu_kernels.backends.gpu.GpuBackend", _EmulatedGpu)
+    seed = 4321
+    draws = make_history("xorshift32", "mod", 1000, seed, range(30))
+    ingest_file(write(home / "d.txt", draws), "routed", modulus=1000)
+    workers = {
+        "cpu": {"cls": Worker, "options": {"nthreads": 1}},
+        "gpu": {"cls": Worker, "options": {"nthreads": 1, "resources": {"GPU": 1}}},
+    }
+    scheduler = {"cls": Scheduler, "options": {"dashboard_address": ":0"}}
+    with SpecCluster(workers=workers, scheduler=scheduler) as cluster:
+        gpu_address = next(
+            address
+            for address, info in cluster.scheduler_info["workers"].items()
+            if info.get("resources", {}).get("GPU")
+        )
+        flow = sieve_flow.with_options(
+            task_runner=DaskTaskRunner(address=cluster.scheduler_address)
+        )
+        answer = flow(
+            "routed",
+            "xorshift32",
+            SieveSettings(backend="gpu", seeds=(0, 9999), chunk_size=1000),
+        )
+    assert answer["survivors"][0]["seed"] == seed
+    with connect() as session:
+        job = SieveJob.model_validate(session.scalar(select(Run)).jobs[0].job)
+        workers_used = {c.worker for c in ledger_chunks(session, job.key, kernel_version())}
+    assert workers_used == {gpu_address}
+
+
+def test_run_command_json_is_one_object_of_the_sieve_shape(home):
+    seed = 777
+    draws = make_history("glibc_rand", "mod", 1000, seed, range(40))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    proc = subprocess.run(
+        [
+            *MIMICRY,
+            "run",
+            write(home / "pick.txt", draws),
+            "--family",
+            "glibc_rand",
+            "--seeds",
+            "0..2047",
+            "--window-trials",
+            "3",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    answer = json.loads(proc.stdout)  # exactly one JSON object: anything else fails to parse
+    assert set(answer) >= {"run_id", "job", "jobs", "survivors", "stats"}
+    assert set(answer["survivors"][0]) >= SURVIVOR_KEYS
+    assert set(answer["stats"]) >= STATS_KEYS
+    assert answer["survivors"][0]["seed"] == seed
+    assert answer["job"]["family"] == "glibc_rand"
+    status = subprocess.run(
+        [*MIMICRY, "status", "--json"], capture_output=True, text=True, env=env, timeout=120
+    )
+    runs = json.loads(status.stdout)["runs"]
+    assert [(r["run_id"], r["state"], r["stream"]) for r in runs] == [
+        (answer["run_id"], "completed", "pick")
+    ]

@@ -1,0 +1,305 @@
+"""The store on real SQLite and real PostgreSQL: schema, ingest, the coverage ledger, results.
+
+Each test runs once per database kind (``store_url`` fixture): a SQLite file in a temporary
+folder, and a PostgreSQL database created for the test and dropped after it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import func, select, text
+
+from mimicry.draws import read_draws
+from mimicry.jobs import ChunkResult, SieveJob, WindowMatch
+from mimicry.sieve import assemble
+from mimicry.store.database import connect, current_revision, engine_for, head_revision, upgrade
+from mimicry.store.models import Chunk, Draw, Run, Stream, SurvivorRecord
+from mimicry.store.runs import (
+    chunk_results,
+    create_job,
+    create_run,
+    finish_run,
+    ledger_chunks,
+    record_chunk,
+    store_result,
+)
+from mimicry.store.streams import StoreConflict, append_draws, append_history, stored_values
+from tests.history import seeded_history
+from tests.test_cli import MIMICRY
+
+
+def write(path, values):
+    path.write_text("".join(f"{v}\n" for v in values))
+    return path
+
+
+def count(session, model) -> int:
+    return session.scalar(select(func.count()).select_from(model))
+
+
+def test_an_empty_database_is_migrated_by_itself(store_url):
+    engine = engine_for(store_url)
+    assert current_revision(engine) is None
+    with connect(store_url) as session:
+        assert count(session, Stream) == 0
+    assert current_revision(engine) == head_revision()
+    # Optuna shares the database and keeps its own `alembic_version`; ours has another name.
+    with engine.connect() as connection:
+        version = connection.execute(text("SELECT version_num FROM mimicry_alembic_version"))
+        assert version.scalar() == head_revision()
+    assert upgrade(store_url) == head_revision()  # idempotent
+
+
+def test_db_upgrade_command(store_url, tmp_path):
+    proc = subprocess.run([*MIMICRY, "db", "upgrade"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert f"is at revision {head_revision()}" in proc.stdout
+    assert current_revision(engine_for(store_url)) == head_revision()
+
+
+def test_ingest_appends_and_is_idempotent(store_url, tmp_path):
+    draws = seeded_history("mt19937", 77, 50)
+    full = read_draws(write(tmp_path / "full.txt", draws), modulus=1000)
+    head = read_draws(write(tmp_path / "head.txt", draws[:30]), modulus=1000)
+    with connect(store_url) as session:
+        report = append_history(session, "pick3", head, 1000)
+        assert (report.added, report.total) == (30, 30)
+    with connect(store_url) as session:
+        report = append_history(session, "pick3", full, 1000)
+        assert (report.added, report.total) == (20, 50)
+    for history in (full, head):  # the same file again, or an older shorter one: nothing new
+        with connect(store_url) as session:
+            report = append_history(session, "pick3", history, 1000)
+            assert (report.added, report.total) == (0, 50)
+    with connect(store_url) as session:
+        stream = session.scalar(select(Stream).where(Stream.name == "pick3"))
+        assert stored_values(session, stream) == draws
+        assert count(session, Draw) == 50
+        first = session.get(Draw, (stream.id, 0))
+        assert first.source == str(tmp_path / "head.txt")
+
+
+def test_a_disagreeing_file_is_refused_whole(store_url, tmp_path):
+    draws = seeded_history("glibc_rand", 5, 40)
+    with connect(store_url) as session:
+        append_history(
+            session, "s", read_draws(write(tmp_path / "a.txt", draws[:20]), modulus=1000), 1000
+        )
+    changed = draws.copy()
+    changed[12] = (changed[12] + 1) % 1000
+    bad = read_draws(write(tmp_path / "b.txt", changed), modulus=1000)
+    with pytest.raises(StoreConflict) as error, connect(store_url) as session:
+        append_history(session, "s", bad, 1000)
+    assert str(error.value) == (
+        f"Draw file '{tmp_path / 'b.txt'}', line 13 is {changed[12]}, but stream 's' already "
+        f"holds {draws[12]} at position 12; nothing was ingested"
+    )
+    with connect(store_url) as session:
+        assert count(session, Draw) == 20  # not even the 20 new ones
+
+
+def test_a_stream_keeps_its_modulus(store_url, tmp_path):
+    with connect(store_url) as session:
+        append_history(session, "s", read_draws(write(tmp_path / "a.txt", [1, 2]), modulus=10), 10)
+    wider = read_draws(write(tmp_path / "b.txt", [1, 2, 3]), modulus=1000)
+    with (
+        pytest.raises(StoreConflict, match=r"holds draws in \[0, 10\).*modulus is 1000"),
+        connect(store_url) as session,
+    ):
+        append_history(session, "s", wider, 1000)
+
+
+def test_concurrent_ingests_of_one_stream_store_each_draw_once(store_url, tmp_path):
+    draws = seeded_history("mt19937", 9, 300)
+    history = read_draws(write(tmp_path / "d.txt", draws), modulus=1000)
+
+    def ingest(_):
+        with connect(store_url) as session:
+            return append_history(session, "shared", history, 1000).added
+
+    with ThreadPoolExecutor(4) as pool:
+        added = list(pool.map(ingest, range(4)))
+    assert sum(added) == 300
+    with connect(store_url) as session:
+        assert count(session, Draw) == 300
+        assert count(session, Stream) == 1
+
+
+def test_a_hand_reported_draw_is_appended(store_url, tmp_path):
+    with connect(store_url) as session:
+        append_history(session, "s", read_draws(write(tmp_path / "a.txt", [4, 5]), modulus=10), 10)
+        report = append_draws(session, "s", [7], 10, source="evaluate")
+        assert (report.added, report.total) == (1, 3)
+        with pytest.raises(StoreConflict, match=r"draw 10 is outside \[0, 10\)"):
+            append_draws(session, "s", [10], 10, source="evaluate")
+
+
+def _job(seed: int) -> SieveJob:
+    return SieveJob(
+        family="xorshift64",
+        window=tuple(seeded_history("xorshift64", seed, 6)),
+        candidate_range=(2**64 - 100, 2**64 - 1),
+    )
+
+
+def test_the_ledger_keeps_64_bit_chunks_once_and_counts_executions(store_url):
+    job = _job(2**64 - 7)
+    match = WindowMatch(candidate=2**64 - 7, offset=0, skip=0, matches=6)
+    halves = [
+        ChunkResult(lo=2**64 - 100, hi=2**64 - 50, matches=[], candidates_tested=50, seconds=0.1),
+        ChunkResult(lo=2**64 - 50, hi=2**64, matches=[match], candidates_tested=50, seconds=0.2),
+    ]
+    with connect(store_url) as session:
+        assert record_chunk(session, job.key, "k1", halves[1], worker="w1")
+        assert not record_chunk(session, job.key, "k1", halves[1], worker="w2")
+        assert record_chunk(session, job.key, "k2", halves[1])  # another kernel: its own row
+    with connect(store_url) as session:
+        rows = ledger_chunks(session, job.key, "k1")
+        assert [(r.lo, r.hi, r.executions, r.worker) for r in rows] == [
+            (2**64 - 50, 2**64, 2, "w1")
+        ]
+        history = seeded_history("xorshift64", 2**64 - 7, 20)
+        partial = assemble(history, job, chunk_results(rows))
+        assert not partial.stats.complete
+        assert partial.stats.missing_ranges == [(2**64 - 100, 2**64 - 51)]
+        record_chunk(session, job.key, "k1", halves[0])
+    with connect(store_url) as session:
+        whole = assemble(history, job, chunk_results(ledger_chunks(session, job.key, "k1")))
+    assert whole.stats.complete and whole.survivors[0].seed == 2**64 - 7
+
+
+def test_a_run_stores_its_job_and_survivors(store_url, tmp_path):
+    seed = 2**64 - 7
+    history = seeded_history("xorshift64", seed, 20)
+    job = _job(seed)
+    with connect(store_url) as session:
+        append_history(
+            session, "s", read_draws(write(tmp_path / "a.txt", history), modulus=1000), 1000
+        )
+        stream = session.scalar(select(Stream))
+        run = create_run(session, stream.id, {"families": ["xorshift64"]}, draws_used=20)
+        chunk = ChunkResult(
+            lo=2**64 - 100,
+            hi=2**64,
+            matches=[WindowMatch(candidate=seed, offset=0, skip=0, matches=6)],
+            candidates_tested=100,
+            seconds=0.1,
+        )
+        result = assemble(history, job, [chunk], predict=3)
+        record = create_job(session, run.id, job, "k1", "cpu", 100)
+        store_result(session, record.id, result)
+        finish_run(session, run.id, "completed", {"survivor_count": 1})
+    with connect(store_url) as session:
+        run = session.get(Run, run.id)
+        assert run.state == "completed" and run.finished_at is not None
+        (job_record,) = run.jobs
+        assert job_record.state == "complete" and job_record.job_key == job.key
+        assert SieveJob.model_validate(job_record.job) == job
+        (survivor,) = job_record.survivors
+        assert survivor.seed == seed and survivor.rank == 0
+        assert survivor.next == seeded_history("xorshift64", seed, 23)[20:]
+        assert count(session, SurvivorRecord) == 1
+
+
+def test_ingest_command_and_its_bad_input(store_url, tmp_path):
+    def ingest(*args):
+        return subprocess.run(
+            [*MIMICRY, "ingest", *args], capture_output=True, text=True, timeout=120
+        )
+
+    draws = seeded_history("mt19937", 3, 25)
+    good = write(tmp_path / "good.txt", draws)
+    proc = ingest(str(good), "--stream", "pick3")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "stream 'pick3': 25 new draws, 25 in all"
+
+    out_of_range = write(tmp_path / "range.txt", [*draws, 1000])
+    changed = write(tmp_path / "changed.txt", [draws[0] ^ 1, *draws[1:]])
+    cases = {
+        "value outside [0, M)": (
+            [str(out_of_range), "--stream", "pick3"],
+            f"mimicry: error: Draw file '{out_of_range}', line 26: value 1000 is outside the "
+            "range [0, 1000).",
+        ),
+        "disagrees with the stored history": (
+            [str(changed), "--stream", "pick3"],
+            f"mimicry: error: Draw file '{changed}', line 1 is {draws[0] ^ 1}, but stream "
+            f"'pick3' already holds {draws[0]} at position 0; nothing was ingested",
+        ),
+        "another modulus": (
+            [str(good), "--stream", "pick3", "--modulus", "2000"],
+            "mimicry: error: stream 'pick3' holds draws in [0, 1000), but this input's modulus "
+            "is 2000; use --modulus 1000 or another --stream",
+        ),
+        "missing file": (
+            [str(tmp_path / "nope.txt"), "--stream", "pick3"],
+            None,
+        ),
+    }
+    for kind, (args, message) in cases.items():
+        proc = ingest(*args)
+        assert proc.returncode == 2, kind
+        assert proc.stdout == "", kind
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1, (kind, proc.stderr)
+        if message:
+            assert lines[0] == message, kind
+        else:
+            assert lines[0].startswith("mimicry: error: ") and "nope.txt" in lines[0]
+    with connect(store_url) as session:
+        assert count(session, Draw) == 25
+
+
+def test_an_unreachable_store_is_one_sentence_and_exit_3(tmp_path, monkeypatch):
+    monkeypatch.setenv("MIMICRY_DATABASE_URL", "postgresql+psycopg://nobody:secret@127.0.0.1:9/x")
+    proc = subprocess.run([*MIMICRY, "status"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 3
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith(
+        "mimicry: error: cannot use the store at postgresql+psycopg://nobody:***@127.0.0.1:9/x: "
+    )
+    assert "secret" not in proc.stderr
+
+
+def test_status_lists_streams_and_runs(store_url, tmp_path):
+    with connect(store_url) as session:
+        append_history(
+            session, "s", read_draws(write(tmp_path / "a.txt", [1, 2, 3]), modulus=10), 10
+        )
+        create_run(session, session.scalar(select(Stream.id)), {}, draws_used=3, run_id="r-1")
+    proc = subprocess.run(
+        [*MIMICRY, "status", "--json"], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    import json
+
+    status = json.loads(proc.stdout)
+    assert status["streams"] == [{"stream": "s", "modulus": 10, "draws": 3}]
+    assert [(r["run_id"], r["stream"], r["state"]) for r in status["runs"]] == [
+        ("r-1", "s", "running")
+    ]
+
+
+def test_chunk_rows_are_unsigned_64_bit(store_url):
+    with connect(store_url) as session:
+        session.add(
+            Chunk(
+                job_key="j",
+                kernel_version="k",
+                lo=2**64 - 2,
+                hi=2**64 - 1,
+                backend="cpu",
+                matches=[],
+                match_count=0,
+                seconds=0.0,
+            )
+        )
+    with connect(store_url) as session:
+        row = session.scalar(select(Chunk))
+        assert (row.lo, row.hi) == (2**64 - 2, 2**64 - 1)
+        assert isinstance(row.lo, int)
+    assert sys.maxsize < 2**64 - 1  # the values really exceed a signed 64-bit integer
