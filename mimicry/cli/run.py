@@ -93,6 +93,9 @@ def run(
     predict: PredictFlag = 5,
     top: TopFlag = 20,
     backend: BackendFlag = None,
+    chunk_size: Annotated[
+        int | None, typer.Option(help="Candidates per chunk task (default: the backend's).")
+    ] = None,
     window_trials: Annotated[int, typer.Option(help="Step 1: Optuna trials per family.")] = 24,
     trial_budget: Annotated[
         int, typer.Option(help="Step 1: seeds (or states) each trial sieves.")
@@ -135,6 +138,7 @@ def run(
                 min_matches=min_matches,
                 mode=mode,
                 backend=backend or get_settings().backend,
+                chunk_size=chunk_size or get_settings().chunk_size,
                 predict=predict,
                 top=top,
             ),
