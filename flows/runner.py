@@ -7,6 +7,7 @@ worker processes that share this machine's cores, numba giving each ``cores // w
 
 from __future__ import annotations
 
+import logging
 import os
 
 from prefect.client.orchestration import get_client
@@ -25,6 +26,7 @@ class LocalClusterTaskRunner(DaskTaskRunner):
     """
 
     def __enter__(self):
+        logging.getLogger("distributed").setLevel(logging.WARNING)
         if self.address is None and "PREFECT_API_URL" not in os.environ:
             with get_client(sync_client=True) as client:
                 api_url = str(client.api_url)
@@ -45,7 +47,8 @@ def dask_task_runner(settings: Settings | None = None) -> DaskTaskRunner:
             "threads_per_worker": 1,
             "processes": True,
             "dashboard_address": ":0",
-            # numba reads its thread count when a worker imports it.
-            "env": {"NUMBA_NUM_THREADS": str(threads)},
+            # numba reads its thread count when a worker imports it; Dask's own start-up and
+            # shutdown chatter stays out of the run's log.
+            "env": {"NUMBA_NUM_THREADS": str(threads), "DASK_LOGGING__DISTRIBUTED": "warning"},
         }
     )

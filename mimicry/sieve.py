@@ -102,9 +102,15 @@ def assemble(
     sieve_seconds: float | None = None,
     started: float | None = None,
 ) -> SieveResult:
-    """Merge chunk matches, run the bidirectional check, price every survivor, rank them."""
+    """Merge chunk matches, run the bidirectional check, price every survivor, rank them.
+
+    ``stats.seconds`` is the wall time from ``started`` (a ``perf_counter`` reading in this
+    process) or, when the chunks ran elsewhere, ``sieve_seconds`` plus this assembly.
+    """
     _check_history(history, job)
-    started = time.perf_counter() if started is None else started
+    assembling = time.perf_counter()
+    if started is None:
+        started = assembling - (sieve_seconds or 0.0)
     # A retried chunk, or two overlapping chunkings, report the same match twice: count it once.
     unique = {match.sort_key(): match for chunk in chunks for match in chunk.matches}
     matches = [unique[key] for key in sorted(unique)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Annotated
 
 import typer
@@ -158,7 +159,8 @@ def run(
 
 
 def print_answer(answer: dict) -> None:
-    console = Console()
+    # Piped output is not cut to 80 columns: the table is read in logs and CI output.
+    console = Console() if sys.stdout.isatty() else Console(width=160)
     table = Table(title=f"run {answer['run_id']}: survivors, best first")
     for name in (
         "family",

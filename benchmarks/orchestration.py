@@ -1,0 +1,174 @@
+"""Orchestration overhead: one sieve through `mimicry sieve` and through `mimicry run`.
+
+    python benchmarks/orchestration.py [--candidates 268435456] [--offsets 0..63] [--repeats 3]
+
+Workload: xorshift32 in seed mode, a window of 8 draws mod 1000, ``--candidates`` seeds (the
+truth among them, behind an unknown number of discarded calls) and every offset in
+``--offsets``. Each configuration runs the same search as a whole command, timed from start to
+exit (wall clock), ``--repeats`` times; medians are printed. ``mimicry run`` pins everything
+Step 1 could choose (``--window-trials 0``), so both commands do the same sieve.
+
+Configurations of ``mimicry run`` (flow + Dask + store, a fresh store each time, so no chunk is
+ever cached):
+
+* ``ephemeral``: no Prefect server configured (Prefect's ephemeral API, started per command);
+* ``server, N worker(s)``: a running ``prefect server start``, a LocalCluster of N workers per run;
+* ``server + cluster``: a running Prefect server and a running Dask cluster
+  (``MIMICRY_DASK_ADDRESS``), as on a deployed rig.
+
+Overhead = (run - sieve) / sieve, from the medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+MIMICRY = str(Path(sys.executable).with_name("mimicry"))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def timed(command: list[str], env: dict) -> tuple[float, dict]:
+    started = time.perf_counter()
+    proc = subprocess.run(command, capture_output=True, text=True, env=env)
+    elapsed = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{proc.stderr[-3000:]}")
+    return elapsed, json.loads(proc.stdout)
+
+
+def start_prefect_server(home: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    server = subprocess.Popen(
+        ["prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    url = f"http://127.0.0.1:{port}/api"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2):
+                return server, url
+        except OSError:
+            time.sleep(1)
+    server.kill()
+    raise SystemExit("the Prefect server did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--candidates", type=int, default=1 << 28)
+    parser.add_argument("--offsets", default="0..63")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--only", nargs="*", help="configurations to run (default: all)", default=None
+    )
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="mimicry-orchestration-"))
+    rng = random.Random()
+    seed = rng.randrange(args.candidates)
+    discard = rng.randint(*map(int, args.offsets.split("..")))
+    draws = work / "draws.txt"
+    subprocess.run(
+        [MIMICRY, "simulate", "--family", "xorshift32", "--seed", str(seed), "--count", "40",
+         "--discard", str(discard), "--out", str(draws)],
+        check=True,
+    )
+    seeds = f"0..{args.candidates - 1}"
+    sieve = [MIMICRY, "sieve", str(draws), "--family", "xorshift32", "--seeds", seeds,
+             "--offsets", args.offsets, "--json"]
+    run = [MIMICRY, "run", str(draws), "--stream", "bench", "--family", "xorshift32",
+           "--seeds", seeds, "--offsets", args.offsets, "--window", "8", "--window-start", "0",
+           "--min-matches", "8", "--constant-skip", "--skip", "0", "--window-trials", "0",
+           "--json"]
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("MIMICRY_", "PREFECT_API"))}
+    base["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    print(f"# {os.cpu_count()} cores; xorshift32 seed mode, {args.candidates:,} seeds x offsets "
+          f"{args.offsets}; truth: seed {seed}, {discard} calls discarded; repeats {args.repeats}",
+          flush=True)
+
+    results: dict[str, list[float]] = {}
+
+    def measure(name: str, command: list[str], env: dict) -> None:
+        if args.only and name not in args.only:
+            return
+        times = []
+        for repeat in range(args.repeats):
+            home = work / f"home-{name.replace(' ', '_')}-{repeat}"
+            seconds, answer = timed(command, {**env, "MIMICRY_HOME": str(home)})
+            found = [s for s in answer["survivors"] if s["p_value"] < 1e-6]
+            if not found:
+                raise SystemExit(f"{name}: the truth was not found")
+            times.append(seconds)
+            shutil.rmtree(home, ignore_errors=True)
+        results[name] = times
+        print(f"{name:28} median {statistics.median(times):7.2f} s  runs "
+              + ", ".join(f"{t:.2f}" for t in times), flush=True)
+
+    measure("sieve", sieve, base)
+    measure("run, ephemeral, 1 worker", run, base)
+    server, url = start_prefect_server(work / "prefect-home")
+    try:
+        with_server = {**base, "PREFECT_API_URL": url}
+        measure("run, server, 1 worker", run, {**with_server, "MIMICRY_DASK_WORKERS": "1"})
+        measure("run, server, 2 workers", run, {**with_server, "MIMICRY_DASK_WORKERS": "2"})
+        if not args.only or "run, server + cluster" in args.only:
+            from distributed import LocalCluster
+
+            cluster_env = {"PREFECT_API_URL": url, "NUMBA_NUM_THREADS": str(os.cpu_count())}
+            with LocalCluster(
+                n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0",
+                env=cluster_env,
+            ) as cluster:
+                # Workers are reused across runs, so give each run's store to them through the
+                # shared environment: the store is an absolute path in MIMICRY_DATABASE_URL.
+                times = []
+                for repeat in range(args.repeats):
+                    home = work / f"home-cluster-{repeat}"
+                    database = f"sqlite:///{home / 'mimicry.db'}"
+                    cluster_env_run = {**with_server, "MIMICRY_DASK_ADDRESS":
+                                       cluster.scheduler_address, "MIMICRY_HOME": str(home),
+                                       "MIMICRY_DATABASE_URL": database}
+                    from distributed import Client
+
+                    with Client(cluster) as client:
+                        client.run(os.environ.update, {"MIMICRY_DATABASE_URL": database})
+                    seconds, _ = timed(run, cluster_env_run)
+                    times.append(seconds)
+                results["run, server + cluster"] = times
+                print(f"{'run, server + cluster':28} median {statistics.median(times):7.2f} s  "
+                      "runs " + ", ".join(f"{t:.2f}" for t in times), flush=True)
+    finally:
+        server.terminate()
+        server.wait(30)
+    if "sieve" in results:
+        direct = statistics.median(results["sieve"])
+        print("\n| configuration | median wall (s) | overhead vs sieve |")
+        print("|---|---|---|")
+        for name, times in results.items():
+            median = statistics.median(times)
+            print(f"| {name} | {median:.2f} | {100 * (median - direct) / direct:+.1f} % |")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
