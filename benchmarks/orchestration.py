@@ -89,22 +89,67 @@ def main() -> None:
     discard = rng.randint(*map(int, args.offsets.split("..")))
     draws = work / "draws.txt"
     subprocess.run(
-        [MIMICRY, "simulate", "--family", "xorshift32", "--seed", str(seed), "--count", "40",
-         "--discard", str(discard), "--out", str(draws)],
+        [
+            MIMICRY,
+            "simulate",
+            "--family",
+            "xorshift32",
+            "--seed",
+            str(seed),
+            "--count",
+            "40",
+            "--discard",
+            str(discard),
+            "--out",
+            str(draws),
+        ],
         check=True,
     )
     seeds = f"0..{args.candidates - 1}"
-    sieve = [MIMICRY, "sieve", str(draws), "--family", "xorshift32", "--seeds", seeds,
-             "--offsets", args.offsets, "--json"]
-    run = [MIMICRY, "run", str(draws), "--stream", "bench", "--family", "xorshift32",
-           "--seeds", seeds, "--offsets", args.offsets, "--window", "8", "--window-start", "0",
-           "--min-matches", "8", "--constant-skip", "--skip", "0", "--window-trials", "0",
-           "--json"]
+    sieve = [
+        MIMICRY,
+        "sieve",
+        str(draws),
+        "--family",
+        "xorshift32",
+        "--seeds",
+        seeds,
+        "--offsets",
+        args.offsets,
+        "--json",
+    ]
+    run = [
+        MIMICRY,
+        "run",
+        str(draws),
+        "--stream",
+        "bench",
+        "--family",
+        "xorshift32",
+        "--seeds",
+        seeds,
+        "--offsets",
+        args.offsets,
+        "--window",
+        "8",
+        "--window-start",
+        "0",
+        "--min-matches",
+        "8",
+        "--constant-skip",
+        "--skip",
+        "0",
+        "--window-trials",
+        "0",
+        "--json",
+    ]
     base = {k: v for k, v in os.environ.items() if not k.startswith(("MIMICRY_", "PREFECT_API"))}
     base["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
-    print(f"# {os.cpu_count()} cores; xorshift32 seed mode, {args.candidates:,} seeds x offsets "
-          f"{args.offsets}; truth: seed {seed}, {discard} calls discarded; repeats {args.repeats}",
-          flush=True)
+    print(
+        f"# {os.cpu_count()} cores; xorshift32 seed mode, {args.candidates:,} seeds x offsets "
+        f"{args.offsets}; truth: seed {seed}, {discard} calls discarded; repeats {args.repeats}",
+        flush=True,
+    )
 
     results: dict[str, list[float]] = {}
 
@@ -121,8 +166,11 @@ def main() -> None:
             times.append(seconds)
             shutil.rmtree(home, ignore_errors=True)
         results[name] = times
-        print(f"{name:28} median {statistics.median(times):7.2f} s  runs "
-              + ", ".join(f"{t:.2f}" for t in times), flush=True)
+        print(
+            f"{name:28} median {statistics.median(times):7.2f} s  runs "
+            + ", ".join(f"{t:.2f}" for t in times),
+            flush=True,
+        )
 
     measure("sieve", sieve, base)
     measure("run, ephemeral, 1 worker", run, base)
@@ -136,7 +184,10 @@ def main() -> None:
 
             cluster_env = {"PREFECT_API_URL": url, "NUMBA_NUM_THREADS": str(os.cpu_count())}
             with LocalCluster(
-                n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0",
+                n_workers=1,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",
                 env=cluster_env,
             ) as cluster:
                 # Workers are reused across runs, so give each run's store to them through the
@@ -145,9 +196,12 @@ def main() -> None:
                 for repeat in range(args.repeats):
                     home = work / f"home-cluster-{repeat}"
                     database = f"sqlite:///{home / 'mimicry.db'}"
-                    cluster_env_run = {**with_server, "MIMICRY_DASK_ADDRESS":
-                                       cluster.scheduler_address, "MIMICRY_HOME": str(home),
-                                       "MIMICRY_DATABASE_URL": database}
+                    cluster_env_run = {
+                        **with_server,
+                        "MIMICRY_DASK_ADDRESS": cluster.scheduler_address,
+                        "MIMICRY_HOME": str(home),
+                        "MIMICRY_DATABASE_URL": database,
+                    }
                     from distributed import Client
 
                     with Client(cluster) as client:
@@ -155,8 +209,11 @@ def main() -> None:
                     seconds, _ = timed(run, cluster_env_run)
                     times.append(seconds)
                 results["run, server + cluster"] = times
-                print(f"{'run, server + cluster':28} median {statistics.median(times):7.2f} s  "
-                      "runs " + ", ".join(f"{t:.2f}" for t in times), flush=True)
+                print(
+                    f"{'run, server + cluster':28} median {statistics.median(times):7.2f} s  "
+                    "runs " + ", ".join(f"{t:.2f}" for t in times),
+                    flush=True,
+                )
     finally:
         server.terminate()
         server.wait(30)

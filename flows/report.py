@@ -7,6 +7,7 @@ can never say different things about the same numbers.
 from __future__ import annotations
 
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.states import Failed
 
 from mimicry.jobs import SieveResult, Survivor
 from mimicry.statistics import SIGNIFICANCE_LEVEL
@@ -81,10 +82,7 @@ def verdict(results: list[SieveResult]) -> str:
             "and its predictions are chance-level."
         )
     if not stats["complete"]:
-        lines.append(
-            f"**Incomplete**: these candidate ranges were not searched: "
-            f"{stats['missing_ranges'] or 'a survivor buffer overflowed'}."
-        )
+        lines.append(f"**Incomplete**: {incompleteness(stats)}.")
     return "\n\n".join(lines)
 
 
@@ -130,4 +128,18 @@ def publish(run_id: str, results: list[SieveResult], top: int, choices: dict | N
     }
     if len(results) == 1:
         answer["job"] = answer["jobs"][0]
+    if not stats["complete"]:
+        # Never silently partial: the flow run fails (CI watching it sees a non-zero exit), and
+        # the answer still travels with the state for whoever reads it.
+        return Failed(message=f"incomplete sieve: {incompleteness(stats)}", data=answer)
     return answer
+
+
+def incompleteness(stats: dict) -> str:
+    missing = stats["missing_ranges"]
+    if missing:
+        return "; ".join(
+            f"{family} candidates {', '.join(f'{lo}..{hi}' for lo, hi in ranges)} not searched"
+            for family, ranges in missing.items()
+        )
+    return "a survivor buffer overflowed, so some survivors were dropped"

@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 
 import dask
-from prefect import flow
+from prefect import flow, get_run_logger
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.futures import as_completed
 
@@ -24,7 +24,7 @@ from mimicry.jobs import SieveJob, SieveResult
 from mimicry.requests import SieveSettings
 from mimicry.settings import get_settings
 from mimicry.sieve import chunk_bounds, missing_ranges
-from mimicry.store.database import connect
+from mimicry.store.database import connect, store_fingerprint
 from mimicry.store.runs import chunk_results, ledger_chunks
 from tasks.runs import close_run, load_history_task, start_run_task, store_job_result_task
 from tasks.sieve import assemble_task, sieve_chunk_task
@@ -56,27 +56,38 @@ def sieve_step(
     if chunk_size is None:
         chunk_size = get_backend(sieve.backend).default_chunk_size
     bounds = list(chunk_bounds(job, chunk_size))
+    store = store_fingerprint()
+    logger = get_run_logger()
     started = time.perf_counter()
     progress = create_progress_artifact(
         progress=0.0,
         key=f"sieve-progress-{artifact_key(label)}",
         description=f"{job.family}: chunks of {chunk_size:,} candidates finished",
     )
-    with chunk_placement(sieve.backend):
-        futures = [sieve_chunk_task.submit(job, lo, hi, sieve.backend) for lo, hi in bounds]
+
+    def run_chunks(chunks: list[tuple[int, int]], refresh: bool = False) -> None:
+        task = sieve_chunk_task.with_options(refresh_cache=True) if refresh else sieve_chunk_task
+        futures = [task.submit(job, lo, hi, sieve.backend, store) for lo, hi in chunks]
         for done, future in enumerate(as_completed(futures), 1):
-            future.wait()
-            update_progress_artifact(progress, 100.0 * done / len(futures))
+            if future.state.is_failed():
+                # Retries are spent: the chunk stays missing and the result will say so.
+                logger.error("chunk %s failed: %s", future.state.name, future.state.message)
+            if not refresh:
+                update_progress_artifact(progress, 100.0 * done / len(futures))
+
+    with chunk_placement(sieve.backend):
+        run_chunks(bounds)
         # A chunk whose cached result outlived its ledger row (a wiped store) is recomputed.
         gaps = _ledger_gaps(job)
         if gaps:
-            redo = [
-                sieve_chunk_task.with_options(refresh_cache=True).submit(job, lo, hi, sieve.backend)
-                for lo, hi in bounds
-                if any(lo <= gap_hi and gap_lo < hi for gap_lo, gap_hi in gaps)
-            ]
-            for future in redo:
-                future.wait()
+            run_chunks(
+                [
+                    (lo, hi)
+                    for lo, hi in bounds
+                    if any(lo <= gap_hi and gap_lo < hi for gap_lo, gap_hi in gaps)
+                ],
+                refresh=True,
+            )
     return assemble_task(
         history,
         job,

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     dask_workers: int = Field(1, ge=1)
     #: Test-only: every chunk task fails on its first attempt (exercises retries end to end).
     fault_fail_first_attempt: bool = False
+    #: Test-only: chunks starting at these candidates fail on every attempt (a lost range).
+    fault_fail_chunks: list[int] = Field(default_factory=list)
     #: Draws compared on each side of the window by the bidirectional check.
     extension_limit: int = Field(64, ge=0)
 

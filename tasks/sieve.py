@@ -13,7 +13,6 @@ and computes only the others.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import socket
 from collections.abc import Sequence
@@ -26,12 +25,16 @@ from gpu_kernels.backends import get_backend, kernel_version
 from mimicry.jobs import SieveJob, SieveResult
 from mimicry.settings import get_settings
 from mimicry.sieve import assemble
-from mimicry.store.database import connect, database_url
+from mimicry.store.database import connect, store_fingerprint
 from mimicry.store.runs import chunk_results, find_chunk, ledger_chunks, record_chunk
 
 
 class InjectedFault(RuntimeError):
-    """Raised by the test-only fault setting ``MIMICRY_FAULT_FAIL_FIRST_ATTEMPT``."""
+    """Raised by the test-only fault settings ``MIMICRY_FAULT_*``."""
+
+
+class StoreMismatch(RuntimeError):
+    """A worker would write its chunk to another store than the flow reads from."""
 
 
 class ChunkSummary(BaseModel):
@@ -66,17 +69,28 @@ def _attempt() -> int:
 
 
 def sieve_chunk(
-    job: SieveJob, lo: int, hi: int, backend: str, database_url: str | None = None
+    job: SieveJob, lo: int, hi: int, backend: str, store: str | None = None
 ) -> ChunkSummary:
     """Sieve candidates ``[lo, hi)`` of ``job`` and record the chunk in the ledger.
 
-    A chunk the ledger already holds is not computed again: that covers the moment between a
-    chunk's ledger commit and Prefect persisting its result, when a crash leaves no cache entry.
+    ``store`` is the :func:`~mimicry.store.database.store_fingerprint` of the store the caller
+    will read the ledger from; a worker configured with another store refuses the chunk with a
+    clear error instead of writing where nobody looks. A chunk the ledger already holds is not
+    computed again: that covers the moment between a chunk's ledger commit and Prefect
+    persisting its result, when a crash leaves no cache entry.
     """
     settings = get_settings()
+    if store is not None and store != store_fingerprint():
+        raise StoreMismatch(
+            f"this Dask worker ({worker_name()}) writes to another store than the flow reads "
+            f"(store {store_fingerprint()}, flow {store}); give every worker the flow's "
+            "MIMICRY_DATABASE_URL"
+        )
     if settings.fault_fail_first_attempt and _attempt() == 1:
         raise InjectedFault(f"injected failure of chunk {lo}..{hi} (first attempt)")
-    with connect(database_url) as session:
+    if lo in settings.fault_fail_chunks:
+        raise InjectedFault(f"injected failure of chunk {lo}..{hi} (every attempt)")
+    with connect() as session:
         done = find_chunk(session, job.key, kernel_version(), lo, hi)
         if done is not None:
             return ChunkSummary(
@@ -90,7 +104,7 @@ def sieve_chunk(
             )
     result = get_backend(backend).sieve_chunk(job, lo, hi)
     worker = worker_name()
-    with connect(database_url) as session:
+    with connect() as session:
         new = record_chunk(session, job.key, kernel_version(), result, worker=worker)
     return ChunkSummary(
         lo=lo,
@@ -107,9 +121,7 @@ def chunk_cache_key(context, parameters: dict) -> str:
     """Job content, chunk bounds, kernel version, and which store's ledger the chunk went to
     (a cached chunk must also be a ledger row, so a new store never trusts an old cache)."""
     job: SieveJob = parameters["job"]
-    store = hashlib.sha256((parameters.get("database_url") or database_url()).encode()).hexdigest()[
-        :12
-    ]
+    store = parameters.get("store") or store_fingerprint()
     bounds = f"{parameters['lo']}-{parameters['hi']}"
     return f"sieve-chunk-{job.key}-{bounds}-{kernel_version()}-{store}"
 

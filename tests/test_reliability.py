@@ -31,9 +31,10 @@ from flows.pipeline import pipeline
 from gpu_kernels.backends import kernel_version
 from mimicry.jobs import SieveJob
 from mimicry.requests import PipelineRequest, SieveSettings
-from mimicry.store.database import connect
+from mimicry.store.database import connect, store_fingerprint
 from mimicry.store.models import Chunk, Draw, Run
 from mimicry.store.runs import ledger_chunks
+from tasks.sieve import StoreMismatch, sieve_chunk
 from tests.history import make_history
 from tests.test_cli import MIMICRY
 
@@ -110,6 +111,57 @@ def test_a_chunk_failing_its_first_attempt_is_retried(api_url, home, monkeypatch
     runs = asyncio.run(chunk_runs())
     assert len(runs) == 4
     assert all(r.state.is_completed() and r.run_count == 2 for r in runs)
+
+
+def test_a_range_that_keeps_failing_makes_the_run_fail_and_says_so(api_url, home):
+    path = write(home / "d.txt", make_history("minstd_rand0", "mod", 1000, 77, range(30)))
+    env = {**os.environ, "PREFECT_API_URL": api_url, "MIMICRY_FAULT_FAIL_CHUNKS": "[2000]"}
+    proc = subprocess.run(
+        [
+            *MIMICRY,
+            "run",
+            path,
+            "--stream",
+            "lossy",
+            "--family",
+            "minstd_rand0",
+            "--seeds",
+            "0..3999",
+            "--chunk-size",
+            "1000",
+            "--window-trials",
+            "0",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
+    assert proc.returncode == 4, proc.stderr[-3000:]
+    answer = json.loads(proc.stdout)
+    assert not answer["stats"]["complete"]
+    assert answer["stats"]["missing_ranges"] == {"minstd_rand0": [[2000, 2999]]}
+    assert "Incomplete" in answer["verdict"] and "2000..2999 not searched" in answer["verdict"]
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "mimicry: error: incomplete sieve: minstd_rand0 candidates 2000..2999 not searched"
+    )
+    with connect() as session:
+        run = session.get(Run, answer["run_id"])
+        assert run.state == "incomplete"
+        assert run.jobs[0].state == "incomplete"
+    assert answer["survivors"][0]["seed"] == 77  # what was searched is still reported
+
+
+def test_a_worker_on_another_store_refuses_the_chunk(home):
+    job = SieveJob(
+        family="minstd_rand",
+        window=tuple(make_history("minstd_rand", "mod", 1000, 5, range(6))),
+        candidate_range=(0, 99),
+    )
+    with pytest.raises(StoreMismatch, match="give every worker the flow's MIMICRY_DATABASE_URL"):
+        sieve_chunk(job, 0, 100, "cpu", store="0123456789ab")
+    assert sieve_chunk(job, 0, 100, "cpu", store=store_fingerprint()).match_count == 1
 
 
 def test_a_killed_run_resumes_with_only_the_unfinished_chunks(api_url, home):

@@ -20,6 +20,10 @@ app = typer.Typer(
 
 #: Exit code for bad input (a file, a flag value): one sentence on stderr, nothing written.
 EXIT_BAD_INPUT = 2
+#: Exit code when the store cannot be reached (not the input's fault).
+EXIT_STORE_UNAVAILABLE = 3
+#: Exit code when a search finished without covering its whole range (the answer is printed).
+EXIT_INCOMPLETE = 4
 
 stderr = Console(stderr=True)
 

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from gpu_kernels.projections import MAX_MODULUS
 from mimicry.cli.common import (
+    EXIT_INCOMPLETE,
     BackendFlag,
     ColumnFlag,
     DrawsFile,
@@ -151,11 +152,18 @@ def run(
     from flows.pipeline import pipeline
 
     with store_errors():
-        answer = pipeline(request)
+        state = pipeline(request, return_state=True)
+    answer = state.result(raise_on_failure=False)
+    if not isinstance(answer, dict):  # the flow failed before it had an answer
+        print(f"mimicry: error: the pipeline failed: {state.message}", file=sys.stderr)
+        raise typer.Exit(1)
     if as_json:
         print(json.dumps(answer))
-        return
-    print_answer(answer)
+    else:
+        print_answer(answer)
+    if state.is_failed():
+        print(f"mimicry: error: {state.message}", file=sys.stderr)
+        raise typer.Exit(EXIT_INCOMPLETE)
 
 
 def print_answer(answer: dict) -> None:

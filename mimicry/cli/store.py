@@ -14,15 +14,21 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from mimicry.cli.common import ColumnFlag, DrawsFile, JsonFlag, ModulusFlag, SessionFlag, app, fail
+from mimicry.cli.common import (
+    EXIT_STORE_UNAVAILABLE,
+    ColumnFlag,
+    DrawsFile,
+    JsonFlag,
+    ModulusFlag,
+    SessionFlag,
+    app,
+    fail,
+)
 from mimicry.draws import DrawFileError
 from mimicry.store.database import connect, database_url, upgrade
 from mimicry.store.models import Draw, Run, Stream
 from mimicry.store.streams import StoreConflict
 from tasks.ingest import ingest_file
-
-#: Exit code when the store cannot be reached (not the input's fault).
-EXIT_STORE_UNAVAILABLE = 3
 
 db_app = typer.Typer(help="The store's schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")

@@ -8,6 +8,7 @@ by itself, so a first ``mimicry ingest`` on a new machine just works.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,6 +35,12 @@ def database_url(settings: Settings | None = None) -> str:
     if settings.database_url:
         return settings.database_url
     return f"sqlite:///{settings.home / 'mimicry.db'}"
+
+
+def store_fingerprint(url: str | None = None) -> str:
+    """A short digest naming a store without showing its URL (which may hold a password):
+    processes compare it to be sure they write to the same store."""
+    return hashlib.sha256((url or database_url()).encode()).hexdigest()[:12]
 
 
 def _sqlite_connect(dbapi_connection, _record) -> None:

@@ -1,0 +1,34 @@
+# syntax=docker/dockerfile:1
+# mimicry on CPUs: the image of the Prefect process worker, the Dask scheduler and the CPU Dask
+# workers (compose.yaml picks the command; the default is the Prefect worker). The checkout is
+# /opt/mimicry, installed editable, and MIMICRY_PROJECT_DIR points at it, which is where the pull
+# step of prefect.yaml enters. Build from the repository root:
+#   docker build -f docker/cpu.Dockerfile -t mimicry-cpu .
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    MIMICRY_PROJECT_DIR=/opt/mimicry \
+    MIMICRY_HOME=/var/lib/mimicry \
+    MIMICRY_KERNEL_CACHE=/var/cache/mimicry/kernels \
+    PREFECT_HOME=/var/lib/prefect \
+    PREFECT_LOCAL_STORAGE_PATH=/var/lib/prefect/storage
+
+# tini reaps and forwards signals; procps gives ps to look at a running worker.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends tini procps \
+    && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /opt/mimicry
+COPY . /opt/mimicry
+# A fixed uid in every mimicry image: the containers share the prefect-results volume.
+RUN pip install -e /opt/mimicry \
+    && groupadd --system --gid 10001 mimicry \
+    && useradd --system --uid 10001 --gid 10001 --create-home --home-dir /home/mimicry mimicry \
+    && mkdir -p "$MIMICRY_HOME" "$MIMICRY_KERNEL_CACHE" "$PREFECT_LOCAL_STORAGE_PATH" \
+    && chown -R mimicry:mimicry "$MIMICRY_HOME" /var/cache/mimicry "$PREFECT_HOME"
+
+USER mimicry
+ENTRYPOINT ["tini", "--"]
+CMD ["deployments/start-prefect-worker.sh"]

@@ -1,0 +1,492 @@
+"""The deployment end to end, as an operator runs it (docs/deploy.md), with real processes.
+
+One Prefect server (``deployments/start-prefect-server.sh``, its own PREFECT_HOME and port), the
+work pool and the deployments of ``prefect.yaml`` (``deployments/deploy.sh``: ``prefect work-pool
+create`` + ``prefect deploy --all``) and a process worker (``deployments/start-prefect-worker.sh``)
+serve every test of this module; the store is SQLite under a temporary MIMICRY_HOME.
+
+* ``pipeline/full`` triggered the way CI does (``prefect deployment run --param request=...
+  --watch``) finds a secret mt19937 seed; the flow run is Completed in the API, and the store
+  holds a completed run linked to that flow run whose best survivor is the secret seed.
+* The deployments are what ``prefect.yaml`` says: pool, parameters enforced by the flows'
+  models, concurrency limits, and a pull step whose directory is resolved when a run starts.
+* Bad parameters are refused when the run is created: nothing runs.
+* ``sieve/adhoc`` on a rig started by ``deployments/start-dask-scheduler.sh`` and
+  ``start-dask-workers.sh``: the chunks run on those workers (reached through
+  ``MIMICRY_DASK_ADDRESS``, given to the run as a job variable), and the GPU worker the launcher
+  starts (this machine has no GPU: a stand-in ``nvidia-smi`` lists one) is pinned with
+  ``CUDA_VISIBLE_DEVICES`` and offers the ``GPU`` resource, the CPU worker does not.
+* ``start-dask-workers.sh``'s plan (dry run) for no GPU, NVIDIA GPUs and AMD GPUs.
+
+Every long-running process starts in its own session and is stopped as a group (TERM, then
+KILL after a timeout) in fixture teardown, whatever the test's outcome.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+from sqlalchemy import select
+
+from mimicry.store.database import connect
+from mimicry.store.models import Chunk, Run
+
+REPO = Path(__file__).resolve().parents[1]
+DEPLOYMENTS = REPO / "deployments"
+BIN = Path(sys.executable).parent
+POOL = "mimicry-process"
+#: Seconds: the server's first start migrates its database; a flow run starts a Dask cluster.
+SERVER_START_TIMEOUT = 180
+CLI_TIMEOUT = 180
+RUN_TIMEOUT = 600
+STOP_TIMEOUT = 30
+LOG_TAIL = 6000
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def tail(path: Path, limit: int = LOG_TAIL) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except FileNotFoundError:
+        return "(no log)"
+    return text if len(text) <= limit else "…" + text[-limit:]
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _signal_group(pgid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signum)
+
+
+@dataclass
+class Service:
+    """A long-running process started in its own session, logging to a file."""
+
+    name: str
+    process: subprocess.Popen
+    log: Path
+
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
+        """TERM the process group; KILL what is left after ``timeout`` seconds. Descendants in
+        sessions of their own (Prefect starts each flow run in a new process group) are ended
+        the same way."""
+        try:
+            descendants = psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            descendants = []
+        pgid = self.process.pid  # start_new_session: the leader's pid is the group id
+        _signal_group(pgid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout)
+        while _group_alive(pgid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if self.running() or _group_alive(pgid):
+            warnings.warn(
+                f"{self.name} did not stop within {timeout} s of SIGTERM; killing its group",
+                stacklevel=2,
+            )
+            _signal_group(pgid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(STOP_TIMEOUT)
+            deadline = time.monotonic() + STOP_TIMEOUT
+            while _group_alive(pgid) and time.monotonic() < deadline:
+                time.sleep(0.2)
+        left = [p for p in descendants if p.is_running()]
+        if left:
+            warnings.warn(f"{self.name} left {len(left)} processes; ending them", stacklevel=2)
+            for process in left:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    process.terminate()
+            _, left = psutil.wait_procs(left, timeout=timeout)
+            for process in left:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    process.kill()
+            psutil.wait_procs(left, timeout=STOP_TIMEOUT)
+
+
+@dataclass
+class Rig:
+    """What the operator has set up: the server, the pool and deployments, a worker."""
+
+    root: Path
+    env: dict[str, str]
+    api_url: str
+    services: list[Service] = field(default_factory=list)
+    #: Logs of short commands (deploy, runs), kept for failure messages.
+    transcripts: list[str] = field(default_factory=list)
+
+    @property
+    def mimicry_home(self) -> Path:
+        return Path(self.env["MIMICRY_HOME"])
+
+    @property
+    def store_url(self) -> str:
+        return f"sqlite:///{self.mimicry_home / 'mimicry.db'}"
+
+    def start(self, name: str, args: list[str], env: dict[str, str] | None = None) -> Service:
+        log = self.root / f"{name}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                args,
+                cwd=self.root,
+                env=env or self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        service = Service(name, process, log)
+        self.services.append(service)
+        return service
+
+    def diagnostics(self) -> str:
+        parts = [f"--- {s.name} ({s.log}) ---\n{tail(s.log)}" for s in self.services]
+        parts += self.transcripts[-4:]
+        return "\n".join(parts)
+
+    def cli(
+        self,
+        *args: str,
+        timeout: float = CLI_TIMEOUT,
+        check: bool = True,
+        env: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run a short command; with ``check``, fail with its output and every service's log."""
+        try:
+            result = subprocess.run(
+                list(args),
+                cwd=REPO,
+                env=env or self.env,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+            )
+        except subprocess.TimeoutExpired as error:
+            pytest.fail(
+                f"{' '.join(args)} did not finish in {timeout} s\n"
+                f"stdout: {error.stdout}\nstderr: {error.stderr}\n{self.diagnostics()}"
+            )
+        transcript = (
+            f"--- $ {' '.join(args)} (exit {result.returncode}) ---\n"
+            f"{result.stdout[-LOG_TAIL:]}\n{result.stderr[-LOG_TAIL:]}"
+        )
+        self.transcripts.append(transcript)
+        if check and result.returncode != 0:
+            pytest.fail(f"{transcript}\n{self.diagnostics()}")
+        return result
+
+
+def operator_env(root: Path, api_url: str, port: int) -> dict[str, str]:
+    """A clean environment: nothing of the caller's Prefect profile or mimicry settings leaks in
+    (the numba kernel cache is kept: it only saves compile time)."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PREFECT_", "MIMICRY_", "DASK_")) or key == "MIMICRY_KERNEL_CACHE"
+    }
+    env.update(
+        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+        PREFECT_HOME=str(root / "prefect-home"),
+        PREFECT_API_URL=api_url,
+        PREFECT_SERVER_API_HOST="127.0.0.1",
+        PREFECT_SERVER_API_PORT=str(port),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_CLI_COLORS="false",
+        MIMICRY_HOME=str(root / "mimicry-home"),
+        MIMICRY_PROJECT_DIR=str(REPO),
+        COLUMNS="200",
+        NO_COLOR="1",
+    )
+    return env
+
+
+def wait_for_health(rig: Rig, server: Service) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    while time.monotonic() < deadline:
+        if not server.running():
+            pytest.fail(
+                f"the Prefect server exited with {server.process.returncode}\n{rig.diagnostics()}"
+            )
+        try:
+            if httpx.get(f"{rig.api_url}/health", timeout=5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    pytest.fail(
+        f"the Prefect server was not healthy after {SERVER_START_TIMEOUT} s\n{rig.diagnostics()}"
+    )
+
+
+@pytest.fixture(scope="module")
+def rig(tmp_path_factory) -> Iterator[Rig]:
+    root = tmp_path_factory.mktemp("rig")
+    port = free_port()
+    api_url = f"http://127.0.0.1:{port}/api"
+    rig = Rig(root=root, env=operator_env(root, api_url, port), api_url=api_url)
+    try:
+        server = rig.start("prefect-server", [str(DEPLOYMENTS / "start-prefect-server.sh")])
+        wait_for_health(rig, server)
+        rig.cli(str(DEPLOYMENTS / "deploy.sh"))
+        rig.start("prefect-worker", [str(DEPLOYMENTS / "start-prefect-worker.sh")])
+        yield rig
+    finally:
+        # The worker first, while the server it reports to is still up.
+        for service in reversed(rig.services):
+            service.stop()
+
+
+def simulate(rig: Rig, seed: int, name: str) -> Path:
+    draws = rig.root / f"{name}.txt"
+    rig.cli(
+        str(BIN / "mimicry"), "simulate", "--family", "mt19937", "--seed", str(seed),
+        "--count", "60", "--out", str(draws),
+    )  # fmt: skip
+    return draws
+
+
+def flow_run_id(result: subprocess.CompletedProcess[str]) -> str:
+    match = re.search(r"UUID: ([0-9a-f-]{36})", result.stdout)
+    assert match, f"no flow run id in the output of prefect deployment run:\n{result.stdout}"
+    return match.group(1)
+
+
+def run_deployment(rig: Rig, name: str, *options: str) -> tuple[subprocess.CompletedProcess, str]:
+    """``prefect deployment run NAME ... --watch``: exit 0 only when the run is Completed."""
+    result = rig.cli(
+        str(BIN / "prefect"), "deployment", "run", name, *options,
+        "--watch", "--watch-timeout", str(RUN_TIMEOUT),
+        timeout=RUN_TIMEOUT + 60, check=False,
+    )  # fmt: skip
+    run_id = flow_run_id(result)
+    state = httpx.get(f"{rig.api_url}/flow_runs/{run_id}", timeout=30).json()["state"]
+    assert result.returncode == 0 and state["type"] == "COMPLETED", (
+        f"flow run {run_id} of {name} ended {state['type']} ({state.get('message')}), "
+        f"exit {result.returncode}\n{rig.diagnostics()}"
+    )
+    return result, run_id
+
+
+def stored_run(rig: Rig, run_id: str) -> dict:
+    """The store's run linked to Prefect flow run ``run_id``: state, jobs, best survivors."""
+    with connect(rig.store_url) as session:
+        runs = session.scalars(select(Run).where(Run.flow_run_id == run_id)).all()
+        assert len(runs) == 1, f"{len(runs)} runs in the store for flow run {run_id}"
+        run = runs[0]
+        jobs = [
+            {
+                "key": job.job_key,
+                "state": job.state,
+                "best": [(s.family, s.seed, s.p_value) for s in job.survivors[:1]],
+            }
+            for job in run.jobs
+        ]
+        return {"state": run.state, "summary": run.summary, "error": run.error, "jobs": jobs}
+
+
+def test_pipeline_deployment_finds_the_secret_seed(rig: Rig) -> None:
+    secret = secrets.randbelow(10_000)
+    draws = simulate(rig, secret, "secret")
+    request = {
+        "stream": "e2e-secret",
+        "draws_file": str(draws),
+        "families": ["mt19937"],
+        "sieve": {"seeds": [0, 9999]},
+        "window_trials": 4,
+    }
+    _, run_id = run_deployment(rig, "pipeline/full", "--param", f"request={json.dumps(request)}")
+
+    run = stored_run(rig, run_id)
+    context = f"secret seed {secret}; stored run {run}\n{rig.diagnostics()}"
+    assert run["state"] == "completed", context
+    assert run["summary"]["significant"] is True, context
+    assert len(run["jobs"]) == 1 and run["jobs"][0]["state"] == "complete", context
+    assert run["jobs"][0]["best"][0][:2] == ("mt19937", secret), context
+
+
+def test_deployments_are_what_prefect_yaml_says(rig: Rig) -> None:
+    expected = {"pipeline/full": ("flows.pipeline.pipeline", 2, {"request"}),
+                "sieve/adhoc": ("flows.sieve.sieve_flow", 4, {"stream", "family"})}  # fmt: skip
+    for name, (entrypoint, limit, required) in expected.items():
+        response = httpx.get(f"{rig.api_url}/deployments/name/{name}", timeout=30)
+        assert response.status_code == 200, f"{name}: {response.text}\n{rig.diagnostics()}"
+        deployment = response.json()
+        assert deployment["entrypoint"] == entrypoint
+        assert deployment["work_pool_name"] == POOL
+        assert deployment["enforce_parameter_schema"] is True
+        assert set(deployment["parameter_openapi_schema"]["required"]) == required
+        assert deployment["global_concurrency_limit"]["limit"] == limit
+        assert deployment["concurrency_options"]["collision_strategy"] == "ENQUEUE"
+        # The checkout is found when a run starts, from the worker's environment: no path of
+        # the machine that deployed is baked in.
+        assert deployment["pull_steps"] == [
+            {
+                "prefect.deployments.steps.set_working_directory": {
+                    "directory": "{{ $MIMICRY_PROJECT_DIR }}"
+                }
+            }
+        ]
+    pool = httpx.get(f"{rig.api_url}/work_pools/{POOL}", timeout=30).json()
+    assert pool["type"] == "process" and pool["concurrency_limit"] == 4
+
+
+def test_bad_parameters_are_refused_before_anything_runs(rig: Rig) -> None:
+    request = {"stream": "refused", "families": ["mt19937"], "sieve": {"sedes": [0, 9]}}
+    result = rig.cli(
+        str(BIN / "prefect"), "deployment", "run", "pipeline/full",
+        "--param", f"request={json.dumps(request)}", check=False,
+    )  # fmt: skip
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "sedes" in output, output
+    assert "UUID:" not in output, output
+
+
+def dask_workers(address: str, expected: int, timeout: float = 120) -> dict[str, dict]:
+    """The scheduler's workers (address → info with ``resources`` and the pinned device)."""
+    from distributed import Client
+
+    with Client(address, timeout=30) as client:
+        client.wait_for_workers(expected, timeout=timeout)
+        info = client.scheduler_info(n_workers=-1)["workers"]
+        pinned = client.run(lambda: os.environ.get("CUDA_VISIBLE_DEVICES"))
+    return {addr: {**worker, "pinned": pinned[addr]} for addr, worker in info.items()}
+
+
+def test_adhoc_sieve_on_a_dask_rig_started_by_the_launchers(rig: Rig, tmp_path: Path) -> None:
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    nvidia_smi = fake_bin / "nvidia-smi"
+    nvidia_smi.write_text("#!/bin/sh\necho 'GPU 0: Stand-in GPU (UUID: GPU-e2e-0)'\n")
+    nvidia_smi.chmod(0o755)
+    scheduler_env = {
+        **rig.env,
+        "MIMICRY_DASK_SCHEDULER_HOST": "127.0.0.1",
+        "MIMICRY_DASK_SCHEDULER_PORT": str(port),
+        "MIMICRY_DASK_DASHBOARD_ADDRESS": "127.0.0.1:0",
+    }
+    worker_env = {**rig.env, "PATH": f"{fake_bin}{os.pathsep}{rig.env['PATH']}"}
+    services = [
+        rig.start("dask-scheduler", [str(DEPLOYMENTS / "start-dask-scheduler.sh")], scheduler_env),
+        rig.start(
+            "dask-workers",
+            [str(DEPLOYMENTS / "start-dask-workers.sh"), address, "--dashboard-address", ":0"],
+            worker_env,
+        ),
+    ]
+    try:
+        workers = dask_workers(address, expected=2)
+        gpu = [w for w in workers.values() if w["resources"].get("GPU") == 1]
+        cpu = [w for w in workers.values() if not w["resources"].get("GPU")]
+        context = f"{workers}\n{rig.diagnostics()}"
+        assert len(gpu) == 1 and len(cpu) == 1, context
+        assert gpu[0]["pinned"] == "0", context
+        assert gpu[0]["name"].endswith("-gpu0") and cpu[0]["name"].endswith("-cpu"), context
+
+        secret = secrets.randbelow(10_000)
+        draws = simulate(rig, secret, "rig")
+        rig.cli(str(BIN / "mimicry"), "ingest", str(draws), "--stream", "e2e-rig")
+        sieve = {"seeds": [0, 9999], "chunk_size": 2500}
+        _, run_id = run_deployment(
+            rig, "sieve/adhoc",
+            "--param", "stream=e2e-rig", "--param", "family=mt19937",
+            "--param", f"sieve={json.dumps(sieve)}",
+            "--job-variable", f"env={json.dumps({'MIMICRY_DASK_ADDRESS': address})}",
+        )  # fmt: skip
+
+        run = stored_run(rig, run_id)
+        context = f"secret seed {secret}; stored run {run}\n{rig.diagnostics()}"
+        assert run["state"] == "completed", context
+        assert run["jobs"][0]["best"][0][:2] == ("mt19937", secret), context
+        with connect(rig.store_url) as session:
+            ran_on = set(
+                session.scalars(select(Chunk.worker).where(Chunk.job_key == run["jobs"][0]["key"]))
+            )
+        assert ran_on and ran_on <= set(workers), f"chunks ran on {ran_on}\n{context}"
+    finally:
+        for service in reversed(services):
+            service.stop()
+            rig.services.remove(service)
+
+
+def plan(tmp_path: Path, tools: dict[str, str], **settings: str) -> list[str]:
+    """``start-dask-workers.sh``'s dry run with stand-in GPU tools (this machine's own, if it
+    has any, are shadowed)."""
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir(exist_ok=True)
+    for tool in ("nvidia-smi", "rocm-smi"):
+        script = tools.get(tool, "echo 'no devices were found' >&2; exit 9")
+        (fake_bin / tool).write_text(f"#!/bin/sh\n{script}\n")
+        (fake_bin / tool).chmod(0o755)
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MIMICRY_")}
+    env.update(PATH=f"{fake_bin}{os.pathsep}{BIN}{os.pathsep}{env['PATH']}", MIMICRY_DRY_RUN="1")
+    env.update(settings)
+    result = subprocess.run(
+        [str(DEPLOYMENTS / "start-dask-workers.sh"), "tcp://sched:8786"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.splitlines()
+
+
+def test_worker_launcher_plans_one_pinned_worker_per_gpu(tmp_path: Path) -> None:
+    cores = len(os.sched_getaffinity(0))
+    # No GPU (the tools are there, but fail): CPU workers only, with every core.
+    (only,) = plan(tmp_path, {})
+    assert "--resources" not in only and "VISIBLE_DEVICES" not in only
+    assert f"NUMBA_NUM_THREADS={cores} dask worker tcp://sched:8786" in only
+    assert "--nworkers 1 --nthreads 1" in only
+
+    nvidia = "echo 'GPU 0: A (UUID: GPU-a)'; echo 'GPU 1: B (UUID: GPU-b)'"
+    *gpus, cpu = plan(tmp_path, {"nvidia-smi": nvidia}, MIMICRY_CPU_WORKERS="2")
+    assert [g.split()[1] for g in gpus] == ["CUDA_VISIBLE_DEVICES=0", "CUDA_VISIBLE_DEVICES=1"]
+    assert all("--resources GPU=1" in g and "--nworkers 1 --nthreads 1" in g for g in gpus)
+    assert "--resources" not in cpu and "--nworkers 2" in cpu
+
+    rocm = "printf 'GPU[0]\\t\\t: Device ID: 0x74a1\\nGPU[1]\\t\\t: Device ID: 0x74a1\\n'"
+    *gpus, _cpu = plan(tmp_path, {"rocm-smi": rocm})
+    assert [g.split()[1] for g in gpus] == ["HIP_VISIBLE_DEVICES=0", "HIP_VISIBLE_DEVICES=1"]
+
+    assert len(plan(tmp_path, {"nvidia-smi": nvidia}, MIMICRY_GPUS="none")) == 1
+    (only,) = plan(tmp_path, {"nvidia-smi": nvidia}, MIMICRY_GPUS="1", MIMICRY_CPU_WORKERS="0")
+    assert "CUDA_VISIBLE_DEVICES=1" in only and "--resources GPU=1" in only
