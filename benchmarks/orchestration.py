@@ -12,7 +12,8 @@ Configurations of ``mimicry run`` (flow + Dask + store, a fresh store each time,
 ever cached):
 
 * ``ephemeral``: no Prefect server configured (Prefect's ephemeral API, started per command);
-* ``server, N worker(s)``: a running ``prefect server start``, a LocalCluster of N workers per run;
+* ``server, N worker(s)``: a running ``prefect server start``, a LocalCluster per run (one
+  in-process worker, or N worker processes);
 * ``server + cluster``: a running Prefect server and a running Dask cluster
   (``MIMICRY_DASK_ADDRESS``), as on a deployed rig.
 
@@ -36,6 +37,12 @@ import urllib.request
 from pathlib import Path
 
 MIMICRY = str(Path(sys.executable).with_name("mimicry"))
+
+
+def set_environment(values: dict) -> None:
+    """Run on the Dask workers: a bound ``os.environ.update`` would be pickled with a *copy* of
+    this process's environment and update that copy."""
+    os.environ.update(values)
 
 
 def free_port() -> int:
@@ -205,7 +212,7 @@ def main() -> None:
                     from distributed import Client
 
                     with Client(cluster) as client:
-                        client.run(os.environ.update, {"MIMICRY_DATABASE_URL": database})
+                        client.run(set_environment, {"MIMICRY_DATABASE_URL": database})
                     seconds, _ = timed(run, cluster_env_run)
                     times.append(seconds)
                 results["run, server + cluster"] = times

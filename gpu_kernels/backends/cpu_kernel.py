@@ -11,7 +11,8 @@ second instead of compiling for 5 to 10.
 What the kernel does: for each candidate (a seed, or a state in state mode), every offset and
 skip (or, for variable skip, a depth-first search over the gaps), generating calls lazily and
 stopping at the first draw that makes the candidate fail; matches go into a bounded per-block
-buffer whose overflow flag is raised instead of growing memory.
+buffer whose overflow flag is raised instead of growing memory. The kernel releases the GIL
+(``nogil``), so a Dask worker thread sieving leaves its process's event loop responsive.
 """
 
 import numba as nb
@@ -63,7 +64,7 @@ def _record(
     out_count[block] = n + 1
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(parallel=True, cache=True, nogil=True)
 def sieve(
     state_words,
     use_list,

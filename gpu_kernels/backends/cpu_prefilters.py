@@ -88,7 +88,7 @@ def _mt_first_output(low_w, low_w1, high_w):
     return _mt_temper(value)
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(parallel=True, cache=True, nogil=True)
 def _mt19937_seed_prefilter(lo, count, word_lo, word_hi, draw, divisor, keep):
     words = word_hi + 1
     blocks = (count + LANES - 1) // LANES
@@ -139,7 +139,7 @@ def _python_init_genrand_19650218() -> np.ndarray:
     return state
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(parallel=True, cache=True, nogil=True)
 def _python_random_seed_prefilter(lo, count, word_lo, word_hi, draw, divisor, base_state, keep):
     """CPython ``random.seed(s)`` for ``s < 2**32``: ``init_by_array([s])``, lane by lane."""
     blocks = (count + INIT_BY_ARRAY_LANES - 1) // INIT_BY_ARRAY_LANES
@@ -202,7 +202,7 @@ def _glibc_output_coefficients(words: int) -> np.ndarray:
     return np.ascontiguousarray(np.array(table[344 : 344 + words], dtype=np.uint32))
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(parallel=True, cache=True, nogil=True)
 def _glibc_rand_seed_prefilter(lo, count, word_lo, word_hi, draw, divisor, coefficients, keep):
     blocks = (count + LANES - 1) // LANES
     for block in nb.prange(blocks):
@@ -240,7 +240,7 @@ def _glibc_rand_seed_prefilter(lo, count, word_lo, word_hi, draw, divisor, coeff
             keep[base + lane] = hit[lane]
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(parallel=True, cache=True, nogil=True)
 def _java_random_seed_prefilter(lo, count, word_lo, word_hi, draw, divisor, keep):
     mask = np.uint64((1 << 48) - 1)
     multiplier = np.uint64(0x5DEECE66D)
@@ -261,7 +261,7 @@ def _java_random_seed_prefilter(lo, count, word_lo, word_hi, draw, divisor, keep
             keep[base + lane] = hit[lane]
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(parallel=True, cache=True, nogil=True)
 def _xorshift32_state_prefilter(lo, count, word_lo, word_hi, draw, divisor, keep):
     blocks = (count + LANES - 1) // LANES
     for block in nb.prange(blocks):

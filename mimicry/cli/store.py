@@ -28,7 +28,6 @@ from mimicry.draws import DrawFileError
 from mimicry.store.database import connect, database_url, upgrade
 from mimicry.store.models import Draw, Run, Stream
 from mimicry.store.streams import StoreConflict
-from tasks.ingest import ingest_file
 
 db_app = typer.Typer(help="The store's schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -71,6 +70,8 @@ def ingest(
     as_json: JsonFlag = False,
 ) -> None:
     """Validate DRAWS and append them to a stream, all or nothing (re-ingesting is a no-op)."""
+    from tasks.ingest import ingest_file  # imports Prefect: only the commands that need it
+
     with store_errors():
         try:
             report = ingest_file(
