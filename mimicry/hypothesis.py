@@ -234,3 +234,53 @@ def continuation(calls: Calls, extension: Extension, count: int) -> list[int]:
     """The ``count`` draws that follow the newest history draw under this hypothesis."""
     step = extension.gap + 1
     return [calls[extension.last_position + step * (j + 1)] for j in range(count)]
+
+
+#: Marks a history index a hypothesis has no call for (before a seeded generator's first call).
+NO_CALL = -1
+
+
+def track(
+    job: SieveJob, match: WindowMatch, calls: Calls, known: Sequence[int], length: int
+) -> list[int]:
+    """The draw the hypothesis assigns to each history index ``0 .. length - 1``.
+
+    Constant skip never looks at the draws: index ``i`` is call ``offset + (i - start)(k + 1)``.
+    Variable skip walks as the bidirectional check does, the smallest matching gap for each of
+    the ``known`` draws (the history up to some cut), and past them continues with the window
+    path's commonest gap: a prediction of a draw cannot see it. Indices without a call (before a
+    seeded generator's first) are :data:`NO_CALL`.
+    """
+    start, size = job.window_start, job.window_size
+    out = [NO_CALL] * length
+    if isinstance(match.skip, int):
+        step = match.skip + 1
+        for i in range(length):
+            position = match.offset + (i - start) * step
+            if calls.exists(position):
+                out[i] = calls[position]
+        return out
+    kmin, kmax = job.skips
+    gaps = match.skip
+    positions = {start: match.offset}
+    position = match.offset
+    for j, gap in enumerate(gaps):
+        position += gap + 1
+        positions[start + j + 1] = position
+    common_gap = max(sorted(set(gaps)), key=gaps.count) if gaps else kmin
+    for i in range(start + size, length):
+        if i < len(known):
+            position, _ = _greedy_step(calls, position, known[i], kmin, kmax, +1)
+        else:
+            position += common_gap + 1
+        positions[i] = position
+    position = match.offset
+    for i in range(start - 1, -1, -1):
+        if not calls.exists(position - 1 - kmin):
+            break
+        position, _ = _greedy_step(calls, position, known[i], kmin, kmax, -1)
+        positions[i] = position
+    for i, position in positions.items():
+        if i < length:
+            out[i] = calls[position]
+    return out

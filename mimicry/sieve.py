@@ -197,3 +197,21 @@ def _continuation(
     # The walk to the newest history draw fixes where the continuation starts.
     extension = extend(job, history, match, calls, DEFAULT_EXTENSION_LIMIT)
     return continuation(calls, extension, count)
+
+
+def continue_survivors(
+    history: Sequence[int], job: SieveJob, survivors: Sequence[Survivor], count: int
+) -> list[Survivor]:
+    """``survivors`` with ``next`` recomputed past the newest draw of ``history``, for a job
+    that was sieved on an older part of it (the pipeline sieves the training draws only)."""
+    updated = []
+    for survivor in survivors:
+        candidate = survivor.seed if survivor.seed is not None else survivor.state
+        skip = survivor.skip if isinstance(survivor.skip, int) else tuple(survivor.skip)
+        match = WindowMatch(
+            candidate=candidate, offset=survivor.offset, skip=skip, matches=survivor.matches
+        )
+        updated.append(
+            survivor.model_copy(update={"next": _continuation(history, job, match, count)})
+        )
+    return updated
