@@ -6,12 +6,14 @@ can never say different things about the same numbers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.states import Failed
+from prefect.states import Failed, State
 
 from mimicry.jobs import SieveResult, Survivor
+from mimicry.sieve import continue_survivors
 from mimicry.statistics import SIGNIFICANCE_LEVEL
-from tasks.runs import close_run
 
 
 def ranked_survivors(results: list[SieveResult], top: int) -> list[Survivor]:
@@ -101,13 +103,27 @@ def summary_markdown(results: list[SieveResult], run_id: str) -> str:
     return f"# Sieve of run `{run_id}`\n\n{verdict(results)}\n\n" + "\n".join(rows) + "\n"
 
 
-def publish(run_id: str, results: list[SieveResult], top: int, choices: dict | None = None) -> dict:
-    """Close the run, publish its artifacts and return the ``--json`` answer.
+def sieve_answer(
+    run_id: str,
+    results: list[SieveResult],
+    top: int,
+    choices: dict,
+    history: Sequence[int],
+    predict: int,
+) -> dict:
+    """Publish the sieve's artifacts and build its part of the ``--json`` answer.
 
-    ``choices`` maps each family to what Step 1 decided (a ``WindowChoice`` as JSON)."""
+    The pipeline sieves the training draws; each shown survivor's ``next`` is recomputed past
+    the stream's newest draw, as ``mimicry sieve`` reports it.
+    """
     stats = combined_stats(results)
-    survivors = ranked_survivors(results, top)
-    close_run(run_id, "completed" if stats["complete"] else "incomplete", stats)
+    survivors = [
+        continued
+        for result in results
+        for continued in continue_survivors(history, result.job, result.survivors, predict)
+    ]
+    survivors.sort(key=lambda s: (-s.evidence, s.p_value))
+    survivors = survivors[:top]
     create_table_artifact(
         key="top-survivors",
         table=survivor_rows(survivors) or [{"result": "no survivors"}],
@@ -124,15 +140,17 @@ def publish(run_id: str, results: list[SieveResult], top: int, choices: dict | N
         "survivors": [s.model_dump(mode="json") for s in survivors],
         "stats": stats,
         "verdict": verdict(results),
-        "window_choices": choices or {},
+        "window_choices": choices,
     }
     if len(results) == 1:
         answer["job"] = answer["jobs"][0]
-    if not stats["complete"]:
-        # Never silently partial: the flow run fails (CI watching it sees a non-zero exit), and
-        # the answer still travels with the state for whoever reads it.
-        return Failed(message=f"incomplete sieve: {incompleteness(stats)}", data=answer)
     return answer
+
+
+def incomplete(answer: dict) -> State:
+    """Never silently partial: the flow run fails (CI watching it sees a non-zero exit), and
+    the answer still travels with the state for whoever reads it."""
+    return Failed(message=f"incomplete sieve: {incompleteness(answer['stats'])}", data=answer)
 
 
 def incompleteness(stats: dict) -> str:
@@ -143,3 +161,90 @@ def incompleteness(stats: dict) -> str:
             for family, ranges in missing.items()
         )
     return "a survivor buffer overflowed, so some survivors were dropped"
+
+
+def ranking_artifacts(selection, report, prediction) -> None:
+    """Model comparison, training diagnostics, feature importance, the null, the prediction."""
+    create_table_artifact(
+        key="model-selection",
+        table=[
+            {
+                "model": r.model_type,
+                "validation gain (nats/draw)": f"{r.valid_mean:.4f}",
+                "fold spread": f"{r.valid_spread:.4f}",
+                "train/validation gap": f"{r.gap:.4f}",
+                "trials": r.trials,
+                "winner": r.model_type == selection.winner,
+            }
+            for r in selection.results
+        ],
+        description="Walk-forward validation of each model type (time-ordered folds)",
+    )
+    create_table_artifact(
+        key="training-diagnostics",
+        table=report.diagnostics or [{"note": "no per-step diagnostics"}],
+        description=f"{report.model_type}: loss per epoch or boosting round (last fold)",
+    )
+    create_table_artifact(
+        key="feature-importance",
+        table=[
+            {"feature": name, "importance": f"{value:.4f}"}
+            for name, value in sorted(report.importance.items(), key=lambda kv: -kv[1])
+        ],
+        description=f"{report.model_type}: importance per feature",
+    )
+    null = report.null
+    create_markdown_artifact(
+        key="signal-gate",
+        markdown=(
+            f"# {'Signal' if report.signal else 'No signal'}\n\n{report.signal_reason}.\n\n"
+            f"* Validation pools: {report.validation.hits}/{report.validation.draws} hits "
+            f"(chance {report.validation.chance:.3g}, p = {report.validation.p_value:.3g}); "
+            f"gain {report.validation.gain_per_draw:.4f} nats/draw, fold spread "
+            f"{report.validation_spread:.4f}, train/validation gap {report.validation_gap:.4f}.\n"
+            f"* Permutation null: {null.permutations} label shuffles, gains from "
+            f"{min(null.null_gains):.4f} to {max(null.null_gains):.4f}; p = {null.p_value:.3g}.\n"
+            f"* Test split (held out, evaluated once): {report.test.hits}/{report.test.draws} "
+            f"hits (chance {report.test.chance:.3g}, p = {report.test.p_value:.3g}), gain "
+            f"{report.test.gain_per_draw:.4f} nats/draw.\n"
+        ),
+        description="Does the ranking beat chance and its permutation null?",
+    )
+    create_markdown_artifact(
+        key="prediction",
+        markdown=(
+            f"# Next draw of `{prediction.stream}` (position {prediction.position})\n\n"
+            f"{prediction.statement}\n\nPool: {' '.join(map(str, prediction.pool))}\n"
+        ),
+        description="The pool for the next draw and its calibrated chance of a hit",
+    )
+
+
+def ranking_answer(selection, report, prediction, population) -> dict:
+    return {
+        "signal": prediction.signal,
+        "model": {
+            "winner": selection.winner,
+            "params": selection.params,
+            "types": [
+                {
+                    "model_type": r.model_type,
+                    "validation_gain": r.valid_mean,
+                    "fold_spread": r.valid_spread,
+                    "gap": r.gap,
+                    "trials": r.trials,
+                }
+                for r in selection.results
+            ],
+            "signal_reason": report.signal_reason,
+            "null_p_value": report.null.p_value,
+            "validation": report.validation.model_dump() | {"p_value": report.validation.p_value},
+            "test": report.test.model_dump()
+            | {"p_value": report.test.p_value, "hit_rate": report.test.hit_rate},
+        },
+        "ranking": [
+            {"hypothesis": population[h].label(), "source": population[h].source, "score": score}
+            for h, score in report.ranking[:10]
+        ],
+        "prediction": prediction.model_dump(mode="json", exclude={"distribution"}),
+    }

@@ -17,7 +17,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.futures import as_completed
 
-from flows.report import publish
+from flows.report import incomplete, sieve_answer
 from flows.runner import dask_task_runner
 from gpu_kernels.backends import get_backend, kernel_version
 from mimicry.jobs import SieveJob, SieveResult
@@ -26,7 +26,13 @@ from mimicry.settings import get_settings
 from mimicry.sieve import chunk_bounds, missing_ranges
 from mimicry.store.database import connect, store_fingerprint
 from mimicry.store.runs import chunk_results, ledger_chunks
-from tasks.runs import close_run, load_history_task, start_run_task, store_job_result_task
+from tasks.runs import (
+    close_run,
+    failing_closes,
+    load_history_task,
+    start_run_task,
+    store_job_result_task,
+)
 from tasks.sieve import assemble_task, sieve_chunk_task
 from tasks.window import candidate_range, requested_config
 
@@ -98,18 +104,21 @@ def sieve_step(
 
 
 @flow(name="sieve", task_runner=dask_task_runner(), validate_parameters=True)
-def sieve_flow(stream: str, family: str, sieve: SieveSettings | None = None) -> dict:
-    """Ad-hoc sieve of one family over a stored stream with exactly the given flags."""
+def sieve_flow(stream: str, family: str, sieve: SieveSettings | None = None):
+    """Ad-hoc sieve of one family over a stored stream with exactly the given flags (all its
+    draws, as ``mimicry sieve`` does; no held-out part, no ranking)."""
     sieve = sieve or SieveSettings()
     history = load_history_task(stream)
     run_id = start_run_task(stream, {"family": family, "sieve": sieve.model_dump(mode="json")})
     job = requested_config(len(history), sieve).job(
         history, family, sieve, candidate_range(family, sieve)
     )
-    try:
+    with failing_closes(run_id):
         result = sieve_step(history, job, sieve, family)
         store_job_result_task(run_id, result, sieve.backend, sieve.chunk_size or 0)
-        return publish(run_id, [result], sieve.top)
-    except BaseException as error:
-        close_run(run_id, "failed", error=f"{type(error).__name__}: {error}")
-        raise
+        answer = sieve_answer(run_id, [result], sieve.top, {}, history, sieve.predict)
+        if not answer["stats"]["complete"]:
+            close_run(run_id, "incomplete", answer["stats"])
+            return incomplete(answer)
+        close_run(run_id, "completed", answer["stats"])
+        return answer

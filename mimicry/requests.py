@@ -12,6 +12,7 @@ from gpu_kernels.backends import BACKEND_NAMES
 from gpu_kernels.projections import MAX_MODULUS
 from gpu_kernels.registry import FAMILIES, get_family
 from mimicry.jobs import Mode
+from mimicry.models import MODEL_NAMES
 
 #: Families sieved when a run names none: every one whose whole seed space (at most 2^32
 #: seeds) can be swept on one machine.
@@ -65,6 +66,42 @@ class SieveSettings(BaseModel):
         return value
 
 
+class RankingSettings(BaseModel):
+    """Steps 2.5–6: held-out draws, folds, searches, the permutation null, the pool."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: Newest draws held out: max(holdout_min, ceil(holdout_fraction · N)).
+    holdout_fraction: float = Field(0.1, gt=0, lt=0.5)
+    holdout_min: int = Field(20, ge=5)
+    #: K: values in the predicted pool (chance of a hit: K/M).
+    pool_size: int = Field(10, ge=1)
+    #: Walk-forward cuts in the training draws, and the draws each cut's labels cover.
+    folds: int = Field(6, ge=3)
+    label_span: int = Field(100, ge=5)
+    #: Chance decoys added to the sieve's survivors for the ranking.
+    decoys: int = Field(200, ge=10)
+    #: Optuna trials: Step 2.5, and Step 4 per model type.
+    scorer_trials: int = Field(12, ge=1)
+    model_trials: int = Field(4, ge=1)
+    model_types: tuple[str, ...] = MODEL_NAMES
+    #: Label shuffles of the permutation null (p-value resolution 1 / (permutations + 1)).
+    permutations: int = Field(19, ge=1)
+    seed: int = 0
+
+    @field_validator("model_types")
+    @classmethod
+    def _model_types(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [name for name in value if name not in MODEL_NAMES]
+        if unknown or not value:
+            raise ValueError(
+                f"unknown model types {unknown}; known: {', '.join(MODEL_NAMES)}"
+                if unknown
+                else "name at least one model type"
+            )
+        return value
+
+
 class PipelineRequest(BaseModel):
     """One run of the pipeline on one stream."""
 
@@ -81,6 +118,7 @@ class PipelineRequest(BaseModel):
     #: Step 1: Optuna trials, and seeds (or states) each trial sieves.
     window_trials: int = Field(24, ge=0)
     trial_budget: int = Field(1 << 16, ge=1)
+    ranking: RankingSettings = RankingSettings()
 
     @field_validator("families")
     @classmethod

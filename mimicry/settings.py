@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     fault_fail_first_attempt: bool = False
     #: Test-only: chunks starting at these candidates fail on every attempt (a lost range).
     fault_fail_chunks: list[int] = Field(default_factory=list)
+    #: K, the values in a predicted pool, when a command predicts without a run's request.
+    pool_size: int = Field(10, ge=1)
     #: Draws compared on each side of the window by the bidirectional check.
     extension_limit: int = Field(64, ge=0)
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from gpu_kernels.backends import kernel_version
 from mimicry.jobs import SieveResult
 from mimicry.store.database import connect
+from mimicry.store.predictions import save_feature_table, save_population, save_prediction
+from mimicry.store.registry import register_model
 from mimicry.store.runs import create_job, create_run, finish_run, store_result
 from mimicry.store.streams import require_stream, stored_values
 
@@ -37,7 +43,98 @@ def close_run(run_id: str, state: str, summary: dict | None = None, error: str |
         finish_run(session, run_id, state, summary, error)
 
 
+@contextmanager
+def failing_closes(run_id: str) -> Iterator[None]:
+    """A run whose flow raises is closed as failed, with the error, before it propagates."""
+    try:
+        yield
+    except BaseException as error:
+        close_run(run_id, "failed", error=f"{type(error).__name__}: {error}")
+        raise
+
+
 load_history_task = task(load_history, name="load-history")
 start_run_task = task(start_run, name="start-run")
 store_job_result_task = task(store_job_result, name="store-survivors", retries=2)
-close_run_task = task(close_run, name="close-run", retries=2)
+
+
+def store_ranking(run_id: str, population: list, choice, tables: list) -> None:
+    """Step 3's population (with Step 2.5's configuration) and feature tables."""
+    with connect() as session:
+        save_population(
+            session,
+            run_id,
+            [h.model_dump(mode="json") for h in population],
+            choice.config.model_dump(mode="json"),
+            choice.model_dump(mode="json", exclude={"config"}),
+        )
+        for table in tables:
+            save_feature_table(
+                session,
+                run_id,
+                (table.cut.index, table.cut.stop),
+                table.schema_hash,
+                list(table.features),
+                table.rows,
+                table.labels,
+            )
+
+
+def store_model_and_prediction(run_id: str, stream: str, report, artifact: bytes, prediction):
+    """Register the trained model with its sidecar and store the next-draw prediction."""
+    with connect() as session:
+        record = register_model(
+            session,
+            run_id,
+            model_type=report.model_type,
+            params=report.params,
+            seed=report.seed,
+            schema_hash=report.schema_hash,
+            data_fingerprint=report.data_fingerprint,
+            metrics={
+                "validation": report.validation.model_dump(),
+                "validation_gap": report.validation_gap,
+                "validation_spread": report.validation_spread,
+                "null": report.null.model_dump() | {"p_value": report.null.p_value},
+                "test": report.test.model_dump() | {"p_value": report.test.p_value},
+                "importance": report.importance,
+                "diagnostics": report.diagnostics,
+                "calibration": {
+                    "signal": report.signal,
+                    "test_hits": report.test.hits,
+                    "test_draws": report.test.draws,
+                    "reason": report.signal_reason,
+                },
+            },
+            library_versions=report.library_versions,
+            signal=report.signal,
+            artifact=artifact,
+        )
+        stream_record = require_stream(session, stream)
+        save_prediction(
+            session,
+            stream_record.id,
+            run_id=run_id,
+            model_id=record.id,
+            position=prediction.position,
+            signal=prediction.signal,
+            pool=prediction.pool,
+            p_hit=prediction.p_hit,
+            p_hit_low=prediction.p_hit_interval[0],
+            p_hit_high=prediction.p_hit_interval[1],
+            chance=prediction.chance,
+            distribution=prediction.distribution,
+            statement=prediction.statement,
+            top_hypotheses=prediction.top_hypotheses,
+        )
+        return record.id
+
+
+# Store writes are never cached: a re-run must write its own rows.
+store_ranking_task = task(store_ranking, name="store-ranking", retries=2, cache_policy=NO_CACHE)
+store_model_and_prediction_task = task(
+    store_model_and_prediction,
+    name="store-model-and-prediction",
+    retries=2,
+    cache_policy=NO_CACHE,
+)

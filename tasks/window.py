@@ -33,6 +33,10 @@ from mimicry.statistics import SIGNIFICANCE_LEVEL
 
 #: Window sizes Step 1 tries when ``--window`` is not given.
 WINDOW_SIZES = (4, 16)
+#: Step 1 places windows in the oldest part of the training draws: the draws after a window are
+#: its bidirectional check and the walk-forward folds of Steps 2.5–5 (whose features may not
+#: read a window draw after their cut).
+WINDOW_REGION = 0.5
 #: A trial is significant when its best survivor's p-value is below the sieve's level.
 SIGNIFICANT = -math.log10(SIGNIFICANCE_LEVEL)
 #: Caps -log10(p) so that an exact hit (p underflows to 0) stays a finite objective.
@@ -148,9 +152,8 @@ def _suggest(trial: optuna.Trial, history_size: int, sieve: SieveSettings) -> Wi
     start = base.window_start
     if "window_start" in free:
         # A fraction, so the range does not depend on the window size TPE chose.
-        start = round(
-            trial.suggest_float("window_start_fraction", 0.0, 1.0) * (history_size - size)
-        )
+        fraction = trial.suggest_float("window_start_fraction", 0.0, 1.0)
+        start = round(fraction * max(0, int(WINDOW_REGION * history_size) - size))
     start = min(start, history_size - size)
     offsets, skips, variable = base.offsets, base.skips, base.variable_skip
     if "offsets" in free:
@@ -180,14 +183,15 @@ def _suggest(trial: optuna.Trial, history_size: int, sieve: SieveSettings) -> Wi
     )
 
 
-def study_name(stream: str, family: str, history: Sequence[int], request: PipelineRequest) -> str:
-    """Named after its inputs: a re-run of the same question resumes the same study."""
+def study_name(family: str, history: Sequence[int], request: PipelineRequest) -> str:
+    """Named after its inputs (not the stream's name): the same question on the same draws
+    resumes the same study."""
     inputs = json.dumps(
         [list(history), request.sieve.model_dump(mode="json"), request.trial_budget],
         separators=(",", ":"),
     )
     digest = hashlib.sha256(inputs.encode()).hexdigest()[:16]
-    return f"window-{stream}-{family}-{digest}"
+    return f"window-{family}-{digest}"
 
 
 def optimize_window(
@@ -218,7 +222,7 @@ def optimize_window(
             return MAX_SIGNIFICANCE
         return min(MAX_SIGNIFICANCE, -math.log10(best_p))
 
-    name = study_name(request.stream, family, history, request)
+    name = study_name(family, history, request)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
         study_name=name,

@@ -37,11 +37,16 @@ from mimicry.cli.common import (
 from mimicry.cli.store import store_errors
 from mimicry.draws import DrawFileError, read_draws
 from mimicry.jobs import Mode
-from mimicry.requests import DEFAULT_FAMILIES, PipelineRequest, SieveSettings
+from mimicry.models import MODEL_NAMES
+from mimicry.requests import DEFAULT_FAMILIES, PipelineRequest, RankingSettings, SieveSettings
 from mimicry.settings import get_settings
 
 #: Request fields whose flag is not simply the field's name.
-FLAGS = {"families": "--family"}
+FLAGS = {
+    "families": "--family",
+    "model_types": "--model-type",
+    "holdout_fraction": "--holdout",
+}
 #: Whole-request checks, by the words of their message, and the flag they are about.
 CHECK_FLAGS = {"offsets must": "--offsets", "range": "--seeds", "state mode": "--mode"}
 
@@ -99,6 +104,18 @@ def run(
         int | None, typer.Option(help="Candidates per chunk task (default: the backend's).")
     ] = None,
     window_trials: Annotated[int, typer.Option(help="Step 1: Optuna trials per family.")] = 24,
+    pool_size: Annotated[int, typer.Option(help="K: values in the predicted pool.")] = 10,
+    holdout: Annotated[
+        float, typer.Option(help="Share of the newest draws held out (at least 20).")
+    ] = 0.1,
+    model_type: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Model type to compare; repeat (default: mlp, xgboost, lightgbm, catboost)."
+        ),
+    ] = None,
+    model_trials: Annotated[int, typer.Option(help="Step 4: Optuna trials per model type.")] = 4,
+    permutations: Annotated[int, typer.Option(help="Step 5: label shuffles of the null.")] = 19,
     trial_budget: Annotated[
         int, typer.Option(help="Step 1: seeds (or states) each trial sieves.")
     ] = 1 << 16,
@@ -146,6 +163,13 @@ def run(
             ),
             window_trials=window_trials,
             trial_budget=trial_budget,
+            ranking=RankingSettings(
+                pool_size=pool_size,
+                holdout_fraction=holdout,
+                model_types=tuple(model_type) if model_type else MODEL_NAMES,
+                model_trials=model_trials,
+                permutations=permutations,
+            ),
         )
     except ValidationError as error:
         fail(_request_error(error))
@@ -201,3 +225,21 @@ def print_answer(answer: dict) -> None:
         f"{stats['seconds']:.2f} s of sieving."
     )
     console.print(answer["verdict"].replace("**", ""))
+    if "model" in answer:
+        model = answer["model"]
+        console.print(
+            f"\nRanking: {len(answer['ranking'])} best of the hypotheses; model "
+            f"{model['winner']} (walk-forward validation; {model['signal_reason']})."
+        )
+        test = model["test"]
+        console.print(
+            f"Held-out test: pools hit {test['hits']}/{test['draws']} (chance "
+            f"{test['pool_size'] / test['modulus']:.3g}, p = {test['p_value']:.3g})."
+        )
+        for entry in answer["ranking"][:3]:
+            console.print(f"  {entry['score']:.3f}  {entry['hypothesis']} ({entry['source']})")
+        from mimicry.cli.predict import print_prediction
+        from tasks.predict import NextDraw
+
+        prediction = NextDraw.model_validate(answer["prediction"] | {"distribution": []})
+        print_prediction(prediction, console)

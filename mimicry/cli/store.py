@@ -25,6 +25,7 @@ from mimicry.cli.common import (
     fail,
 )
 from mimicry.draws import DrawFileError
+from mimicry.settings import get_settings
 from mimicry.store.database import connect, database_url, upgrade
 from mimicry.store.models import Draw, Run, Stream
 from mimicry.store.streams import StoreConflict
@@ -79,10 +80,32 @@ def ingest(
             )
         except (DrawFileError, StoreConflict) as error:
             fail(str(error))
+    scored = []
+    if report.added:
+        from tasks.evaluate import evaluate_stream
+
+        with store_errors():
+            scored, _ = evaluate_stream(report.stream, get_settings().pool_size)
     if as_json:
-        print(json.dumps({"stream": report.stream, "added": report.added, "total": report.total}))
+        print(
+            json.dumps(
+                {
+                    "stream": report.stream,
+                    "added": report.added,
+                    "total": report.total,
+                    "evaluations": [s.model_dump() for s in scored],
+                }
+            )
+        )
         return
     print(f"stream {report.stream!r}: {report.added} new draws, {report.total} in all")
+    if scored:
+        last = scored[-1].rolling
+        print(
+            f"scored {len(scored)} predictions: {sum(s.hit for s in scored)} hits; rolling "
+            f"{last['hits']}/{last['evaluated']} (chance {last['chance']:.3g}, p = "
+            f"{last['binomial_p']:.3g})"
+        )
 
 
 @app.command()

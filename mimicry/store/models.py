@@ -7,6 +7,11 @@
   (``job_key``) and kernel version, holding the chunk's window matches; any run whose job has the
   same content reuses it, and a chunk recomputed by a retry or a lost worker stays one row.
 * ``survivors``: a run's ranked survivors, as ``mimicry sieve --json`` reports them.
+* ``populations``: the hypotheses a run ranked (survivors and decoys) and its scorer configuration.
+* ``feature_tables``: Step 3's features and labels per cut, with the schema hash.
+* ``trained_models``: the model registry, each fitted model with its sidecar.
+* ``predictions`` / ``evaluations``: next-draw predictions, and their scores once the draw is
+  known, with the rolling metrics the WATCHER reads and the inputs behind every number.
 
 Seeds reach 2^64 - 1, beyond a signed BIGINT (and beyond what SQLite stores exactly as a
 number), so candidate values are zero-padded decimal strings read back as ``int``
@@ -27,6 +32,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -182,6 +188,94 @@ class SurvivorRecord(Base):
     next: Mapped[list[Any]] = mapped_column(JSON)
 
     job: Mapped[SieveJobRecord] = relationship(back_populates="survivors")
+
+
+class PopulationRecord(Base):
+    __tablename__ = "populations"
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"), primary_key=True)
+    #: ``mimicry.population.Hypothesis`` dumps, in the order feature rows refer to.
+    hypotheses: Mapped[list[Any]] = mapped_column(JSON)
+    scorer_config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: Step 2.5's result (validation gain, trials, study).
+    scorer_choice: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class FeatureTableRecord(Base):
+    __tablename__ = "feature_tables"
+    __table_args__ = (UniqueConstraint("run_id", "cut_index"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"), index=True)
+    cut_index: Mapped[int] = mapped_column(Integer)
+    cut_stop: Mapped[int] = mapped_column(Integer)
+    schema_hash: Mapped[str] = mapped_column(String(16))
+    features: Mapped[list[Any]] = mapped_column(JSON)
+    rows: Mapped[list[Any]] = mapped_column(JSON)
+    labels: Mapped[list[Any]] = mapped_column(JSON)
+
+
+class TrainedModel(Base):
+    """The model registry: a fitted model and its sidecar."""
+
+    __tablename__ = "trained_models"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"), index=True)
+    model_type: Mapped[str] = mapped_column(String(20))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    seed: Mapped[int] = mapped_column(Integer)
+    #: The feature schema it was trained on: loading it under another schema is refused.
+    schema_hash: Mapped[str] = mapped_column(String(16))
+    #: Digest of the draws it saw (the training draws).
+    data_fingerprint: Mapped[str] = mapped_column(String(16))
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON)
+    library_versions: Mapped[dict[str, Any]] = mapped_column(JSON)
+    signal: Mapped[bool] = mapped_column(Boolean)
+    artifact: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Prediction(Base):
+    __tablename__ = "predictions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id"), index=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"))
+    model_id: Mapped[int | None] = mapped_column(ForeignKey("trained_models.id"))
+    #: Stream position of the draw predicted.
+    position: Mapped[int] = mapped_column(Integer)
+    #: "signal" or "no_signal".
+    signal: Mapped[str] = mapped_column(String(10))
+    pool: Mapped[list[Any]] = mapped_column(JSON)
+    p_hit: Mapped[float] = mapped_column(Float)
+    p_hit_low: Mapped[float] = mapped_column(Float)
+    p_hit_high: Mapped[float] = mapped_column(Float)
+    chance: Mapped[float] = mapped_column(Float)
+    distribution: Mapped[list[Any]] = mapped_column(JSON)
+    #: What the numbers mean, in words (chance-level, or how P(hit) was calibrated).
+    statement: Mapped[str] = mapped_column(Text)
+    #: The hypotheses behind it, best first (label, score, predicted value).
+    top_hypotheses: Mapped[list[Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Evaluation(Base):
+    __tablename__ = "evaluations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    prediction_id: Mapped[int] = mapped_column(ForeignKey("predictions.id"), unique=True)
+    stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    actual: Mapped[int] = mapped_column(Integer)
+    hit: Mapped[bool] = mapped_column(Boolean)
+    #: 1-based rank of the actual value in the prediction's distribution.
+    rank: Mapped[int] = mapped_column(Integer)
+    #: log p(actual) − log(1/M), nats: positive means better than uniform.
+    log_loss_gain: Mapped[float] = mapped_column(Float)
+    #: The stream's rolling metrics including this evaluation, and their inputs (counts).
+    rolling: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 Index("ix_chunks_job", Chunk.job_key, Chunk.kernel_version)

@@ -1,0 +1,160 @@
+"""The two worlds of issue 4, measured through the whole pipeline, and its time per step.
+
+    python benchmarks/two_worlds.py [--draws 2000] [--seed-bits 24] [--evaluate 200]
+
+* Generator world: an mt19937 history (seed hidden among 2^seed-bits) in which 15 % of the draws
+  were replaced by random values. The pipeline's rank of the true hypothesis, its held-out test
+  (pool hits against K/M, binomial p), its signal.
+* No-generator world: draws from OS entropy (``secrets.randbelow``), the same pipeline, then
+  ``--evaluate`` new entropy draws scored one by one against the predictions made before them.
+
+Each world is one ``mimicry run --json`` in a fresh store on Prefect's ephemeral API, timed from
+start to exit, with the per-step wall times the flow reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from scipy.stats import binom
+
+MIMICRY = str(Path(sys.executable).with_name("mimicry"))
+
+
+def run_pipeline(path: Path, home: Path, seed_bits: int) -> tuple[float, dict]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MIMICRY_", "PREFECT_API"))}
+    env["MIMICRY_HOME"] = str(home)
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [
+            MIMICRY,
+            "run",
+            str(path),
+            "--stream",
+            path.stem,
+            "--family",
+            "mt19937",
+            "--seeds",
+            f"0..{(1 << seed_bits) - 1}",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    elapsed = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"mimicry run failed:\n{proc.stderr[-4000:]}")
+    return elapsed, json.loads(proc.stdout)
+
+
+def evaluate(home: Path, stream: str, count: int) -> dict:
+    env = {**os.environ, "MIMICRY_HOME": str(home)}
+    rolling = {}
+    for _ in range(count):
+        proc = subprocess.run(
+            [
+                MIMICRY,
+                "evaluate",
+                "--stream",
+                stream,
+                "--draw",
+                str(secrets.randbelow(1000)),
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        )
+        rolling = json.loads(proc.stdout)["evaluations"][-1]["rolling"]
+    return rolling
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--draws", type=int, default=2000)
+    parser.add_argument("--seed-bits", type=int, default=24)
+    parser.add_argument("--evaluate", type=int, default=200)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="mimicry-worlds-"))
+    seed = secrets.randbelow(1 << args.seed_bits)
+    rng = random.Random(seed)
+    clean = subprocess.run(
+        [
+            MIMICRY,
+            "simulate",
+            "--family",
+            "mt19937",
+            "--seed",
+            str(seed),
+            "--count",
+            str(args.draws),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    noisy = [rng.randrange(1000) if rng.random() < 0.15 else int(v) for v in clean]
+    (work / "generator.txt").write_text("".join(f"{v}\n" for v in noisy))
+    (work / "entropy.txt").write_text(
+        "".join(f"{secrets.randbelow(1000)}\n" for _ in range(args.draws))
+    )
+    print(
+        f"# {os.cpu_count()} cores; {args.draws} draws; mt19937 seed hidden among "
+        f"2^{args.seed_bits}; 15 % of its draws replaced",
+        flush=True,
+    )
+    rows = []
+    for world in ("generator", "entropy"):
+        home = work / world
+        seconds, answer = run_pipeline(work / f"{world}.txt", home, args.seed_bits)
+        ranking = [r["hypothesis"] for r in answer.get("ranking", [])]
+        truth_rank = next(
+            (i + 1 for i, h in enumerate(ranking) if h.startswith(f"mt19937 seed {seed} ")),
+            None,
+        )
+        test = answer["model"]["test"]
+        row = {
+            "world": world,
+            "signal": answer["signal"],
+            "winner": answer["model"]["winner"],
+            "truth rank": truth_rank if world == "generator" else "-",
+            "test hits": f"{test['hits']}/{test['draws']}",
+            "test hit rate": f"{test['hit_rate']:.3f}",
+            "chance": f"{test['pool_size'] / test['modulus']:.3f}",
+            "test p": f"{test['p_value']:.3g}",
+            "null p": f"{answer['model']['null_p_value']:.3g}",
+            "seconds": f"{seconds:.1f}",
+        }
+        if world == "entropy" and args.evaluate:
+            rolling = evaluate(home, "entropy", args.evaluate)
+            low, high = binom.interval(0.95, rolling["evaluated"], rolling["chance"])
+            row["evaluated"] = (
+                f"{rolling['hits']}/{rolling['evaluated']} hits (95 % chance interval "
+                f"{low:.0f}–{high:.0f}), p = {rolling['binomial_p']:.3g}"
+            )
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+        print(
+            "  steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in answer["timings"].items()),
+            flush=True,
+        )
+    columns = list(rows[0])
+    print("\n| " + " | ".join(columns) + " |")
+    print("|" + "---|" * len(columns))
+    for row in rows:
+        print("| " + " | ".join(str(row.get(c, "")) for c in columns) + " |")
+
+
+if __name__ == "__main__":
+    main()

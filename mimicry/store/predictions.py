@@ -1,0 +1,97 @@
+"""Populations, feature tables, predictions and their evaluations in the store."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mimicry.store.models import (
+    Evaluation,
+    FeatureTableRecord,
+    PopulationRecord,
+    Prediction,
+    Run,
+)
+
+
+def save_population(
+    session: Session, run_id: str, hypotheses: list[dict], config: dict, choice: dict
+) -> None:
+    session.merge(
+        PopulationRecord(
+            run_id=run_id, hypotheses=hypotheses, scorer_config=config, scorer_choice=choice
+        )
+    )
+
+
+def save_feature_table(
+    session: Session,
+    run_id: str,
+    cut: tuple[int, int],
+    schema_hash: str,
+    features: list[str],
+    rows: list[list[float]],
+    labels: list[float],
+) -> None:
+    session.add(
+        FeatureTableRecord(
+            run_id=run_id,
+            cut_index=cut[0],
+            cut_stop=cut[1],
+            schema_hash=schema_hash,
+            features=features,
+            rows=rows,
+            labels=labels,
+        )
+    )
+
+
+def save_prediction(session: Session, stream_id: int, **values) -> Prediction:
+    prediction = Prediction(stream_id=stream_id, **values)
+    session.add(prediction)
+    session.flush()
+    return prediction
+
+
+def latest_prediction(session: Session, stream_id: int, position: int | None = None):
+    query = select(Prediction).where(Prediction.stream_id == stream_id)
+    if position is not None:
+        query = query.where(Prediction.position == position)
+    return session.scalar(query.order_by(Prediction.id.desc()).limit(1))
+
+
+def pending_predictions(session: Session, stream_id: int, known: int) -> list[Prediction]:
+    """The newest prediction for each position whose draw is now known and not yet scored."""
+    evaluated = select(Evaluation.prediction_id)
+    rows = session.scalars(
+        select(Prediction)
+        .where(
+            Prediction.stream_id == stream_id,
+            Prediction.position < known,
+            Prediction.id.not_in(evaluated),
+        )
+        .order_by(Prediction.position, Prediction.id.desc())
+    ).all()
+    newest: dict[int, Prediction] = {}
+    for prediction in rows:
+        newest.setdefault(prediction.position, prediction)
+    return [newest[p] for p in sorted(newest)]
+
+
+def stream_evaluations(session: Session, stream_id: int) -> list[Evaluation]:
+    return list(
+        session.scalars(
+            select(Evaluation).where(Evaluation.stream_id == stream_id).order_by(Evaluation.id)
+        )
+    )
+
+
+def latest_ranked_run(session: Session, stream_id: int) -> Run | None:
+    """The newest run of the stream that got as far as ranking hypotheses."""
+    return session.scalar(
+        select(Run)
+        .join(PopulationRecord, PopulationRecord.run_id == Run.id)
+        .where(Run.stream_id == stream_id)
+        .order_by(Run.created_at.desc())
+        .limit(1)
+    )

@@ -1,0 +1,181 @@
+"""Evaluate: score a stream's predictions against the draws that arrived, then predict again.
+
+The ground-truth side of the autonomous loop. For every stored prediction whose draw is now known
+(newest prediction per position, each scored once): hit in pool, the rank of the actual value in
+the distribution, and the log-likelihood gain over the uniform distribution. Each evaluation
+stores the stream's rolling metrics as they stand after it, with their inputs (counts, sums):
+hit rate against K/M with an exact binomial test, cumulative log-likelihood gain, consecutive
+misses. Then the latest ranking run predicts the next draw with its registered model, without
+retraining (retraining is the WATCHER's decision).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from mimicry.features import ScorerConfig
+from mimicry.forecast import binom_p_value
+from mimicry.population import Hypothesis
+from mimicry.store.database import connect
+from mimicry.store.models import Evaluation, PopulationRecord, Prediction, TrainedModel
+from mimicry.store.predictions import (
+    latest_prediction,
+    latest_ranked_run,
+    pending_predictions,
+    save_prediction,
+    stream_evaluations,
+)
+from mimicry.store.registry import load_model
+from mimicry.store.streams import require_stream, stored_values
+from tasks.predict import Calibration, NextDraw, predict_next
+
+
+class Scored(BaseModel):
+    position: int
+    actual: int
+    hit: bool
+    rank: int
+    log_loss_gain: float
+    rolling: dict
+
+
+def rank_of(distribution: list[float], actual: int) -> int:
+    """1-based rank of ``actual``, ordered as pools are (probability, then smaller value)."""
+    probabilities = np.asarray(distribution)
+    p = probabilities[actual]
+    return int(1 + (probabilities > p).sum() + (probabilities[:actual] == p).sum())
+
+
+def rolling_metrics(previous: list[Evaluation], hit: bool, gain: float, chance: float) -> dict:
+    hits = sum(e.hit for e in previous) + hit
+    count = len(previous) + 1
+    misses = 0
+    for was_hit in [*(e.hit for e in previous), hit][::-1]:
+        if was_hit:
+            break
+        misses += 1
+    return {
+        "evaluated": count,
+        "hits": hits,
+        "hit_rate": hits / count,
+        "chance": chance,
+        "binomial_p": binom_p_value(hits, count, chance),
+        "cumulative_log_loss_gain": sum(e.log_loss_gain for e in previous) + gain,
+        "consecutive_misses": misses,
+    }
+
+
+def score_prediction(prediction: Prediction, actual: int, previous: list[Evaluation]) -> Scored:
+    hit = actual in prediction.pool
+    gain = math.log(prediction.distribution[actual]) + math.log(len(prediction.distribution))
+    return Scored(
+        position=prediction.position,
+        actual=actual,
+        hit=hit,
+        rank=rank_of(prediction.distribution, actual),
+        log_loss_gain=gain,
+        rolling=rolling_metrics(previous, hit, gain, prediction.chance),
+    )
+
+
+def make_prediction(session, stream: str, record, history: list[int], pool_size: int):
+    """Predict draw ``len(history)`` with the latest ranking run's registered model and store
+    it; None when no run has ranked hypotheses for the stream yet."""
+    run = latest_ranked_run(session, record.id)
+    if run is None:
+        return None
+    population_record = session.get(PopulationRecord, run.id)
+    config = ScorerConfig.model_validate(population_record.scorer_config)
+    population = [Hypothesis.model_validate(h) for h in population_record.hypotheses]
+    model_record = session.scalar(select(TrainedModel).where(TrainedModel.run_id == run.id))
+    model = None
+    calibration = Calibration(signal=False, test_hits=0, test_draws=0, reason="no model")
+    if model_record is not None:
+        calibration = Calibration.model_validate(model_record.metrics["calibration"])
+        if calibration.signal:
+            model = load_model(session, model_record.id, config.schema_hash)
+    result = predict_next(
+        stream,
+        run.id,
+        population,
+        model,
+        config,
+        history,
+        record.modulus,
+        pool_size,
+        calibration,
+    )
+    prediction = save_prediction(
+        session,
+        record.id,
+        run_id=run.id,
+        model_id=model_record.id if model_record else None,
+        position=result.position,
+        signal=result.signal,
+        pool=result.pool,
+        p_hit=result.p_hit,
+        p_hit_low=result.p_hit_interval[0],
+        p_hit_high=result.p_hit_interval[1],
+        chance=result.chance,
+        distribution=result.distribution,
+        statement=result.statement,
+        top_hypotheses=result.top_hypotheses,
+    )
+    return prediction, result
+
+
+def evaluate_stream(stream: str, pool_size: int) -> tuple[list[Scored], NextDraw | None]:
+    """Score the stream's draws that arrived since its last scored prediction, then predict
+    the next draw.
+
+    Draws arrive one by one (``mimicry evaluate``) or several at a time (``mimicry ingest``):
+    each new draw is scored against the prediction for its position, made from the draws
+    before it (a prediction stored earlier, or one made now from exactly those draws).
+    """
+    scored = []
+    with connect() as session:
+        record = require_stream(session, stream)
+        history = stored_values(session, record)
+        previous = stream_evaluations(session, record.id)
+        pending = pending_predictions(session, record.id, len(history))
+        if pending:
+            for position in range(pending[0].position, len(history)):
+                prediction = latest_prediction(session, record.id, position)
+                if prediction is None or prediction.id in {e.prediction_id for e in previous}:
+                    made = make_prediction(session, stream, record, history[:position], pool_size)
+                    if made is None:
+                        break
+                    prediction = made[0]
+                result = score_prediction(prediction, history[position], previous)
+                evaluation = Evaluation(
+                    prediction_id=prediction.id, stream_id=record.id, **result.model_dump()
+                )
+                session.add(evaluation)
+                session.flush()
+                previous.append(evaluation)
+                scored.append(result)
+        existing = latest_prediction(session, record.id, len(history))
+        if existing is not None:
+            return scored, stored_next_draw(stream, existing)
+        made = make_prediction(session, stream, record, history, pool_size)
+        return scored, made[1] if made else None
+
+
+def stored_next_draw(stream: str, prediction: Prediction) -> NextDraw:
+    return NextDraw(
+        stream=stream,
+        run_id=prediction.run_id,
+        position=prediction.position,
+        signal=prediction.signal,
+        pool=prediction.pool,
+        p_hit=prediction.p_hit,
+        p_hit_interval=(prediction.p_hit_low, prediction.p_hit_high),
+        chance=prediction.chance,
+        distribution=prediction.distribution,
+        statement=prediction.statement,
+        top_hypotheses=prediction.top_hypotheses,
+    )
