@@ -1,12 +1,12 @@
 """Orchestration overhead: one sieve through `mimicry sieve` and through `mimicry run`.
 
-    python benchmarks/orchestration.py [--candidates 268435456] [--offsets 0..63] [--repeats 3]
+    python benchmarks/orchestration.py [--candidates 268435456] [--offsets 0..63] [--repeats 5]
 
 Workload: xorshift32 in seed mode, a window of 8 draws mod 1000, ``--candidates`` seeds (the
 truth among them, behind an unknown number of discarded calls) and every offset in
 ``--offsets``. Each configuration runs the same search as a whole command, timed from start to
-exit (wall clock), ``--repeats`` times; medians are printed. ``mimicry run`` pins everything
-Step 1 could choose (``--window-trials 0``), so both commands do the same sieve.
+exit (wall clock), ``--repeats`` times, the configurations taking turns; medians are printed.
+``mimicry run`` pins everything Step 1 could choose (``--window-trials 0``), so both commands do the same sieve.
 
 Configurations of ``mimicry run`` (flow + Dask + store, a fresh store each time, so no chunk is
 ever cached):
@@ -85,7 +85,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--candidates", type=int, default=1 << 28)
     parser.add_argument("--offsets", default="0..63")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument(
         "--only", nargs="*", help="configurations to run (default: all)", default=None
     )
@@ -158,72 +158,64 @@ def main() -> None:
         flush=True,
     )
 
-    results: dict[str, list[float]] = {}
-
-    def measure(name: str, command: list[str], env: dict) -> None:
-        if args.only and name not in args.only:
-            return
-        times = []
-        for repeat in range(args.repeats):
-            home = work / f"home-{name.replace(' ', '_')}-{repeat}"
-            seconds, answer = timed(command, {**env, "MIMICRY_HOME": str(home)})
-            found = [s for s in answer["survivors"] if s["p_value"] < 1e-6]
-            if not found:
-                raise SystemExit(f"{name}: the truth was not found")
-            times.append(seconds)
-            shutil.rmtree(home, ignore_errors=True)
-        results[name] = times
-        print(
-            f"{name:28} median {statistics.median(times):7.2f} s  runs "
-            + ", ".join(f"{t:.2f}" for t in times),
-            flush=True,
-        )
-
-    measure("sieve", sieve, base)
-    measure("run, ephemeral, 1 worker", run, base)
     server, url = start_prefect_server(work / "prefect-home")
+    with_server = {**base, "PREFECT_API_URL": url}
+    configurations = {
+        "sieve": base,
+        "run, ephemeral, 1 worker": base,
+        "run, server, 1 worker": {**with_server, "MIMICRY_DASK_WORKERS": "1"},
+        "run, server, 2 workers": {**with_server, "MIMICRY_DASK_WORKERS": "2"},
+        "run, server + cluster": with_server,
+    }
+    chosen = [name for name in configurations if not args.only or name in args.only]
+    results: dict[str, list[float]] = {name: [] for name in chosen}
+    cluster = None
     try:
-        with_server = {**base, "PREFECT_API_URL": url}
-        measure("run, server, 1 worker", run, {**with_server, "MIMICRY_DASK_WORKERS": "1"})
-        measure("run, server, 2 workers", run, {**with_server, "MIMICRY_DASK_WORKERS": "2"})
-        if not args.only or "run, server + cluster" in args.only:
+        if "run, server + cluster" in chosen:
             from distributed import LocalCluster
 
-            cluster_env = {"PREFECT_API_URL": url, "NUMBA_NUM_THREADS": str(os.cpu_count())}
-            with LocalCluster(
+            cluster = LocalCluster(
                 n_workers=1,
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address=":0",
-                env=cluster_env,
-            ) as cluster:
-                # Workers are reused across runs, so give each run's store to them through the
-                # shared environment: the store is an absolute path in MIMICRY_DATABASE_URL.
-                times = []
-                for repeat in range(args.repeats):
-                    home = work / f"home-cluster-{repeat}"
-                    database = f"sqlite:///{home / 'mimicry.db'}"
-                    cluster_env_run = {
-                        **with_server,
-                        "MIMICRY_DASK_ADDRESS": cluster.scheduler_address,
-                        "MIMICRY_HOME": str(home),
-                        "MIMICRY_DATABASE_URL": database,
-                    }
+                env={"PREFECT_API_URL": url, "NUMBA_NUM_THREADS": str(os.cpu_count())},
+            )
+        # Round-robin over the configurations, so a noisy minute on this shared machine falls on
+        # all of them alike rather than on whichever ran then.
+        for repeat in range(args.repeats):
+            for name in chosen:
+                home = work / f"home-{name.replace(' ', '_').replace(',', '')}-{repeat}"
+                env = {**configurations[name], "MIMICRY_HOME": str(home)}
+                if name == "run, server + cluster":
+                    # The cluster's workers outlive runs: each run's store reaches them through
+                    # their environment, as an absolute path in MIMICRY_DATABASE_URL.
                     from distributed import Client
 
+                    database = f"sqlite:///{home / 'mimicry.db'}"
+                    env |= {
+                        "MIMICRY_DASK_ADDRESS": cluster.scheduler_address,
+                        "MIMICRY_DATABASE_URL": database,
+                    }
                     with Client(cluster) as client:
                         client.run(set_environment, {"MIMICRY_DATABASE_URL": database})
-                    seconds, _ = timed(run, cluster_env_run)
-                    times.append(seconds)
-                results["run, server + cluster"] = times
-                print(
-                    f"{'run, server + cluster':28} median {statistics.median(times):7.2f} s  "
-                    "runs " + ", ".join(f"{t:.2f}" for t in times),
-                    flush=True,
-                )
+                seconds, answer = timed(run if name != "sieve" else sieve, env)
+                if not [s for s in answer["survivors"] if s["p_value"] < 1e-6]:
+                    raise SystemExit(f"{name}: the truth was not found")
+                results[name].append(seconds)
+                shutil.rmtree(home, ignore_errors=True)
+                print(f"repeat {repeat + 1}: {name:28} {seconds:7.2f} s", flush=True)
     finally:
+        if cluster is not None:
+            cluster.close()
         server.terminate()
         server.wait(30)
+    print()
+    for name, times in results.items():
+        print(
+            f"{name:28} median {statistics.median(times):7.2f} s  runs "
+            + ", ".join(f"{t:.2f}" for t in times)
+        )
     if "sieve" in results:
         direct = statistics.median(results["sieve"])
         print("\n| configuration | median wall (s) | overhead vs sieve |")

@@ -65,7 +65,11 @@ def pipeline(request: PipelineRequest):
             )
         history = load_history_task(request.stream)
     ranking, sieve, modulus = request.ranking, request.sieve, request.sieve.modulus
-    training = list(split_history(history, ranking.holdout_fraction, ranking.holdout_min).training)
+    if request.rank:
+        split = split_history(history, ranking.holdout_fraction, ranking.holdout_min)
+        training = list(split.training)
+    else:
+        training = list(history)
     run_id = start_run_task(request.stream, request.model_dump(mode="json"))
     with failing_closes(run_id):
         # Steps 1–2, per family, on the training draws.
@@ -83,6 +87,10 @@ def pipeline(request: PipelineRequest):
         if not answer["stats"]["complete"]:
             close_run(run_id, "incomplete", answer["stats"])
             return incomplete(answer)
+        if not request.rank:
+            answer["timings"] = timings
+            close_run(run_id, "completed", answer["stats"])
+            return answer
 
         # Steps 2.5–4 on the training draws, 5 tests once on the held-out ones, 6 predicts.
         with step(timings, "2.5 scorer"):

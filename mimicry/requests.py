@@ -119,6 +119,9 @@ class PipelineRequest(BaseModel):
     window_trials: int = Field(24, ge=0)
     trial_budget: int = Field(1 << 16, ge=1)
     ranking: RankingSettings = RankingSettings()
+    #: Steps 2.5–6 after the sieve. Without them no draw is held out: Steps 1–2 read them all,
+    #: so a history too short to hold out can still be searched.
+    rank: bool = True
 
     @field_validator("families")
     @classmethod

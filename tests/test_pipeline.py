@@ -127,8 +127,10 @@ def test_draws_from_os_entropy_are_nothing_significant(prefect_api, home):
             sieve=SieveSettings(seeds=(0, 8191)),
             window_trials=6,
             trial_budget=4096,
+            rank=False,  # 40 draws: too few to hold any out
         )
     )
+    assert "prediction" not in answer and "signal" not in answer
     assert not answer["stats"]["significant"]
     assert all(s["p_value"] >= 0.01 for s in answer["survivors"])
     assert "Nothing significant" in answer["verdict"]
@@ -175,37 +177,47 @@ def test_gpu_chunks_run_only_on_a_gpu_worker(prefect_api, home, monkeypatch):
 
 def test_run_command_json_is_one_object_of_the_sieve_shape(home):
     seed = 777
-    draws = make_history("glibc_rand", "mod", 1000, seed, range(40))
+    draws = make_history("glibc_rand", "mod", 1000, seed, range(80))
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
-    proc = subprocess.run(
-        [
-            *MIMICRY,
-            "run",
-            write(home / "pick.txt", draws),
-            "--family",
-            "glibc_rand",
-            "--seeds",
-            "0..2047",
-            "--window-trials",
-            "3",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
+    path = write(home / "pick.txt", draws[:40])
+    command = [*MIMICRY, "run", path, "--family", "glibc_rand", "--seeds", "0..2047"]
+    command += ["--window-trials", "3"]
+
+    def mimicry(*args):
+        return subprocess.run(args, capture_output=True, text=True, env=env, timeout=600)
+
+    def status():
+        return json.loads(mimicry(*MIMICRY, "status", "--json").stdout)
+
+    # 40 draws are too few to hold 20 out and train on 40: refused before anything is written.
+    refused = mimicry(*command, "--json")
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr.strip().splitlines() == [
+        f"mimicry: error: {path}: the stream has 40 draws; holding out the newest 20 leaves 20 "
+        "to train on, fewer than 40: it needs at least 60 draws (--no-rank searches it without "
+        "ranking)"
+    ]
+    assert status()["runs"] == [] and status()["streams"] == []
+
+    proc = mimicry(*command, "--no-rank", "--json")
     assert proc.returncode == 0, proc.stderr[-3000:]
     answer = json.loads(proc.stdout)  # exactly one JSON object: anything else fails to parse
-    assert set(answer) >= {"run_id", "job", "jobs", "survivors", "stats"}
+    assert set(answer) >= {"run_id", "job", "jobs", "survivors", "stats", "timings"}
+    assert "prediction" not in answer and "model" not in answer
     assert set(answer["survivors"][0]) >= SURVIVOR_KEYS
     assert set(answer["stats"]) >= STATS_KEYS
     assert answer["survivors"][0]["seed"] == seed
     assert answer["job"]["family"] == "glibc_rand"
-    status = subprocess.run(
-        [*MIMICRY, "status", "--json"], capture_output=True, text=True, env=env, timeout=120
-    )
-    runs = json.loads(status.stdout)["runs"]
-    assert [(r["run_id"], r["state"], r["stream"]) for r in runs] == [
-        (answer["run_id"], "completed", "pick")
-    ]
+
+    # The same stream, 40 draws later: now the run ranks, tests and predicts (readable output).
+    write(home / "pick.txt", draws)
+    ranked = mimicry(*command)
+    assert ranked.returncode == 0, ranked.stderr[-3000:]
+    assert "Held-out test: pools hit 20/20" in ranked.stdout
+    truth = make_history("glibc_rand", "mod", 1000, seed, [80])[0]
+    assert "next draw of 'pick' (position 80)" in ranked.stdout
+    pool = next(line for line in ranked.stdout.splitlines() if line.startswith("pool ("))
+    assert pool.split(": ")[1].split()[0] == str(truth)
+    runs = status()["runs"]
+    assert [(r["state"], r["stream"]) for r in runs] == [("completed", "pick")] * 2
+    assert answer["run_id"] in {r["run_id"] for r in runs}

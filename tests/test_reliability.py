@@ -90,6 +90,7 @@ def test_a_chunk_failing_its_first_attempt_is_retried(api_url, home, monkeypatch
             draws_file=write(home / "d.txt", draws),
             families=("minstd_rand",),
             sieve=SieveSettings(seeds=(0, 3999), chunk_size=1000, window=8, window_start=0),
+            rank=False,  # the chunks are under test, not the ranking
         )
     )
     assert answer["survivors"][0]["seed"] == seed
@@ -131,6 +132,7 @@ def test_a_range_that_keeps_failing_makes_the_run_fail_and_says_so(api_url, home
             "1000",
             "--window-trials",
             "0",
+            "--no-rank",
             "--json",
         ],
         capture_output=True,
@@ -187,6 +189,7 @@ def test_a_killed_run_resumes_with_only_the_unfinished_chunks(api_url, home):
         "reference",
         "--chunk-size",
         "1000",
+        "--no-rank",
     ]
     first = run_command(api_url, *args, start_new_session=True)
     deadline = time.monotonic() + 300
@@ -226,6 +229,7 @@ def test_a_killed_dask_worker_loses_nothing(api_url, home):
         sieve=SieveSettings(
             seeds=(0, 9999), chunk_size=1000, window=8, window_start=0, backend="reference"
         ),
+        rank=False,  # the chunks are under test, not the ranking
     )
     env = {"PREFECT_API_URL": api_url, "MIMICRY_HOME": os.environ["MIMICRY_HOME"]}
     killed = []
@@ -279,6 +283,7 @@ def test_two_runs_on_one_stream_at_once(api_url, home):
         "0..39999",
         "--window-trials",
         "4",
+        "--no-rank",
     ]
     runs = [run_command(api_url, *args) for _ in range(2)]
     outputs = [run.communicate(timeout=900) for run in runs]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -40,6 +41,7 @@ from mimicry.jobs import Mode
 from mimicry.models import MODEL_NAMES
 from mimicry.requests import DEFAULT_FAMILIES, PipelineRequest, RankingSettings, SieveSettings
 from mimicry.settings import get_settings
+from mimicry.store.database import connect
 
 #: Request fields whose flag is not simply the field's name.
 FLAGS = {
@@ -119,9 +121,16 @@ def run(
     trial_budget: Annotated[
         int, typer.Option(help="Step 1: seeds (or states) each trial sieves.")
     ] = 1 << 16,
+    rank: Annotated[
+        bool,
+        typer.Option(
+            "--rank/--no-rank",
+            help="Steps 2.5–6 after the sieve (--no-rank: Steps 1–2 alone, on every draw).",
+        ),
+    ] = True,
     as_json: JsonFlag = False,
 ) -> None:
-    """Ingest DRAWS, then find the generator behind them (Steps 1–2 on Prefect and Dask).
+    """Ingest DRAWS, find the generator behind them and predict the next draw (Steps 1–6).
 
     Flags given as a single value are pinned; ranges (--offsets, --skip) and flags left out are
     what Step 1 chooses within. With no Prefect server configured the flow runs on Prefect's
@@ -163,6 +172,7 @@ def run(
             ),
             window_trials=window_trials,
             trial_budget=trial_budget,
+            rank=rank,
             ranking=RankingSettings(
                 pool_size=pool_size,
                 holdout_fraction=holdout,
@@ -173,9 +183,11 @@ def run(
         )
     except ValidationError as error:
         fail(_request_error(error))
-    from flows.pipeline import pipeline
-
     with store_errors():
+        if rank:
+            require_history_to_hold_out(request, len(history), draws)
+        from flows.pipeline import pipeline
+
         state = pipeline(request, return_state=True)
     answer = state.result(raise_on_failure=False)
     if not isinstance(answer, dict):  # the flow failed before it had an answer
@@ -188,6 +200,21 @@ def run(
     if state.is_failed():
         print(f"mimicry: error: {state.message}", file=sys.stderr)
         raise typer.Exit(EXIT_INCOMPLETE)
+
+
+def require_history_to_hold_out(request: PipelineRequest, file_draws: int, path: Path) -> None:
+    """Refuse, before anything is written, a history too short to hold draws out and train."""
+    from mimicry.splits import HistoryTooShort, split_history
+    from mimicry.store.streams import get_stream, stored_values
+
+    with connect() as session:
+        stream = get_stream(session, request.stream)
+        stored = len(stored_values(session, stream)) if stream else 0
+    ranking = request.ranking
+    try:
+        split_history(range(max(file_draws, stored)), ranking.holdout_fraction, ranking.holdout_min)
+    except HistoryTooShort as error:
+        fail(f"{path}: {error} (--no-rank searches it without ranking)")
 
 
 def print_answer(answer: dict) -> None:

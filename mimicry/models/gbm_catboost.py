@@ -57,11 +57,21 @@ class CatBoostModel(RankingModel):
         y_valid: np.ndarray | None = None,
     ) -> Self:
         self._categorical = list(categorical)
-        self._model = self._regressor()
+        labels = np.clip(y, 0, 1)
+        if len(labels) and np.ptp(labels) == 0:
+            # CatBoost refuses labels that are all equal ("All train targets are equal"), which
+            # happens in a fold of chance draws where no hypothesis hits: the fit is that value.
+            self._model, self._constant = None, float(labels[0])
+            held = None
+            if y_valid is not None:
+                held = [float(np.sqrt(np.mean((np.clip(y_valid, 0, 1) - labels[0]) ** 2)))]
+            self.diagnostics = round_diagnostics([0.0], held)
+            return self
+        self._model, self._constant = self._regressor(), None
         valid = None
         if X_valid is not None and y_valid is not None:
             valid = self._pool(X_valid, np.clip(y_valid, 0, 1))
-        self._model.fit(self._pool(X, np.clip(y, 0, 1)), eval_set=valid)
+        self._model.fit(self._pool(X, labels), eval_set=valid)
         history = self._model.get_evals_result()
         train = history["learn"]["RMSE"]
         held = history.get("validation", {}).get("RMSE")
@@ -69,15 +79,21 @@ class CatBoostModel(RankingModel):
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
+        if self._model is None:
+            return np.full(len(X), self._constant, dtype=np.float64)
         return np.clip(self._model.predict(self._pool(X)), 0, 1).astype(np.float64)
 
     def feature_importance(self, names: Sequence[str]) -> dict[str, float]:
+        if self._model is None:
+            return normalised_importance(names, [0.0] * len(names))
         return normalised_importance(names, self._model.get_feature_importance())
 
     def to_bytes(self) -> bytes:
         import pickle
 
-        return pickle.dumps({"model": self._model, "categorical": self._categorical})
+        return pickle.dumps(
+            {"model": self._model, "constant": self._constant, "categorical": self._categorical}
+        )
 
     @classmethod
     def from_bytes(cls, data: bytes, params: dict[str, Any], seed: int) -> Self:
@@ -86,6 +102,7 @@ class CatBoostModel(RankingModel):
         saved = pickle.loads(data)
         model = cls(params, seed)
         model._model, model._categorical = saved["model"], saved["categorical"]
+        model._constant = saved.get("constant")
         return model
 
     @staticmethod
