@@ -6,7 +6,8 @@ Workload: xorshift32 in seed mode, a window of 8 draws mod 1000, ``--candidates`
 truth among them, behind an unknown number of discarded calls) and every offset in
 ``--offsets``. Each configuration runs the same search as a whole command, timed from start to
 exit (wall clock), ``--repeats`` times, the configurations taking turns; medians are printed.
-``mimicry run`` pins everything Step 1 could choose (``--window-trials 0``), so both commands do the same sieve.
+``mimicry run`` pins everything Step 1 could choose (``--window-trials 0``) and stops after Step 2
+(``--no-rank``), so both commands do the same sieve.
 
 Configurations of ``mimicry run`` (flow + Dask + store, a fresh store each time, so no chunk is
 ever cached):
@@ -148,6 +149,7 @@ def main() -> None:
         "0",
         "--window-trials",
         "0",
+        "--no-rank",
         "--json",
     ]
     base = {k: v for k, v in os.environ.items() if not k.startswith(("MIMICRY_", "PREFECT_API"))}

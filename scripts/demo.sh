@@ -15,12 +15,12 @@ print(secrets.choice(["mt19937", "glibc_rand", "python_random"]), secrets.randbe
 PY
 )
 draws="$MIMICRY_HOME/demo-draws.txt"
-mimicry simulate --family "$family" --seed "$secret" --discard "$discard" --count 60 --out "$draws"
-echo "demo: 60 draws % 1000 from a hidden family, seed (0..16777215) and discard (0..7) -> $draws"
+mimicry simulate --family "$family" --seed "$secret" --discard "$discard" --count 300 --out "$draws"
+echo "demo: 300 draws % 1000 from a hidden family, seed (0..16777215) and discard (0..7) -> $draws"
 mimicry run "$draws" --stream demo --family mt19937 --family glibc_rand --family python_random \
     --seeds 0..16777215 --offsets 0..7 --predict 5 --top 5
 echo "demo: the hidden generator was $family, seed $secret, $discard calls discarded"
-mimicry simulate --family "$family" --seed "$secret" --discard "$((discard + 60))" --count 5 \
+mimicry simulate --family "$family" --seed "$secret" --discard "$((discard + 300))" --count 5 \
     | tr '\n' ' ' | sed 's/^/demo: its next 5 draws are: /'
 echo
 cat <<TEXT
