@@ -9,45 +9,24 @@ composes tasks: every step is a plain function in ``tasks/``, store writes are i
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 from prefect import flow
 
-from flows.report import incomplete, ranking_answer, ranking_artifacts, sieve_answer
+from flows.report import incomplete, sieve_answer
 from flows.runner import dask_task_runner
 from flows.sieve import sieve_step
-from mimicry.models import get_model_type
+from flows.steps import step
 from mimicry.requests import PipelineRequest
-from mimicry.splits import split_history, walk_forward_cuts
+from mimicry.splits import split_history
 from mimicry.store.database import database_url
 from tasks.ingest import ingest_task
-from tasks.model_select import select_model_task
-from tasks.predict import Calibration, predict_task
 from tasks.runs import (
     close_run,
     failing_closes,
     load_history_task,
     start_run_task,
     store_job_result_task,
-    store_model_and_prediction_task,
-    store_ranking_task,
 )
-from tasks.scorer_meta import optimize_scorer_task
-from tasks.scoring import build_population_task, score_population_task
-from tasks.train import train_task
 from tasks.window import candidate_range, optimize_window_task
-
-
-@contextmanager
-def step(timings: dict[str, float], name: str) -> Iterator[None]:
-    """Adds the wall time of the block to ``timings[name]`` (the per-step benchmark figures)."""
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        timings[name] = timings.get(name, 0.0) + time.perf_counter() - started
 
 
 @flow(name="pipeline", task_runner=dask_task_runner(), validate_parameters=True)
@@ -64,7 +43,7 @@ def pipeline(request: PipelineRequest):
                 column=request.column,
             )
         history = load_history_task(request.stream)
-    ranking, sieve, modulus = request.ranking, request.sieve, request.sieve.modulus
+    ranking, sieve = request.ranking, request.sieve
     if request.rank:
         split = split_history(history, ranking.holdout_fraction, ranking.holdout_min)
         training = list(split.training)
@@ -87,80 +66,14 @@ def pipeline(request: PipelineRequest):
         if not answer["stats"]["complete"]:
             close_run(run_id, "incomplete", answer["stats"])
             return incomplete(answer)
-        if not request.rank:
-            answer["timings"] = timings
-            close_run(run_id, "completed", answer["stats"])
-            return answer
 
-        # Steps 2.5–4 on the training draws, 5 tests once on the held-out ones, 6 predicts.
-        with step(timings, "2.5 scorer"):
-            population = build_population_task([r.job for r in results], ranking.decoys)
-            earliest = max(r.job.window_start + r.job.window_size for r in results)
-            cuts = walk_forward_cuts(len(training), earliest, ranking.folds, ranking.label_span)
-            scorer = optimize_scorer_task(
-                population,
-                training,
-                cuts,
-                modulus,
-                ranking.pool_size,
-                ranking.scorer_trials,
-                database_url(),
-                ranking.seed,
-            )
-        with step(timings, "3 scoring"):
-            scored = score_population_task(population, training, cuts, scorer.config, modulus)
-            store_ranking_task(run_id, scored.population, scorer, scored.tables)
-        with step(timings, "4 model selection"):
-            selection = select_model_task(
-                scored.population,
-                scored.tables,
-                training,
-                scorer.config,
-                modulus,
-                ranking.pool_size,
-                ranking.model_trials,
-                database_url(),
-                None,
-                ranking.seed,
-                ranking.model_types,
-            )
-        with step(timings, "5 training and test"):
-            report, artifact = train_task(
-                scored.population,
-                selection,
-                scored.tables,
-                scorer.config,
-                history,
-                len(training),
-                modulus,
-                ranking.pool_size,
-                ranking.permutations,
-                ranking.seed,
-            )
-        with step(timings, "6 prediction"):
-            model = get_model_type(report.model_type).from_bytes(
-                artifact, report.params, report.seed
-            )
-            calibration = Calibration(
-                signal=report.signal,
-                test_hits=report.test.hits,
-                test_draws=report.test.draws,
-                reason=report.signal_reason,
-            )
-            prediction = predict_task(
-                request.stream,
-                run_id,
-                scored.population,
-                model,
-                scorer.config,
-                history,
-                modulus,
-                ranking.pool_size,
-                calibration,
-            )
-            store_model_and_prediction_task(run_id, request.stream, report, artifact, prediction)
-            ranking_artifacts(selection, report, prediction)
-        answer |= ranking_answer(selection, report, prediction, scored.population)
+        if request.rank:
+            # Imported here: the ranking's libraries (scipy.stats, Optuna, the model types) cost
+            # a second of start-up that a --no-rank run does not need to pay.
+            from flows.ranking import rank_and_predict
+
+            answer |= rank_and_predict(request, history, training, results, run_id, timings)
         answer["timings"] = timings
-        close_run(run_id, "completed", answer["stats"] | {"signal": prediction.signal})
+        signal = {"signal": answer["signal"]} if "signal" in answer else {}
+        close_run(run_id, "completed", answer["stats"] | signal)
         return answer

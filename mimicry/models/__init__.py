@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from mimicry.models.base import RankingModel
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mimicry.models.base import RankingModel
 
 MODEL_NAMES = ("mlp", "xgboost", "lightgbm", "catboost")
 
@@ -26,6 +29,16 @@ def get_model_type(name: str) -> type[RankingModel]:
 
         return CatBoostModel
     raise KeyError(f"unknown model type {name!r}; known: {', '.join(MODEL_NAMES)}")
+
+
+def __getattr__(name: str):
+    # RankingModel on first use: the base imports Optuna, which the sieve-only paths (requests,
+    # the CLI) do not need at start-up.
+    if name == "RankingModel":
+        from mimicry.models.base import RankingModel
+
+        return RankingModel
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["MODEL_NAMES", "RankingModel", "get_model_type"]

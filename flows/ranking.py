@@ -1,0 +1,102 @@
+"""Steps 2.5 → 6 of the pipeline: score the survivors, choose and test a model, predict.
+
+Runs inside the ``pipeline`` flow after the sieve, on the training draws; Step 5 reads the
+held-out draws once, for the test split that also calibrates Step 6.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from flows.report import ranking_answer, ranking_artifacts
+from flows.steps import step
+from mimicry.jobs import SieveResult
+from mimicry.models import get_model_type
+from mimicry.requests import PipelineRequest
+from mimicry.splits import walk_forward_cuts
+from mimicry.store.database import database_url
+from tasks.model_select import select_model_task
+from tasks.predict import Calibration, predict_task
+from tasks.runs import store_model_and_prediction_task, store_ranking_task
+from tasks.scorer_meta import optimize_scorer_task
+from tasks.scoring import build_population_task, score_population_task
+from tasks.train import train_task
+
+
+def rank_and_predict(
+    request: PipelineRequest,
+    history: Sequence[int],
+    training: Sequence[int],
+    results: list[SieveResult],
+    run_id: str,
+    timings: dict[str, float],
+) -> dict:
+    """The ranking's part of the run's answer: signal, model, ranking, prediction."""
+    ranking, modulus = request.ranking, request.sieve.modulus
+    # Steps 2.5–4 on the training draws, 5 tests once on the held-out ones, 6 predicts.
+    with step(timings, "2.5 scorer"):
+        population = build_population_task([r.job for r in results], ranking.decoys)
+        earliest = max(r.job.window_start + r.job.window_size for r in results)
+        cuts = walk_forward_cuts(len(training), earliest, ranking.folds, ranking.label_span)
+        scorer = optimize_scorer_task(
+            population,
+            training,
+            cuts,
+            modulus,
+            ranking.pool_size,
+            ranking.scorer_trials,
+            database_url(),
+            ranking.seed,
+        )
+    with step(timings, "3 scoring"):
+        scored = score_population_task(population, training, cuts, scorer.config, modulus)
+        store_ranking_task(run_id, scored.population, scorer, scored.tables)
+    with step(timings, "4 model selection"):
+        selection = select_model_task(
+            scored.population,
+            scored.tables,
+            training,
+            scorer.config,
+            modulus,
+            ranking.pool_size,
+            ranking.model_trials,
+            database_url(),
+            None,
+            ranking.seed,
+            ranking.model_types,
+        )
+    with step(timings, "5 training and test"):
+        report, artifact = train_task(
+            scored.population,
+            selection,
+            scored.tables,
+            scorer.config,
+            history,
+            len(training),
+            modulus,
+            ranking.pool_size,
+            ranking.permutations,
+            ranking.seed,
+        )
+    with step(timings, "6 prediction"):
+        model = get_model_type(report.model_type).from_bytes(artifact, report.params, report.seed)
+        calibration = Calibration(
+            signal=report.signal,
+            test_hits=report.test.hits,
+            test_draws=report.test.draws,
+            reason=report.signal_reason,
+        )
+        prediction = predict_task(
+            request.stream,
+            run_id,
+            scored.population,
+            model,
+            scorer.config,
+            history,
+            modulus,
+            ranking.pool_size,
+            calibration,
+        )
+        store_model_and_prediction_task(run_id, request.stream, report, artifact, prediction)
+        ranking_artifacts(selection, report, prediction)
+    return ranking_answer(selection, report, prediction, scored.population)
