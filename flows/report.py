@@ -13,7 +13,7 @@ from prefect.states import Failed, State
 
 from mimicry.jobs import SieveResult, Survivor
 from mimicry.sieve import continue_survivors
-from mimicry.statistics import SIGNIFICANCE_LEVEL
+from mimicry.statistics import SIGNIFICANCE_LEVEL, p_value_text
 
 
 def ranked_survivors(results: list[SieveResult], top: int) -> list[Survivor]:
@@ -74,8 +74,8 @@ def verdict(results: list[SieveResult]) -> str:
         lines.append(
             f"**Significant**: the best survivor ({survivor.family}, "
             f"{'seed ' + str(survivor.seed) if survivor.seed is not None else 'state'}) has a "
-            f"search-wide p-value of {survivor.p_value:.3g}, the chance that any hypothesis of "
-            f"this search matches as well by luck."
+            f"search-wide p-value {p_value_text(survivor.p_value)}, the chance that any "
+            f"hypothesis of this search matches as well by luck."
         )
     else:
         lines.append(
@@ -199,13 +199,15 @@ def ranking_artifacts(selection, report, prediction) -> None:
         markdown=(
             f"# {'Signal' if report.signal else 'No signal'}\n\n{report.signal_reason}.\n\n"
             f"* Validation pools: {report.validation.hits}/{report.validation.draws} hits "
-            f"(chance {report.validation.chance:.3g}, p = {report.validation.p_value:.3g}); "
+            f"(chance {report.validation.chance:.3g}, "
+            f"p {p_value_text(report.validation.p_value)}); "
             f"gain {report.validation.gain_per_draw:.4f} nats/draw, fold spread "
             f"{report.validation_spread:.4f}, train/validation gap {report.validation_gap:.4f}.\n"
             f"* Permutation null: {null.permutations} label shuffles, gains from "
-            f"{min(null.null_gains):.4f} to {max(null.null_gains):.4f}; p = {null.p_value:.3g}.\n"
+            f"{min(null.null_gains):.4f} to {max(null.null_gains):.4f}; "
+            f"p {p_value_text(null.p_value)}.\n"
             f"* Test split (held out, evaluated once): {report.test.hits}/{report.test.draws} "
-            f"hits (chance {report.test.chance:.3g}, p = {report.test.p_value:.3g}), gain "
+            f"hits (chance {report.test.chance:.3g}, p {p_value_text(report.test.p_value)}), gain "
             f"{report.test.gain_per_draw:.4f} nats/draw.\n"
         ),
         description="Does the ranking beat chance and its permutation null?",

@@ -95,3 +95,9 @@ def search_p_value(
     """
     tail = expected_paths_at_least(draws, matches, modulus, skip_choices)
     return -math.expm1(-hypotheses * tail)
+
+
+def p_value_text(p: float) -> str:
+    """A p-value as people read it, "= 0.0123" or, where it underflowed to 0, "< 1e-300" (the
+    smallest double is about 5e-324; "= 0" would claim certainty)."""
+    return "< 1e-300" if p <= 0.0 else f"= {p:.3g}"

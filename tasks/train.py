@@ -29,6 +29,7 @@ from mimicry.forecast import binom_p_value
 from mimicry.models import get_model_type
 from mimicry.population import Hypothesis
 from mimicry.splits import Cut
+from mimicry.statistics import p_value_text
 from tasks.model_select import Selection, stack, walk_forward_scores
 from tasks.scoring import FeatureTable, TrackBook, scored_span
 
@@ -111,7 +112,7 @@ def signal_gate(real: float, null: NullComparison, validation: SpanReport) -> tu
         (
             validation.p_value <= HIT_LEVEL,
             f"validation pools hit {validation.hits}/{validation.draws} vs chance "
-            f"{validation.chance:.3g}: p = {validation.p_value:.3g} (needs <= {HIT_LEVEL})",
+            f"{validation.chance:.3g}: p {p_value_text(validation.p_value)} (needs <= {HIT_LEVEL})",
         ),
     ]
     failed = [text for ok, text in checks if not ok]

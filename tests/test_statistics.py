@@ -341,3 +341,12 @@ def test_a_real_generator_is_significant_where_chance_is_not():
     assert result.survivors[0].seed == 123_456
     assert result.survivors[0].p_value < 1e-10
     assert all(s.p_value > SIGNIFICANCE_LEVEL for s in result.survivors[1:])
+
+
+def test_p_values_read_as_people_expect():
+    from mimicry.statistics import p_value_text
+
+    assert p_value_text(0.0123456) == "= 0.0123"
+    assert p_value_text(1.34e-208) == "= 1.34e-208"
+    assert p_value_text(5e-324) == "= 4.94e-324"  # the smallest subnormal is still a number
+    assert p_value_text(0.0) == "< 1e-300"  # underflow: never "= 0"

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from mimicry.cli.common import JsonFlag, app, fail
 from mimicry.cli.store import store_errors
 from mimicry.settings import get_settings
+from mimicry.statistics import p_value_text
 from mimicry.store.database import connect
 from mimicry.store.models import Stream
 from mimicry.store.streams import StoreConflict, append_draws, require_stream
@@ -119,7 +120,7 @@ def evaluate(
             f"position {s.position}: actual {s.actual}, {'hit' if s.hit else 'miss'}, rank "
             f"{s.rank}, log-likelihood gain {s.log_loss_gain:+.3f} nats; rolling: "
             f"{rolling['hits']}/{rolling['evaluated']} hits (chance {rolling['chance']:.3g}, "
-            f"p = {rolling['binomial_p']:.3g}), cumulative gain "
+            f"p {p_value_text(rolling['binomial_p'])}), cumulative gain "
             f"{rolling['cumulative_log_loss_gain']:+.2f}, {rolling['consecutive_misses']} "
             "misses in a row"
         )

@@ -41,6 +41,7 @@ from mimicry.jobs import Mode
 from mimicry.models import MODEL_NAMES
 from mimicry.requests import DEFAULT_FAMILIES, PipelineRequest, RankingSettings, SieveSettings
 from mimicry.settings import get_settings
+from mimicry.statistics import p_value_text
 from mimicry.store.database import connect
 
 #: Request fields whose flag is not simply the field's name.
@@ -261,7 +262,7 @@ def print_answer(answer: dict) -> None:
         test = model["test"]
         console.print(
             f"Held-out test: pools hit {test['hits']}/{test['draws']} (chance "
-            f"{test['pool_size'] / test['modulus']:.3g}, p = {test['p_value']:.3g})."
+            f"{test['pool_size'] / test['modulus']:.3g}, p {p_value_text(test['p_value'])})."
         )
         for entry in answer["ranking"][:3]:
             console.print(f"  {entry['score']:.3f}  {entry['hypothesis']} ({entry['source']})")

@@ -41,6 +41,7 @@ from mimicry.cli.common import (
 from mimicry.draws import DrawFileError, read_draws
 from mimicry.jobs import JobFieldError, Mode, SieveJob, SieveResult
 from mimicry.settings import get_settings
+from mimicry.statistics import p_value_text
 
 #: The CLI flag behind each job field, for error messages.
 JOB_FLAGS = {
@@ -211,7 +212,7 @@ def print_result(result: SieveResult) -> None:
     if stats.significant:
         console.print(
             "[green]Significant[/]: the best survivor is very unlikely to be chance "
-            f"(p = {result.survivors[0].p_value:.3g})."
+            f"(p {p_value_text(result.survivors[0].p_value)})."
         )
     else:
         console.print(
