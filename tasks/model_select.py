@@ -25,6 +25,7 @@ from mimicry.features import ScorerConfig, categorical_columns
 from mimicry.models import MODEL_NAMES, get_model_type
 from mimicry.population import Hypothesis
 from mimicry.splits import Fold, walk_forward_folds
+from mimicry.studies import complete_trials, resumable_study
 from tasks.scoring import FeatureTable, TrackBook, scored_span
 
 
@@ -163,17 +164,10 @@ def select_model(
         )
         study_prefix = f"models-{hashlib.sha256(inputs.encode()).hexdigest()[:16]}"
     book = TrackBook(population, draws, tables[-1].cut.stop)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     results = []
     for model_type in model_types:
         cls = get_model_type(model_type)
-        study = optuna.create_study(
-            study_name=f"{study_prefix}-{model_type}",
-            storage=optuna.storages.RDBStorage(storage_url),
-            direction="maximize",
-            sampler=optuna.samplers.TPESampler(seed=seed),
-            load_if_exists=True,
-        )
+        study = resumable_study(f"{study_prefix}-{model_type}", storage_url, seed)
 
         def objective(trial: optuna.Trial, cls=cls, model_type=model_type) -> float:
             params = cls.suggest(trial)
@@ -184,9 +178,7 @@ def select_model(
             trial.set_user_attr("folds", [f.model_dump() for f in folds])
             return statistics.fmean(f.valid_gain for f in folds)
 
-        done = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
-        if trials_per_type - done > 0:
-            study.optimize(objective, n_trials=trials_per_type - done)
+        complete_trials(study, objective, trials_per_type)
         best = study.best_trial
         results.append(
             TypeResult(

@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from mimicry.features import FEATURE_NAMES, ScorerConfig, feature_matrix, labels
 from mimicry.population import Hypothesis
 from mimicry.splits import Cut
+from mimicry.studies import complete_trials, resumable_study
 from tasks.scoring import TrackBook, deduplicate, scored_span
 
 #: Ridge penalty of the plain scorer (features are standardised first).
@@ -117,14 +118,7 @@ def optimize_scorer(
         separators=(",", ":"),
     )
     name = f"scorer-{hashlib.sha256(inputs.encode()).hexdigest()[:16]}"
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(
-        study_name=name,
-        storage=optuna.storages.RDBStorage(storage_url),
-        direction="maximize",
-        sampler=optuna.samplers.TPESampler(seed=seed),
-        load_if_exists=True,
-    )
+    study = resumable_study(name, storage_url, seed)
 
     def objective(trial: optuna.Trial) -> float:
         config = _suggest(trial)
@@ -143,9 +137,7 @@ def optimize_scorer(
                 "uniform_mix": 0.05,
             }
         )
-    done = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
-    if trials - done > 0:
-        study.optimize(objective, n_trials=trials - done)
+    complete_trials(study, objective, trials)
     best = study.best_trial
     return ScorerChoice(
         config=ScorerConfig.model_validate(best.user_attrs["config"]),

@@ -30,6 +30,7 @@ from mimicry.jobs import Mode, SieveJob
 from mimicry.requests import PipelineRequest, SieveSettings
 from mimicry.sieve import run_sieve
 from mimicry.statistics import SIGNIFICANCE_LEVEL
+from mimicry.studies import complete_trials, resumable_study
 
 #: Window sizes Step 1 tries when ``--window`` is not given.
 WINDOW_SIZES = (4, 16)
@@ -223,18 +224,8 @@ def optimize_window(
         return min(MAX_SIGNIFICANCE, -math.log10(best_p))
 
     name = study_name(family, history, request)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(
-        study_name=name,
-        storage=optuna.storages.RDBStorage(storage_url),
-        direction="maximize",
-        sampler=optuna.samplers.TPESampler(seed=seed),
-        load_if_exists=True,
-    )
-    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-    remaining = request.window_trials - len(done)
-    if remaining > 0:
-        study.optimize(objective, n_trials=remaining)
+    study = resumable_study(name, storage_url, seed)
+    complete_trials(study, objective, request.window_trials)
     best = study.best_trial
     significance = float(best.value)
     if significance < SIGNIFICANT:
