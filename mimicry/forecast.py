@@ -42,16 +42,14 @@ def pool(probabilities: np.ndarray, size: int) -> list[int]:
     return [int(v) for v in order[:size]]
 
 
-@dataclass(frozen=True)
-class SpanScore:
-    """How a ranking's pools and distributions did on a run of known draws."""
+class PoolHits:
+    """Pool hits on a run of draws beside chance, for any record with ``draws``, ``hits``,
+    ``pool_size`` and ``modulus`` (the scores here and the reports stored from them)."""
 
     draws: int
     hits: int
     pool_size: int
     modulus: int
-    #: Sum over the draws of log(p(actual)) - log(1/M), in nats.
-    log_loss_gain: float
 
     @property
     def hit_rate(self) -> float:
@@ -65,6 +63,18 @@ class SpanScore:
     def p_value(self) -> float:
         """One-sided exact binomial test of the hits against the chance rate K/M."""
         return binom_p_value(self.hits, self.draws, self.chance)
+
+
+@dataclass(frozen=True)
+class SpanScore(PoolHits):
+    """How a ranking's pools and distributions did on a run of known draws."""
+
+    draws: int
+    hits: int
+    pool_size: int
+    modulus: int
+    #: Sum over the draws of log(p(actual)) - log(1/M), in nats.
+    log_loss_gain: float
 
     def __add__(self, other: SpanScore) -> SpanScore:
         return SpanScore(

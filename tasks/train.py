@@ -25,7 +25,7 @@ from prefect import task
 from pydantic import BaseModel
 
 from mimicry.features import ScorerConfig, categorical_columns, feature_matrix
-from mimicry.forecast import binom_p_value
+from mimicry.forecast import PoolHits
 from mimicry.models import get_model_type
 from mimicry.population import Hypothesis
 from mimicry.splits import Cut
@@ -50,26 +50,14 @@ class NullComparison(BaseModel):
         return (1 + better) / (1 + self.permutations)
 
 
-class SpanReport(BaseModel):
-    """Pools and distributions on a run of draws, beside chance."""
+class SpanReport(PoolHits, BaseModel):
+    """Pools and distributions on a run of draws, beside chance (as stored and shown)."""
 
     draws: int
     hits: int
     pool_size: int
     modulus: int
     gain_per_draw: float
-
-    @property
-    def hit_rate(self) -> float:
-        return self.hits / self.draws if self.draws else 0.0
-
-    @property
-    def chance(self) -> float:
-        return self.pool_size / self.modulus
-
-    @property
-    def p_value(self) -> float:
-        return binom_p_value(self.hits, self.draws, self.chance)
 
 
 class TrainingReport(BaseModel):
