@@ -109,22 +109,8 @@ def make_prediction(session, stream: str, record, history: list[int], pool_size:
         pool_size,
         calibration,
     )
-    prediction = save_prediction(
-        session,
-        record.id,
-        run_id=run.id,
-        model_id=model_record.id if model_record else None,
-        position=result.position,
-        signal=result.signal,
-        pool=result.pool,
-        p_hit=result.p_hit,
-        p_hit_low=result.p_hit_interval[0],
-        p_hit_high=result.p_hit_interval[1],
-        chance=result.chance,
-        distribution=result.distribution,
-        statement=result.statement,
-        top_hypotheses=result.top_hypotheses,
-    )
+    model_id = model_record.id if model_record else None
+    prediction = save_prediction(session, record.id, result, model_id=model_id)
     return prediction, result
 
 

@@ -111,22 +111,7 @@ def store_model_and_prediction(run_id: str, stream: str, report, artifact: bytes
             artifact=artifact,
         )
         stream_record = require_stream(session, stream)
-        save_prediction(
-            session,
-            stream_record.id,
-            run_id=run_id,
-            model_id=record.id,
-            position=prediction.position,
-            signal=prediction.signal,
-            pool=prediction.pool,
-            p_hit=prediction.p_hit,
-            p_hit_low=prediction.p_hit_interval[0],
-            p_hit_high=prediction.p_hit_interval[1],
-            chance=prediction.chance,
-            distribution=prediction.distribution,
-            statement=prediction.statement,
-            top_hypotheses=prediction.top_hypotheses,
-        )
+        save_prediction(session, stream_record.id, prediction, model_id=record.id)
         return record.id
 
 
