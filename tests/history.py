@@ -9,6 +9,7 @@ state right before each call: that is what state mode enumerates.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from gpu_kernels.family import Family, State
 from gpu_kernels.projections import Projection
@@ -98,3 +99,9 @@ def seeded_history(
 ) -> list[int]:
     """``count`` draws of a seeded generator: call ``offset``, then every ``skip + 1``-th call."""
     return make_history(family, projection, modulus, seed, constant_positions(offset, skip, count))
+
+
+def write_draws(path: Path, values: Sequence[int]) -> str:
+    """A plain-text draw file, one value a line; its path as the CLI and the flows take it."""
+    path.write_text("".join(f"{v}\n" for v in values))
+    return str(path)

@@ -20,7 +20,7 @@ import pytest
 
 from gpu_kernels.registry import family_names
 from mimicry.jobs import SieveJob
-from tests.history import seeded_history
+from tests.history import seeded_history, write_draws
 
 _SCRIPT = Path(sys.executable).with_name("mimicry")
 MIMICRY = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "mimicry.cli"]
@@ -65,11 +65,6 @@ def mimicry(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def write_lines(path: Path, values) -> Path:
-    path.write_text("".join(f"{v}\n" for v in values))
-    return path
-
-
 def only_json(proc: subprocess.CompletedProcess[str]) -> dict:
     """The one JSON object on stdout (one line, nothing else)."""
     assert proc.returncode == 0, proc.stderr
@@ -87,7 +82,7 @@ TXT_FUTURE = seeded_history("mt19937", SEED, 3, offset=26)
 
 
 def test_json_contract_and_seed_from_a_txt_file(tmp_path):
-    write_lines(tmp_path / "draws.txt", TXT_HISTORY)
+    write_draws(tmp_path / "draws.txt", TXT_HISTORY)
     proc = mimicry(
         tmp_path,
         "sieve",
@@ -217,7 +212,7 @@ def test_seed_from_a_json_file_with_sessions(tmp_path):
 
 
 def test_a_table_without_json(tmp_path):
-    write_lines(tmp_path / "draws.txt", TXT_HISTORY)
+    write_draws(tmp_path / "draws.txt", TXT_HISTORY)
     proc = mimicry(
         tmp_path,
         "sieve",
@@ -248,7 +243,7 @@ def test_a_table_without_json(tmp_path):
 
 
 def test_a_table_says_when_nothing_is_significant(tmp_path):
-    write_lines(tmp_path / "noise.txt", [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8])
+    write_draws(tmp_path / "noise.txt", [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8])
     proc = mimicry(
         tmp_path,
         "sieve",

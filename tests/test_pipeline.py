@@ -34,7 +34,7 @@ from mimicry.store.database import connect
 from mimicry.store.models import Run
 from mimicry.store.runs import ledger_chunks
 from tasks.ingest import ingest_file
-from tests.history import make_history
+from tests.history import make_history, write_draws
 from tests.test_cli import MIMICRY, STATS_KEYS, SURVIVOR_KEYS
 
 
@@ -42,19 +42,6 @@ from tests.test_cli import MIMICRY, STATS_KEYS, SURVIVOR_KEYS
 def prefect_api():
     with prefect_test_harness(server_startup_timeout=300):
         yield
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    """A fresh embedded store for each test (SQLite under MIMICRY_HOME)."""
-    monkeypatch.delenv("MIMICRY_DATABASE_URL", raising=False)
-    monkeypatch.setenv("MIMICRY_HOME", str(tmp_path / "home"))
-    return tmp_path
-
-
-def write(path, values):
-    path.write_text("".join(f"{v}\n" for v in values))
-    return str(path)
 
 
 def artifacts(key: str) -> list:
@@ -72,7 +59,7 @@ def test_pipeline_finds_a_seed_behind_an_unknown_offset(prefect_api, home):
     draws = make_history("mt19937", "mod", 1000, seed, range(offset, offset + 80))
     request = PipelineRequest(
         stream="hidden",
-        draws_file=write(home / "draws.txt", draws),
+        draws_file=write_draws(home / "draws.txt", draws),
         families=("mt19937", "glibc_rand"),
         sieve=SieveSettings(seeds=(0, 16_383), offsets=(0, 8), chunk_size=4096, predict=4),
         window_trials=12,
@@ -122,7 +109,7 @@ def test_draws_from_os_entropy_are_nothing_significant(prefect_api, home):
     answer = pipeline(
         PipelineRequest(
             stream="entropy",
-            draws_file=write(home / "noise.txt", draws),
+            draws_file=write_draws(home / "noise.txt", draws),
             families=("mt19937",),
             sieve=SieveSettings(seeds=(0, 8191)),
             window_trials=6,
@@ -148,7 +135,7 @@ def test_gpu_chunks_run_only_on_a_gpu_worker(prefect_api, home, monkeypatch):
     monkeypatch.setattr("gpu_kernels.backends.gpu.GpuBackend", _EmulatedGpu)
     seed = 4321
     draws = make_history("xorshift32", "mod", 1000, seed, range(30))
-    ingest_file(write(home / "d.txt", draws), "routed", modulus=1000)
+    ingest_file(write_draws(home / "d.txt", draws), "routed", modulus=1000)
     workers = {
         "cpu": {"cls": Worker, "options": {"nthreads": 1}},
         "gpu": {"cls": Worker, "options": {"nthreads": 1, "resources": {"GPU": 1}}},
@@ -179,7 +166,7 @@ def test_run_command_json_is_one_object_of_the_sieve_shape(home):
     seed = 777
     draws = make_history("glibc_rand", "mod", 1000, seed, range(80))
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
-    path = write(home / "pick.txt", draws[:40])
+    path = write_draws(home / "pick.txt", draws[:40])
     command = [*MIMICRY, "run", path, "--family", "glibc_rand", "--seeds", "0..2047"]
     command += ["--window-trials", "3"]
 
@@ -210,7 +197,7 @@ def test_run_command_json_is_one_object_of_the_sieve_shape(home):
     assert answer["job"]["family"] == "glibc_rand"
 
     # The same stream, 40 draws later: now the run ranks, tests and predicts (readable output).
-    write(home / "pick.txt", draws)
+    write_draws(home / "pick.txt", draws)
     ranked = mimicry(*command)
     assert ranked.returncode == 0, ranked.stderr[-3000:]
     assert "Held-out test: pools hit 20/20" in ranked.stdout

@@ -35,7 +35,7 @@ from mimicry.store.database import connect, store_fingerprint
 from mimicry.store.models import Chunk, Draw, Run
 from mimicry.store.runs import ledger_chunks
 from tasks.sieve import StoreMismatch, sieve_chunk
-from tests.history import make_history
+from tests.history import make_history, write_draws
 from tests.test_cli import MIMICRY
 
 
@@ -43,18 +43,6 @@ from tests.test_cli import MIMICRY
 def api_url():
     with prefect_test_harness(server_startup_timeout=300):
         yield PREFECT_API_URL.value()
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.delenv("MIMICRY_DATABASE_URL", raising=False)
-    monkeypatch.setenv("MIMICRY_HOME", str(tmp_path / "home"))
-    return tmp_path
-
-
-def write(path, values) -> str:
-    path.write_text("".join(f"{v}\n" for v in values))
-    return str(path)
 
 
 def ledger_rows() -> list[Chunk]:
@@ -87,7 +75,7 @@ def test_a_chunk_failing_its_first_attempt_is_retried(api_url, home, monkeypatch
     answer = pipeline(
         PipelineRequest(
             stream="flaky",
-            draws_file=write(home / "d.txt", draws),
+            draws_file=write_draws(home / "d.txt", draws),
             families=("minstd_rand",),
             sieve=SieveSettings(seeds=(0, 3999), chunk_size=1000, window=8, window_start=0),
             rank=False,  # the chunks are under test, not the ranking
@@ -115,7 +103,7 @@ def test_a_chunk_failing_its_first_attempt_is_retried(api_url, home, monkeypatch
 
 
 def test_a_range_that_keeps_failing_makes_the_run_fail_and_says_so(api_url, home):
-    path = write(home / "d.txt", make_history("minstd_rand0", "mod", 1000, 77, range(30)))
+    path = write_draws(home / "d.txt", make_history("minstd_rand0", "mod", 1000, 77, range(30)))
     env = {**os.environ, "PREFECT_API_URL": api_url, "MIMICRY_FAULT_FAIL_CHUNKS": "[2000]"}
     proc = subprocess.run(
         [
@@ -170,7 +158,7 @@ def test_a_killed_run_resumes_with_only_the_unfinished_chunks(api_url, home):
     # The reference backend is slow on MT19937 (about a second per 1,000 seeds): the run is
     # killed while chunks are still being computed.
     seed = 9_000
-    path = write(home / "mt.txt", make_history("mt19937", "mod", 1000, seed, range(30)))
+    path = write_draws(home / "mt.txt", make_history("mt19937", "mod", 1000, seed, range(30)))
     args = [
         path,
         "--stream",
@@ -224,7 +212,7 @@ def test_a_killed_dask_worker_loses_nothing(api_url, home):
     draws = make_history("mt19937", "mod", 1000, seed, range(30))
     request = PipelineRequest(
         stream="worker-loss",
-        draws_file=write(home / "d.txt", draws),
+        draws_file=write_draws(home / "d.txt", draws),
         families=("mt19937",),
         sieve=SieveSettings(
             seeds=(0, 9999), chunk_size=1000, window=8, window_start=0, backend="reference"
@@ -272,7 +260,7 @@ def test_a_killed_dask_worker_loses_nothing(api_url, home):
 
 def test_two_runs_on_one_stream_at_once(api_url, home):
     seed = 31_337
-    path = write(home / "twice.txt", make_history("glibc_rand", "mod", 1000, seed, range(50)))
+    path = write_draws(home / "twice.txt", make_history("glibc_rand", "mod", 1000, seed, range(50)))
     args = [
         path,
         "--stream",

@@ -28,13 +28,8 @@ from mimicry.store.runs import (
     store_result,
 )
 from mimicry.store.streams import StoreConflict, append_draws, append_history, stored_values
-from tests.history import seeded_history
+from tests.history import seeded_history, write_draws
 from tests.test_cli import MIMICRY
-
-
-def write(path, values):
-    path.write_text("".join(f"{v}\n" for v in values))
-    return path
 
 
 def count(session, model) -> int:
@@ -63,8 +58,8 @@ def test_db_upgrade_command(store_url, tmp_path):
 
 def test_ingest_appends_and_is_idempotent(store_url, tmp_path):
     draws = seeded_history("mt19937", 77, 50)
-    full = read_draws(write(tmp_path / "full.txt", draws), modulus=1000)
-    head = read_draws(write(tmp_path / "head.txt", draws[:30]), modulus=1000)
+    full = read_draws(write_draws(tmp_path / "full.txt", draws), modulus=1000)
+    head = read_draws(write_draws(tmp_path / "head.txt", draws[:30]), modulus=1000)
     with connect(store_url) as session:
         report = append_history(session, "pick3", head, 1000)
         assert (report.added, report.total) == (30, 30)
@@ -87,11 +82,14 @@ def test_a_disagreeing_file_is_refused_whole(store_url, tmp_path):
     draws = seeded_history("glibc_rand", 5, 40)
     with connect(store_url) as session:
         append_history(
-            session, "s", read_draws(write(tmp_path / "a.txt", draws[:20]), modulus=1000), 1000
+            session,
+            "s",
+            read_draws(write_draws(tmp_path / "a.txt", draws[:20]), modulus=1000),
+            1000,
         )
     changed = draws.copy()
     changed[12] = (changed[12] + 1) % 1000
-    bad = read_draws(write(tmp_path / "b.txt", changed), modulus=1000)
+    bad = read_draws(write_draws(tmp_path / "b.txt", changed), modulus=1000)
     with pytest.raises(StoreConflict) as error, connect(store_url) as session:
         append_history(session, "s", bad, 1000)
     assert str(error.value) == (
@@ -104,8 +102,10 @@ def test_a_disagreeing_file_is_refused_whole(store_url, tmp_path):
 
 def test_a_stream_keeps_its_modulus(store_url, tmp_path):
     with connect(store_url) as session:
-        append_history(session, "s", read_draws(write(tmp_path / "a.txt", [1, 2]), modulus=10), 10)
-    wider = read_draws(write(tmp_path / "b.txt", [1, 2, 3]), modulus=1000)
+        append_history(
+            session, "s", read_draws(write_draws(tmp_path / "a.txt", [1, 2]), modulus=10), 10
+        )
+    wider = read_draws(write_draws(tmp_path / "b.txt", [1, 2, 3]), modulus=1000)
     with (
         pytest.raises(StoreConflict, match=r"holds draws in \[0, 10\).*modulus is 1000"),
         connect(store_url) as session,
@@ -115,7 +115,7 @@ def test_a_stream_keeps_its_modulus(store_url, tmp_path):
 
 def test_concurrent_ingests_of_one_stream_store_each_draw_once(store_url, tmp_path):
     draws = seeded_history("mt19937", 9, 300)
-    history = read_draws(write(tmp_path / "d.txt", draws), modulus=1000)
+    history = read_draws(write_draws(tmp_path / "d.txt", draws), modulus=1000)
 
     def ingest(_):
         with connect(store_url) as session:
@@ -131,7 +131,9 @@ def test_concurrent_ingests_of_one_stream_store_each_draw_once(store_url, tmp_pa
 
 def test_a_hand_reported_draw_is_appended(store_url, tmp_path):
     with connect(store_url) as session:
-        append_history(session, "s", read_draws(write(tmp_path / "a.txt", [4, 5]), modulus=10), 10)
+        append_history(
+            session, "s", read_draws(write_draws(tmp_path / "a.txt", [4, 5]), modulus=10), 10
+        )
         report = append_draws(session, "s", [7], 10, source="evaluate")
         assert (report.added, report.total) == (1, 3)
         with pytest.raises(StoreConflict, match=r"draw 10 is outside \[0, 10\)"):
@@ -178,7 +180,7 @@ def test_a_run_stores_its_job_and_survivors(store_url, tmp_path):
     job = _job(seed)
     with connect(store_url) as session:
         append_history(
-            session, "s", read_draws(write(tmp_path / "a.txt", history), modulus=1000), 1000
+            session, "s", read_draws(write_draws(tmp_path / "a.txt", history), modulus=1000), 1000
         )
         stream = session.scalar(select(Stream))
         run = create_run(session, stream.id, {"families": ["xorshift64"]}, draws_used=20)
@@ -212,13 +214,13 @@ def test_ingest_command_and_its_bad_input(store_url, tmp_path):
         )
 
     draws = seeded_history("mt19937", 3, 25)
-    good = write(tmp_path / "good.txt", draws)
+    good = write_draws(tmp_path / "good.txt", draws)
     proc = ingest(str(good), "--stream", "pick3")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "stream 'pick3': 25 new draws, 25 in all"
 
-    out_of_range = write(tmp_path / "range.txt", [*draws, 1000])
-    changed = write(tmp_path / "changed.txt", [draws[0] ^ 1, *draws[1:]])
+    out_of_range = write_draws(tmp_path / "range.txt", [*draws, 1000])
+    changed = write_draws(tmp_path / "changed.txt", [draws[0] ^ 1, *draws[1:]])
     cases = {
         "value outside [0, M)": (
             [str(out_of_range), "--stream", "pick3"],
@@ -268,7 +270,7 @@ def test_an_unreachable_store_is_one_sentence_and_exit_3(tmp_path, monkeypatch):
 def test_status_lists_streams_and_runs(store_url, tmp_path):
     with connect(store_url) as session:
         append_history(
-            session, "s", read_draws(write(tmp_path / "a.txt", [1, 2, 3]), modulus=10), 10
+            session, "s", read_draws(write_draws(tmp_path / "a.txt", [1, 2, 3]), modulus=10), 10
         )
         create_run(session, session.scalar(select(Stream.id)), {}, draws_used=3, run_id="r-1")
     proc = subprocess.run(

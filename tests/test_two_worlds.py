@@ -35,7 +35,7 @@ from mimicry.store.models import (
 )
 from mimicry.store.registry import ModelSchemaMismatch, load_model
 from tasks.evaluate import evaluate_stream
-from tests.history import make_history
+from tests.history import make_history, write_draws
 from tests.test_cli import MIMICRY
 
 RANKING = RankingSettings(scorer_trials=4, model_trials=1, permutations=19, decoys=120, folds=5)
@@ -45,18 +45,6 @@ RANKING = RankingSettings(scorer_trials=4, model_trials=1, permutations=19, deco
 def prefect_api():
     with prefect_test_harness(server_startup_timeout=300):
         yield
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.delenv("MIMICRY_DATABASE_URL", raising=False)
-    monkeypatch.setenv("MIMICRY_HOME", str(tmp_path / "home"))
-    return tmp_path
-
-
-def write(path, values) -> str:
-    path.write_text("".join(f"{v}\n" for v in values))
-    return str(path)
 
 
 def noisy_history(seed: int, count: int, noise: float, rng_seed: int) -> list[int]:
@@ -84,7 +72,7 @@ def run(stream: str, path: str, **sieve) -> dict:
 def test_a_noisy_generator_is_ranked_first_and_predicted_above_chance(prefect_api, home):
     seed = 1 + secrets.randbelow(4000)
     draws = noisy_history(seed, 400, 0.15, rng_seed=seed)
-    answer = run("noisy", write(home / "noisy.txt", draws))
+    answer = run("noisy", write_draws(home / "noisy.txt", draws))
     assert answer["signal"] == "signal", answer["model"]["signal_reason"]
     assert answer["ranking"][0]["hypothesis"].startswith(f"mt19937 seed {seed} ")
     test = answer["model"]["test"]
@@ -101,7 +89,7 @@ def test_a_noisy_generator_is_ranked_first_and_predicted_above_chance(prefect_ap
 
 def test_os_entropy_is_no_signal_and_stays_at_chance(prefect_api, home):
     draws = [secrets.randbelow(1000) for _ in range(300)]
-    answer = run("entropy", write(home / "entropy.txt", draws))
+    answer = run("entropy", write_draws(home / "entropy.txt", draws))
     assert answer["signal"] == "no_signal"
     assert "no signal" in answer["model"]["signal_reason"]
     prediction = answer["prediction"]
@@ -144,8 +132,8 @@ def test_held_out_draws_change_nothing_before_step_5(prefect_api, home):
     # No Prefect cache: every step computes from what it is given, so an output that read the
     # held-out draws anyhow (from the store, say) would differ.
     with temporary_settings(updates={PREFECT_TASKS_REFRESH_CACHE: True}):
-        first = run("original", write(home / "a.txt", draws))
-        second = run("replaced", write(home / "b.txt", replaced))
+        first = run("original", write_draws(home / "a.txt", draws))
+        second = run("replaced", write_draws(home / "b.txt", replaced))
 
     def steps_1_to_4(answer: dict) -> dict:
         with connect() as session:
@@ -173,7 +161,9 @@ def test_held_out_draws_change_nothing_before_step_5(prefect_api, home):
 
 def test_step_3_uses_the_scorer_step_2_5_chose_and_the_registry_checks_schemas(prefect_api, home):
     seed = 1 + secrets.randbelow(4000)
-    answer = run("scored", write(home / "s.txt", noisy_history(seed, 300, 0.1, rng_seed=seed)))
+    answer = run(
+        "scored", write_draws(home / "s.txt", noisy_history(seed, 300, 0.1, rng_seed=seed))
+    )
     with connect() as session:
         population = session.get(PopulationRecord, answer["run_id"])
         study = optuna.load_study(
@@ -210,7 +200,7 @@ def test_predict_and_evaluate_refuse_bad_input(home):
     assert proc.stderr.strip() == (
         "mimicry: error: --stream is required when the store holds no streams"
     )
-    command("ingest", write(home / "d.txt", [1, 2, 3]), "--stream", "tiny", "--modulus", "10")
+    command("ingest", write_draws(home / "d.txt", [1, 2, 3]), "--stream", "tiny", "--modulus", "10")
     proc = command("evaluate", "--stream", "tiny", "--draw", "10")
     assert proc.returncode == 2
     assert proc.stderr.strip() == (
