@@ -3,9 +3,38 @@ a re-run of a step resumes its study instead of starting over (Steps 1, 2.5 and 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import optuna
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from mimicry.store.database import SQLITE_BUSY_TIMEOUT
+
+#: Attempts at opening the storage before its error is raised (see :func:`study_storage`).
+STORAGE_ATTEMPTS = 5
+
+
+def study_storage(storage_url: str) -> optuna.storages.RDBStorage:
+    """Optuna's storage in the store's database, its tables created on first use.
+
+    Optuna creates its tables and its version row check-then-insert, with no lock: two runs
+    starting together on a new store (two ``mimicry run`` on one SQLite file) both find them
+    missing and the slower one fails with "table … already exists" or a duplicate key. The
+    second attempt finds the work done, so a clash is simply retried.
+    """
+    # The store's writers wait for each other; Optuna's SQLite connections must wait as long.
+    engine_kwargs = {}
+    if storage_url.startswith("sqlite"):
+        engine_kwargs = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT}}
+    for attempt in range(1, STORAGE_ATTEMPTS + 1):
+        try:
+            return optuna.storages.RDBStorage(storage_url, engine_kwargs=engine_kwargs)
+        except (OperationalError, IntegrityError):
+            if attempt == STORAGE_ATTEMPTS:
+                raise
+            time.sleep(0.2 * attempt)
+    raise AssertionError("unreachable")
 
 
 def resumable_study(name: str, storage_url: str, seed: int) -> optuna.Study:
@@ -13,7 +42,7 @@ def resumable_study(name: str, storage_url: str, seed: int) -> optuna.Study:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna.create_study(
         study_name=name,
-        storage=optuna.storages.RDBStorage(storage_url),
+        storage=study_storage(storage_url),
         direction="maximize",
         sampler=optuna.samplers.TPESampler(seed=seed),
         load_if_exists=True,

@@ -1,0 +1,44 @@
+"""Optuna studies in the store: runs that start together on a new store share them safely."""
+
+from __future__ import annotations
+
+import multiprocessing
+
+import optuna
+
+from mimicry.studies import complete_trials, resumable_study
+
+#: Processes opening the same new study at the same moment (the clash two `mimicry run` hit).
+OPENERS = 6
+
+
+def _open_and_add_trials(storage_url: str, start, trials: int) -> int:
+    start.wait()  # all processes reach Optuna's table creation together
+    study = resumable_study("shared-study", storage_url, seed=0)
+    for _ in range(trials):
+        study.add_trial(optuna.trial.create_trial(value=1.0, distributions={}, params={}))
+    return len(study.trials)
+
+
+def test_studies_opened_at_once_on_a_new_store(store_url):
+    context = multiprocessing.get_context("spawn")
+    start = context.Manager().Barrier(OPENERS)
+    with context.Pool(OPENERS) as pool:
+        counts = pool.starmap(_open_and_add_trials, [(store_url, start, 3) for _ in range(OPENERS)])
+    assert all(count >= 3 for count in counts)
+    study = resumable_study("shared-study", store_url, seed=0)
+    assert len(study.trials) == 3 * OPENERS
+    assert len(optuna.get_all_study_names(store_url)) == 1
+
+
+def test_a_resumed_study_runs_only_the_missing_trials(store_url):
+    calls = []
+
+    def objective(trial: optuna.Trial) -> float:
+        calls.append(trial.number)
+        return trial.suggest_float("x", 0.0, 1.0)
+
+    complete_trials(resumable_study("resume", store_url, seed=1), objective, 3)
+    complete_trials(resumable_study("resume", store_url, seed=1), objective, 5)
+    assert calls == [0, 1, 2, 3, 4]
+    assert len(resumable_study("resume", store_url, seed=1).trials) == 5
