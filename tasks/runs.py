@@ -15,7 +15,7 @@ from mimicry.store.database import connect
 from mimicry.store.predictions import save_feature_table, save_population, save_prediction
 from mimicry.store.registry import register_model
 from mimicry.store.runs import create_job, create_run, finish_run, store_result
-from mimicry.store.streams import require_stream, stored_values
+from mimicry.store.streams import draw_count, require_stream, stored_values
 
 
 def load_history(stream: str) -> list[int]:
@@ -27,7 +27,7 @@ def start_run(stream: str, parameters: dict) -> str:
     """A new run on ``stream``, linked to the Prefect flow run it belongs to (if any)."""
     with connect() as session:
         record = require_stream(session, stream)
-        run = create_run(session, record.id, parameters, len(stored_values(session, record)))
+        run = create_run(session, record.id, parameters, draw_count(session, record))
         run.flow_run_id = flow_run.id
         return run.id
 

@@ -27,7 +27,13 @@ from mimicry.store.runs import (
     record_chunk,
     store_result,
 )
-from mimicry.store.streams import StoreConflict, append_draws, append_history, stored_values
+from mimicry.store.streams import (
+    StoreConflict,
+    append_draws,
+    append_history,
+    draw_count,
+    stored_values,
+)
 from tests.history import seeded_history, write_draws
 from tests.test_cli import MIMICRY
 
@@ -63,6 +69,7 @@ def test_ingest_appends_and_is_idempotent(store_url, tmp_path):
     with connect(store_url) as session:
         report = append_history(session, "pick3", head, 1000)
         assert (report.added, report.total) == (30, 30)
+        assert draw_count(session, session.scalar(select(Stream))) == 30
     with connect(store_url) as session:
         report = append_history(session, "pick3", full, 1000)
         assert (report.added, report.total) == (20, 50)
@@ -73,7 +80,7 @@ def test_ingest_appends_and_is_idempotent(store_url, tmp_path):
     with connect(store_url) as session:
         stream = session.scalar(select(Stream).where(Stream.name == "pick3"))
         assert stored_values(session, stream) == draws
-        assert count(session, Draw) == 50
+        assert count(session, Draw) == draw_count(session, stream) == 50
         first = session.get(Draw, (stream.id, 0))
         assert first.source == str(tmp_path / "head.txt")
 

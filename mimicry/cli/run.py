@@ -206,11 +206,11 @@ def run(
 def require_history_to_hold_out(request: PipelineRequest, file_draws: int, path: Path) -> None:
     """Refuse, before anything is written, a history too short to hold draws out and train."""
     from mimicry.splits import HistoryTooShort, split_history
-    from mimicry.store.streams import get_stream, stored_values
+    from mimicry.store.streams import draw_count, get_stream
 
     with connect() as session:
         stream = get_stream(session, request.stream)
-        stored = len(stored_values(session, stream)) if stream else 0
+        stored = draw_count(session, stream) if stream else 0
     ranking = request.ranking
     try:
         split_history(range(max(file_draws, stored)), ranking.holdout_fraction, ranking.holdout_min)

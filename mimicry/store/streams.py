@@ -77,6 +77,11 @@ def stored_values(session: Session, stream: Stream) -> list[int]:
     )
 
 
+def draw_count(session: Session, stream: Stream) -> int:
+    """How many draws the store holds for ``stream`` (counted by the database, none loaded)."""
+    return session.scalar(select(func.count()).where(Draw.stream_id == stream.id)) or 0
+
+
 def append_history(session: Session, name: str, history: DrawHistory, modulus: int) -> IngestReport:
     """Store ``history`` as stream ``name``'s draws from position 0 (see the module doc)."""
     stream = _get_or_create(session, name, modulus)
