@@ -1,7 +1,21 @@
 """The ``mimicry`` command line: one typer app, its commands in one module per area."""
 
+import atexit
+import gc
+
 from mimicry.settings import apply_prefect_defaults
 
+
+def _leave_objects_to_the_os() -> None:
+    """Runs last at exit (atexit is last-in, first-out, and this registers first), after Prefect
+    has drained its log and event queues and every store write has committed. Interpreter
+    teardown then garbage-collects every object of Prefect, Dask, SQLAlchemy and numba: 0.8 s
+    measured after a ``mimicry run``, for memory the OS frees anyway. Frozen objects are left out
+    of that collection."""
+    gc.freeze()
+
+
+atexit.register(_leave_objects_to_the_os)
 apply_prefect_defaults()  # before any command module imports Prefect
 
 from mimicry.cli import predict as _predict  # noqa: E402, F401  (each registers its commands)
