@@ -17,6 +17,11 @@ from prefect_dask import DaskTaskRunner
 
 from mimicry.settings import Settings, get_settings
 
+#: Threads per local Dask worker: while one chunk's kernel holds the cores (the cpu backend lets
+#: one kernel run at a time), the other thread does the next chunk's Prefect and ledger
+#: bookkeeping, so the cores do not sit idle between chunks.
+CHUNK_THREADS = 2
+
 
 class LocalClusterTaskRunner(DaskTaskRunner):
     """A DaskTaskRunner for a LocalCluster: quiet, and its worker processes report to the
@@ -50,7 +55,7 @@ def dask_task_runner(settings: Settings | None = None) -> DaskTaskRunner:
         return LocalClusterTaskRunner(
             cluster_kwargs={
                 "n_workers": 1,
-                "threads_per_worker": 1,
+                "threads_per_worker": CHUNK_THREADS,
                 "processes": False,
                 "dashboard_address": ":0",
             }
@@ -59,7 +64,7 @@ def dask_task_runner(settings: Settings | None = None) -> DaskTaskRunner:
     return LocalClusterTaskRunner(
         cluster_kwargs={
             "n_workers": workers,
-            "threads_per_worker": 1,
+            "threads_per_worker": CHUNK_THREADS,
             "processes": True,
             "dashboard_address": ":0",
             # numba reads its thread count when a worker imports it; Dask's own start-up and

@@ -19,11 +19,11 @@ from prefect.futures import as_completed
 
 from flows.report import incomplete, sieve_answer
 from flows.runner import dask_task_runner
-from gpu_kernels.backends import get_backend, kernel_version
+from gpu_kernels.backends import backend_type, kernel_version
 from mimicry.jobs import SieveJob, SieveResult
 from mimicry.requests import SieveSettings
 from mimicry.settings import get_settings
-from mimicry.sieve import chunk_bounds, missing_ranges
+from mimicry.sieve import chunk_bounds, default_chunk_size, missing_ranges
 from mimicry.store.database import connect, store_fingerprint
 from mimicry.store.runs import chunk_results, ledger_chunks
 from tasks.runs import (
@@ -54,13 +54,20 @@ def _ledger_gaps(job: SieveJob) -> list[tuple[int, int]]:
         return missing_ranges(job, chunk_results(ledger_chunks(session, job.key, kernel_version())))
 
 
+def chunk_size_for(job: SieveJob, sieve: SieveSettings) -> int:
+    """The requested chunk size, else ``MIMICRY_CHUNK_SIZE``, else the backend's default."""
+    return (
+        sieve.chunk_size
+        or get_settings().chunk_size
+        or default_chunk_size(job, backend_type(sieve.backend))
+    )
+
+
 def sieve_step(
     history: Sequence[int], job: SieveJob, sieve: SieveSettings, label: str
 ) -> SieveResult:
     """Sieve ``job`` in chunks on the flow's task runner and return the assembled result."""
-    chunk_size = sieve.chunk_size or get_settings().chunk_size
-    if chunk_size is None:
-        chunk_size = get_backend(sieve.backend).default_chunk_size
+    chunk_size = chunk_size_for(job, sieve)
     bounds = list(chunk_bounds(job, chunk_size))
     store = store_fingerprint()
     logger = get_run_logger()
@@ -115,7 +122,7 @@ def sieve_flow(stream: str, family: str, sieve: SieveSettings | None = None):
     )
     with failing_closes(run_id):
         result = sieve_step(history, job, sieve, family)
-        store_job_result_task(run_id, result, sieve.backend, sieve.chunk_size or 0)
+        store_job_result_task(run_id, result, sieve.backend, chunk_size_for(job, sieve))
         answer = sieve_answer(run_id, [result], sieve.top, {}, history, sieve.predict)
         if not answer["stats"]["complete"]:
             close_run(run_id, "incomplete", answer["stats"])

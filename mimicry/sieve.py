@@ -44,6 +44,16 @@ def chunk_bounds(job: SieveJob, chunk_size: int) -> Iterator[tuple[int, int]]:
     return ((lo, min(lo + chunk_size, last + 1)) for lo in range(first, last + 1, chunk_size))
 
 
+def default_chunk_size(job: SieveJob, backend: SieveBackend | type[SieveBackend]) -> int:
+    """Candidates per chunk when the caller sets none: the backend's ``chunk_hypotheses`` over
+    the job's hypotheses per candidate, rounded down to a power of two and kept within the
+    backend's ``chunk_candidates``. A function of the job alone, so a re-run makes the same
+    chunks and finds the finished ones in the ledger and the cache."""
+    smallest, largest = backend.chunk_candidates
+    wanted = max(1, backend.chunk_hypotheses // job.hypotheses_per_candidate)
+    return min(largest, max(smallest, 1 << (wanted.bit_length() - 1)))
+
+
 def missing_ranges(job: SieveJob, chunks: Iterable[ChunkResult]) -> list[tuple[int, int]]:
     """Inclusive candidate ranges of the job that no chunk covered."""
     first, last = job.candidate_range
@@ -71,7 +81,7 @@ def run_sieve(
     """Sieve the whole job on one backend in this process and assemble the result."""
     started = time.perf_counter()
     engine = get_backend(backend) if isinstance(backend, str) else backend
-    bounds = chunk_bounds(job, chunk_size or engine.default_chunk_size)
+    bounds = chunk_bounds(job, chunk_size or default_chunk_size(job, engine))
     chunks, done = [], 0
     for lo, hi in bounds:
         chunks.append(engine.sieve_chunk(job, lo, hi))

@@ -30,6 +30,7 @@ from gpu_kernels.backends import kernel_version
 from gpu_kernels.backends.cpu import CpuBackend
 from mimicry.jobs import SieveJob
 from mimicry.requests import PipelineRequest, SieveSettings
+from mimicry.sieve import default_chunk_size
 from mimicry.store.database import connect
 from mimicry.store.models import Run
 from mimicry.store.runs import ledger_chunks
@@ -95,7 +96,7 @@ def test_pipeline_finds_a_seed_behind_an_unknown_offset(prefect_api, home):
             ]
             dask_worker = ("tcp://", "inproc://")
             assert all(c.executions == 1 and c.worker.startswith(dask_worker) for c in chunks)
-            assert record.state == "complete"
+            assert record.state == "complete" and record.chunk_size == 4096
         mt_job = next(j for j in run.jobs if j.job["family"] == "mt19937")
         assert mt_job.survivors[0].seed == seed
 
@@ -195,6 +196,11 @@ def test_run_command_json_is_one_object_of_the_sieve_shape(home):
     assert set(answer["stats"]) >= STATS_KEYS
     assert answer["survivors"][0]["seed"] == seed
     assert answer["job"]["family"] == "glibc_rand"
+    with connect() as session:
+        (record,) = session.get(Run, answer["run_id"]).jobs
+        # No --chunk-size: the cpu backend's default for this job, as recorded with the job.
+        job = SieveJob.model_validate(record.job)
+        assert record.chunk_size == default_chunk_size(job, CpuBackend) >= 1 << 24
 
     # The same stream, 40 draws later: now the run ranks, tests and predicts (readable output).
     write_draws(home / "pick.txt", draws)

@@ -28,7 +28,13 @@ from gpu_kernels.backends.cpu import BLOCK_CAPACITY, CpuBackend
 from gpu_kernels.backends.reference import ReferenceBackend
 from gpu_kernels.registry import FAMILIES, get_family
 from mimicry.jobs import ChunkResult, Mode, SieveJob
-from mimicry.sieve import assemble, chunk_bounds, missing_ranges, run_sieve
+from mimicry.sieve import (
+    assemble,
+    chunk_bounds,
+    default_chunk_size,
+    missing_ranges,
+    run_sieve,
+)
 from mimicry.statistics import chance_per_hypothesis
 from tests.history import Stream, variable_positions
 
@@ -463,6 +469,36 @@ def test_chunk_bounds_cover_the_range_exactly():
         assert all(0 < hi - lo <= size for lo, hi in bounds)
     with pytest.raises(ValueError, match="chunk_size"):
         chunk_bounds(job, 0)
+
+
+@pytest.mark.parametrize("variable", [False, True])
+def test_a_chunk_sieved_slice_by_slice_matches_one_pass(variable, monkeypatch):
+    import gpu_kernels.backends.cpu as cpu
+
+    _, job = _chance_job(variable_skip=variable)
+    whole = CpuBackend().sieve_chunk(job, 1000, 2000)
+    monkeypatch.setattr(cpu, "SLICE", 97)  # 11 slices, the last one short
+    sliced = CpuBackend().sieve_chunk(job, 1000, 2000)
+    assert len(whole.matches) > 100
+    assert sliced.matches == whole.matches
+    assert (sliced.lo, sliced.hi, sliced.candidates_tested) == (1000, 2000, 1000)
+    assert sliced.overflow is whole.overflow is False
+
+
+def test_default_chunks_hold_a_backend_sized_amount_of_work():
+    def size(backend, **job):
+        return default_chunk_size(_chance_job(**job)[1], backend)
+
+    # cpu: 2^32 hypotheses a chunk, as a power of two of candidates within [2^24, 2^30].
+    assert size(CpuBackend, offsets=(0, 0), skips=(0, 0)) == 1 << 30
+    assert size(CpuBackend, offsets=(0, 63), skips=(0, 0)) == 1 << 26
+    assert size(CpuBackend, offsets=(0, 99), skips=(0, 0)) == 1 << 25  # 2^32 / 100, rounded down
+    assert size(CpuBackend, offsets=(0, 4095), skips=(0, 1023)) == 1 << 24
+    assert size(CpuBackend(), offsets=(0, 63), skips=(0, 0)) == 1 << 26  # an instance reads alike
+    # variable skip searches its gaps: only the offsets multiply the work.
+    assert size(CpuBackend, offsets=(0, 63), skips=(0, 1023), variable_skip=True) == 1 << 26
+    assert size(ReferenceBackend, offsets=(0, 0), skips=(0, 0)) == 1 << 12
+    assert size(ReferenceBackend, offsets=(0, 63), skips=(0, 63)) == 1 << 6
 
 
 def test_a_missing_chunk_makes_the_result_incomplete():

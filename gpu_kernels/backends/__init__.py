@@ -42,26 +42,38 @@ class BackendUnavailable(RuntimeError):
 
 class SieveBackend(Protocol):
     name: str
-    #: A chunk size that keeps one chunk's work between a fraction of a second and a few seconds.
-    default_chunk_size: int
+    #: Hypotheses a chunk holds when the caller sets no chunk size: seconds of work on this
+    #: backend, so that a chunk's task bookkeeping (a Prefect task run costs 0.1–0.25 s of CPU)
+    #: stays a few per cent of it (see :func:`mimicry.sieve.default_chunk_size`).
+    chunk_hypotheses: int
+    #: The smallest and largest default chunk, in candidates: progress and retries stay fine
+    #: grained for jobs with many hypotheses per candidate, and a cheap job still makes chunks
+    #: worth a task.
+    chunk_candidates: tuple[int, int]
 
     def sieve_chunk(self, job: SieveJob, lo: int, hi: int) -> ChunkResult:
         """Sieve candidates ``[lo, hi)`` of ``job`` and return their window matches."""
         ...
 
 
-def get_backend(name: str) -> SieveBackend:
-    """The backend called ``name``; :class:`BackendUnavailable` if it cannot run here."""
+def backend_type(name: str) -> type[SieveBackend]:
+    """The class of the backend called ``name``, not started: what a flow reads (chunk sizes)
+    on a machine that may not be able to run it (GPU chunks sent to other hosts' workers)."""
     if name == "reference":
         from gpu_kernels.backends.reference import ReferenceBackend
 
-        return ReferenceBackend()
+        return ReferenceBackend
     if name == "cpu":
         from gpu_kernels.backends.cpu import CpuBackend
 
-        return CpuBackend()
+        return CpuBackend
     if name == "gpu":
         from gpu_kernels.backends.gpu import GpuBackend
 
-        return GpuBackend()
+        return GpuBackend
     raise ValueError(f"unknown backend {name!r}; known backends: {', '.join(BACKEND_NAMES)}")
+
+
+def get_backend(name: str) -> SieveBackend:
+    """The backend called ``name``; :class:`BackendUnavailable` if it cannot run here."""
+    return backend_type(name)()

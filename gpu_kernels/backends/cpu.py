@@ -19,6 +19,7 @@ instead of growing memory, so a 2^32 sweep holds O(chunk) candidates at most.
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -30,6 +31,16 @@ from gpu_kernels.backends.cpu_specialise import specialised_sieve
 from gpu_kernels.registry import get_family, get_projection
 from mimicry.jobs import ChunkResult, Mode, SieveJob, WindowMatch
 from mimicry.settings import get_settings
+
+#: Held while a chunk computes. The kernels already use every core, so two chunks at once would
+#: only fight over them; a Dask worker runs two chunk threads so that one chunk's task bookkeeping
+#: (Prefect states, the ledger commit) overlaps the other's kernel instead of leaving the cores
+#: idle between chunks, and this lock keeps the kernels themselves one at a time.
+ALL_CORES = threading.Lock()
+
+#: Candidates sieved in one pass (prefilter mask, survivor list, match buffers): a chunk of any size
+#: is sieved slice by slice, so memory stays that of a slice however large the chunks are.
+SLICE = 1 << 24
 
 #: Matches one block can hold at least; more when chance survivors are expected to be common.
 BLOCK_CAPACITY = 256
@@ -45,7 +56,10 @@ def block_capacity(job: SieveJob) -> int:
 
 class CpuBackend:
     name = "cpu"
-    default_chunk_size = 1 << 24
+    # 2^32 hypotheses: about 10 s of xorshift32 at 64 offsets or of MT19937 at one offset on two
+    # cores (BENCHMARKS.md); a 2^32 seed sweep at one offset is 4 chunks of 2^30.
+    chunk_hypotheses = 1 << 32
+    chunk_candidates = (1 << 24, 1 << 30)
 
     def __init__(self, prefilter: bool = True, kernel_cache: Path | None = None) -> None:
         #: Off only to measure what the prefilters buy (``mimicry bench --no-prefilter``).
@@ -54,7 +68,27 @@ class CpuBackend:
         self.kernel_cache = kernel_cache or get_settings().kernel_cache
 
     def sieve_chunk(self, job: SieveJob, lo: int, hi: int) -> ChunkResult:
-        started = time.perf_counter()
+        with ALL_CORES:
+            started = time.perf_counter()  # after the lock: a chunk's seconds are its own work
+            matches: list[WindowMatch] = []
+            overflow = False
+            for slice_lo in range(lo, hi, SLICE):
+                found, full = self._sieve_slice(job, slice_lo, min(hi, slice_lo + SLICE))
+                matches.extend(found)
+                overflow |= full
+        matches.sort(key=WindowMatch.sort_key)
+        return ChunkResult(
+            lo=lo,
+            hi=hi,
+            matches=matches,
+            candidates_tested=hi - lo,
+            seconds=time.perf_counter() - started,
+            overflow=overflow,
+            backend=self.name,
+        )
+
+    def _sieve_slice(self, job: SieveJob, lo: int, hi: int) -> tuple[list[WindowMatch], bool]:
+        """The window matches of candidates ``[lo, hi)`` and whether a match buffer filled."""
         family = get_family(job.family)
         projection = get_projection(job.projection)
         if family.numba is None:
@@ -121,13 +155,4 @@ class CpuBackend:
                         matches=int(out_matches[block, n]),
                     )
                 )
-        matches.sort(key=WindowMatch.sort_key)
-        return ChunkResult(
-            lo=lo,
-            hi=hi,
-            matches=matches,
-            candidates_tested=hi - lo,
-            seconds=time.perf_counter() - started,
-            overflow=bool(out_overflow.any()),
-            backend=self.name,
-        )
+        return matches, bool(out_overflow.any())

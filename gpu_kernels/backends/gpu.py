@@ -12,7 +12,8 @@ from mimicry.jobs import ChunkResult, SieveJob
 
 class GpuBackend:
     name = "gpu"
-    default_chunk_size = 1 << 28
+    chunk_hypotheses = 1 << 34
+    chunk_candidates = (1 << 22, 1 << 28)
 
     def __init__(self) -> None:
         raise BackendUnavailable(

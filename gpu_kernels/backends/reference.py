@@ -10,7 +10,9 @@ from mimicry.jobs import ChunkResult, SieveJob
 
 class ReferenceBackend:
     name = "reference"
-    default_chunk_size = 1 << 12
+    # Plain Python checks some 10^5 hypotheses a second.
+    chunk_hypotheses = 1 << 16
+    chunk_candidates = (1 << 6, 1 << 12)
 
     def sieve_chunk(self, job: SieveJob, lo: int, hi: int) -> ChunkResult:
         started = time.perf_counter()
