@@ -225,6 +225,16 @@ def main() -> None:
         for name, times in results.items():
             median = statistics.median(times)
             print(f"| {name} | {median:.2f} | {100 * (median - direct) / direct:+.1f} % |")
+        # Paired by repeat (the configurations take turns, so a repeat's runs share the
+        # machine's mood): less noisy than the difference of the medians.
+        for name, times in results.items():
+            if name == "sieve":
+                continue
+            pairs = [run / sieve - 1 for run, sieve in zip(times, results["sieve"], strict=True)]
+            print(
+                f"{name}: paired overhead median {100 * statistics.median(pairs):+.1f} % "
+                f"(each repeat: {', '.join(f'{100 * p:+.1f} %' for p in pairs)})"
+            )
     shutil.rmtree(work, ignore_errors=True)
 
 
