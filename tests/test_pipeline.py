@@ -214,3 +214,33 @@ def test_run_command_json_is_one_object_of_the_sieve_shape(home):
     runs = status()["runs"]
     assert [(r["state"], r["stream"]) for r in runs] == [("completed", "pick")] * 2
     assert answer["run_id"] in {r["run_id"] for r in runs}
+
+
+def background_periods(dask_worker=None, dask_scheduler=None) -> dict[str, float]:
+    """The periods (ms) of a Dask server's background callbacks that wake it while a kernel
+    holds the cores."""
+    server = dask_worker or dask_scheduler
+    return {
+        name: callback.callback_time
+        for name, callback in server.periodic_callbacks.items()
+        if name in ("tick", "monitor", "profile")
+    }
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_local_clusters_start_quiet(prefect_api, workers):
+    """The clusters a flow starts itself (an in-process worker, or worker processes) wake
+    rarely and do not profile; Dask's settings outside them are left as they were."""
+    import dask
+
+    from flows.runner import dask_task_runner
+    from mimicry.settings import Settings
+
+    before = dask.config.get("distributed.admin.tick.interval")
+    with dask_task_runner(Settings(dask_workers=workers)) as runner:
+        quiet = {"tick": 1000, "monitor": 2000}
+        assert runner.client.run_on_scheduler(background_periods) == quiet
+        per_worker = runner.client.run(background_periods)
+        assert len(per_worker) == workers
+        assert all(periods == quiet for periods in per_worker.values())
+    assert dask.config.get("distributed.admin.tick.interval") == before
