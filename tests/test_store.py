@@ -16,7 +16,14 @@ from sqlalchemy import func, select, text
 from mimicry.draws import read_draws
 from mimicry.jobs import ChunkResult, SieveJob, WindowMatch
 from mimicry.sieve import assemble
-from mimicry.store.database import connect, current_revision, engine_for, head_revision, upgrade
+from mimicry.store.database import (
+    SCHEMA_REVISION,
+    connect,
+    current_revision,
+    engine_for,
+    head_revision,
+    upgrade,
+)
 from mimicry.store.models import Chunk, Draw, Run, Stream, SurvivorRecord
 from mimicry.store.runs import (
     chunk_results,
@@ -53,6 +60,26 @@ def test_an_empty_database_is_migrated_by_itself(store_url):
         version = connection.execute(text("SELECT version_num FROM mimicry_alembic_version"))
         assert version.scalar() == head_revision()
     assert upgrade(store_url) == head_revision()  # idempotent
+
+
+def test_schema_revision_is_the_newest_migration(store_url):
+    """The constant the fast path trusts names the newest migration; a store at it is opened
+    without importing Alembic (a fresh process), an empty one is migrated with it."""
+    assert head_revision() == SCHEMA_REVISION
+    script = (
+        "import sys\n"
+        "from mimicry.store.database import connect\n"
+        "with connect() as session:\n"
+        "    pass\n"
+        "print('alembic' in sys.modules)\n"
+    )
+    runs = [
+        subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+        for _ in range(2)
+    ]
+    assert [run.returncode for run in runs] == [0, 0], runs[-1].stderr
+    assert [run.stdout.strip() for run in runs] == ["True", "False"]
+    assert current_revision(engine_for(store_url)) == SCHEMA_REVISION
 
 
 def test_db_upgrade_command(store_url, tmp_path):
