@@ -21,7 +21,10 @@ into phases from what the system itself recorded, nothing added to the code unde
 
 For `mimicry sieve`: kernels = its ``stats.seconds`` (chunks and assembly); the rest of its wall
 clock is start-up and shutdown. CPU seconds (user + system) of each command, from ``wait4``, and
-of the Prefect server while it ran, from ``/proc``.
+of the Prefect server while it ran, from ``/proc``; and, from ``/proc/stat``, the CPU that the
+rest of the machine took meanwhile ("others": busy time less the command and the server) and the
+time the hypervisor took from this virtual machine ("steal"), which tell a slow kernel caused by
+the neighbours from one caused by the command itself.
 """
 
 from __future__ import annotations
@@ -66,27 +69,42 @@ def process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
+def machine_cpu() -> tuple[float, float]:
+    """Busy and stolen CPU seconds of the whole machine since boot, all cores."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    return (user + nice + system + irq + softirq) / TICKS, steal / TICKS
+
+
 def timed_command(command: list[str], env: dict, server_pid: int, work: Path) -> dict:
     """Wall clock (start and end), own CPU and the server's CPU of one command, and its JSON."""
     out, err = work / "stdout", work / "stderr"
     server_before = process_cpu(server_pid)
+    busy_before, steal_before = machine_cpu()
     with out.open("wb") as stdout, err.open("wb") as stderr:
         started = time.time()
         proc = subprocess.Popen(command, env=env, stdout=stdout, stderr=stderr)
         _, status, usage = os.wait4(proc.pid, 0)
         ended = time.time()
+    busy, steal = machine_cpu()
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{err.read_text()[-3000:]}")
     answer = json.loads(out.read_text())
     if not [s for s in answer["survivors"] if s["p_value"] < 1e-6]:
         raise SystemExit(f"{command[1]}: the truth was not found")
+    cpu = usage.ru_utime + usage.ru_stime
+    server_cpu = process_cpu(server_pid) - server_before
     return {
         "started": started,
         "ended": ended,
         "answer": answer,
-        "cpu": usage.ru_utime + usage.ru_stime,
-        "server_cpu": process_cpu(server_pid) - server_before,
+        "cpu": {
+            "cpu": cpu,
+            "server cpu": server_cpu,
+            "others": busy - busy_before - cpu - server_cpu,
+            "steal": steal - steal_before,
+        },
     }
 
 
@@ -166,17 +184,14 @@ def main() -> None:
                     "wall": wall,
                     "start-up": wall - kernels,
                     "kernels": kernels,
-                    "cpu": timing["cpu"],
-                    "server cpu": timing["server_cpu"],
                 }
+                | timing["cpu"]
             )
             env = {**base, "MIMICRY_HOME": str(home), "PREFECT_API_URL": url}
             timing = timed_command(run, env, server.pid, work)
             phases = run_phases(timing, home / "mimicry.db", url)
             rows["run"].append(
-                {"wall": timing["ended"] - timing["started"]}
-                | phases
-                | {"cpu": timing["cpu"], "server cpu": timing["server_cpu"]}
+                {"wall": timing["ended"] - timing["started"]} | phases | timing["cpu"]
             )
             print(
                 f"repeat {repeat + 1}: sieve {rows['sieve'][-1]['wall']:.2f} s, "
@@ -188,7 +203,7 @@ def main() -> None:
         server.wait(30)
         shutil.rmtree(work, ignore_errors=True)
 
-    columns = ("wall", *RUN_PHASES, "cpu", "server cpu")
+    columns = ("wall", *RUN_PHASES, "cpu", "server cpu", "others", "steal")
     print(
         f"\nmedians of {args.repeats} repeats (s); for `mimicry sieve`, start-up is all but kernels"
     )
