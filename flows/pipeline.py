@@ -13,7 +13,7 @@ from prefect import flow
 
 from flows.report import incomplete, sieve_answer
 from flows.runner import dask_task_runner
-from flows.sieve import chunk_size_for, sieve_step
+from flows.sieve import sieve_step
 from flows.steps import step
 from mimicry.requests import PipelineRequest
 from mimicry.splits import split_history
@@ -24,7 +24,6 @@ from tasks.runs import (
     failing_closes,
     load_history_task,
     start_run_task,
-    store_job_result_task,
 )
 from tasks.window import candidate_range, optimize_window_task
 
@@ -59,8 +58,7 @@ def pipeline(request: PipelineRequest):
             choices[family] = choice.model_dump(mode="json")
             job = choice.config.job(training, family, sieve, candidate_range(family, sieve))
             with step(timings, "2 sieve"):
-                result = sieve_step(training, job, sieve, family)
-                store_job_result_task(run_id, result, sieve.backend, chunk_size_for(job, sieve))
+                result = sieve_step(run_id, training, job, sieve, family)
             results.append(result)
         answer = sieve_answer(run_id, results, sieve.top, choices, history, sieve.predict)
         if not answer["stats"]["complete"]:

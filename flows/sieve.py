@@ -1,4 +1,4 @@
-"""Step 2 as a flow step: fan a job's chunks out to Dask workers, then assemble from the ledger.
+"""Step 2 as a flow step: fan a job's chunks out to Dask workers, assemble from the ledger, store.
 
 ``sieve_step`` runs inside whichever flow calls it (``pipeline`` or the ad-hoc ``sieve`` flow),
 on that flow's task runner. GPU chunks carry the Dask resource ``GPU=1``, so the scheduler only
@@ -64,9 +64,10 @@ def chunk_size_for(job: SieveJob, sieve: SieveSettings) -> int:
 
 
 def sieve_step(
-    history: Sequence[int], job: SieveJob, sieve: SieveSettings, label: str
+    run_id: str, history: Sequence[int], job: SieveJob, sieve: SieveSettings, label: str
 ) -> SieveResult:
-    """Sieve ``job`` in chunks on the flow's task runner and return the assembled result."""
+    """Sieve ``job`` in chunks on the flow's task runner, store the assembled result with run
+    ``run_id`` (with the chunk size used) and return it."""
     chunk_size = chunk_size_for(job, sieve)
     bounds = list(chunk_bounds(job, chunk_size))
     store = store_fingerprint()
@@ -101,13 +102,15 @@ def sieve_step(
                 ],
                 refresh=True,
             )
-    return assemble_task(
+    result = assemble_task(
         history,
         job,
         predict=sieve.predict,
         top=sieve.top,
         sieve_seconds=time.perf_counter() - started,
     )
+    store_job_result_task(run_id, result, sieve.backend, chunk_size)
+    return result
 
 
 @flow(name="sieve", task_runner=dask_task_runner(), validate_parameters=True)
@@ -121,8 +124,7 @@ def sieve_flow(stream: str, family: str, sieve: SieveSettings | None = None):
         history, family, sieve, candidate_range(family, sieve)
     )
     with failing_closes(run_id):
-        result = sieve_step(history, job, sieve, family)
-        store_job_result_task(run_id, result, sieve.backend, chunk_size_for(job, sieve))
+        result = sieve_step(run_id, history, job, sieve, family)
         answer = sieve_answer(run_id, [result], sieve.top, {}, history, sieve.predict)
         if not answer["stats"]["complete"]:
             close_run(run_id, "incomplete", answer["stats"])
