@@ -67,6 +67,12 @@ def timed(command: list[str], env: dict) -> tuple[float, dict]:
     return elapsed, json.loads(proc.stdout)
 
 
+def require_truth(answer: dict, name: str) -> None:
+    """Stop the benchmark unless ``answer`` (a command's ``--json``) found the planted seed."""
+    if not [s for s in answer["survivors"] if s["p_value"] < 1e-6]:
+        raise SystemExit(f"{name}: the truth was not found")
+
+
 def start_prefect_server(home: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
@@ -213,8 +219,7 @@ def main() -> None:
             print(f"repeat {repeat + 1}: truth seed {seed}, {discard} calls discarded", flush=True)
             for name in chosen:
                 seconds, answer = timed(run if name != "sieve" else sieve, environments[name])
-                if not [s for s in answer["survivors"] if s["p_value"] < 1e-6]:
-                    raise SystemExit(f"{name}: the truth was not found")
+                require_truth(answer, name)
                 results[name].append(seconds)
                 # The sieve's own seconds tell a slow kernel (the machine) from slow bookkeeping.
                 print(

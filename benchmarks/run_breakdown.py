@@ -47,6 +47,7 @@ from orchestration import (
     commands,
     create_store,
     make_draws,
+    require_truth,
     start_prefect_server,
     workload_arguments,
     workload_line,
@@ -87,12 +88,12 @@ def timed_command(command: list[str], env: dict, server_pid: int, work: Path) ->
         _, status, usage = os.wait4(proc.pid, 0)
         ended = time.time()
     busy, steal = machine_cpu()
+    # Reaped by wait4 (for its rusage), so Popen must be told, or it would wait for it again.
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{err.read_text()[-3000:]}")
     answer = json.loads(out.read_text())
-    if not [s for s in answer["survivors"] if s["p_value"] < 1e-6]:
-        raise SystemExit(f"{command[1]}: the truth was not found")
+    require_truth(answer, command[1])
     cpu = usage.ru_utime + usage.ru_stime
     server_cpu = process_cpu(server_pid) - server_before
     return {
@@ -108,10 +109,10 @@ def timed_command(command: list[str], env: dict, server_pid: int, work: Path) ->
     }
 
 
-def epoch(value) -> float:
-    """A timestamp from the store (SQLite keeps ISO text, naive in UTC) as seconds since 1970."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
+def epoch(text: str) -> float:
+    """An ISO timestamp (the store's SQLite text, naive in UTC, or the Prefect API's) as seconds
+    since 1970."""
+    value = datetime.fromisoformat(text)
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.timestamp()
