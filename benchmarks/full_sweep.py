@@ -14,8 +14,8 @@ import random
 import resource
 import time
 
+from gpu_kernels.job import Mode, SieveJob
 from gpu_kernels.registry import get_family, get_projection
-from mimicry.jobs import Mode, SieveJob
 from mimicry.sieve import run_sieve
 
 
@@ -28,7 +28,7 @@ def main() -> None:
     parser.add_argument("--chunk-size", type=int, default=None)
     args = parser.parse_args()
     family, mode = get_family(args.family), Mode(args.mode)
-    lo, hi = family.full_state_range() if mode is Mode.STATE else family.full_seed_range()
+    lo, hi = family.candidate_space(mode)
     truth = random.Random().randint(lo, hi)
     state = family.state_from_int(truth) if mode is Mode.STATE else family.seed(truth)
     words = family.words(state)

@@ -16,6 +16,7 @@ from flows.runner import dask_task_runner
 from flows.sieve import sieve_step
 from flows.steps import step
 from mimicry.requests import PipelineRequest
+from mimicry.settings import get_settings
 from mimicry.splits import split_history
 from mimicry.store.database import database_url
 from tasks.ingest import ingest_task
@@ -25,7 +26,7 @@ from tasks.runs import (
     load_history_task,
     start_run_task,
 )
-from tasks.window import candidate_range, optimize_window_task
+from tasks.window import optimize_window_task
 
 
 @flow(name="pipeline", task_runner=dask_task_runner(), validate_parameters=True)
@@ -42,6 +43,8 @@ def pipeline(request: PipelineRequest):
                 column=request.column,
             )
         history = load_history_task(request.stream)
+    # The machine's settings fill what the flags left open, once, for every step and the record.
+    request = request.model_copy(update={"sieve": request.sieve.resolved(get_settings())})
     ranking, sieve = request.ranking, request.sieve
     if request.rank:
         split = split_history(history, ranking.holdout_fraction, ranking.holdout_min)
@@ -56,13 +59,14 @@ def pipeline(request: PipelineRequest):
             with step(timings, "1 window"):
                 choice = optimize_window_task(training, family, request, database_url())
             choices[family] = choice.model_dump(mode="json")
-            job = choice.config.job(training, family, sieve, candidate_range(family, sieve))
+            job = choice.config.job(training, family, sieve)
             with step(timings, "2 sieve"):
-                result = sieve_step(run_id, training, job, sieve, family)
+                result = sieve_step(run_id, training, job, sieve, family, newest=history)
             results.append(result)
-        answer = sieve_answer(run_id, results, sieve.top, choices, history, sieve.predict)
-        if not answer["stats"]["complete"]:
-            close_run(run_id, "incomplete", answer["stats"])
+        answer = sieve_answer(run_id, results, sieve.top, choices)
+        stats = answer.stats.model_dump(mode="json")
+        if not answer.stats.complete:
+            close_run(run_id, "incomplete", stats)
             return incomplete(answer)
 
         if request.rank:
@@ -70,8 +74,10 @@ def pipeline(request: PipelineRequest):
             # a second of start-up that a --no-rank run does not need to pay.
             from flows.ranking import rank_and_predict
 
-            answer |= rank_and_predict(request, history, training, results, run_id, timings)
-        answer["timings"] = timings
-        signal = {"signal": answer["signal"]} if "signal" in answer else {}
-        close_run(run_id, "completed", answer["stats"] | signal)
-        return answer
+            answer = answer.model_copy(
+                update=rank_and_predict(request, history, training, results, run_id, timings)
+            )
+        answer = answer.model_copy(update={"timings": timings})
+        signal = {"signal": answer.signal} if answer.signal is not None else {}
+        close_run(run_id, "completed", stats | signal)
+        return answer.model_dump(mode="json")

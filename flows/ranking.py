@@ -10,13 +10,14 @@ from collections.abc import Sequence
 
 from flows.report import ranking_answer, ranking_artifacts
 from flows.steps import step
-from mimicry.jobs import SieveResult
 from mimicry.models import get_model_type
+from mimicry.prediction import Calibration
 from mimicry.requests import PipelineRequest
+from mimicry.results import SieveResult
 from mimicry.splits import walk_forward_cuts
 from mimicry.store.database import database_url
 from tasks.model_select import select_model_task
-from tasks.predict import Calibration, predict_task
+from tasks.predict import predict_task
 from tasks.runs import store_model_and_prediction_task, store_ranking_task
 from tasks.scorer_meta import optimize_scorer_task
 from tasks.scoring import build_population_task, score_population_task

@@ -1,8 +1,9 @@
 """Step 2 as a flow step: fan a job's chunks out to Dask workers, assemble from the ledger, store.
 
 ``sieve_step`` runs inside whichever flow calls it (``pipeline`` or the ad-hoc ``sieve`` flow),
-on that flow's task runner. GPU chunks carry the Dask resource ``GPU=1``, so the scheduler only
-places them on workers started with ``--resources GPU=1`` (one per GPU, see ``deployments/``).
+on that flow's task runner. Chunks carry the Dask resources their backend declares (the gpu
+backend: ``GPU=1``), so the scheduler only places them on workers started with those resources
+(one per GPU, see ``deployments/``).
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from prefect.futures import as_completed
 from flows.report import incomplete, sieve_answer
 from flows.runner import dask_task_runner
 from gpu_kernels.backends import backend_type, kernel_version
-from mimicry.jobs import SieveJob, SieveResult
+from gpu_kernels.job import SieveJob
 from mimicry.requests import SieveSettings
+from mimicry.results import SieveResult
 from mimicry.settings import get_settings
 from mimicry.sieve import chunk_bounds, default_chunk_size, missing_ranges
 from mimicry.store.database import connect, store_fingerprint
 from mimicry.store.runs import chunk_results, ledger_chunks
+from mimicry.window import requested_config
 from tasks.runs import (
     close_run,
     failing_closes,
@@ -34,7 +37,6 @@ from tasks.runs import (
     store_job_result_task,
 )
 from tasks.sieve import assemble_task, sieve_chunk_task
-from tasks.window import candidate_range, requested_config
 
 
 def artifact_key(text: str) -> str:
@@ -43,10 +45,10 @@ def artifact_key(text: str) -> str:
 
 
 def chunk_placement(backend: str):
-    """Dask annotations for a backend's chunks: GPU chunks only run where a GPU is."""
-    if backend == "gpu":
-        return dask.annotate(resources={"GPU": 1})
-    return contextlib.nullcontext()
+    """Dask annotations for a backend's chunks: the resources it declares (GPU chunks run only
+    where a GPU is)."""
+    resources = backend_type(backend).dask_resources
+    return dask.annotate(resources=resources) if resources else contextlib.nullcontext()
 
 
 def _ledger_gaps(job: SieveJob) -> list[tuple[int, int]]:
@@ -55,19 +57,23 @@ def _ledger_gaps(job: SieveJob) -> list[tuple[int, int]]:
 
 
 def chunk_size_for(job: SieveJob, sieve: SieveSettings) -> int:
-    """The requested chunk size, else ``MIMICRY_CHUNK_SIZE``, else the backend's default."""
-    return (
-        sieve.chunk_size
-        or get_settings().chunk_size
-        or default_chunk_size(job, backend_type(sieve.backend))
-    )
+    """The resolved flags' chunk size (the flag, else ``MIMICRY_CHUNK_SIZE``), else the
+    backend's default for this job."""
+    return sieve.chunk_size or default_chunk_size(job, backend_type(sieve.backend))
 
 
 def sieve_step(
-    run_id: str, history: Sequence[int], job: SieveJob, sieve: SieveSettings, label: str
+    run_id: str,
+    history: Sequence[int],
+    job: SieveJob,
+    sieve: SieveSettings,
+    label: str,
+    newest: Sequence[int] | None = None,
 ) -> SieveResult:
     """Sieve ``job`` in chunks on the flow's task runner, store the assembled result with run
-    ``run_id`` (with the chunk size used) and return it."""
+    ``run_id`` (with the chunk size used) and return it. ``history`` is what the search reads;
+    ``newest`` the whole stream, past whose newest draw ``next`` continues (default: history).
+    ``sieve`` holds resolved flags (:meth:`SieveSettings.resolved`)."""
     chunk_size = chunk_size_for(job, sieve)
     bounds = list(chunk_bounds(job, chunk_size))
     store = store_fingerprint()
@@ -107,6 +113,8 @@ def sieve_step(
         job,
         predict=sieve.predict,
         top=sieve.top,
+        extension_limit=sieve.extension_limit,
+        newest=newest,
         sieve_seconds=time.perf_counter() - started,
     )
     store_job_result_task(run_id, result, sieve.backend, chunk_size)
@@ -117,17 +125,16 @@ def sieve_step(
 def sieve_flow(stream: str, family: str, sieve: SieveSettings | None = None):
     """Ad-hoc sieve of one family over a stored stream with exactly the given flags (all its
     draws, as ``mimicry sieve`` does; no held-out part, no ranking)."""
-    sieve = sieve or SieveSettings()
+    sieve = (sieve or SieveSettings()).resolved(get_settings())
     history = load_history_task(stream)
     run_id = start_run_task(stream, {"family": family, "sieve": sieve.model_dump(mode="json")})
-    job = requested_config(len(history), sieve).job(
-        history, family, sieve, candidate_range(family, sieve)
-    )
+    job = requested_config(len(history), sieve).job(history, family, sieve)
     with failing_closes(run_id):
         result = sieve_step(run_id, history, job, sieve, family)
-        answer = sieve_answer(run_id, [result], sieve.top, {}, history, sieve.predict)
-        if not answer["stats"]["complete"]:
-            close_run(run_id, "incomplete", answer["stats"])
+        answer = sieve_answer(run_id, [result], sieve.top, {})
+        stats = answer.stats.model_dump(mode="json")
+        if not answer.stats.complete:
+            close_run(run_id, "incomplete", stats)
             return incomplete(answer)
-        close_run(run_id, "completed", answer["stats"])
-        return answer
+        close_run(run_id, "completed", stats)
+        return answer.model_dump(mode="json")

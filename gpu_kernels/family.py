@@ -104,11 +104,17 @@ class Family(ABC):
             state, word = self.next(state)
             yield word
 
-    def full_seed_range(self) -> tuple[int, int]:
+    def candidate_space(self, mode: str = "seed") -> tuple[int, int]:
+        """The inclusive range a search enumerates in ``mode``: seeds (``"seed"``) or, for
+        families with ``state_search``, the states at the first window draw (``"state"``)."""
+        if mode == "state":
+            if not self.state_search:
+                raise NotImplementedError(
+                    f"state mode needs a family whose whole state can be enumerated; "
+                    f"{self.name} has a {self.state_bits}-bit state"
+                )
+            return self.state_range or (0, (1 << self.state_bits) - 1)
         return self.seed_range or (0, (1 << self.seed_bits) - 1)
-
-    def full_state_range(self) -> tuple[int, int]:
-        return self.state_range or (0, (1 << self.state_bits) - 1)
 
     def __repr__(self) -> str:
         return f"<family {self.name}>"

@@ -12,10 +12,10 @@ import statistics
 import time
 from dataclasses import dataclass
 
-from gpu_kernels.backends import get_backend
 from gpu_kernels.backends.cpu import CpuBackend
+from gpu_kernels.job import Mode, SieveJob
 from gpu_kernels.registry import FAMILIES, get_family, get_projection
-from mimicry.jobs import Mode, SieveJob
+from mimicry.settings import get_settings, sieve_backend
 from mimicry.sieve import run_sieve
 
 #: Candidates swept per timed run, by family: enough for a few seconds on 2 cores.
@@ -59,9 +59,7 @@ def bench_family(
     if mode is None:
         mode = Mode.STATE if name == "xorshift32" else Mode.SEED
     count = candidates or DEFAULT_CANDIDATES.get(name, FALLBACK_CANDIDATES)
-    space_lo, space_hi = (
-        family.full_state_range() if mode is Mode.STATE else family.full_seed_range()
-    )
+    space_lo, space_hi = family.candidate_space(mode)
     lo = space_lo
     hi = min(space_hi, lo + count - 1)
     truth = random.Random(1).randint(lo, hi)
@@ -77,9 +75,9 @@ def bench_family(
         candidate_range=(lo, hi),
     )
     engine = (
-        CpuBackend(prefilter=False)
+        CpuBackend(prefilter=False, kernel_cache=get_settings().kernel_cache)
         if backend == "cpu" and not prefilter
-        else (get_backend(backend))
+        else sieve_backend(backend)
     )
     started = time.perf_counter()
     # Compile the specialisations once, on a chunk around the truth so that the full check runs

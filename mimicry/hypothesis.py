@@ -1,149 +1,16 @@
-"""One hypothesis, in plain Python: its call sequence, its window test and its extensions.
+"""One hypothesis beyond its window: the bidirectional check, its continuation, its track.
 
-This is the reference every backend is checked against. Positions count calls (projected
-draws), never words. Position 0 is the first call after seeding (seed mode) or the first call
-from the enumerated state (state mode, where the state *is* the state at the first window
-draw); negative positions exist only in state mode and only for families with an inverse step.
+Positions count calls (projected draws), never words; the window test itself and the calls are
+:mod:`gpu_kernels.calls`, the semantics every backend shares.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gpu_kernels.family import Family, State
-from gpu_kernels.projections import Projection
-from gpu_kernels.registry import get_family, get_projection
-from mimicry.jobs import Mode, SieveJob, WindowMatch
-
-
-class Calls:
-    """The lazily computed calls of a generator started at ``state``, forward and backward."""
-
-    def __init__(
-        self,
-        family: Family,
-        projection: Projection,
-        modulus: int,
-        state: State,
-        backward: bool,
-    ) -> None:
-        self.family, self.projection, self.modulus = family, projection, modulus
-        self._forward: list[int] = []
-        self._forward_words = family.words(state)
-        self._backward: list[int] = []  # positions -1, -2, …
-        self._backward_calls = self._walk_back(state) if backward and family.has_prev else None
-
-    @classmethod
-    def for_candidate(cls, job: SieveJob, candidate: int) -> Calls:
-        family = get_family(job.family)
-        if job.mode is Mode.STATE:
-            state, backward = family.state_from_int(candidate), True
-        else:
-            state, backward = family.seed(candidate), False
-        return cls(family, get_projection(job.projection), job.modulus, state, backward)
-
-    def _walk_back(self, state: State) -> Iterator[int]:
-        """Calls before ``state``, nearest first.
-
-        Every call ends with exactly one accepted attempt and its rejected attempts come before
-        it, so walking back the accepted attempts are the calls and the rejected ones are skipped.
-        """
-        per_attempt = self.projection.words_per_attempt
-        bits = self.family.word_bits
-        while True:
-            attempt: list[int] = []
-            for _ in range(per_attempt):
-                state = self.family.prev(state)
-                attempt.append(self.family.next(state)[1])
-            attempt.reverse()
-            if self.projection.accepts(tuple(attempt), self.modulus, bits):
-                yield self.projection.value(tuple(attempt), self.modulus, bits)
-
-    def exists(self, position: int) -> bool:
-        return position >= 0 or self._backward_calls is not None
-
-    def __getitem__(self, position: int) -> int:
-        if position >= 0:
-            while len(self._forward) <= position:
-                self._forward.append(
-                    self.projection.draw(self._forward_words, self.modulus, self.family.word_bits)
-                )
-            return self._forward[position]
-        if self._backward_calls is None:
-            raise IndexError(f"position {position} does not exist for this hypothesis")
-        while len(self._backward) < -position:
-            self._backward.append(next(self._backward_calls))
-        return self._backward[-position - 1]
-
-
-# -- the window test ------------------------------------------------------------------------
-
-
-def window_matches(job: SieveJob, candidate: int, calls: Calls) -> list[WindowMatch]:
-    """Every (offset, skip) of ``candidate`` that passes the window, in the canonical order."""
-    window, threshold = job.window, job.threshold
-    misses_allowed = len(window) - threshold
-    found: list[WindowMatch] = []
-    for offset in range(job.offsets[0], job.offsets[1] + 1):
-        if job.variable_skip:
-            best = _best_variable_path(calls, window, offset, job.skips, misses_allowed)
-            if best is not None:
-                matches, gaps = best
-                found.append(
-                    WindowMatch(candidate=candidate, offset=offset, skip=gaps, matches=matches)
-                )
-            continue
-        for skip in range(job.skips[0], job.skips[1] + 1):
-            misses = 0
-            for i, draw in enumerate(window):
-                if calls[offset + i * (skip + 1)] != draw:
-                    misses += 1
-                    if misses > misses_allowed:
-                        break
-            else:
-                found.append(
-                    WindowMatch(
-                        candidate=candidate, offset=offset, skip=skip, matches=len(window) - misses
-                    )
-                )
-    return found
-
-
-def _best_variable_path(
-    calls: Calls, window: Sequence[int], offset: int, skips: tuple[int, int], misses_allowed: int
-) -> tuple[int, tuple[int, ...]] | None:
-    """Depth-first search over the gaps: the path with most matches, then the smallest gaps.
-
-    Draw 0 sits at the offset. Each later draw branches over every gap in range whose call
-    matches; when none matches the draw is a miss and the path assumes the smallest gap.
-    """
-    kmin, kmax = skips
-    best: tuple[int, tuple[int, ...]] | None = None
-
-    def search(i: int, position: int, misses: int, gaps: tuple[int, ...]) -> None:
-        nonlocal best
-        if i == len(window):
-            matches = len(window) - misses
-            # Paths are visited in lexicographic gap order, so only strictly better replaces.
-            if best is None or matches > best[0]:
-                best = (matches, gaps)
-            return
-        matched_any = False
-        for gap in range(kmin, kmax + 1):
-            next_position = position + 1 + gap
-            if calls[next_position] == window[i]:
-                matched_any = True
-                search(i + 1, next_position, misses, (*gaps, gap))
-        if not matched_any and misses < misses_allowed:
-            search(i + 1, position + 1 + kmin, misses + 1, (*gaps, kmin))
-
-    if calls[offset] == window[0]:
-        search(1, offset, 0, ())
-    elif misses_allowed > 0:
-        search(1, offset, 1, ())
-    return best
-
+from gpu_kernels.calls import Calls
+from gpu_kernels.job import SieveJob, WindowMatch
 
 # -- extensions and continuation ------------------------------------------------------------
 
@@ -175,7 +42,7 @@ def extend(
         step = match.skip + 1
 
         def position_of(index: int) -> int:
-            return match.offset + (index - start) * step
+            return match.position + (index - start) * step
 
         matches_after = sum(calls[position_of(i)] == history[i] for i in after_indices)
         matches_before = checked_before = 0
@@ -195,7 +62,7 @@ def extend(
 
     kmin, kmax = job.skips
     gaps = match.skip
-    position = match.offset + sum(gap + 1 for gap in gaps)
+    position = match.position + sum(gap + 1 for gap in gaps)
     # Walk the whole history after the window (the continuation starts at its newest draw),
     # but count evidence only over the first ``limit`` draws, like the constant-skip check.
     matches_after = 0
@@ -204,7 +71,7 @@ def extend(
         matches_after += matched and i < after_indices.stop
     last_position = position
     matches_before = checked_before = 0
-    position = match.offset
+    position = match.position
     for i in before_indices:
         if not calls.exists(position - 1 - kmin):
             break
@@ -230,6 +97,30 @@ def _greedy_step(
     return position + direction * (1 + kmin), False
 
 
+def stream_offset(
+    job: SieveJob, match: WindowMatch, calls: Calls, history: Sequence[int]
+) -> int | None:
+    """Calls made before the stream's first draw under this hypothesis (seed mode; 0 in state
+    mode, where the state is the one at the window).
+
+    A constant skip fixes it by arithmetic. A variable skip walks back from the window to the
+    first draw as the bidirectional check does (the smallest matching gap per draw); ``None``
+    when that walk runs past the generator's first call, i.e. the draws before the window cannot
+    come from this seed.
+    """
+    if job.mode == "state":
+        return 0
+    if isinstance(match.skip, int):
+        return job.stream_offset(match.position, match.skip)
+    kmin, kmax = job.skips
+    position = match.position
+    for i in range(job.window_start - 1, -1, -1):
+        if not calls.exists(position - 1 - kmin):
+            return None
+        position, _ = _greedy_step(calls, position, history[i], kmin, kmax, -1)
+    return position
+
+
 def continuation(calls: Calls, extension: Extension, count: int) -> list[int]:
     """The ``count`` draws that follow the newest history draw under this hypothesis."""
     step = extension.gap + 1
@@ -245,7 +136,7 @@ def track(
 ) -> list[int]:
     """The draw the hypothesis assigns to each history index ``0 .. length - 1``.
 
-    Constant skip never looks at the draws: index ``i`` is call ``offset + (i - start)(k + 1)``.
+    Constant skip never looks at the draws: index ``i`` is call ``position + (i - start)(k + 1)``.
     Variable skip walks as the bidirectional check does, the smallest matching gap for each of
     the ``known`` draws (the history up to some cut), and past them continues with the window
     path's commonest gap: a prediction of a draw cannot see it. Indices without a call (before a
@@ -256,14 +147,14 @@ def track(
     if isinstance(match.skip, int):
         step = match.skip + 1
         for i in range(length):
-            position = match.offset + (i - start) * step
+            position = match.position + (i - start) * step
             if calls.exists(position):
                 out[i] = calls[position]
         return out
     kmin, kmax = job.skips
     gaps = match.skip
-    positions = {start: match.offset}
-    position = match.offset
+    positions = {start: match.position}
+    position = match.position
     for j, gap in enumerate(gaps):
         position += gap + 1
         positions[start + j + 1] = position
@@ -274,7 +165,7 @@ def track(
         else:
             position += common_gap + 1
         positions[i] = position
-    position = match.offset
+    position = match.position
     for i in range(start - 1, -1, -1):
         if not calls.exists(position - 1 - kmin):
             break

@@ -19,8 +19,9 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from mimicry.hypothesis import Calls, track
-from mimicry.jobs import SieveJob, WindowMatch
+from gpu_kernels.calls import Calls
+from gpu_kernels.job import SieveJob, WindowMatch
+from mimicry.hypothesis import track
 
 
 class Source(StrEnum):
@@ -55,11 +56,14 @@ class Hypothesis(BaseModel):
         )
 
     def label(self) -> str:
-        kind = "seed" if self.job.mode == "seed" else "state"
-        return (
-            f"{self.job.family} {kind} {self.match.candidate} offset {self.match.offset} "
-            f"skip {self.match.skip}"
-        )
+        job, match = self.job, self.match
+        if job.mode == "state":
+            return f"{job.family} state {match.candidate} skip {match.skip}"
+        if isinstance(match.skip, int):
+            where = f"offset {job.stream_offset(match.position, match.skip)}"
+        else:  # the offset of a variable skip depends on the walk back to the first draw
+            where = f"window at call {match.position}"
+        return f"{job.family} seed {match.candidate} {where} skip {match.skip}"
 
     def track(self, known: Sequence[int], length: int) -> list[int]:
         return track(

@@ -9,10 +9,17 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from gpu_kernels.backends import BACKEND_NAMES
+from gpu_kernels.job import (
+    JobFieldError,
+    Mode,
+    check_range,
+    check_search_space,
+    check_state_offsets,
+)
 from gpu_kernels.projections import MAX_MODULUS
 from gpu_kernels.registry import FAMILIES, get_family
-from mimicry.jobs import Mode
 from mimicry.models import MODEL_NAMES
+from mimicry.settings import Settings
 
 #: Families sieved when a run names none: every one whose whole seed space (at most 2^32
 #: seeds) can be swept on one machine.
@@ -21,15 +28,10 @@ DEFAULT_FAMILIES = tuple(sorted(name for name, f in FAMILIES.items() if f.seed_b
 Range = tuple[int, int]
 
 
-def _check_range(name: str, value: Range | None) -> Range | None:
-    if value is not None and not 0 <= value[0] <= value[1]:
-        raise ValueError(f"{name} expects an inclusive range LO..HI with 0 <= LO <= HI")
-    return value
-
-
 class SieveSettings(BaseModel):
-    """The sieve flags of ``mimicry sieve``, as given. ``None`` means "not given": Step 1 may
-    choose such a value, where an explicit one is pinned."""
+    """The sieve flags of ``mimicry sieve`` and ``mimicry run``, as given. ``None`` means "not
+    given": Step 1 may choose such a value, where an explicit one is pinned; the machine's
+    settings fill ``backend``, ``chunk_size`` and ``extension_limit`` (:meth:`resolved`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -40,30 +42,56 @@ class SieveSettings(BaseModel):
     #: Inclusive seed (or state) range; ``None``: the family's whole space.
     seeds: Range | None = None
     #: Calls made before the stream's first draw (seed mode), LO..HI: a bound Step 1 searches
-    #: within, or the exact value when LO == HI. ``mimicry sieve --offsets`` counts from the
-    #: window instead; the two agree when the window starts at the first draw.
+    #: within, or the exact value when LO == HI.
     offsets: Range | None = None
     skip: Range | None = None
     variable_skip: bool | None = None
     max_misses: int | None = Field(None, ge=0)
     min_matches: int | None = Field(None, ge=1)
     mode: Mode = Mode.SEED
-    backend: str = "cpu"
+    #: Sieve backend (``None``: ``MIMICRY_BACKEND``).
+    backend: str | None = None
+    #: Candidates per chunk (``None``: ``MIMICRY_CHUNK_SIZE``, else the backend's default).
     chunk_size: int | None = Field(None, ge=1)
+    #: Draws the bidirectional check compares on each side (``None``:
+    #: ``MIMICRY_EXTENSION_LIMIT``).
+    extension_limit: int | None = Field(None, ge=0)
     predict: int = Field(5, ge=0)
     top: int = Field(20, ge=0)
 
     @field_validator("seeds", "offsets", "skip")
     @classmethod
     def _ranges(cls, value, info):
-        return _check_range(info.field_name, value)
+        if value is not None:
+            check_range(info.field_name, value)
+        return value
 
     @field_validator("backend")
     @classmethod
-    def _backend(cls, value: str) -> str:
-        if value not in BACKEND_NAMES:
+    def _backend(cls, value: str | None) -> str | None:
+        if value is not None and value not in BACKEND_NAMES:
             raise ValueError(f"unknown backend {value!r}; known: {', '.join(BACKEND_NAMES)}")
         return value
+
+    @model_validator(mode="after")
+    def _state_offsets(self) -> SieveSettings:
+        check_state_offsets(self.mode, self.offsets)
+        return self
+
+    def resolved(self, settings: Settings) -> SieveSettings:
+        """These flags with the machine's settings where they are silent: what a run records
+        and every step reads, so no step looks the settings up again."""
+        return self.model_copy(
+            update={
+                "backend": self.backend or settings.backend,
+                "chunk_size": self.chunk_size or settings.chunk_size,
+                "extension_limit": (
+                    settings.extension_limit
+                    if self.extension_limit is None
+                    else self.extension_limit
+                ),
+            }
+        )
 
 
 class RankingSettings(BaseModel):
@@ -127,47 +155,18 @@ class PipelineRequest(BaseModel):
     @classmethod
     def _families(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if not value:
-            raise ValueError("name at least one family")
+            raise JobFieldError("family", "name at least one family")
         names = []
         for name in value:
             try:
                 names.append(get_family(name).name)
             except KeyError as error:
-                raise ValueError(error.args[0]) from None
+                raise JobFieldError("family", error.args[0]) from None
         return tuple(dict.fromkeys(names))
 
     @model_validator(mode="after")
-    def _candidates(self) -> PipelineRequest:
-        if self.sieve.seeds is None:
-            return self
-        lo, hi = self.sieve.seeds
+    def _search_spaces(self) -> PipelineRequest:
+        """Every family can be searched in the mode, over the seeds given: the job's rules."""
         for name in self.families:
-            family = get_family(name)
-            space = (
-                family.full_state_range()
-                if self.sieve.mode is Mode.STATE
-                else (0, (1 << family.seed_bits) - 1)
-            )
-            if lo < space[0] or hi > space[1]:
-                kind = "state" if self.sieve.mode is Mode.STATE else "seed"
-                raise ValueError(
-                    f"{kind} range {lo}..{hi} is outside {name}'s {kind} space "
-                    f"{space[0]}..{space[1]}"
-                )
-        return self
-
-    @model_validator(mode="after")
-    def _state_mode(self) -> PipelineRequest:
-        if self.sieve.mode is Mode.STATE:
-            if self.sieve.offsets not in (None, (0, 0)):
-                raise ValueError(
-                    "state mode enumerates the state at the first window draw, so offsets must "
-                    "be 0..0"
-                )
-            refused = [n for n in self.families if not get_family(n).state_search]
-            if refused:
-                raise ValueError(
-                    f"state mode needs families whose whole state can be enumerated; "
-                    f"not {', '.join(refused)}"
-                )
+            check_search_space(name, self.sieve.mode, self.sieve.seeds)
         return self

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+from functools import cache
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gpu_kernels.backends import default_kernel_cache
 
-def _user_cache() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+#: Draws compared on each side of the window by the bidirectional check. Each matched draw cuts
+#: the chance of a false survivor by a factor M, so a few dozen settle any question.
+DEFAULT_EXTENSION_LIMIT = 64
 
 
 class Settings(BaseSettings):
@@ -21,7 +24,7 @@ class Settings(BaseSettings):
     #: The store (default: a SQLite file under ``home``); PostgreSQL for a cluster.
     database_url: str | None = None
     #: Where the cpu backend keeps its specialised kernels and numba's compiled copies of them.
-    kernel_cache: Path = Field(default_factory=lambda: _user_cache() / "mimicry" / "kernels")
+    kernel_cache: Path = Field(default_factory=default_kernel_cache)
     #: Sieve backend used when a command does not name one.
     backend: str = "cpu"
     #: Candidates per chunk (None: the backend's default).
@@ -30,18 +33,25 @@ class Settings(BaseSettings):
     dask_address: str | None = None
     #: LocalCluster size when no address is set; each worker gives numba cores // workers threads.
     dask_workers: int = Field(1, ge=1)
-    #: Test-only: every chunk task fails on its first attempt (exercises retries end to end).
-    fault_fail_first_attempt: bool = False
-    #: Test-only: chunks starting at these candidates fail on every attempt (a lost range).
-    fault_fail_chunks: list[int] = Field(default_factory=list)
     #: K, the values in a predicted pool, when a command predicts without a run's request.
     pool_size: int = Field(10, ge=1)
     #: Draws compared on each side of the window by the bidirectional check.
-    extension_limit: int = Field(64, ge=0)
+    extension_limit: int = Field(DEFAULT_EXTENSION_LIMIT, ge=0)
 
 
+@cache
 def get_settings() -> Settings:
+    """The settings of this process, read from the environment once (the CLI, a flow run or a
+    Dask worker reads them at its top and passes values down)."""
     return Settings()
+
+
+def sieve_backend(name: str):
+    """The sieve backend ``name`` as this process's settings configure it (its kernel cache):
+    the one place the domain turns a backend's name into a running backend."""
+    from gpu_kernels.backends import get_backend
+
+    return get_backend(name, kernel_cache=get_settings().kernel_cache)
 
 
 #: Prefect settings mimicry's commands default differently (a user's own value always wins).

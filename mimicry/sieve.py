@@ -10,27 +10,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
-from gpu_kernels.backends import SieveBackend, get_backend
+from gpu_kernels.backends import SieveBackend
+from gpu_kernels.calls import Calls
+from gpu_kernels.job import ChunkResult, Mode, SieveJob, WindowMatch
 from gpu_kernels.registry import get_family
-from mimicry.hypothesis import Calls, Extension, continuation, extend
-from mimicry.jobs import (
-    ChunkResult,
-    Mode,
-    SieveJob,
-    SieveResult,
-    SieveStats,
-    Survivor,
-    WindowMatch,
-)
+from mimicry.hypothesis import Extension, continuation, extend, stream_offset
+from mimicry.results import SieveResult, SieveStats, Survivor
+from mimicry.settings import DEFAULT_EXTENSION_LIMIT, sieve_backend
 from mimicry.statistics import (
     SIGNIFICANCE_LEVEL,
     expected_false_survivors,
+    job_chance,
     search_p_value,
 )
-
-#: Draws compared on each side of the window by the bidirectional check. Each matched draw cuts
-#: the chance of a false survivor by a factor M, so a few dozen settle any question.
-DEFAULT_EXTENSION_LIMIT = 64
 
 Progress = Callable[[int, int], None]
 
@@ -75,12 +67,13 @@ def run_sieve(
     chunk_size: int | None = None,
     predict: int = 0,
     top: int | None = 20,
-    extension_limit: int = DEFAULT_EXTENSION_LIMIT,
+    extension_limit: int | None = None,
     progress: Progress | None = None,
 ) -> SieveResult:
-    """Sieve the whole job on one backend in this process and assemble the result."""
+    """Sieve the whole job on one backend in this process and assemble the result (every draw
+    of ``history`` is evidence, and ``next`` continues past its newest)."""
     started = time.perf_counter()
-    engine = get_backend(backend) if isinstance(backend, str) else backend
+    engine = sieve_backend(backend) if isinstance(backend, str) else backend
     bounds = chunk_bounds(job, chunk_size or default_chunk_size(job, engine))
     chunks, done = [], 0
     for lo, hi in bounds:
@@ -108,11 +101,17 @@ def assemble(
     *,
     predict: int = 0,
     top: int | None = 20,
-    extension_limit: int = DEFAULT_EXTENSION_LIMIT,
+    extension_limit: int | None = None,
     sieve_seconds: float | None = None,
     started: float | None = None,
+    newest: Sequence[int] | None = None,
 ) -> SieveResult:
     """Merge chunk matches, run the bidirectional check, price every survivor, rank them.
+
+    ``history`` is what the search may read (the pipeline's training draws); ``newest`` is the
+    whole stream when that is longer: each survivor's ``next`` continues past its newest draw
+    and its offset is counted from its first, so the result says the same thing as any other
+    answer about the stream (DESIGN.md §2: ``next``).
 
     ``stats.seconds`` is the wall time from ``started`` (a ``perf_counter`` reading in this
     process) or, when the chunks ran elsewhere, ``sieve_seconds`` plus this assembly.
@@ -124,19 +123,14 @@ def assemble(
     # A retried chunk, or two overlapping chunkings, report the same match twice: count it once.
     unique = {match.sort_key(): match for chunk in chunks for match in chunk.matches}
     matches = [unique[key] for key in sorted(unique)]
-    ranked = sorted(
-        (
-            *_survivor(
-                job, match, extend(job, history, match, _calls(job, match), extension_limit)
-            ),
-            match,
-        )
-        for match in matches
-    )
+    stream = history if newest is None else newest
+    if extension_limit is None:
+        extension_limit = DEFAULT_EXTENSION_LIMIT
+    ranked = sorted(_survivor(job, match, history, extension_limit, stream) for match in matches)
     survivors = [survivor for _, survivor, _ in ranked]
     shown = ranked if top is None else ranked[:top]
     shown = [
-        survivor.model_copy(update={"next": _continuation(history, job, match, predict)})
+        survivor.model_copy(update={"next": _continuation(stream, job, match, predict)})
         if predict
         else survivor
         for _, survivor, match in shown
@@ -147,7 +141,7 @@ def assemble(
     # Distinct candidates covered, however often a chunk ran.
     candidates_tested = job.candidate_count - sum(hi - lo + 1 for lo, hi in gaps)
     overflow = any(chunk.overflow for chunk in chunks)
-    chance = job.chance_per_hypothesis
+    chance = job_chance(job)
     stats = SieveStats(
         candidates_tested=candidates_tested,
         hypotheses=job.hypotheses,
@@ -174,8 +168,16 @@ def _calls(job: SieveJob, match: WindowMatch) -> Calls:
     return Calls.for_candidate(job, match.candidate)
 
 
-def _survivor(job: SieveJob, match: WindowMatch, extension: Extension) -> tuple:
-    """(rank key, survivor) for a window match and its bidirectional check."""
+def _survivor(
+    job: SieveJob,
+    match: WindowMatch,
+    history: Sequence[int],
+    extension_limit: int,
+    stream: Sequence[int],
+) -> tuple:
+    """(rank key, survivor, match) for a window match, with its bidirectional check."""
+    calls = _calls(job, match)
+    extension: Extension = extend(job, history, match, calls, extension_limit)
     checked = job.window_size + extension.checked_before + extension.checked_after
     evidence = match.matches + extension.matches_before + extension.matches_after
     p_value = search_p_value(job.hypotheses, checked, evidence, job.modulus, job.skip_choices)
@@ -186,7 +188,8 @@ def _survivor(job: SieveJob, match: WindowMatch, extension: Extension) -> tuple:
         projection=job.projection,
         seed=match.candidate if seed_mode else None,
         state=None if seed_mode else family.state_to_json(family.state_from_int(match.candidate)),
-        offset=match.offset,
+        offset=stream_offset(job, match, calls, stream),
+        position=match.position,
         skip=match.skip if isinstance(match.skip, int) else list(match.skip),
         window={"start": job.window_start, "size": job.window_size},
         matches=match.matches,
@@ -197,7 +200,7 @@ def _survivor(job: SieveJob, match: WindowMatch, extension: Extension) -> tuple:
         p_value=p_value,
     )
     # Most evidence first, then the smallest p-value, then the canonical match order.
-    return (-evidence, p_value, match.sort_key()), survivor
+    return (-evidence, p_value, match.sort_key()), survivor, match
 
 
 def _continuation(
@@ -207,21 +210,3 @@ def _continuation(
     # The walk to the newest history draw fixes where the continuation starts.
     extension = extend(job, history, match, calls, DEFAULT_EXTENSION_LIMIT)
     return continuation(calls, extension, count)
-
-
-def continue_survivors(
-    history: Sequence[int], job: SieveJob, survivors: Sequence[Survivor], count: int
-) -> list[Survivor]:
-    """``survivors`` with ``next`` recomputed past the newest draw of ``history``, for a job
-    that was sieved on an older part of it (the pipeline sieves the training draws only)."""
-    updated = []
-    for survivor in survivors:
-        candidate = survivor.seed if survivor.seed is not None else survivor.state
-        skip = survivor.skip if isinstance(survivor.skip, int) else tuple(survivor.skip)
-        match = WindowMatch(
-            candidate=candidate, offset=survivor.offset, skip=skip, matches=survivor.matches
-        )
-        updated.append(
-            survivor.model_copy(update={"next": _continuation(history, job, match, count)})
-        )
-    return updated

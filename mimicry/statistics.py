@@ -21,8 +21,12 @@ prices the total evidence of a survivor (window plus extensions) for its p-value
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from scipy.special import betainc
+
+if TYPE_CHECKING:
+    from gpu_kernels.job import SieveJob
 
 #: A survivor is significant when its search-wide p-value is below this.
 SIGNIFICANCE_LEVEL = 0.01
@@ -79,6 +83,11 @@ def chance_per_hypothesis(
 ) -> float:
     """Probability (bound, for variable skip) that one hypothesis passes the window by chance."""
     return expected_paths_at_least(window_size, threshold, modulus, skip_choices)
+
+
+def job_chance(job: SieveJob) -> float:
+    """Chance (bound, for variable skip) that one of ``job``'s hypotheses passes its window."""
+    return chance_per_hypothesis(job.window_size, job.threshold, job.modulus, job.skip_choices)
 
 
 def expected_false_survivors(hypotheses: int, chance: float) -> float:

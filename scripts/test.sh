@@ -13,4 +13,5 @@ fi
 scripts/setup.sh test
 . .venv/bin/activate
 ruff check .
+lint-imports
 python -m pytest -q "$@"

@@ -10,7 +10,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from gpu_kernels.backends import kernel_version
-from mimicry.jobs import SieveResult
+from mimicry.results import SieveResult
 from mimicry.store.database import connect
 from mimicry.store.predictions import save_feature_table, save_population, save_prediction
 from mimicry.store.registry import register_model

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 
+from gpu_kernels.job import SieveJob
 from gpu_kernels.registry import family_names
-from mimicry.jobs import SieveJob
 from tests.history import seeded_history, write_draws
 
 _SCRIPT = Path(sys.executable).with_name("mimicry")
-MIMICRY = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "mimicry.cli"]
+MIMICRY = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "mimicry_cli"]
 
 SURVIVOR_KEYS = {
     "family",
@@ -102,7 +102,8 @@ def test_json_contract_and_seed_from_a_txt_file(tmp_path):
         "--json",
     )
     result = only_json(proc)
-    assert set(result) == {"job", "survivors", "stats"}
+    assert set(result) == {"job", "survivors", "stats", "verdict"}
+    assert result["verdict"].startswith("A search of this size (10,010 hypotheses)")
 
     job = SieveJob.model_validate(result["job"])
     assert job == SieveJob(
@@ -120,7 +121,8 @@ def test_json_contract_and_seed_from_a_txt_file(tmp_path):
     best = result["survivors"][0]
     assert best["family"] == "mt19937" and best["projection"] == "mod"
     assert (best["seed"], best["state"]) == (SEED, None)
-    assert (best["offset"], best["skip"]) == (2 + 4, 0)
+    # The offset counts calls before the stream's first draw, wherever the window starts.
+    assert (best["offset"], best["position"], best["skip"]) == (2, 2 + 4, 0)
     assert best["window"] == {"start": 4, "size": 6}
     assert (best["matches"], best["matches_before"], best["matches_after"]) == (6, 4, 14)
     assert best["p_value"] < 1e-40
@@ -260,7 +262,7 @@ def test_a_table_says_when_nothing_is_significant(tmp_path):
         "reference",
     )
     assert proc.returncode == 0, proc.stderr
-    assert "Expected chance survivors: 3.01" in proc.stdout
+    assert "finds 3.01 survivors by chance" in proc.stdout
     assert "Nothing significant" in proc.stdout
 
 
@@ -324,11 +326,11 @@ BAD_INPUT = {
     ),
     "window-larger-than-history": (
         ["ok.txt", "--family", "mt19937", "--window", "9"],
-        "--window-start 0 with --window 9 needs draws 0..8, but ok.txt has 5 draws",
+        "--window-start: a window of 9 draws from index 0 needs draws 0..8, but ok.txt has 5 draws",
     ),
     "window-past-the-end": (
         ["ok.txt", "--family", "mt19937", "--window", "3", "--window-start", "3"],
-        "--window-start 3 with --window 3 needs draws 3..5, but ok.txt has 5 draws",
+        "--window-start: a window of 3 draws from index 3 needs draws 3..5, but ok.txt has 5 draws",
     ),
     "state-mode-without-state-search": (
         ["ok.txt", "--family", "mt19937", "--mode", "state"],
@@ -354,7 +356,7 @@ BAD_INPUT = {
     ),
     "min-matches-zero": (
         ["ok.txt", "--family", "mt19937", "--min-matches", "0"],
-        "--min-matches: must be between 1 and the window size 5",
+        "--min-matches: Input should be greater than or equal to 1",
     ),
     "gpu-backend": (
         ["ok.txt", "--family", "mt19937", "--seeds", "0..10", "--backend", "gpu", "--json"],

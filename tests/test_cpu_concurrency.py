@@ -7,7 +7,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from gpu_kernels.backends.cpu import ALL_CORES, CpuBackend
-from mimicry.jobs import SieveJob
+from gpu_kernels.job import SieveJob
 from tests.history import seeded_history
 
 SEED = 4_242

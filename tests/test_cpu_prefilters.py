@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from gpu_kernels.backends.cpu_prefilters import Divisor, _equals_mod, prefilter_for
+from gpu_kernels.job import Mode, SieveJob
 from gpu_kernels.registry import get_family
-from mimicry.jobs import Mode, SieveJob
 
 
 @nb.njit
@@ -76,7 +76,7 @@ def test_prefilter_keeps_exactly_the_first_draw_matches(family_name, mode, lo, o
         window=(draw, 0, 0),
         modulus=modulus,
         mode=mode,
-        candidate_range=(lo, min(lo + count - 1, family.full_state_range()[1]))
+        candidate_range=(lo, min(lo + count - 1, family.candidate_space("state")[1]))
         if mode is Mode.STATE
         else (lo, lo + count - 1),
         offsets=offsets if mode is Mode.SEED else (0, 0),

@@ -23,12 +23,14 @@ import json, sys
 from gpu_kernels.backends.cpu import CpuBackend
 from gpu_kernels.backends.cpu_specialise import specialised_sieve
 from gpu_kernels.registry import get_family, get_projection
-from mimicry.jobs import SieveJob
+from gpu_kernels.job import SieveJob
+from mimicry.settings import get_settings
 from tests.history import seeded_history
 
 draws = seeded_history("minstd_rand0", 5000, 6)
 job = SieveJob(family="minstd_rand0", window=tuple(draws), candidate_range=(1, 100_000))
-backend = CpuBackend(prefilter=False)
+# The kernel cache the process's settings name (MIMICRY_KERNEL_CACHE), as mimicry's commands use.
+backend = CpuBackend(prefilter=False, kernel_cache=get_settings().kernel_cache)
 result = backend.sieve_chunk(job, 1, 10_001)
 kernel = specialised_sieve(
     get_family("minstd_rand0"), get_projection("mod"), False, backend.kernel_cache

@@ -179,7 +179,7 @@ def test_declared_attributes(name):
 def test_xorshift32_state_mode():
     family = FAMILIES["xorshift32"]
     assert family.state_range == (1, MASK32)
-    assert family.full_state_range() == (1, MASK32)
+    assert family.candidate_space("state") == (1, MASK32)
     for value in (1, 0x12345678, MASK32):
         assert family.state_from_int(value) == value
         # In state mode the state *is* the seed: the same words follow.

@@ -179,7 +179,7 @@ def test_minstd_matches_gxx(family):
 
 @pytest.mark.parametrize("family", [MinstdRand(), MinstdRand0()], ids=lambda f: f.name)
 def test_minstd_state_mode(family):
-    assert family.full_state_range() == (1, 2**31 - 2)
+    assert family.candidate_space("state") == (1, 2**31 - 2)
     assert family.seed(0) == family.seed(2147483647) == 1
     for value in (1, 2, 2**31 - 2):
         assert family.state_from_int(value) == value

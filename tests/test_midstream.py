@@ -12,8 +12,8 @@ from functools import cache
 
 import pytest
 
+from gpu_kernels.job import Mode, SieveJob
 from gpu_kernels.registry import get_family
-from mimicry.jobs import Mode, SieveJob
 from mimicry.sieve import run_sieve
 from tests.history import Stream
 
@@ -129,7 +129,7 @@ def test_full_state_sweep_finds_the_stream_among_chance_survivors():
     # (DESIGN.md §1); the extensions separate the truth from them.
     window = 3
     history, truth, future = observed(0)
-    lo, hi = FAMILY.full_state_range()
+    lo, hi = FAMILY.candidate_space("state")
     job = state_job(history, lo, hi, 0, window=window)
     result = run_sieve(history, job, backend="cpu", predict=PREDICT, top=None)
     _check_recovered(result, truth, future, window)

@@ -103,7 +103,7 @@ def test_numba_words_match_the_reference(family):
 @pytest.mark.parametrize("family", [f for f in FAMILIES if f.state_search], ids=lambda f: f.name)
 def test_numba_set_state_matches_state_from_int(family):
     kernels = family.numba
-    lo, hi = family.full_state_range()
+    lo, hi = family.candidate_space("state")
     values = [lo, lo + 1, hi - 1, hi, *(_rng.randint(lo, hi) for _ in range(12))]
     got = _state_stream(kernels.set_state, kernels.next, np.array(values, dtype=np.uint64), 200)
     for value, row in zip(values, got, strict=True):

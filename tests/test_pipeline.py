@@ -28,7 +28,8 @@ from flows.pipeline import pipeline
 from flows.sieve import sieve_flow
 from gpu_kernels.backends import kernel_version
 from gpu_kernels.backends.cpu import CpuBackend
-from mimicry.jobs import SieveJob
+from gpu_kernels.backends.gpu import GpuBackend
+from gpu_kernels.job import SieveJob
 from mimicry.requests import PipelineRequest, SieveSettings
 from mimicry.sieve import default_chunk_size
 from mimicry.store.database import connect
@@ -71,7 +72,8 @@ def test_pipeline_finds_a_seed_behind_an_unknown_offset(prefect_api, home):
     best = answer["survivors"][0]
     assert (best["family"], best["seed"]) == ("mt19937", seed)
     start = best["window"]["start"]
-    assert best["offset"] == offset + start  # the window's call index
+    # The offset counts calls before the stream's first draw, wherever Step 1 put the window.
+    assert (best["offset"], best["position"]) == (offset, offset + start)
     truth = make_history("mt19937", "mod", 1000, seed, range(offset, offset + 84))
     assert best["next"] == truth[80:]
     assert best["p_value"] < 1e-100
@@ -99,6 +101,20 @@ def test_pipeline_finds_a_seed_behind_an_unknown_offset(prefect_api, home):
             assert record.state == "complete" and record.chunk_size == 4096
         mt_job = next(j for j in run.jobs if j.job["family"] == "mt19937")
         assert mt_job.survivors[0].seed == seed
+        # The run ranked (its window sits in the training draws), and the store keeps the
+        # survivors exactly as shown: the same offset, and `next` past the newest draw.
+        assert answer["signal"] is not None
+        stored = {
+            (r.family, r.seed, r.position, json.dumps(r.skip)): r
+            for record in run.jobs
+            for r in record.survivors
+        }
+        for shown in answer["survivors"]:
+            row = stored[
+                (shown["family"], shown["seed"], shown["position"], json.dumps(shown["skip"]))
+            ]
+            assert (row.offset, row.next) == (shown["offset"], shown["next"])
+        assert mt_job.survivors[0].next == truth[80:]
 
     (summary,) = [a for a in artifacts("sieve-summary") if answer["run_id"] in a.data]
     assert "**Significant**" in summary.data
@@ -118,7 +134,7 @@ def test_draws_from_os_entropy_are_nothing_significant(prefect_api, home):
             rank=False,  # 40 draws: too few to hold any out
         )
     )
-    assert "prediction" not in answer and "signal" not in answer
+    assert answer["prediction"] is None and answer["signal"] is None  # nothing ranked
     assert not answer["stats"]["significant"]
     assert all(s["p_value"] >= 0.01 for s in answer["survivors"])
     assert "Nothing significant" in answer["verdict"]
@@ -127,9 +143,11 @@ def test_draws_from_os_entropy_are_nothing_significant(prefect_api, home):
 
 
 class _EmulatedGpu(CpuBackend):
-    """Stands in for the GPU backend (no GPU here): the routing under test is Dask's."""
+    """Stands in for the GPU backend (no GPU here): the routing under test is Dask's, driven by
+    the resources the backend declares, not by its name."""
 
     name = "gpu"
+    dask_resources = GpuBackend.dask_resources
 
 
 def test_gpu_chunks_run_only_on_a_gpu_worker(prefect_api, home, monkeypatch):
@@ -191,7 +209,7 @@ def test_run_command_json_is_one_object_of_the_sieve_shape(home):
     assert proc.returncode == 0, proc.stderr[-3000:]
     answer = json.loads(proc.stdout)  # exactly one JSON object: anything else fails to parse
     assert set(answer) >= {"run_id", "job", "jobs", "survivors", "stats", "timings"}
-    assert "prediction" not in answer and "model" not in answer
+    assert answer["prediction"] is None and answer["model"] is None
     assert set(answer["survivors"][0]) >= SURVIVOR_KEYS
     assert set(answer["stats"]) >= STATS_KEYS
     assert answer["survivors"][0]["seed"] == seed

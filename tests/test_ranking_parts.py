@@ -9,6 +9,8 @@ import math
 import numpy as np
 import pytest
 
+from gpu_kernels.calls import Calls
+from gpu_kernels.job import SieveJob, WindowMatch
 from mimicry.features import (
     FEATURE_NAMES,
     ScorerConfig,
@@ -24,9 +26,9 @@ from mimicry.forecast import (
     pool,
     score_span,
 )
-from mimicry.hypothesis import NO_CALL, Calls, track
-from mimicry.jobs import SieveJob, WindowMatch
+from mimicry.hypothesis import NO_CALL, track
 from mimicry.population import Hypothesis, Source, decoy_job, merge, relaxed_threshold
+from mimicry.scoring import TrackBook, deduplicate
 from mimicry.splits import (
     HistoryTooShort,
     held_out_count,
@@ -34,8 +36,7 @@ from mimicry.splits import (
     walk_forward_cuts,
     walk_forward_folds,
 )
-from tasks.scoring import TrackBook, deduplicate
-from tasks.train import NullComparison, shuffled_labels
+from mimicry.training import NullComparison, shuffled_labels
 from tests.history import constant_positions, make_history, variable_positions
 
 # -- splits ------------------------------------------------------------------------------------
@@ -100,7 +101,7 @@ def test_a_constant_skip_track_is_the_generator_at_its_positions():
         offsets=(offset, offset),
         skips=(skip, skip),
     )
-    match = WindowMatch(candidate=seed, offset=offset, skip=skip, matches=8)
+    match = WindowMatch(candidate=seed, position=offset, skip=skip, matches=8)
     values = track(job, match, Calls.for_candidate(job, seed), history, 60)
     for i, position in enumerate(positions):
         assert values[i] == (NO_CALL if position < 0 else history[i])
@@ -117,7 +118,7 @@ def test_a_variable_skip_track_walks_known_draws_then_keeps_its_commonest_gap():
         skips=(0, 2),
         variable_skip=True,
     )
-    match = WindowMatch(candidate=seed, offset=0, skip=tuple(gaps), matches=8)
+    match = WindowMatch(candidate=seed, position=0, skip=tuple(gaps), matches=8)
     calls = Calls.for_candidate(job, seed)
     known = history[:20]
     values = track(job, match, calls, known, 38)
@@ -132,13 +133,13 @@ def _population(history, truth_seed, decoy_seeds, window=8, family="mt19937"):
     job = SieveJob(family=family, window=tuple(history[:window]), candidate_range=(0, 10**6))
     truth = Hypothesis(
         job=job,
-        match=WindowMatch(candidate=truth_seed, offset=0, skip=0, matches=window),
+        match=WindowMatch(candidate=truth_seed, position=0, skip=0, matches=window),
         source=Source.SURVIVOR,
     )
     decoys = [
         Hypothesis(
             job=job,
-            match=WindowMatch(candidate=s, offset=0, skip=0, matches=1),
+            match=WindowMatch(candidate=s, position=0, skip=0, matches=1),
             source=Source.DECOY,
         )
         for s in decoy_seeds
@@ -248,11 +249,13 @@ def test_decoys_come_from_a_relaxed_sieve_of_the_same_window():
     assert relaxed.min_matches == 2 and relaxed.window == job.window
     assert relaxed.candidate_range == (0, (1 << 20) - 1)
     truth = Hypothesis(
-        job=job, match=WindowMatch(candidate=5, offset=0, skip=0, matches=8), source=Source.SURVIVOR
+        job=job,
+        match=WindowMatch(candidate=5, position=0, skip=0, matches=8),
+        source=Source.SURVIVOR,
     )
     twin = Hypothesis(
         job=relaxed,
-        match=WindowMatch(candidate=5, offset=0, skip=0, matches=8),
+        match=WindowMatch(candidate=5, position=0, skip=0, matches=8),
         source=Source.DECOY,
     )
     assert merge([truth], [twin]) == [truth]

@@ -29,12 +29,14 @@ from sqlalchemy import func, select
 
 from flows.pipeline import pipeline
 from gpu_kernels.backends import kernel_version
-from mimicry.jobs import SieveJob
+from gpu_kernels.backends.cpu import CpuBackend
+from gpu_kernels.job import SieveJob
+from mimicry.chunks import StoreMismatch, sieve_chunk
 from mimicry.requests import PipelineRequest, SieveSettings
 from mimicry.store.database import connect, store_fingerprint
 from mimicry.store.models import Chunk, Draw, Run
 from mimicry.store.runs import ledger_chunks
-from tasks.sieve import StoreMismatch, sieve_chunk
+from tests.faults.inject import FAULT_PATH, failing
 from tests.history import make_history, write_draws
 from tests.test_cli import MIMICRY
 
@@ -69,7 +71,10 @@ def run_command(api_url: str, *args: str, **popen) -> subprocess.Popen:
 
 
 def test_a_chunk_failing_its_first_attempt_is_retried(api_url, home, monkeypatch):
-    monkeypatch.setenv("MIMICRY_FAULT_FAIL_FIRST_ATTEMPT", "1")  # the Dask workers inherit it
+    # The run's Dask worker is a thread of this process: patch the backend here.
+    monkeypatch.setattr(
+        CpuBackend, "sieve_chunk", failing(CpuBackend.sieve_chunk, fail_first_attempt=True)
+    )
     seed = 2024
     draws = make_history("minstd_rand", "mod", 1000, seed, range(30))
     answer = pipeline(
@@ -104,7 +109,12 @@ def test_a_chunk_failing_its_first_attempt_is_retried(api_url, home, monkeypatch
 
 def test_a_range_that_keeps_failing_makes_the_run_fail_and_says_so(api_url, home):
     path = write_draws(home / "d.txt", make_history("minstd_rand0", "mod", 1000, 77, range(30)))
-    env = {**os.environ, "PREFECT_API_URL": api_url, "MIMICRY_FAULT_FAIL_CHUNKS": "[2000]"}
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": api_url,
+        "PYTHONPATH": FAULT_PATH,
+        "MIMICRY_TEST_FAIL_CHUNKS": "2000",
+    }
     proc = subprocess.run(
         [
             *MIMICRY,

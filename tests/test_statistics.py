@@ -19,7 +19,7 @@ import pytest
 from scipy.stats import binom
 
 from gpu_kernels.backends.cpu import CpuBackend
-from mimicry.jobs import SieveJob
+from gpu_kernels.job import SieveJob
 from mimicry.sieve import run_sieve
 from mimicry.statistics import (
     SIGNIFICANCE_LEVEL,
@@ -193,7 +193,9 @@ def test_result_statistics_are_the_formulas(variable, min_matches, max_misses):
     choices = 3 if variable else 1
     threshold = 4 if max_misses == 0 else (min_matches or 4)
     assert job.threshold == threshold
-    hypotheses = 1000 * 13 * (1 if variable else 3)
+    # Constant skip: offsets × skips. Variable skip: every call the window's first draw may sit
+    # at, from 0 + 5·(0 + 1) to 12 + 5·(2 + 1).
+    hypotheses = 1000 * (23 if variable else 13 * 3)
     assert stats.hypotheses == job.hypotheses == hypotheses
     chance = expected_paths_at_least(4, threshold, 50, choices)
     if not variable:
@@ -206,9 +208,10 @@ def test_result_statistics_are_the_formulas(variable, min_matches, max_misses):
         assert s.p_value == pytest.approx(
             search_p_value(hypotheses, checked, s.evidence, 50, choices), rel=1e-12, abs=1e-300
         )
-    # The truth (seed 4242, offset 3 + 5) is there, with the smallest p-value of all.
+    # The truth (seed 4242, offset 3, its window at call 3 + 5) is there, with the smallest
+    # p-value of all.
     best = result.survivors[0]
-    assert (best.seed, best.offset) == (4242, 8)
+    assert (best.seed, best.offset, best.position) == (4242, 3, 8)
     assert stats.significant == (best.p_value < SIGNIFICANCE_LEVEL) is True
     assert all(s.p_value >= best.p_value for s in result.survivors)
 
@@ -231,14 +234,15 @@ CPU = CpuBackend()
 
 @cache
 def null_searches(case: str) -> tuple[np.ndarray, float, int, np.ndarray]:
-    """(survivor counts, expected_false_survivors, searches called significant, each search's
-    smallest p-value) over ``HISTORIES`` null histories, each with its window at a random place
-    and its own candidate range."""
+    """(survivor counts, mean expected_false_survivors, searches called significant, each
+    search's smallest p-value) over ``HISTORIES`` null histories, each with its window at a
+    random place and its own candidate range (a variable skip's search grows with the window's
+    start: the draws before it may sit at any gaps)."""
     _, modulus, window, min_matches, max_misses, offsets, skips, variable, count = next(
         c for c in NULL_CASES if c[0] == case
     )
     rng = np.random.default_rng([2024, sum(map(ord, case))])
-    counts, significant, expected, smallest = [], 0, None, []
+    counts, significant, expected, smallest = [], 0, [], []
     for _ in range(HISTORIES):
         history = rng.integers(0, modulus, size=HISTORY_LENGTH).tolist()
         start = int(rng.integers(0, HISTORY_LENGTH - window + 1))
@@ -264,8 +268,8 @@ def null_searches(case: str) -> tuple[np.ndarray, float, int, np.ndarray]:
         counts.append(result.stats.survivor_count)
         significant += result.stats.significant
         smallest.append(best)
-        expected = result.stats.expected_false_survivors
-    return np.array(counts), expected, significant, np.array(smallest)
+        expected.append(result.stats.expected_false_survivors)
+    return np.array(counts), float(np.mean(expected)), significant, np.array(smallest)
 
 
 @pytest.mark.parametrize("case", [c[0] for c in NULL_CASES if not c[7]])

@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import func, select, text
 
+from gpu_kernels.job import ChunkResult, SieveJob, WindowMatch
 from mimicry.draws import read_draws
-from mimicry.jobs import ChunkResult, SieveJob, WindowMatch
 from mimicry.sieve import assemble
 from mimicry.store.database import (
     SCHEMA_REVISION,
@@ -184,7 +184,7 @@ def _job(seed: int) -> SieveJob:
 
 def test_the_ledger_keeps_64_bit_chunks_once_and_counts_executions(store_url):
     job = _job(2**64 - 7)
-    match = WindowMatch(candidate=2**64 - 7, offset=0, skip=0, matches=6)
+    match = WindowMatch(candidate=2**64 - 7, position=0, skip=0, matches=6)
     halves = [
         ChunkResult(lo=2**64 - 100, hi=2**64 - 50, matches=[], candidates_tested=50, seconds=0.1),
         ChunkResult(lo=2**64 - 50, hi=2**64, matches=[match], candidates_tested=50, seconds=0.2),
@@ -221,7 +221,7 @@ def test_a_run_stores_its_job_and_survivors(store_url, tmp_path):
         chunk = ChunkResult(
             lo=2**64 - 100,
             hi=2**64,
-            matches=[WindowMatch(candidate=seed, offset=0, skip=0, matches=6)],
+            matches=[WindowMatch(candidate=seed, position=0, skip=0, matches=6)],
             candidates_tested=100,
             seconds=0.1,
         )
@@ -237,6 +237,7 @@ def test_a_run_stores_its_job_and_survivors(store_url, tmp_path):
         assert SieveJob.model_validate(job_record.job) == job
         (survivor,) = job_record.survivors
         assert survivor.seed == seed and survivor.rank == 0
+        assert (survivor.offset, survivor.position) == (0, 0)
         assert survivor.next == seeded_history("xorshift64", seed, 23)[20:]
         assert count(session, SurvivorRecord) == 1
 

@@ -23,6 +23,7 @@ from scipy.stats import binom
 from sqlalchemy import select
 
 from flows.pipeline import pipeline
+from mimicry.evaluation import evaluate_stream
 from mimicry.features import ScorerConfig
 from mimicry.requests import PipelineRequest, RankingSettings, SieveSettings
 from mimicry.store.database import connect, database_url
@@ -34,7 +35,6 @@ from mimicry.store.models import (
     TrainedModel,
 )
 from mimicry.store.registry import ModelSchemaMismatch, load_model
-from tasks.evaluate import evaluate_stream
 from tests.history import make_history, write_draws
 from tests.test_cli import MIMICRY
 

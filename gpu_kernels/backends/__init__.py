@@ -8,20 +8,22 @@ backends swapped without touching callers.
 from __future__ import annotations
 
 import hashlib
+import os
 from functools import cache
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Protocol
+from typing import ClassVar, Protocol
 
-import mimicry
-from mimicry.jobs import ChunkResult, SieveJob
+from gpu_kernels.job import ChunkResult, SieveJob
 
 BACKEND_NAMES = ("reference", "cpu", "gpu")
 
 
 @cache
 def kernel_version() -> str:
-    """Names the code that decides a chunk's matches: a digest of the generator registry, the
-    backends (kernel sources included) and the job and hypothesis semantics.
+    """Names the code that decides a chunk's matches: a digest of everything under
+    ``gpu_kernels`` (the generator registry, the job and its window semantics, the backends and
+    their kernel sources) and the installed mimicry version.
 
     Chunk caches and the coverage ledger are keyed on it, so a chunk computed by other code is
     never reused. Any edit to those files changes it, which is conservative on purpose.
@@ -29,11 +31,20 @@ def kernel_version() -> str:
     root = Path(__file__).resolve().parents[2]
     sources = sorted((root / "gpu_kernels").rglob("*.py"))
     sources += sorted((root / "gpu_kernels").rglob("*.cu"))
-    sources += [root / "mimicry" / "jobs.py", root / "mimicry" / "hypothesis.py"]
     digest = hashlib.sha256()
     for path in sources:
         digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
-    return f"{mimicry.__version__}-{digest.hexdigest()[:12]}"
+    try:
+        release = version("mimicry")
+    except PackageNotFoundError:  # a source tree that was never installed
+        release = "0+unknown"
+    return f"{release}-{digest.hexdigest()[:12]}"
+
+
+def default_kernel_cache() -> Path:
+    """``$XDG_CACHE_HOME/mimicry/kernels`` (``~/.cache`` without it): the kernels and numba's
+    compiled copies of them outlive a process, so the next one loads instead of compiling."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mimicry" / "kernels"
 
 
 class BackendUnavailable(RuntimeError):
@@ -42,6 +53,9 @@ class BackendUnavailable(RuntimeError):
 
 class SieveBackend(Protocol):
     name: str
+    #: Dask resources each chunk task needs (``{"GPU": 1}``: only workers started with
+    #: ``--resources GPU=1`` take it); empty where any worker will do.
+    dask_resources: ClassVar[dict[str, int]]
     #: Hypotheses a chunk holds when the caller sets no chunk size: seconds of work on this
     #: backend, so that a chunk's task bookkeeping (a Prefect task run costs 0.1–0.25 s of CPU)
     #: stays a few per cent of it (see :func:`mimicry.sieve.default_chunk_size`).
@@ -74,6 +88,7 @@ def backend_type(name: str) -> type[SieveBackend]:
     raise ValueError(f"unknown backend {name!r}; known backends: {', '.join(BACKEND_NAMES)}")
 
 
-def get_backend(name: str) -> SieveBackend:
-    """The backend called ``name``; :class:`BackendUnavailable` if it cannot run here."""
-    return backend_type(name)()
+def get_backend(name: str, kernel_cache: Path | None = None) -> SieveBackend:
+    """The backend called ``name``; :class:`BackendUnavailable` if it cannot run here.
+    ``kernel_cache``: where compiled kernels are kept (default :func:`default_kernel_cache`)."""
+    return backend_type(name)(kernel_cache=kernel_cache)

@@ -19,18 +19,20 @@ instead of growing memory, so a 2^32 sweep holds O(chunk) candidates at most.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
+from gpu_kernels.backends import default_kernel_cache
 from gpu_kernels.backends.cpu_kernel import BLOCK
 from gpu_kernels.backends.cpu_prefilters import prefilter_for
 from gpu_kernels.backends.cpu_specialise import specialised_sieve
+from gpu_kernels.job import ChunkResult, Mode, SieveJob, WindowMatch
 from gpu_kernels.registry import get_family, get_projection
-from mimicry.jobs import ChunkResult, Mode, SieveJob, WindowMatch
-from mimicry.settings import get_settings
 
 #: Held while a chunk computes. The kernels already use every core, so two chunks at once would
 #: only fight over them; a Dask worker runs two chunk threads so that one chunk's task bookkeeping
@@ -48,14 +50,22 @@ BLOCK_CAPACITY = 256
 
 def block_capacity(job: SieveJob) -> int:
     """Room for 8× the chance survivors a block expects (short windows, small M), bounded by the
-    block's hypotheses; the buffer's untouched pages cost no memory."""
-    chance = job.chance_per_hypothesis
+    block's hypotheses; the buffer's untouched pages cost no memory. The chance is the union
+    bound ``C(W, misses) · (B/M)^(W - misses)`` over which draws match (B: calls a draw may sit
+    on), never below the exact figure of :mod:`mimicry.statistics`."""
+    matched = job.window_size - job.misses_allowed
+    chance = min(
+        1.0,
+        math.comb(job.window_size, job.misses_allowed)
+        * (job.skip_choices / job.modulus) ** matched,
+    )
     hypotheses = BLOCK * job.hypotheses_per_candidate
     return int(min(hypotheses, max(BLOCK_CAPACITY, 8 * hypotheses * chance + 64)))
 
 
 class CpuBackend:
     name = "cpu"
+    dask_resources: ClassVar[dict[str, int]] = {}
     # 2^32 hypotheses: about 10 s of xorshift32 at 64 offsets or of MT19937 at one offset on two
     # cores (BENCHMARKS.md); a 2^32 seed sweep at one offset is 4 chunks of 2^30.
     chunk_hypotheses = 1 << 32
@@ -65,7 +75,7 @@ class CpuBackend:
         #: Off only to measure what the prefilters buy (``mimicry bench --no-prefilter``).
         self.prefilter = prefilter
         #: Where the specialised kernels and numba's cache of them live.
-        self.kernel_cache = kernel_cache or get_settings().kernel_cache
+        self.kernel_cache = kernel_cache or default_kernel_cache()
 
     def sieve_chunk(self, job: SieveJob, lo: int, hi: int) -> ChunkResult:
         with ALL_CORES:
@@ -108,7 +118,7 @@ class CpuBackend:
         gap_slots = max(job.window_size - 1, 1)
         capacity = block_capacity(job)
         out_candidate = np.zeros((blocks, capacity), np.uint64)
-        out_offset = np.zeros((blocks, capacity), np.int64)
+        out_position = np.zeros((blocks, capacity), np.int64)
         out_skip = np.zeros((blocks, capacity), np.int64)
         out_gaps = np.zeros((blocks, capacity, gap_slots), np.int64)
         out_matches = np.zeros((blocks, capacity), np.int64)
@@ -127,12 +137,13 @@ class CpuBackend:
                 projection.numba_param(job.modulus, family.word_bits),
                 job.offsets[0],
                 job.offsets[1],
+                job.lead,
                 job.skips[0],
                 job.skips[1],
                 job.variable_skip,
                 job.misses_allowed,
                 out_candidate,
-                out_offset,
+                out_position,
                 out_skip,
                 out_gaps,
                 out_matches,
@@ -150,7 +161,7 @@ class CpuBackend:
                 matches.append(
                     WindowMatch(
                         candidate=int(out_candidate[block, n]),
-                        offset=int(out_offset[block, n]),
+                        position=int(out_position[block, n]),
                         skip=skip,
                         matches=int(out_matches[block, n]),
                     )

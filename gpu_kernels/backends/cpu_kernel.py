@@ -38,7 +38,7 @@ def _ensure_calls(state, modulus, param, calls, filled, position):
 @nb.njit(inline="always")
 def _record(
     out_candidate,
-    out_offset,
+    out_position,
     out_skip,
     out_gaps,
     out_matches,
@@ -46,7 +46,7 @@ def _record(
     out_overflow,
     block,
     candidate,
-    offset,
+    position,
     skip,
     gaps,
     matches,
@@ -56,7 +56,7 @@ def _record(
         out_overflow[block] = True
         return
     out_candidate[block, n] = candidate
-    out_offset[block, n] = offset
+    out_position[block, n] = position
     out_skip[block, n] = skip
     for g in range(gaps.shape[0]):
         out_gaps[block, n, g] = gaps[g]
@@ -76,12 +76,13 @@ def sieve(
     param,
     offset_lo,
     offset_hi,
+    lead,
     skip_lo,
     skip_hi,
     variable,
     misses_allowed,
     out_candidate,
-    out_offset,
+    out_position,
     out_skip,
     out_gaps,
     out_matches,
@@ -89,7 +90,12 @@ def sieve(
     out_overflow,
 ):
     size = window.shape[0]
-    max_position = offset_hi + (size - 1) * (skip_hi + 1)
+    # The window's first draw sits at offset + lead·(skip + 1) (SieveJob.position); a variable
+    # skip searches every call from the lowest such position to the highest.
+    first_lo = offset_lo + lead * (skip_lo + 1)
+    first_hi = offset_hi + lead * (skip_hi + 1)
+    entries = (first_hi - first_lo + 1) if variable else (offset_hi - offset_lo + 1)
+    max_position = first_hi + (size - 1) * (skip_hi + 1)
     blocks = (count + BLOCK - 1) // BLOCK
     for block in nb.prange(blocks):
         state = np.empty(state_words, np.uint64)
@@ -107,12 +113,14 @@ def sieve(
             candidate = candidates[j] if use_list else lo + np.uint64(j)
             init_fn(candidate, state)
             filled = 0
-            for offset in range(offset_lo, offset_hi + 1):
+            for entry in range(entries):
                 if not variable:
+                    offset = offset_lo + entry
                     for skip in range(skip_lo, skip_hi + 1):
+                        first = offset + lead * (skip + 1)
                         misses = 0
                         for i in range(size):
-                            t = offset + i * (skip + 1)
+                            t = first + i * (skip + 1)
                             filled = _ensure_calls(state, modulus, param, calls, filled, t)
                             if calls[t] != window[i]:
                                 misses += 1
@@ -121,7 +129,7 @@ def sieve(
                         if misses <= misses_allowed:
                             _record(
                                 out_candidate,
-                                out_offset,
+                                out_position,
                                 out_skip,
                                 out_gaps,
                                 out_matches,
@@ -129,7 +137,7 @@ def sieve(
                                 out_overflow,
                                 block,
                                 candidate,
-                                offset,
+                                first,
                                 skip,
                                 no_gaps,
                                 size - misses,
@@ -137,14 +145,15 @@ def sieve(
                     continue
                 # Variable skip: iterative depth-first search over the gaps, in the same order as
                 # the reference (ascending gaps, then the miss branch when no gap matched).
-                filled = _ensure_calls(state, modulus, param, calls, filled, offset)
-                if calls[offset] == window[0]:
+                first = first_lo + entry
+                filled = _ensure_calls(state, modulus, param, calls, filled, first)
+                if calls[first] == window[0]:
                     misses_at[0] = 0
                 elif misses_allowed > 0:
                     misses_at[0] = 1
                 else:
                     continue
-                position[0] = offset
+                position[0] = first
                 best = -1
                 depth = 1
                 if size > 1:
@@ -195,7 +204,7 @@ def sieve(
                 if best >= 0:
                     _record(
                         out_candidate,
-                        out_offset,
+                        out_position,
                         out_skip,
                         out_gaps,
                         out_matches,
@@ -203,7 +212,7 @@ def sieve(
                         out_overflow,
                         block,
                         candidate,
-                        offset,
+                        first,
                         -1,
                         best_gaps[: size - 1],
                         best,

@@ -20,8 +20,8 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
+from gpu_kernels.job import Mode, SieveJob
 from gpu_kernels.uint32_ops import add32, and32, mul32, or32, shl32, shr32, sub32, xor32
-from mimicry.jobs import Mode, SieveJob
 
 #: Candidates advanced in lockstep by one parallel task. Measured on 2 AVX2 cores (MT19937, offset
 #: 0): 32 lanes do not vectorise at all (5 M/s), 64 and 96 run at 83 M/s, 128 at 65, 256 at 40
@@ -286,7 +286,8 @@ def prefilter_for(family: str, job: SieveJob) -> Prefilter | None:
     """The exact first-draw prefilter for this job, or None when none applies."""
     if job.projection != "mod" or job.misses_allowed:
         return None
-    word_lo, word_hi = job.offsets
+    # Every call the window's first draw may sit at, whatever the skip.
+    word_lo, word_hi = job.positions
     draw, divisor = np.uint32(job.window[0]), Divisor.of(job.modulus)
     seed_mode = job.mode is Mode.SEED
 

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
+from typing import ClassVar
 
-from mimicry.hypothesis import Calls, window_matches
-from mimicry.jobs import ChunkResult, SieveJob
+from gpu_kernels.calls import Calls, window_matches
+from gpu_kernels.job import ChunkResult, SieveJob
 
 
 class ReferenceBackend:
     name = "reference"
+    dask_resources: ClassVar[dict[str, int]] = {}
     # Plain Python checks some 10^5 hypotheses a second.
     chunk_hypotheses = 1 << 16
     chunk_candidates = (1 << 6, 1 << 12)
+
+    def __init__(self, kernel_cache: Path | None = None) -> None:
+        """Plain Python compiles nothing: ``kernel_cache`` is accepted and unused."""
 
     def sieve_chunk(self, job: SieveJob, lo: int, hi: int) -> ChunkResult:
         started = time.perf_counter()

@@ -175,7 +175,10 @@ class SurvivorRecord(Base):
     projection: Mapped[str] = mapped_column(String(40))
     seed: Mapped[int | None] = mapped_column(Unsigned64)
     state: Mapped[Any | None] = mapped_column(JSON)
-    offset: Mapped[int] = mapped_column(Integer)
+    #: Calls before the stream's first draw (None: a variable-skip walk cannot reach it).
+    offset: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: Call index of the window's first draw (None in rows written before revision 0003).
+    position: Mapped[int | None] = mapped_column(Integer, nullable=True)
     skip: Mapped[Any] = mapped_column(JSON)
     window_start: Mapped[int] = mapped_column(Integer)
     window_size: Mapped[int] = mapped_column(Integer)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -46,27 +48,16 @@ def save_feature_table(
     )
 
 
+if TYPE_CHECKING:
+    from mimicry.prediction import NextDraw
+
+
 def save_prediction(
-    session: Session, stream_id: int, next_draw, model_id: int | None
+    session: Session, stream_id: int, next_draw: NextDraw, model_id: int | None
 ) -> Prediction:
-    """Store a next-draw prediction (``tasks.predict.NextDraw``) made by the registered model
-    ``model_id`` (None: no model, a chance-level prediction)."""
-    low, high = next_draw.p_hit_interval
-    record = Prediction(
-        stream_id=stream_id,
-        run_id=next_draw.run_id,
-        model_id=model_id,
-        position=next_draw.position,
-        signal=next_draw.signal,
-        pool=next_draw.pool,
-        p_hit=next_draw.p_hit,
-        p_hit_low=low,
-        p_hit_high=high,
-        chance=next_draw.chance,
-        distribution=next_draw.distribution,
-        statement=next_draw.statement,
-        top_hypotheses=next_draw.top_hypotheses,
-    )
+    """Store a next-draw prediction made by the registered model ``model_id`` (None: no model,
+    a chance-level prediction)."""
+    record = next_draw.record(stream_id, model_id)
     session.add(record)
     session.flush()
     return record

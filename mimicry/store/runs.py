@@ -9,7 +9,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mimicry.jobs import ChunkResult, SieveJob, SieveResult, WindowMatch
+from gpu_kernels.job import ChunkResult, SieveJob, WindowMatch
+from mimicry.results import SieveResult
 from mimicry.store.models import Chunk, Run, SieveJobRecord, SurvivorRecord, utcnow
 
 
@@ -160,6 +161,7 @@ def store_result(session: Session, job_id: int, result: SieveResult) -> None:
             seed=survivor.seed,
             state=survivor.state,
             offset=survivor.offset,
+            position=survivor.position,
             skip=survivor.skip,
             window_start=survivor.window["start"],
             window_size=survivor.window["size"],

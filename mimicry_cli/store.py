@@ -14,7 +14,12 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from mimicry.cli.common import (
+from mimicry.draws import DrawFileError
+from mimicry.settings import get_settings
+from mimicry.store.database import connect, database_url, upgrade
+from mimicry.store.models import Draw, Run, Stream
+from mimicry.store.streams import StoreConflict
+from mimicry_cli.common import (
     EXIT_STORE_UNAVAILABLE,
     ColumnFlag,
     DrawsFile,
@@ -24,11 +29,6 @@ from mimicry.cli.common import (
     app,
     fail,
 )
-from mimicry.draws import DrawFileError
-from mimicry.settings import get_settings
-from mimicry.store.database import connect, database_url, upgrade
-from mimicry.store.models import Draw, Run, Stream
-from mimicry.store.streams import StoreConflict
 
 db_app = typer.Typer(help="The store's schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -82,7 +82,7 @@ def ingest(
             fail(str(error))
     scored = []
     if report.added:
-        from tasks.evaluate import evaluate_stream
+        from mimicry.evaluation import evaluate_stream
 
         with store_errors():
             scored, _ = evaluate_stream(report.stream, get_settings().pool_size)

@@ -1,7 +1,16 @@
-"""The sieve's domain model: a job, the matches a chunk finds, survivors and their statistics.
+"""The unit of work every backend accepts, and what a chunk of it returns (DESIGN.md §4).
 
-A :class:`SieveJob` is the unit of work every backend accepts (DESIGN.md §4): hashable, frozen,
-JSON round-trip, so it can be a cache key, a Prefect parameter and a row in the store.
+A :class:`SieveJob` is hashable, frozen and round-trips through JSON, so it can be a cache key,
+a Prefect parameter and a row in the store. Its rules are written once, here: every invalid value
+raises :class:`JobFieldError` naming the job field at fault, and callers (the CLI, a flow's
+request) map that field to their own words.
+
+Calls and offsets (the vocabulary of DESIGN.md §2). ``c_j`` is the j-th call of the generator.
+In seed mode an *offset* is the number of calls made before the stream's first draw (history
+index 0), so with a constant skip k history index ``i`` sits at call ``offset + i·(k + 1)``; the
+window starts at history index ``window_start``, and its first draw at the *position*
+``offset + window_start·(k + 1)``. In state mode the state is enumerated at the first window
+draw itself: the offset is 0 and so is the position.
 """
 
 from __future__ import annotations
@@ -12,7 +21,6 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gpu_kernels.registry import get_family, get_projection
-from mimicry.statistics import chance_per_hypothesis
 
 
 class Mode(StrEnum):
@@ -30,6 +38,43 @@ class JobFieldError(ValueError):
         self.field = field
 
 
+def check_range(field: str, value: tuple[int, int]) -> None:
+    """An inclusive range ``LO..HI`` with ``0 <= LO <= HI``."""
+    lo, hi = value
+    if lo < 0 or hi < lo:
+        raise JobFieldError(field, "expects an inclusive range LO..HI with 0 <= LO <= HI")
+
+
+def check_search_space(family: str, mode: Mode, candidates: tuple[int, int] | None) -> None:
+    """The family can be searched in ``mode`` and ``candidates`` (if given) lie in its space."""
+    try:
+        generator = get_family(family)
+    except KeyError as error:
+        raise JobFieldError("family", error.args[0]) from None
+    try:
+        space_lo, space_hi = generator.candidate_space(mode)
+    except NotImplementedError as error:
+        raise JobFieldError("mode", str(error)) from None
+    if candidates is None:
+        return
+    check_range("candidate_range", candidates)
+    lo, hi = candidates
+    if lo < space_lo or hi > space_hi:
+        raise JobFieldError(
+            "candidate_range",
+            f"{mode.value} range {lo}..{hi} is outside {generator.name}'s {mode.value} space "
+            f"{space_lo}..{space_hi}",
+        )
+
+
+def check_state_offsets(mode: Mode, offsets: tuple[int, int] | None) -> None:
+    if mode is Mode.STATE and offsets not in (None, (0, 0)):
+        raise JobFieldError(
+            "offsets",
+            "state mode enumerates the state at the first window draw, so offsets must be 0..0",
+        )
+
+
 class SieveJob(BaseModel):
     """What to search: one window of one stream against one family and projection."""
 
@@ -45,7 +90,7 @@ class SieveJob(BaseModel):
     mode: Mode = Mode.SEED
     #: Inclusive range of seeds (seed mode) or states (state mode) to enumerate.
     candidate_range: tuple[int, int]
-    #: Inclusive range of offsets: the call index of d_0.
+    #: Inclusive range of offsets: calls made before the stream's first draw (seed mode).
     offsets: tuple[int, int] = (0, 0)
     #: Inclusive range of skips: calls dropped between consecutive observed draws.
     skips: tuple[int, int] = (0, 0)
@@ -59,13 +104,12 @@ class SieveJob(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> SieveJob:
+        check_search_space(self.family, self.mode, self.candidate_range)
         try:
-            family = get_family(self.family)
             projection = get_projection(self.projection)
         except KeyError as error:
-            field = "family" if "family" in error.args[0] else "projection"
-            raise JobFieldError(field, error.args[0]) from None
-        problem = projection.check(family.word_bits, self.modulus)
+            raise JobFieldError("projection", error.args[0]) from None
+        problem = projection.check(get_family(self.family).word_bits, self.modulus)
         if problem:
             raise JobFieldError("projection", problem)
         for index, value in enumerate(self.window):
@@ -73,35 +117,9 @@ class SieveJob(BaseModel):
                 raise JobFieldError(
                     "window", f"window draw {index} is {value}, outside [0, {self.modulus})"
                 )
-        for name in ("candidate_range", "offsets", "skips"):
-            lo, hi = getattr(self, name)
-            if lo < 0 or hi < lo:
-                raise JobFieldError(name, "expects an inclusive range LO..HI with 0 <= LO <= HI")
-        if self.mode is Mode.STATE:
-            if not family.state_search:
-                raise JobFieldError(
-                    "mode",
-                    f"state mode needs a family whose whole state can be enumerated; "
-                    f"{family.name} has a {family.state_bits}-bit state",
-                )
-            if self.offsets != (0, 0):
-                raise JobFieldError(
-                    "offsets",
-                    "state mode enumerates the state at the first window draw, "
-                    "so offsets must be 0..0",
-                )
-            space_lo, space_hi = family.full_state_range()
-            space = "state"
-        else:
-            space_lo, space_hi = 0, (1 << family.seed_bits) - 1
-            space = "seed"
-        lo, hi = self.candidate_range
-        if lo < space_lo or hi > space_hi:
-            raise JobFieldError(
-                "candidate_range",
-                f"{space} range {lo}..{hi} is outside {family.name}'s {space} space "
-                f"{space_lo}..{space_hi}",
-            )
+        check_range("offsets", self.offsets)
+        check_range("skips", self.skips)
+        check_state_offsets(self.mode, self.offsets)
         if self.min_matches is not None and not 1 <= self.min_matches <= len(self.window):
             raise JobFieldError(
                 "min_matches", f"must be between 1 and the window size {len(self.window)}"
@@ -121,6 +139,27 @@ class SieveJob(BaseModel):
     @property
     def window_size(self) -> int:
         return len(self.window)
+
+    @property
+    def lead(self) -> int:
+        """Stream draws before the window that the offset counts past: ``window_start`` in seed
+        mode, 0 in state mode (where the state is enumerated at the window)."""
+        return self.window_start if self.mode is Mode.SEED else 0
+
+    def position(self, offset: int, skip: int) -> int:
+        """Call index of the window's first draw for a stream offset and a constant skip."""
+        return offset + self.lead * (skip + 1)
+
+    def stream_offset(self, position: int, skip: int) -> int:
+        """The offset whose constant-skip window starts at call ``position``."""
+        return position - self.lead * (skip + 1)
+
+    @property
+    def positions(self) -> tuple[int, int]:
+        """Inclusive range of calls the window's first draw may sit at. Variable skip searches
+        every one of them: the draws before the window may sit at any gaps of the range."""
+        lo, hi = self.offsets
+        return self.position(lo, self.skips[0]), self.position(hi, self.skips[1])
 
     @property
     def threshold(self) -> int:
@@ -152,12 +191,16 @@ class SieveJob(BaseModel):
 
     @property
     def hypotheses_per_candidate(self) -> int:
-        """Hypotheses tested for each seed or state: offsets × skips.
+        """Hypotheses tested for each seed or state: offsets × skips (constant skip), or the
+        window's positions (variable skip).
 
         With variable skip the gap sequence is searched, not enumerated: its branching enters
         the per-hypothesis chance instead (:mod:`mimicry.statistics`).
         """
-        return self.offset_count * (1 if self.variable_skip else self.skip_count)
+        if self.variable_skip:
+            lo, hi = self.positions
+            return hi - lo + 1
+        return self.offset_count * self.skip_count
 
     @property
     def hypotheses(self) -> int:
@@ -167,13 +210,6 @@ class SieveJob(BaseModel):
     def skip_choices(self) -> int:
         """Calls each draw after the first may sit on: the skip range (variable skip), else 1."""
         return self.skip_count if self.variable_skip else 1
-
-    @property
-    def chance_per_hypothesis(self) -> float:
-        """Chance (bound, for variable skip) that one hypothesis passes the window by luck."""
-        return chance_per_hypothesis(
-            self.window_size, self.threshold, self.modulus, self.skip_choices
-        )
 
     @property
     def key(self) -> str:
@@ -190,14 +226,15 @@ class WindowMatch(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     candidate: int
-    offset: int
+    #: Call index of the window's first draw (see :meth:`SieveJob.position`).
+    position: int
     #: Constant skip, or the gaps between consecutive window draws (variable skip).
     skip: int | tuple[int, ...]
     matches: int
 
     def sort_key(self) -> tuple:
         skip = (self.skip,) if isinstance(self.skip, int) else self.skip
-        return (self.candidate, self.offset, skip)
+        return (self.candidate, self.position, skip)
 
 
 class ChunkResult(BaseModel):
@@ -211,59 +248,3 @@ class ChunkResult(BaseModel):
     #: True when the backend's bounded survivor buffer filled up and matches were dropped.
     overflow: bool = False
     backend: str = ""
-
-
-class Survivor(BaseModel):
-    """A hypothesis that passed the window, with its extensions, chance and continuation."""
-
-    family: str
-    projection: str
-    seed: int | None
-    state: int | list[int] | None
-    offset: int
-    skip: int | list[int]
-    #: The window it was found on: ``{"start": history index of d_0, "size": W}``.
-    window: dict[str, int]
-    matches: int
-    matches_before: int
-    matches_after: int
-    #: How many draws before / after the window the bidirectional check could compare.
-    checked_before: int
-    checked_after: int
-    p_value: float
-    next: list[int] = Field(default_factory=list)
-
-    @property
-    def evidence(self) -> int:
-        return self.matches + self.matches_before + self.matches_after
-
-    @property
-    def bidirectional(self) -> bool:
-        """Window and both extensions pass (every checked draw matched, something checked)."""
-        return (
-            self.checked_before + self.checked_after > 0
-            and self.matches_before == self.checked_before
-            and self.matches_after == self.checked_after
-        )
-
-
-class SieveStats(BaseModel):
-    candidates_tested: int
-    hypotheses: int
-    seconds: float
-    candidates_per_second: float
-    #: Chance that one hypothesis passes the window under the null (uniform draws).
-    chance_per_hypothesis: float
-    expected_false_survivors: float
-    survivor_count: int
-    significant: bool
-    complete: bool
-    #: Inclusive candidate ranges no chunk covered (empty when complete).
-    missing_ranges: list[tuple[int, int]] = Field(default_factory=list)
-    overflow: bool = False
-
-
-class SieveResult(BaseModel):
-    job: SieveJob
-    survivors: list[Survivor]
-    stats: SieveStats

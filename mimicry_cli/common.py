@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
+from rich.table import Table
 
-from mimicry.jobs import Mode
+from gpu_kernels.job import JobFieldError, Mode
 
 app = typer.Typer(
     help="Find the pseudo-random generator behind a history of draws, with chance statistics.",
@@ -28,10 +30,62 @@ EXIT_INCOMPLETE = 4
 stderr = Console(stderr=True)
 
 
+def terminal() -> Console:
+    """The console answers go to; piped output is not cut to 80 columns (tables are read in
+    logs and CI output)."""
+    return Console() if sys.stdout.isatty() else Console(width=160)
+
+
 def fail(message: str) -> NoReturn:
     """Print one clear sentence on stderr and exit with the bad-input code."""
     print(f"mimicry: error: {message}", file=sys.stderr)
     raise typer.Exit(EXIT_BAD_INPUT)
+
+
+#: The flag behind each field of a job or a request, where it is not ``--`` + the field's name.
+FIELD_FLAGS = {
+    "families": "--family",
+    "candidate_range": "--seeds",
+    "skips": "--skip",
+    "model_types": "--model-type",
+    "holdout_fraction": "--holdout",
+}
+
+
+def flag_of(field: str) -> str:
+    return FIELD_FLAGS.get(field, "--" + field.replace("_", "-"))
+
+
+def invalid_input(error: ValidationError | JobFieldError) -> str:
+    """One sentence for an invalid job or request, led by the flag behind the field at fault:
+    the field comes from the error (a :class:`JobFieldError`'s, or the location pydantic gives),
+    never from the message's words."""
+    if isinstance(error, JobFieldError):
+        return f"{flag_of(error.field)}: {error}"
+    first = error.errors()[0]
+    cause = first.get("ctx", {}).get("error")
+    if isinstance(cause, JobFieldError):
+        return f"{flag_of(cause.field)}: {cause}"
+    names = [str(part) for part in first["loc"] if not str(part).isdigit()]
+    message = first["msg"].removeprefix("Value error, ")
+    return f"{flag_of(names[-1]) if names else 'input'}: {message}"
+
+
+def print_table(title: str, rows: list[dict[str, str]], console: Console) -> None:
+    """Rows of :mod:`mimicry.render` as a terminal table (text columns left, numbers right)."""
+    table = Table(title=title)
+    left = {"family", "next", "hypothesis", "model"}
+    for name in rows[0] if rows else ("result",):
+        table.add_column(name, justify="left" if name in left else "right")
+    for row in rows:
+        table.add_row(*row.values())
+    console.print(table)
+
+
+def markdown_text(text: str) -> str:
+    """The renderer's markdown emphasis as the terminal's."""
+    parts = text.split("**")
+    return "".join(f"[bold]{part}[/]" if i % 2 else part for i, part in enumerate(parts))
 
 
 def parse_range(flag: str, text: str | None, default):

@@ -10,13 +10,13 @@ import typer
 from rich.console import Console
 from sqlalchemy import select
 
-from mimicry.cli.common import JsonFlag, app, fail
-from mimicry.cli.store import store_errors
 from mimicry.settings import get_settings
 from mimicry.statistics import p_value_text
 from mimicry.store.database import connect
 from mimicry.store.models import Stream
 from mimicry.store.streams import StoreConflict, append_draws, require_stream
+from mimicry_cli.common import JsonFlag, app, fail
+from mimicry_cli.store import store_errors
 
 StreamFlag = Annotated[
     str | None, typer.Option(help="Stream (default: the only one in the store).")
@@ -73,7 +73,7 @@ def print_prediction(prediction, console: Console | None = None) -> None:
 @app.command()
 def predict(stream: StreamFlag = None, as_json: JsonFlag = False) -> None:
     """The latest prediction for a stream's next draw (made by the last run, rolled forward)."""
-    from tasks.evaluate import evaluate_stream
+    from mimicry.evaluation import evaluate_stream
 
     with store_errors():
         name = resolve_stream(stream)
@@ -93,7 +93,7 @@ def evaluate(
     as_json: JsonFlag = False,
 ) -> None:
     """Append a new draw, score the prediction for it, and predict the next one."""
-    from tasks.evaluate import evaluate_stream
+    from mimicry.evaluation import evaluate_stream
 
     with store_errors():
         name = resolve_stream(stream)

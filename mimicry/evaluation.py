@@ -20,6 +20,7 @@ from sqlalchemy import select
 from mimicry.features import ScorerConfig
 from mimicry.forecast import binom_p_value
 from mimicry.population import Hypothesis
+from mimicry.prediction import Calibration, NextDraw, predict_next
 from mimicry.store.database import connect
 from mimicry.store.models import Evaluation, PopulationRecord, Prediction, TrainedModel
 from mimicry.store.predictions import (
@@ -31,7 +32,6 @@ from mimicry.store.predictions import (
 )
 from mimicry.store.registry import load_model
 from mimicry.store.streams import require_stream, stored_values
-from tasks.predict import Calibration, NextDraw, predict_next
 
 
 class Scored(BaseModel):
@@ -146,22 +146,6 @@ def evaluate_stream(stream: str, pool_size: int) -> tuple[list[Scored], NextDraw
                 scored.append(result)
         existing = latest_prediction(session, record.id, len(history))
         if existing is not None:
-            return scored, stored_next_draw(stream, existing)
+            return scored, NextDraw.from_record(stream, existing)
         made = make_prediction(session, stream, record, history, pool_size)
         return scored, made[1] if made else None
-
-
-def stored_next_draw(stream: str, prediction: Prediction) -> NextDraw:
-    return NextDraw(
-        stream=stream,
-        run_id=prediction.run_id,
-        position=prediction.position,
-        signal=prediction.signal,
-        pool=prediction.pool,
-        p_hit=prediction.p_hit,
-        p_hit_interval=(prediction.p_hit_low, prediction.p_hit_high),
-        chance=prediction.chance,
-        distribution=prediction.distribution,
-        statement=prediction.statement,
-        top_hypotheses=prediction.top_hypotheses,
-    )

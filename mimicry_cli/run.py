@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
-from rich.table import Table
 
+from gpu_kernels.job import Mode
 from gpu_kernels.projections import MAX_MODULUS
-from mimicry.cli.common import (
+from mimicry.answers import RunAnswer
+from mimicry.draws import DrawFileError, read_draws
+from mimicry.models import MODEL_NAMES
+from mimicry.render import search_line, survivor_rows
+from mimicry.requests import DEFAULT_FAMILIES, PipelineRequest, RankingSettings, SieveSettings
+from mimicry.statistics import p_value_text
+from mimicry.store.database import connect
+from mimicry_cli.common import (
     EXIT_INCOMPLETE,
     BackendFlag,
     ColumnFlag,
@@ -33,39 +38,13 @@ from mimicry.cli.common import (
     WindowStartFlag,
     app,
     fail,
+    invalid_input,
+    markdown_text,
     parse_range,
+    print_table,
+    terminal,
 )
-from mimicry.cli.store import store_errors
-from mimicry.draws import DrawFileError, read_draws
-from mimicry.jobs import Mode
-from mimicry.models import MODEL_NAMES
-from mimicry.requests import DEFAULT_FAMILIES, PipelineRequest, RankingSettings, SieveSettings
-from mimicry.settings import get_settings
-from mimicry.statistics import p_value_text
-from mimicry.store.database import connect
-
-#: Request fields whose flag is not simply the field's name.
-FLAGS = {
-    "families": "--family",
-    "model_types": "--model-type",
-    "holdout_fraction": "--holdout",
-}
-#: Whole-request checks, by the words of their message, and the flag they are about.
-CHECK_FLAGS = {"offsets must": "--offsets", "range": "--seeds", "state mode": "--mode"}
-
-
-def _request_error(error: ValidationError) -> str:
-    """One sentence for an invalid request, led by the flag behind it."""
-    first = error.errors()[0]
-    message = first["msg"].removeprefix("Value error, ")
-    field = str(first["loc"][-1]) if first["loc"] else ""
-    if field and not field.isdigit():
-        flag = FLAGS.get(field, "--" + field.replace("_", "-"))
-    elif field.isdigit():  # an item of a list field, e.g. families.1
-        flag = FLAGS.get(str(first["loc"][-2]), "--" + str(first["loc"][-2]))
-    else:
-        flag = next((f for words, f in CHECK_FLAGS.items() if words in message), "--family")
-    return f"{flag}: {message}"
+from mimicry_cli.store import store_errors
 
 
 @app.command()
@@ -166,8 +145,8 @@ def run(
                 max_misses=max_misses,
                 min_matches=min_matches,
                 mode=mode,
-                backend=backend or get_settings().backend,
-                chunk_size=chunk_size or get_settings().chunk_size,
+                backend=backend,
+                chunk_size=chunk_size,
                 predict=predict,
                 top=top,
             ),
@@ -183,19 +162,20 @@ def run(
             ),
         )
     except ValidationError as error:
-        fail(_request_error(error))
+        fail(invalid_input(error))
     with store_errors():
         if rank:
             require_history_to_hold_out(request, len(history), draws)
         from flows.pipeline import pipeline
 
         state = pipeline(request, return_state=True)
-    answer = state.result(raise_on_failure=False)
-    if not isinstance(answer, dict):  # the flow failed before it had an answer
+    result = state.result(raise_on_failure=False)
+    if not isinstance(result, dict):  # the flow failed before it had an answer
         print(f"mimicry: error: the pipeline failed: {state.message}", file=sys.stderr)
         raise typer.Exit(1)
+    answer = RunAnswer.model_validate(result)
     if as_json:
-        print(json.dumps(answer))
+        print(answer.model_dump_json())
     else:
         print_answer(answer)
     if state.is_failed():
@@ -218,45 +198,18 @@ def require_history_to_hold_out(request: PipelineRequest, file_draws: int, path:
         fail(f"{path}: {error} (--no-rank searches it without ranking)")
 
 
-def print_answer(answer: dict) -> None:
-    # Piped output is not cut to 80 columns: the table is read in logs and CI output.
-    console = Console() if sys.stdout.isatty() else Console(width=160)
-    table = Table(title=f"run {answer['run_id']}: survivors, best first")
-    for name in (
-        "family",
-        "seed/state",
-        "offset",
-        "skip",
-        "window",
-        "before",
-        "after",
-        "p-value",
-        "next",
-    ):
-        table.add_column(name, justify="left" if name in ("family", "next") else "right")
-    for s in answer["survivors"]:
-        table.add_row(
-            s["family"],
-            str(s["seed"] if s["seed"] is not None else s["state"]),
-            str(s["offset"]),
-            str(s["skip"]),
-            f"{s['matches']}/{s['window']['size']}",
-            f"{s['matches_before']}/{s['checked_before']}",
-            f"{s['matches_after']}/{s['checked_after']}",
-            f"{s['p_value']:.3g}",
-            " ".join(map(str, s["next"])),
-        )
-    console.print(table)
-    stats = answer["stats"]
-    console.print(
-        f"{stats['candidates_tested']:,} candidates, {stats['hypotheses']:,} hypotheses in "
-        f"{stats['seconds']:.2f} s of sieving."
+def print_answer(answer: RunAnswer) -> None:
+    console = terminal()
+    print_table(
+        f"run {answer.run_id}: survivors, best first", survivor_rows(answer.survivors), console
     )
-    console.print(answer["verdict"].replace("**", ""))
-    if "model" in answer:
-        model = answer["model"]
+    stats = answer.stats
+    console.print(search_line(stats.candidates_tested, stats.hypotheses, stats.seconds))
+    console.print(markdown_text(answer.verdict))
+    if answer.model is not None:
+        model = answer.model
         console.print(
-            f"\nRanking: {len(answer['ranking'])} best of the hypotheses; model "
+            f"\nRanking: {len(answer.ranking)} best of the hypotheses; model "
             f"{model['winner']} (walk-forward validation; {model['signal_reason']})."
         )
         test = model["test"]
@@ -264,10 +217,10 @@ def print_answer(answer: dict) -> None:
             f"Held-out test: pools hit {test['hits']}/{test['draws']} (chance "
             f"{test['pool_size'] / test['modulus']:.3g}, p {p_value_text(test['p_value'])})."
         )
-        for entry in answer["ranking"][:3]:
+        for entry in answer.ranking[:3]:
             console.print(f"  {entry['score']:.3f}  {entry['hypothesis']} ({entry['source']})")
-        from mimicry.cli.predict import print_prediction
-        from tasks.predict import NextDraw
+        from mimicry.prediction import NextDraw
+        from mimicry_cli.predict import print_prediction
 
-        prediction = NextDraw.model_validate(answer["prediction"] | {"distribution": []})
+        prediction = NextDraw.model_validate(answer.prediction | {"distribution": []})
         print_prediction(prediction, console)

@@ -13,8 +13,14 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from gpu_kernels.job import JobFieldError, Mode
 from gpu_kernels.projections import MAX_MODULUS
-from mimicry.cli.common import (
+from mimicry.answers import SieveAnswer
+from mimicry.draws import DrawFileError, read_draws
+from mimicry.render import survivor_rows
+from mimicry.requests import SieveSettings
+from mimicry.settings import get_settings
+from mimicry_cli.common import (
     BackendFlag,
     ColumnFlag,
     DrawsFile,
@@ -35,38 +41,13 @@ from mimicry.cli.common import (
     WindowStartFlag,
     app,
     fail,
+    invalid_input,
+    markdown_text,
     parse_range,
+    print_table,
     stderr,
+    terminal,
 )
-from mimicry.draws import DrawFileError, read_draws
-from mimicry.jobs import JobFieldError, Mode, SieveJob, SieveResult
-from mimicry.settings import get_settings
-from mimicry.statistics import p_value_text
-
-#: The CLI flag behind each job field, for error messages.
-JOB_FLAGS = {
-    "family": "--family",
-    "projection": "--projection",
-    "modulus": "--modulus",
-    "window": "--window",
-    "mode": "--mode",
-    "candidate_range": "--seeds",
-    "offsets": "--offsets",
-    "skips": "--skip",
-    "min_matches": "--min-matches",
-    "max_misses": "--max-misses",
-}
-
-
-def _job_error(error: ValidationError) -> str:
-    """One sentence for an invalid job, led by the flag that set the offending value."""
-    first = error.errors()[0]
-    cause = first.get("ctx", {}).get("error")
-    if isinstance(cause, JobFieldError):
-        field, message = cause.field, str(cause)
-    else:
-        field, message = ".".join(str(part) for part in first["loc"]), first["msg"]
-    return f"{JOB_FLAGS.get(field, field)}: {message}"
 
 
 @app.command()
@@ -92,15 +73,11 @@ def sieve(
     as_json: JsonFlag = False,
 ) -> None:
     """Sieve seeds or states of one family for the generator behind DRAWS."""
-    from gpu_kernels.backends import BackendUnavailable, get_backend
-    from gpu_kernels.registry import get_family
+    from gpu_kernels.backends import BackendUnavailable
+    from mimicry.settings import sieve_backend
     from mimicry.sieve import run_sieve
+    from mimicry.window import requested_config
 
-    settings = get_settings()
-    try:
-        generator = get_family(family)
-    except KeyError as error:
-        fail(f"--family: {error.args[0]}")
     if not 2 <= modulus <= MAX_MODULUS:
         fail(f"--modulus must be between 2 and {MAX_MODULUS}, got {modulus}")
     try:
@@ -108,56 +85,47 @@ def sieve(
     except DrawFileError as error:
         fail(str(error))
     values = history.values
-    size = min(8, len(values)) if window is None else window
-    if size < 1:
-        fail(f"--window must be at least 1, got {size}")
-    if window_start < 0 or window_start + size > len(values):
-        fail(
-            f"--window-start {window_start} with --window {size} needs draws "
-            f"{window_start}..{window_start + size - 1}, but {draws} has {len(values)} draws"
-        )
-    space = generator.full_state_range() if mode is Mode.STATE else generator.full_seed_range()
-    if mode is Mode.STATE and not generator.state_search:
-        space = (0, 0)  # the job's validation explains why state mode is refused
+    # The same flags, rules and job builder as `mimicry run`, every value pinned.
     try:
-        job = SieveJob(
-            family=generator.name,
+        flags = SieveSettings(
             projection=projection,
             modulus=modulus,
-            window=tuple(values[window_start : window_start + size]),
+            window=window,
             window_start=window_start,
-            mode=mode,
-            candidate_range=parse_range("--seeds", seeds, space),
+            seeds=parse_range("--seeds", seeds, None),
             offsets=parse_range("--offsets", offsets, (0, 0)),
-            skips=parse_range("--skip", skip, (0, 0)),
+            skip=parse_range("--skip", skip, (0, 0)),
             variable_skip=variable_skip,
-            min_matches=min_matches,
             max_misses=max_misses,
-        )
-    except ValidationError as error:
-        fail(_job_error(error))
+            min_matches=min_matches,
+            mode=mode,
+            backend=backend,
+            predict=predict,
+            top=top,
+        ).resolved(get_settings())
+        job = requested_config(len(values), flags).job(values, family, flags, source=str(draws))
+    except (ValidationError, JobFieldError) as error:
+        fail(invalid_input(error))
     try:
-        engine = get_backend(backend or settings.backend)
+        engine = sieve_backend(flags.backend)
     except (BackendUnavailable, ValueError) as error:
         fail(f"--backend: {error}")
-    if predict < 0 or top < 0:
-        fail("--predict and --top must be >= 0")
 
-    def run(progress=None) -> SieveResult:
-        return run_sieve(
+    def run(progress=None) -> SieveAnswer:
+        result = run_sieve(
             values,
             job,
             backend=engine,
-            chunk_size=settings.chunk_size,
+            chunk_size=flags.chunk_size,
             predict=predict,
             top=top,
-            extension_limit=settings.extension_limit,
+            extension_limit=flags.extension_limit,
             progress=progress,
         )
+        return SieveAnswer(job=result.job, survivors=result.survivors, stats=result.stats)
 
     if as_json:
-        result = run()
-        print(json.dumps(result_json(result)))
+        print(run().model_dump_json())
         return
     with Progress(
         TextColumn("[bold]sieve[/] {task.description}"),
@@ -168,62 +136,24 @@ def sieve(
         transient=True,
     ) as bar:
         task = bar.add_task(f"{job.family}/{job.projection}", total=job.candidate_count)
-        result = run(lambda done, total: bar.update(task, completed=done))
-    print_result(result)
+        answer = run(lambda done, total: bar.update(task, completed=done))
+    print_sieve_answer(answer)
 
 
-def result_json(result: SieveResult) -> dict:
-    """The ``--json`` object: job, survivors best first, stats."""
-    return {
-        "job": result.job.model_dump(mode="json"),
-        "survivors": [survivor.model_dump(mode="json") for survivor in result.survivors],
-        "stats": result.stats.model_dump(mode="json"),
-    }
-
-
-def print_result(result: SieveResult) -> None:
-    console = Console()
-    stats, job = result.stats, result.job
-    table = Table(
-        title=f"{job.family} / {job.projection}, M = {job.modulus}, "
-        f"window {job.window_start}+{job.window_size}"
+def print_sieve_answer(answer: SieveAnswer) -> None:
+    console = terminal()
+    stats, job = answer.stats, answer.job
+    print_table(
+        f"{job.family} / {job.projection}, M = {job.modulus}, "
+        f"window {job.window_start}+{job.window_size}",
+        survivor_rows(answer.survivors),
+        console,
     )
-    key = "seed" if job.mode is Mode.SEED else "state"
-    for name in (key, "offset", "skip", "window", "before", "after", "p-value", "next"):
-        table.add_column(name, justify="right" if name != "next" else "left")
-    for s in result.survivors:
-        table.add_row(
-            str(s.seed if s.seed is not None else s.state),
-            str(s.offset),
-            str(s.skip),
-            f"{s.matches}/{job.window_size}",
-            f"{s.matches_before}/{s.checked_before}",
-            f"{s.matches_after}/{s.checked_after}",
-            f"{s.p_value:.3g}",
-            " ".join(map(str, s.next)),
-        )
-    console.print(table)
     console.print(
         f"{stats.candidates_tested:,} candidates, {stats.hypotheses:,} hypotheses in "
-        f"{stats.seconds:.2f} s ({stats.candidates_per_second:,.0f}/s). "
-        f"Expected chance survivors: {stats.expected_false_survivors:.3g}; "
-        f"found: {stats.survivor_count}."
+        f"{stats.seconds:.2f} s ({stats.candidates_per_second:,.0f}/s)."
     )
-    if stats.significant:
-        console.print(
-            "[green]Significant[/]: the best survivor is very unlikely to be chance "
-            f"(p {p_value_text(result.survivors[0].p_value)})."
-        )
-    else:
-        console.print(
-            "[yellow]Nothing significant[/]: every survivor is consistent with chance "
-            "for a search this size."
-        )
-    if not stats.complete:
-        console.print(
-            f"[red]Incomplete[/]: missing ranges {stats.missing_ranges}, "
-            f"survivor buffer overflow: {stats.overflow}."
-        )
+    console.print(markdown_text(answer.verdict))
 
 
 @app.command()

@@ -1,0 +1,160 @@
+"""The typed answers of a search: what ``mimicry sieve`` and ``mimicry run`` say, in one model each.
+
+``--json`` dumps these models, the terminal tables and the Prefect artifacts render them
+(:mod:`mimicry.render`), so the three cannot say different things about the same numbers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field, computed_field
+
+from gpu_kernels.job import SieveJob
+from mimicry.results import SieveResult, SieveStats, Survivor
+
+
+class FamilySummary(BaseModel):
+    """One family's search within a run."""
+
+    family: str
+    candidates_tested: int
+    hypotheses: int
+    expected_false_survivors: float
+    survivor_count: int
+    #: Search-wide p-value of the family's best survivor (None: no survivor).
+    best_p_value: float | None
+    complete: bool
+
+
+class SearchStats(BaseModel):
+    """The statistics of every family's search together."""
+
+    candidates_tested: int
+    hypotheses: int
+    seconds: float
+    candidates_per_second: float
+    expected_false_survivors: float
+    survivor_count: int
+    significant: bool
+    complete: bool
+    #: Per family, the inclusive candidate ranges no chunk covered.
+    missing_ranges: dict[str, list[tuple[int, int]]] = Field(default_factory=dict)
+    #: Families whose survivor buffer overflowed (survivors were dropped).
+    overflowed: list[str] = Field(default_factory=list)
+
+
+class SieveAnswer(BaseModel):
+    """``mimicry sieve``: one family's search."""
+
+    job: SieveJob
+    survivors: list[Survivor]
+    stats: SieveStats
+
+    @computed_field
+    @property
+    def verdict(self) -> str:
+        from mimicry.render import incompleteness, verdict
+
+        stats = self.stats
+        missing = {self.job.family: stats.missing_ranges} if stats.missing_ranges else {}
+        overflowed = [self.job.family] if stats.overflow else []
+        return verdict(
+            stats.hypotheses,
+            stats.expected_false_survivors,
+            stats.survivor_count,
+            stats.significant,
+            self.survivors[0] if self.survivors else None,
+            None if stats.complete else incompleteness(missing, overflowed),
+        )
+
+
+class RunAnswer(BaseModel):
+    """``mimicry run`` and the ``pipeline`` / ``sieve`` flows: every family's search, and the
+    ranking's part when the run ranks."""
+
+    run_id: str
+    jobs: list[SieveJob]
+    families: list[FamilySummary]
+    #: The best survivors of all families, best first; ``next`` continues past the newest draw.
+    survivors: list[Survivor]
+    stats: SearchStats
+    #: Step 1's choice per family (what it searched and why).
+    window_choices: dict[str, Any] = Field(default_factory=dict)
+    #: The ranking's part (Steps 2.5–6), when the run ranks.
+    signal: str | None = None
+    model: dict[str, Any] | None = None
+    ranking: list[dict[str, Any]] | None = None
+    prediction: dict[str, Any] | None = None
+    #: Seconds per step.
+    timings: dict[str, float] = Field(default_factory=dict)
+
+    @computed_field
+    @property
+    def job(self) -> SieveJob | None:
+        """The job, when the run searched one family."""
+        return self.jobs[0] if len(self.jobs) == 1 else None
+
+    @computed_field
+    @property
+    def verdict(self) -> str:
+        from mimicry.render import incompleteness, verdict
+
+        stats = self.stats
+        return verdict(
+            stats.hypotheses,
+            stats.expected_false_survivors,
+            stats.survivor_count,
+            stats.significant,
+            self.survivors[0] if self.survivors else None,
+            None if stats.complete else incompleteness(stats.missing_ranges, stats.overflowed),
+        )
+
+
+def rank_survivors(survivors: list[Survivor], top: int | None = None) -> list[Survivor]:
+    """Best first: most evidence, then the smallest p-value."""
+    ranked = sorted(survivors, key=lambda s: (-s.evidence, s.p_value))
+    return ranked if top is None else ranked[:top]
+
+
+def run_answer(
+    run_id: str, results: list[SieveResult], top: int, window_choices: dict[str, Any]
+) -> RunAnswer:
+    """The answer of a run's searches (each result's survivors already continue past the
+    stream's newest draw, as stored)."""
+    seconds = sum(r.stats.seconds for r in results)
+    tested = sum(r.stats.candidates_tested for r in results)
+    stats = SearchStats(
+        candidates_tested=tested,
+        hypotheses=sum(r.stats.hypotheses for r in results),
+        seconds=seconds,
+        candidates_per_second=tested / seconds if seconds > 0 else 0.0,
+        expected_false_survivors=sum(r.stats.expected_false_survivors for r in results),
+        survivor_count=sum(r.stats.survivor_count for r in results),
+        significant=any(r.stats.significant for r in results),
+        complete=all(r.stats.complete for r in results),
+        missing_ranges={
+            r.job.family: r.stats.missing_ranges for r in results if r.stats.missing_ranges
+        },
+        overflowed=[r.job.family for r in results if r.stats.overflow],
+    )
+    families = [
+        FamilySummary(
+            family=r.job.family,
+            candidates_tested=r.stats.candidates_tested,
+            hypotheses=r.stats.hypotheses,
+            expected_false_survivors=r.stats.expected_false_survivors,
+            survivor_count=r.stats.survivor_count,
+            best_p_value=r.survivors[0].p_value if r.survivors else None,
+            complete=r.stats.complete,
+        )
+        for r in results
+    ]
+    return RunAnswer(
+        run_id=run_id,
+        jobs=[r.job for r in results],
+        families=families,
+        survivors=rank_survivors([s for r in results for s in r.survivors], top),
+        stats=stats,
+        window_choices=window_choices,
+    )

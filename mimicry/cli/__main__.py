@@ -1,3 +1,0 @@
-from mimicry.cli import app
-
-app()

@@ -1,0 +1,160 @@
+"""Step 6, predictions: a probability for every value of the next draw, a pool, and its odds.
+
+With signal, the hypotheses' values for the next draw are weighted by the model's scores at that
+point of the stream (features read every draw before it) and mixed with a uniform share; the pool
+is the K most probable values. Its ``P(hit)`` is calibrated on the one evaluation that was never
+tuned on, the held-out test split (hits of its pools, with a Clopper–Pearson interval), and set
+beside the chance rate K/M. Without signal the distribution is uniform, ``P(hit)`` is exactly
+K/M, and the statement says these are chance-level numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from pydantic import BaseModel
+
+from mimicry.features import ScorerConfig, feature_matrix
+from mimicry.forecast import clopper_pearson, distribution, pool, weights_from_scores
+from mimicry.models import RankingModel
+from mimicry.population import Hypothesis
+from mimicry.scoring import TrackBook
+from mimicry.store.models import Prediction
+
+
+class Calibration(BaseModel):
+    """Where a pool's P(hit) comes from: the held-out test split's pools."""
+
+    signal: bool
+    test_hits: int
+    test_draws: int
+    reason: str
+
+
+class NextDraw(BaseModel):
+    stream: str
+    run_id: str
+    #: Stream position of the predicted draw (the number of draws known when predicting).
+    position: int
+    signal: str
+    pool: list[int]
+    p_hit: float
+    p_hit_interval: tuple[float, float]
+    chance: float
+    distribution: list[float]
+    statement: str
+    #: The hypotheses behind the prediction, best first: label, score, predicted value.
+    top_hypotheses: list[dict]
+
+    # The mapping to and from the store's ``predictions`` row, both directions in one place.
+
+    def record(self, stream_id: int, model_id: int | None) -> Prediction:
+        """The store's row for this prediction, made by the registered model ``model_id``
+        (None: no model, a chance-level prediction)."""
+        low, high = self.p_hit_interval
+        return Prediction(
+            stream_id=stream_id,
+            run_id=self.run_id,
+            model_id=model_id,
+            position=self.position,
+            signal=self.signal,
+            pool=self.pool,
+            p_hit=self.p_hit,
+            p_hit_low=low,
+            p_hit_high=high,
+            chance=self.chance,
+            distribution=self.distribution,
+            statement=self.statement,
+            top_hypotheses=self.top_hypotheses,
+        )
+
+    @classmethod
+    def from_record(cls, stream: str, row: Prediction) -> NextDraw:
+        return cls(
+            stream=stream,
+            run_id=row.run_id,
+            position=row.position,
+            signal=row.signal,
+            pool=row.pool,
+            p_hit=row.p_hit,
+            p_hit_interval=(row.p_hit_low, row.p_hit_high),
+            chance=row.chance,
+            distribution=row.distribution,
+            statement=row.statement,
+            top_hypotheses=row.top_hypotheses,
+        )
+
+
+def predict_next(
+    stream: str,
+    run_id: str,
+    population: Sequence[Hypothesis],
+    model: RankingModel | None,
+    config: ScorerConfig,
+    history: Sequence[int],
+    modulus: int,
+    pool_size: int,
+    calibration: Calibration,
+    top: int = 5,
+) -> NextDraw:
+    """The prediction for draw ``len(history)`` of the stream."""
+    position = len(history)
+    chance = pool_size / modulus
+    if not calibration.signal or model is None or not population:
+        uniform = [1.0 / modulus] * modulus
+        return NextDraw(
+            stream=stream,
+            run_id=run_id,
+            position=position,
+            signal="no_signal",
+            pool=list(range(pool_size)),
+            p_hit=chance,
+            p_hit_interval=(chance, chance),
+            chance=chance,
+            distribution=uniform,
+            statement=(
+                f"No signal ({calibration.reason}). These are chance-level numbers: every value "
+                f"is equally likely (1/{modulus}), and any {pool_size} values, these included, "
+                f"hit with probability {chance:.3g}."
+            ),
+            top_hypotheses=[],
+        )
+    tracks = TrackBook(population, history, position + 1).at(position)
+    scores = model.predict(feature_matrix(population, tracks, history, position, config, modulus))
+    probabilities = distribution(
+        tracks[:, position],
+        weights_from_scores(scores, config.weight_power),
+        modulus,
+        config.uniform_mix,
+    )
+    chosen = pool(probabilities, pool_size)
+    hits, draws = calibration.test_hits, calibration.test_draws
+    p_hit = hits / draws if draws else chance
+    interval = clopper_pearson(hits, draws)
+    order = np.lexsort((np.arange(len(scores)), -scores))[:top]
+    return NextDraw(
+        stream=stream,
+        run_id=run_id,
+        position=position,
+        signal="signal",
+        pool=chosen,
+        p_hit=p_hit,
+        p_hit_interval=interval,
+        chance=chance,
+        distribution=probabilities.tolist(),
+        statement=(
+            f"Signal ({calibration.reason}). On the {draws} held-out draws, pools chosen this way "
+            f"hit {hits} times: P(hit) = {p_hit:.3g} (95% interval {interval[0]:.3g}–"
+            f"{interval[1]:.3g}) against the chance rate {chance:.3g} of {pool_size} values "
+            f"out of {modulus}."
+        ),
+        top_hypotheses=[
+            {
+                "hypothesis": population[h].label(),
+                "score": float(scores[h]),
+                "predicts": int(tracks[h, position]),
+            }
+            for h in order
+        ],
+    )

@@ -1,0 +1,120 @@
+"""The one renderer of a search's answer: table rows, the verdict in words, the summary.
+
+The terminal (``mimicry sieve``, ``mimicry run``) and the Prefect artifacts read the same rows and
+the same sentences from here, so they cannot say different things. Text is markdown (``**`` for
+emphasis); the terminal turns that into its own style.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from mimicry.results import Survivor
+from mimicry.statistics import SIGNIFICANCE_LEVEL, p_value_text
+
+#: The columns of a survivor table, in order.
+SURVIVOR_COLUMNS = (
+    "family",
+    "seed or state",
+    "offset",
+    "skip",
+    "window",
+    "before",
+    "after",
+    "p-value",
+    "next",
+)
+
+
+def p_value_cell(p: float) -> str:
+    """A p-value in a table cell: ``0.0123``, or ``< 1e-300`` where it underflowed to 0."""
+    return p_value_text(p).removeprefix("= ")
+
+
+def survivor_rows(survivors: Sequence[Survivor]) -> list[dict[str, str]]:
+    return [
+        {
+            "family": s.family,
+            "seed or state": str(s.seed if s.seed is not None else s.state),
+            # None: a variable-skip walk back from the window cannot reach the first draw.
+            "offset": "-" if s.offset is None else str(s.offset),
+            "skip": str(s.skip),
+            "window": f"{s.matches}/{s.window['size']}",
+            "before": f"{s.matches_before}/{s.checked_before}",
+            "after": f"{s.matches_after}/{s.checked_after}",
+            "p-value": p_value_cell(s.p_value),
+            "next": " ".join(map(str, s.next)),
+        }
+        for s in survivors
+    ]
+
+
+def incompleteness(missing_ranges: dict[str, list[tuple[int, int]]], overflowed: Sequence[str]):
+    """What an incomplete search did not cover, in words."""
+    parts = [
+        f"{family} candidates {', '.join(f'{lo}..{hi}' for lo, hi in ranges)} not searched"
+        for family, ranges in missing_ranges.items()
+    ]
+    parts += [
+        f"{family}'s survivor buffer overflowed, so some survivors were dropped"
+        for family in overflowed
+    ]
+    return "; ".join(parts) or "some candidates were not searched"
+
+
+def verdict(
+    hypotheses: int,
+    expected_false_survivors: float,
+    survivor_count: int,
+    significant: bool,
+    best: Survivor | None,
+    incomplete: str | None,
+) -> str:
+    """What the statistics mean, in a few sentences of markdown."""
+    lines = [
+        f"A search of this size ({hypotheses:,} hypotheses) finds "
+        f"{expected_false_survivors:.3g} survivors by chance in draws with no generator behind "
+        f"them; it found {survivor_count}."
+    ]
+    if significant and best is not None:
+        found = f"seed {best.seed}" if best.seed is not None else "state"
+        lines.append(
+            f"**Significant**: the best survivor ({best.family}, {found}) has a search-wide "
+            f"p-value {p_value_text(best.p_value)}, the chance that any hypothesis of this "
+            f"search matches as well by luck."
+        )
+    else:
+        lines.append(
+            f"**Nothing significant**: no survivor has a search-wide p-value below "
+            f"{SIGNIFICANCE_LEVEL}; every one is consistent with chance for a search this size, "
+            "and its predictions are chance-level."
+        )
+    if incomplete is not None:
+        lines.append(f"**Incomplete**: {incomplete}.")
+    return "\n\n".join(lines)
+
+
+def family_table(families) -> str:
+    """Per-family statistics of a run, as a markdown table."""
+    rows = [
+        "| family | candidates | hypotheses | chance survivors | survivors | best p | complete |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for f in families:
+        best = "-" if f.best_p_value is None else p_value_cell(f.best_p_value)
+        rows.append(
+            f"| {f.family} | {f.candidates_tested:,} | {f.hypotheses:,} | "
+            f"{f.expected_false_survivors:.3g} | {f.survivor_count} | {best} | {f.complete} |"
+        )
+    return "\n".join(rows)
+
+
+def summary_markdown(answer) -> str:
+    """The sieve summary of a run (:class:`mimicry.answers.RunAnswer`)."""
+    return (
+        f"# Sieve of run `{answer.run_id}`\n\n{answer.verdict}\n\n{family_table(answer.families)}\n"
+    )
+
+
+def search_line(candidates: int, hypotheses: int, seconds: float) -> str:
+    return f"{candidates:,} candidates, {hypotheses:,} hypotheses in {seconds:.2f} s of sieving."

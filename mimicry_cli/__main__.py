@@ -1,0 +1,3 @@
+from mimicry_cli import app
+
+app()
