@@ -177,8 +177,9 @@ def simulate(
     problem = projector.check(generator.word_bits, modulus)
     if problem:
         fail(f"--projection: {problem}")
-    if not 0 <= seed < 1 << generator.seed_bits:
-        fail(f"--seed must be in {generator.name}'s seed space 0..{(1 << generator.seed_bits) - 1}")
+    first, last = generator.candidate_space("seed")
+    if not first <= seed <= last:
+        fail(f"--seed must be in {generator.name}'s seed space {first}..{last}")
     if count < 1 or skip < 0 or discard < 0:
         fail("--count must be >= 1 and --skip, --discard >= 0")
     words = generator.words(generator.seed(seed))

@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 
 from mimicry.draws import DrawFileError
 from mimicry.settings import get_settings
+from mimicry.statistics import p_value_text
 from mimicry.store.database import connect, database_url, upgrade
 from mimicry.store.models import Draw, Run, Stream
 from mimicry.store.streams import StoreConflict
@@ -103,8 +104,8 @@ def ingest(
         last = scored[-1].rolling
         print(
             f"scored {len(scored)} predictions: {sum(s.hit for s in scored)} hits; rolling "
-            f"{last['hits']}/{last['evaluated']} (chance {last['chance']:.3g}, p = "
-            f"{last['binomial_p']:.3g})"
+            f"{last['hits']}/{last['evaluated']} (chance {last['chance']:.3g}, p "
+            f"{p_value_text(last['binomial_p'])})"
         )
 
 

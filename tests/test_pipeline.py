@@ -31,6 +31,7 @@ from gpu_kernels.backends.cpu import CpuBackend
 from gpu_kernels.backends.gpu import GpuBackend
 from gpu_kernels.job import SieveJob
 from mimicry.requests import PipelineRequest, SieveSettings
+from mimicry.settings import get_settings
 from mimicry.sieve import default_chunk_size
 from mimicry.store.database import connect
 from mimicry.store.models import Run
@@ -262,3 +263,26 @@ def test_local_clusters_start_quiet(prefect_api, workers):
         assert len(per_worker) == workers
         assert all(periods == quiet for periods in per_worker.values())
     assert dask.config.get("distributed.admin.tick.interval") == before
+
+
+def test_a_flow_run_takes_what_its_flags_leave_open_from_the_settings(
+    prefect_api, home, monkeypatch
+):
+    # A deployment run passes no backend and no extension limit: the worker's settings decide,
+    # once, and the run records what it used.
+    monkeypatch.setenv("MIMICRY_BACKEND", "reference")
+    monkeypatch.setenv("MIMICRY_EXTENSION_LIMIT", "5")
+    get_settings.cache_clear()
+    seed = 321
+    draws = make_history("minstd_rand", "mod", 1000, seed, range(40))
+    ingest_file(write_draws(home / "d.txt", draws), "configured", modulus=1000)
+    answer = sieve_flow("configured", "minstd_rand", SieveSettings(seeds=(0, 499)))
+    best = answer["survivors"][0]
+    assert best["seed"] == seed
+    assert (best["matches_after"], best["checked_after"]) == (5, 5)  # not the default 64
+    with connect() as session:
+        run = session.get(Run, answer["run_id"])
+        assert run.parameters["sieve"]["backend"] == "reference"
+        assert run.parameters["sieve"]["extension_limit"] == 5
+        (record,) = run.jobs
+        assert record.backend == "reference"

@@ -4,9 +4,11 @@
    constant or variable skip, window anywhere inside a longer history) is recovered: a sieve over
    a small candidate range around the truth ranks the truth first, with the right offset, skip,
    extensions and continuation, on the ``reference`` and the ``cpu`` backend alike.
-2. ``reference`` and ``cpu`` return exactly the same window matches for random chunks of random
-   jobs (partial matches, variable skip, state mode), and splitting a job into different chunks
-   changes nothing.
+2. Chunking, coverage and the overflow flag: any chunking gives the same result, and a missing
+   chunk or a full survivor buffer makes it incomplete.
+
+That every backend returns exactly the reference backend's window matches for every family,
+projection and mode, whole or cut into chunks, is tests/test_backend_conformance.py's job.
 
 numba compiles the cpu kernel once per (family, projection, mode) in a process, a few seconds
 each, so every combination is one parametrized test whose hypothesis examples all reuse it.
@@ -24,10 +26,11 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from gpu_kernels.backends.cpu import BLOCK_CAPACITY, CpuBackend
+from gpu_kernels.backends.cpu import CpuBackend
 from gpu_kernels.backends.reference import ReferenceBackend
+from gpu_kernels.job import ChunkResult, Mode, SieveJob
+from gpu_kernels.projections import PROJECTIONS
 from gpu_kernels.registry import FAMILIES, get_family
-from mimicry.jobs import ChunkResult, Mode, SieveJob
 from mimicry.sieve import (
     assemble,
     chunk_bounds,
@@ -35,21 +38,30 @@ from mimicry.sieve import (
     missing_ranges,
     run_sieve,
 )
-from mimicry.statistics import chance_per_hypothesis
 from tests.history import Stream, variable_positions
 
-STATE_FAMILIES = ["xorshift32", "lcg32", "msvc_rand", "minstd_rand", "minstd_rand0"]
-#: Every family with ``mod``, and each other projection on a 32-bit-word family whose runtime
-#: really uses it (CPython, Java, PHP), so each projection's kernel is exercised.
-SEED_COMBOS = [(name, "mod") for name in sorted(FAMILIES)] + [
-    ("python_random", "python_randrange"),
-    ("python_random", "python_float"),
-    ("java_random", "java_nextint"),
-    ("mt19937", "php_mt_rand_range"),
-]
-#: State mode: the families with ``state_search``, and one rejection projection, whose backward
-#: walk (matches_before) must skip the rejected attempts.
-STATE_COMBOS = [(name, "mod") for name in STATE_FAMILIES] + [("xorshift32", "python_randrange")]
+#: The families whose whole state can be enumerated (state mode).
+STATE_FAMILIES = [name for name, family in FAMILIES.items() if family.state_search]
+
+
+def _combos(families: list[str]) -> list[tuple[str, str]]:
+    """Every family with ``mod``, and each other projection once, on the families whose word
+    width it accepts taken in turn, so that each projection's kernel is exercised on a family
+    that can make it (CPython's, Java's and PHP's projections need 32-bit words)."""
+    combos = [(name, "mod") for name in families]
+    others = [projection for projection in PROJECTIONS.values() if projection.name != "mod"]
+    for turn, projection in enumerate(others):
+        accepting = [
+            name for name in families if projection.check(FAMILIES[name].word_bits, 1000) is None
+        ]
+        combos.append((accepting[turn % len(accepting)], projection.name))
+    return combos
+
+
+SEED_COMBOS = _combos(list(FAMILIES))
+#: State mode: the families with ``state_search``, and each other projection (rejection ones
+#: too, whose backward walk (matches_before) must skip the rejected attempts).
+STATE_COMBOS = _combos(STATE_FAMILIES)
 
 #: Moduli per projection: small ones (chance matches common), Pick-3's 1000, a prime, and large
 #: ones that make the rejection projections reject often (2**30 + 1: about every other attempt).
@@ -83,7 +95,10 @@ class Scenario:
     job: SieveJob
     #: The true seed (seed mode) or the state at the first window draw (state mode).
     candidate: int
+    #: Calls before the stream's first draw (0 in state mode).
     offset: int
+    #: Call index of the window's first draw.
+    position: int
     skip: int | list[int]
     #: The draws that follow the newest history draw.
     future: list[int]
@@ -184,19 +199,24 @@ def scenarios(draw, family_name: str, projection: str, mode: Mode) -> Scenario:
     window_call = window_positions[start]
     if state_mode:
         candidate = stream.state_before(window_call)
-        space = family.full_state_range()
+        space = family.candidate_space("state")
         offsets, true_offset = (0, 0), 0
     else:
         candidate = seed
         space = (0, (1 << family.seed_bits) - 1)
         low = draw(st.integers(0, 4), label="offsets below")
         high = draw(st.integers(0, 4), label="offsets above")
-        offsets, true_offset = (max(0, window_call - low), window_call + high), window_call
+        # Offsets count the calls before the stream's first draw, wherever the window is.
+        offsets, true_offset = (max(0, first - low), first + high), first
     candidate_range = _candidate_range(draw, candidate, space)
 
-    hypotheses = (candidate_range[1] - candidate_range[0] + 1) * (
-        (offsets[1] - offsets[0] + 1) * (1 if variable else kmax - kmin + 1)
+    lead = 0 if state_mode else start
+    per_candidate = (
+        (offsets[1] + lead * (kmax + 1)) - (offsets[0] + lead * (kmin + 1)) + 1
+        if variable  # every call the window's first draw may sit at
+        else (offsets[1] - offsets[0] + 1) * (kmax - kmin + 1)
     )
+    hypotheses = (candidate_range[1] - candidate_range[0] + 1) * per_candidate
     after = _needed_after(
         before=start,
         window=size,
@@ -228,8 +248,16 @@ def scenarios(draw, family_name: str, projection: str, mode: Mode) -> Scenario:
         skips=skips,
         variable_skip=variable,
     )
+    assert job.hypotheses == hypotheses
     return Scenario(
-        history, job, candidate, true_offset, true_skip, future, before_exact=not variable
+        history,
+        job,
+        candidate,
+        true_offset,
+        0 if state_mode else window_call,  # state mode: the state is the window's
+        true_skip,
+        future,
+        before_exact=not variable,
     )
 
 
@@ -265,7 +293,11 @@ def _check_truth_first(scenario: Scenario, chunk_sizes: tuple[int, int]) -> None
         assert best.state is None
         # Seeds that seed the same state are the same hypothesis (glibc's srand(0) is srand(1)).
         assert family.seed(best.seed) == family.seed(scenario.candidate)
-    assert best.offset == scenario.offset
+    assert best.position == scenario.position
+    if scenario.before_exact:
+        assert best.offset == scenario.offset
+    else:  # a variable skip's offset comes from a greedy walk back to the first draw
+        assert best.offset is None or 0 <= best.offset <= scenario.position
     assert best.skip == scenario.skip
     assert best.window == {"start": job.window_start, "size": job.window_size}
     assert best.matches == job.window_size
@@ -284,7 +316,7 @@ def _check_truth_first(scenario: Scenario, chunk_sizes: tuple[int, int]) -> None
 
 
 def _same_hypothesis(survivor, best, family) -> bool:
-    return (survivor.offset, survivor.skip) == (best.offset, best.skip) and (
+    return (survivor.position, survivor.skip) == (best.position, best.skip) and (
         survivor.state == best.state
         if survivor.seed is None
         else family.seed(survivor.seed) == family.seed(best.seed)
@@ -308,119 +340,6 @@ def test_seed_mode_ranks_the_truth_first(family, projection, data, chunk_sizes):
 def test_state_mode_ranks_the_truth_first(family, projection, data, chunk_sizes):
     scenario = data.draw(scenarios(family, projection, Mode.STATE))
     _check_truth_first(scenario, chunk_sizes)
-
-
-# -- reference and cpu agree on arbitrary chunks ----------------------------------------------
-
-AGREEMENT_MODULI = (2, 3, 7, 10, 16, 31, 100, 1000)
-#: Expected window matches per chunk, kept far below the cpu buffer (BLOCK_CAPACITY per block
-#: of candidates) so that an overflow, not a missed match, would be the only way to lose one.
-MAX_EXPECTED_MATCHES = BLOCK_CAPACITY // 2
-
-
-@st.composite
-def random_jobs(draw, family_name: str, projection: str, mode: Mode):
-    """A random job over a random chunk; the window is random or from the real generator."""
-    family = get_family(family_name)
-    modulus = draw(st.sampled_from(AGREEMENT_MODULI), label="modulus")
-    size = draw(st.integers(1, 5), label="window size")
-    variable = draw(st.booleans(), label="variable skip") and size > 1
-    min_matches = draw(st.one_of(st.none(), st.integers(1, size)), label="min matches")
-    max_misses = None
-    if variable and draw(st.booleans(), label="explicit max misses"):
-        max_misses = draw(st.integers(0, size - 1), label="max misses")
-    skip_lo = draw(st.integers(0, 3), label="skip lo")
-    skips = (skip_lo, skip_lo + draw(st.integers(0, 2), label="skip width"))
-    if mode is Mode.STATE:
-        offsets = (0, 0)
-        space = family.full_state_range()
-    else:
-        offset_lo = draw(st.one_of(st.integers(0, 6), st.integers(200, 240)), label="offset lo")
-        offsets = (offset_lo, offset_lo + draw(st.integers(0, 5), label="offset width"))
-        space = (0, (1 << family.seed_bits) - 1)
-
-    shape = SieveJob(
-        family=family.name,
-        projection=projection,
-        modulus=modulus,
-        window=(0,) * size,
-        mode=mode,
-        candidate_range=space,
-        offsets=offsets,
-        skips=skips,
-        variable_skip=variable,
-        min_matches=min_matches,
-        max_misses=max_misses,
-    )
-    chance = chance_per_hypothesis(
-        size, shape.threshold, modulus, shape.skip_count if variable else 1
-    )
-    per_candidate = shape.hypotheses_per_candidate * chance
-    count = min(
-        draw(st.integers(1, 400), label="candidates"),
-        max(1, int(MAX_EXPECTED_MATCHES / per_candidate)),
-    )
-    last = space[1] - count + 1
-    lo = draw(
-        st.one_of(st.integers(space[0], last), st.integers(max(space[0], last - 500), last)),
-        label="chunk lo",
-    )
-    if draw(st.booleans(), label="window from the generator"):
-        # The truth inside the chunk: a real window of candidate `truth`.
-        truth = draw(st.integers(lo, lo + count - 1), label="truth")
-        if mode is Mode.STATE:
-            stream = Stream(family, projection, modulus, family.state_from_int(truth))
-        else:
-            stream = Stream.seeded(family.name, projection, modulus, truth)
-        step = skips[0] + 1
-        window = tuple(stream[offsets[0] + i * step] for i in range(size))
-    else:
-        window = tuple(
-            draw(
-                st.lists(st.integers(0, modulus - 1), min_size=size, max_size=size), label="window"
-            )
-        )
-    job = shape.model_copy(update={"window": window, "candidate_range": (lo, lo + count - 1)})
-    return SieveJob.model_validate(job.model_dump())  # re-validated, like a job off the wire
-
-
-def _check_agreement(job: SieveJob, cuts: list[int]) -> None:
-    lo, hi = job.candidate_range[0], job.candidate_range[1] + 1
-    reference = REFERENCE.sieve_chunk(job, lo, hi)
-    cpu = CPU.sieve_chunk(job, lo, hi)
-    assert not reference.overflow
-    assert cpu.candidates_tested == reference.candidates_tested == hi - lo
-    assert (cpu.lo, cpu.hi) == (reference.lo, reference.hi) == (lo, hi)
-    # The chunk is one cpu block, whose bounded buffer holds at least BLOCK_CAPACITY matches. A
-    # generator can match far more often than chance (xorshift32's small states make small
-    # words); then the buffer may overflow, and the chunk must say so and keep only true matches.
-    if cpu.overflow:
-        assert len(reference.matches) > BLOCK_CAPACITY
-        assert set(cpu.matches) < set(reference.matches)
-        return
-    assert cpu.matches == reference.matches
-    assert all(lo <= m.candidate < hi for m in cpu.matches)
-    assert all(m.matches >= job.threshold for m in cpu.matches)
-    # Any split into sub-chunks gives the same matches in the same order, on either backend.
-    bounds = sorted({lo, hi, *(lo + cut % (hi - lo) for cut in cuts)})
-    pieces = list(itertools.pairwise(bounds))
-    for backend in (REFERENCE, CPU):
-        merged = [m for a, b in pieces for m in backend.sieve_chunk(job, a, b).matches]
-        assert merged == reference.matches
-
-
-@pytest.mark.parametrize(("family", "projection"), SEED_COMBOS)
-@settings(PROPERTY_SETTINGS, max_examples=8)
-@given(data=st.data(), cuts=st.lists(st.integers(0, 10**6), max_size=3))
-def test_backends_agree_in_seed_mode(family, projection, data, cuts):
-    _check_agreement(data.draw(random_jobs(family, projection, Mode.SEED)), cuts)
-
-
-@pytest.mark.parametrize(("family", "projection"), STATE_COMBOS)
-@settings(PROPERTY_SETTINGS, max_examples=8)
-@given(data=st.data(), cuts=st.lists(st.integers(0, 10**6), max_size=3))
-def test_backends_agree_in_state_mode(family, projection, data, cuts):
-    _check_agreement(data.draw(random_jobs(family, projection, Mode.STATE)), cuts)
 
 
 # -- chunking, coverage and the overflow flag ---------------------------------------------------
@@ -495,8 +414,11 @@ def test_default_chunks_hold_a_backend_sized_amount_of_work():
     assert size(CpuBackend, offsets=(0, 99), skips=(0, 0)) == 1 << 25  # 2^32 / 100, rounded down
     assert size(CpuBackend, offsets=(0, 4095), skips=(0, 1023)) == 1 << 24
     assert size(CpuBackend(), offsets=(0, 63), skips=(0, 0)) == 1 << 26  # an instance reads alike
-    # variable skip searches its gaps: only the offsets multiply the work.
-    assert size(CpuBackend, offsets=(0, 63), skips=(0, 1023), variable_skip=True) == 1 << 26
+    # variable skip searches its gaps: only the window's positions multiply the work, which
+    # are the offsets for a window at the first draw, and wider after draws of unknown gaps.
+    variable = dict(offsets=(0, 63), skips=(0, 1023), variable_skip=True)
+    assert size(CpuBackend, **variable, window_start=0) == 1 << 26
+    assert size(CpuBackend, **variable, window_start=2) == 1 << 24  # 2^32 / 2110 positions
     assert size(ReferenceBackend, offsets=(0, 0), skips=(0, 0)) == 1 << 12
     assert size(ReferenceBackend, offsets=(0, 63), skips=(0, 63)) == 1 << 6
 
