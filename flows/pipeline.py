@@ -14,15 +14,14 @@ from prefect import flow
 from flows.report import incomplete, sieve_answer
 from flows.runner import dask_task_runner
 from flows.sieve import sieve_step
-from flows.steps import step
+from flows.steps import failing_closes, step
+from mimicry.records import close_run
 from mimicry.requests import PipelineRequest
 from mimicry.settings import get_settings
 from mimicry.splits import split_history
 from mimicry.store.database import database_url
 from tasks.ingest import ingest_task
 from tasks.runs import (
-    close_run,
-    failing_closes,
     load_history_task,
     start_run_task,
 )

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from flows.report import ranking_answer, ranking_artifacts
 from flows.steps import step
 from mimicry.models import get_model_type
-from mimicry.prediction import Calibration
+from mimicry.next_draw import Calibration
 from mimicry.requests import PipelineRequest
 from mimicry.results import SieveResult
 from mimicry.splits import walk_forward_cuts

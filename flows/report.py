@@ -9,7 +9,14 @@ from __future__ import annotations
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.states import Failed, State
 
-from mimicry.answers import RunAnswer, run_answer
+from mimicry.answers import (
+    ModelSummary,
+    ModelTypeSummary,
+    RankedHypothesis,
+    RunAnswer,
+    SpanSummary,
+    run_answer,
+)
 from mimicry.render import incompleteness, summary_markdown, survivor_rows
 from mimicry.results import SieveResult
 from mimicry.statistics import p_value_text
@@ -99,30 +106,32 @@ def ranking_artifacts(selection, report, prediction) -> None:
 
 
 def ranking_answer(selection, report, prediction, population) -> dict:
+    """The ranking's part of the run's answer (fields of :class:`RunAnswer`)."""
     return {
         "signal": prediction.signal,
-        "model": {
-            "winner": selection.winner,
-            "params": selection.params,
-            "types": [
-                {
-                    "model_type": r.model_type,
-                    "validation_gain": r.valid_mean,
-                    "fold_spread": r.valid_spread,
-                    "gap": r.gap,
-                    "trials": r.trials,
-                }
+        "model": ModelSummary(
+            winner=selection.winner,
+            params=selection.params,
+            types=[
+                ModelTypeSummary(
+                    model_type=r.model_type,
+                    validation_gain=r.valid_mean,
+                    fold_spread=r.valid_spread,
+                    gap=r.gap,
+                    trials=r.trials,
+                )
                 for r in selection.results
             ],
-            "signal_reason": report.signal_reason,
-            "null_p_value": report.null.p_value,
-            "validation": report.validation.model_dump() | {"p_value": report.validation.p_value},
-            "test": report.test.model_dump()
-            | {"p_value": report.test.p_value, "hit_rate": report.test.hit_rate},
-        },
+            signal_reason=report.signal_reason,
+            null_p_value=report.null.p_value,
+            validation=SpanSummary.of(report.validation),
+            test=SpanSummary.of(report.test),
+        ),
         "ranking": [
-            {"hypothesis": population[h].label(), "source": population[h].source, "score": score}
+            RankedHypothesis(
+                hypothesis=population[h].label(), source=population[h].source, score=score
+            )
             for h, score in report.ranking[:10]
         ],
-        "prediction": prediction.model_dump(mode="json", exclude={"distribution"}),
+        "prediction": prediction.model_copy(update={"distribution": []}),
     }

@@ -20,8 +20,10 @@ from prefect.futures import as_completed
 
 from flows.report import incomplete, sieve_answer
 from flows.runner import dask_task_runner
+from flows.steps import failing_closes
 from gpu_kernels.backends import backend_type, kernel_version
 from gpu_kernels.job import SieveJob
+from mimicry.records import close_run
 from mimicry.requests import SieveSettings
 from mimicry.results import SieveResult
 from mimicry.settings import get_settings
@@ -30,8 +32,6 @@ from mimicry.store.database import connect, store_fingerprint
 from mimicry.store.runs import chunk_results, ledger_chunks
 from mimicry.window import requested_config
 from tasks.runs import (
-    close_run,
-    failing_closes,
     load_history_task,
     start_run_task,
     store_job_result_task,

@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, Field, computed_field
 
 from gpu_kernels.job import SieveJob
+from mimicry.next_draw import NextDraw
 from mimicry.results import SieveResult, SieveStats, Survivor
 
 
@@ -42,6 +43,56 @@ class SearchStats(BaseModel):
     missing_ranges: dict[str, list[tuple[int, int]]] = Field(default_factory=dict)
     #: Families whose survivor buffer overflowed (survivors were dropped).
     overflowed: list[str] = Field(default_factory=list)
+
+
+class SpanSummary(BaseModel):
+    """Pools on a run of held-out or validation draws beside chance (a ``SpanReport`` with the
+    numbers derived from it)."""
+
+    draws: int
+    hits: int
+    pool_size: int
+    modulus: int
+    gain_per_draw: float
+    chance: float
+    hit_rate: float
+    #: One-sided binomial test of the hits against the chance rate K/M.
+    p_value: float
+
+    @classmethod
+    def of(cls, report) -> SpanSummary:
+        return cls(
+            **report.model_dump(),
+            chance=report.chance,
+            hit_rate=report.hit_rate,
+            p_value=report.p_value,
+        )
+
+
+class ModelTypeSummary(BaseModel):
+    model_type: str
+    validation_gain: float
+    fold_spread: float
+    gap: float
+    trials: int
+
+
+class ModelSummary(BaseModel):
+    """Steps 4–5: which model type won walk-forward validation, and what the test said."""
+
+    winner: str
+    params: dict[str, Any]
+    types: list[ModelTypeSummary]
+    signal_reason: str
+    null_p_value: float
+    validation: SpanSummary
+    test: SpanSummary
+
+
+class RankedHypothesis(BaseModel):
+    hypothesis: str
+    source: str
+    score: float
 
 
 class SieveAnswer(BaseModel):
@@ -83,9 +134,10 @@ class RunAnswer(BaseModel):
     window_choices: dict[str, Any] = Field(default_factory=dict)
     #: The ranking's part (Steps 2.5–6), when the run ranks.
     signal: str | None = None
-    model: dict[str, Any] | None = None
-    ranking: list[dict[str, Any]] | None = None
-    prediction: dict[str, Any] | None = None
+    model: ModelSummary | None = None
+    ranking: list[RankedHypothesis] | None = None
+    #: The next draw's pool (its full distribution is in the store, not the answer).
+    prediction: NextDraw | None = None
     #: Seconds per step.
     timings: dict[str, float] = Field(default_factory=dict)
 

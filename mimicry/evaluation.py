@@ -19,8 +19,9 @@ from sqlalchemy import select
 
 from mimicry.features import ScorerConfig
 from mimicry.forecast import binom_p_value
+from mimicry.next_draw import Calibration, NextDraw
 from mimicry.population import Hypothesis
-from mimicry.prediction import Calibration, NextDraw, predict_next
+from mimicry.prediction import predict_next
 from mimicry.store.database import connect
 from mimicry.store.models import Evaluation, PopulationRecord, Prediction, TrainedModel
 from mimicry.store.predictions import (

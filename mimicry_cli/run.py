@@ -207,20 +207,17 @@ def print_answer(answer: RunAnswer) -> None:
     console.print(search_line(stats.candidates_tested, stats.hypotheses, stats.seconds))
     console.print(markdown_text(answer.verdict))
     if answer.model is not None:
-        model = answer.model
+        model, test = answer.model, answer.model.test
         console.print(
             f"\nRanking: {len(answer.ranking)} best of the hypotheses; model "
-            f"{model['winner']} (walk-forward validation; {model['signal_reason']})."
+            f"{model.winner} (walk-forward validation; {model.signal_reason})."
         )
-        test = model["test"]
         console.print(
-            f"Held-out test: pools hit {test['hits']}/{test['draws']} (chance "
-            f"{test['pool_size'] / test['modulus']:.3g}, p {p_value_text(test['p_value'])})."
+            f"Held-out test: pools hit {test.hits}/{test.draws} (chance {test.chance:.3g}, "
+            f"p {p_value_text(test.p_value)})."
         )
         for entry in answer.ranking[:3]:
-            console.print(f"  {entry['score']:.3f}  {entry['hypothesis']} ({entry['source']})")
-        from mimicry.prediction import NextDraw
+            console.print(f"  {entry.score:.3f}  {entry.hypothesis} ({entry.source})")
         from mimicry_cli.predict import print_prediction
 
-        prediction = NextDraw.model_validate(answer.prediction | {"distribution": []})
-        print_prediction(prediction, console)
+        print_prediction(answer.prediction, console)

@@ -12,8 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from gpu_kernels.family import Family, State
+from gpu_kernels.job import SieveJob, WindowMatch
 from gpu_kernels.projections import Projection
 from gpu_kernels.registry import get_family, get_projection
+from mimicry.population import Hypothesis, Source
 
 
 class Stream:
@@ -105,3 +107,25 @@ def write_draws(path: Path, values: Sequence[int]) -> str:
     """A plain-text draw file, one value a line; its path as the CLI and the flows take it."""
     path.write_text("".join(f"{v}\n" for v in values))
     return str(path)
+
+
+def truth_and_decoys(
+    history, truth_seed, decoy_seeds, window=8, family="mt19937"
+) -> list[Hypothesis]:
+    """A ranking population: the truth (index 0, its window at the first draw, every window draw
+    matched) and a decoy per seed of ``decoy_seeds`` (one match each), all on one job."""
+    job = SieveJob(family=family, window=tuple(history[:window]), candidate_range=(0, 10**6))
+    truth = Hypothesis(
+        job=job,
+        match=WindowMatch(candidate=truth_seed, position=0, skip=0, matches=window),
+        source=Source.SURVIVOR,
+    )
+    decoys = [
+        Hypothesis(
+            job=job,
+            match=WindowMatch(candidate=s, position=0, skip=0, matches=1),
+            source=Source.DECOY,
+        )
+        for s in decoy_seeds
+    ]
+    return [truth, *decoys]

@@ -37,7 +37,7 @@ from mimicry.splits import (
     walk_forward_folds,
 )
 from mimicry.training import NullComparison, shuffled_labels
-from tests.history import constant_positions, make_history, variable_positions
+from tests.history import constant_positions, make_history, truth_and_decoys, variable_positions
 
 # -- splits ------------------------------------------------------------------------------------
 
@@ -129,27 +129,9 @@ def test_a_variable_skip_track_walks_known_draws_then_keeps_its_commonest_gap():
 # -- features and labels --------------------------------------------------------------------------
 
 
-def _population(history, truth_seed, decoy_seeds, window=8, family="mt19937"):
-    job = SieveJob(family=family, window=tuple(history[:window]), candidate_range=(0, 10**6))
-    truth = Hypothesis(
-        job=job,
-        match=WindowMatch(candidate=truth_seed, position=0, skip=0, matches=window),
-        source=Source.SURVIVOR,
-    )
-    decoys = [
-        Hypothesis(
-            job=job,
-            match=WindowMatch(candidate=s, position=0, skip=0, matches=1),
-            source=Source.DECOY,
-        )
-        for s in decoy_seeds
-    ]
-    return [truth, *decoys]
-
-
 def test_features_tell_the_truth_from_decoys_and_read_nothing_after_the_cut():
     history = make_history("mt19937", "mod", 1000, 4242, range(300))
-    population = _population(history, 4242, [1, 2, 3])
+    population = truth_and_decoys(history, 4242, [1, 2, 3])
     book = TrackBook(population, history, 300)
     config = ScorerConfig()
     cut = 200
@@ -172,7 +154,7 @@ def test_features_tell_the_truth_from_decoys_and_read_nothing_after_the_cut():
 
 def test_agreement_counts_the_others_that_predict_the_same_value():
     history = make_history("mt19937", "mod", 1000, 9, range(100))
-    population = _population(history, 9, [9, 9, 123])  # two copies of the truth, one decoy
+    population = truth_and_decoys(history, 9, [9, 9, 123])  # two copies of the truth, one decoy
     book = TrackBook(population, history, 100)
     config = ScorerConfig(features=("agreement",))
     rows = feature_matrix(population, book.at(50), history, 50, config, 1000)

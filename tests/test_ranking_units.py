@@ -17,13 +17,13 @@ import numpy as np
 import optuna
 import pytest
 
-from gpu_kernels.job import SieveJob, WindowMatch
 from mimicry.evaluation import rank_of, rolling_metrics, score_prediction
 from mimicry.features import ScorerConfig, categorical_columns
 from mimicry.forecast import binom_p_value, clopper_pearson, pool
 from mimicry.models import get_model_type
-from mimicry.population import Hypothesis, Source
-from mimicry.prediction import Calibration, predict_next
+from mimicry.next_draw import Calibration
+from mimicry.population import Hypothesis
+from mimicry.prediction import predict_next
 from mimicry.scorer_search import optimize_scorer, validation_gain
 from mimicry.scoring import TrackBook, score_population
 from mimicry.selection import (
@@ -44,7 +44,7 @@ from mimicry.training import (
     signal_gate,
     train_and_test,
 )
-from tests.history import make_history
+from tests.history import make_history, truth_and_decoys
 
 MODULUS = 1000
 POOL = 10
@@ -76,21 +76,7 @@ def stream() -> list[int]:
 @pytest.fixture(scope="module")
 def population(stream) -> list[Hypothesis]:
     """The truth (index 0, all window draws matched) and 30 decoy seeds (one match each)."""
-    job = SieveJob(family="mt19937", window=tuple(stream[:WINDOW]), candidate_range=(0, 10**6))
-    truth = Hypothesis(
-        job=job,
-        match=WindowMatch(candidate=SEED, position=0, skip=0, matches=WINDOW),
-        source=Source.SURVIVOR,
-    )
-    decoys = [
-        Hypothesis(
-            job=job,
-            match=WindowMatch(candidate=s, position=0, skip=0, matches=1),
-            source=Source.DECOY,
-        )
-        for s in DECOY_SEEDS
-    ]
-    return [truth, *decoys]
+    return truth_and_decoys(stream, SEED, DECOY_SEEDS, window=WINDOW)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,94 @@
+"""What a run reads and writes in the store, one transaction each: the stream's history, the run
+record, a job's result, the ranking, the model and its prediction, the run's end."""
+
+from __future__ import annotations
+
+from gpu_kernels.backends import kernel_version
+from mimicry.results import SieveResult
+from mimicry.store.database import connect
+from mimicry.store.predictions import save_feature_table, save_population, save_prediction
+from mimicry.store.registry import register_model
+from mimicry.store.runs import create_job, create_run, finish_run, store_result
+from mimicry.store.streams import draw_count, require_stream, stored_values
+
+
+def load_history(stream: str) -> list[int]:
+    with connect() as session:
+        return stored_values(session, require_stream(session, stream))
+
+
+def start_run(stream: str, parameters: dict, flow_run_id: str | None = None) -> str:
+    """A new run on ``stream``, linked to the Prefect flow run it belongs to (if any)."""
+    with connect() as session:
+        record = require_stream(session, stream)
+        run = create_run(session, record.id, parameters, draw_count(session, record))
+        run.flow_run_id = flow_run_id
+        return run.id
+
+
+def store_job_result(run_id: str, result: SieveResult, backend: str, chunk_size: int) -> None:
+    with connect() as session:
+        job = create_job(session, run_id, result.job, kernel_version(), backend, chunk_size)
+        store_result(session, job.id, result)
+
+
+def close_run(run_id: str, state: str, summary: dict | None = None, error: str | None = None):
+    with connect() as session:
+        finish_run(session, run_id, state, summary, error)
+
+
+def store_ranking(run_id: str, population: list, choice, tables: list) -> None:
+    """Step 3's population (with Step 2.5's configuration) and feature tables."""
+    with connect() as session:
+        save_population(
+            session,
+            run_id,
+            [h.model_dump(mode="json") for h in population],
+            choice.config.model_dump(mode="json"),
+            choice.model_dump(mode="json", exclude={"config"}),
+        )
+        for table in tables:
+            save_feature_table(
+                session,
+                run_id,
+                (table.cut.index, table.cut.stop),
+                table.schema_hash,
+                list(table.features),
+                table.rows,
+                table.labels,
+            )
+
+
+def store_model_and_prediction(run_id: str, stream: str, report, artifact: bytes, prediction):
+    """Register the trained model with its sidecar and store the next-draw prediction."""
+    with connect() as session:
+        record = register_model(
+            session,
+            run_id,
+            model_type=report.model_type,
+            params=report.params,
+            seed=report.seed,
+            schema_hash=report.schema_hash,
+            data_fingerprint=report.data_fingerprint,
+            metrics={
+                "validation": report.validation.model_dump(),
+                "validation_gap": report.validation_gap,
+                "validation_spread": report.validation_spread,
+                "null": report.null.model_dump() | {"p_value": report.null.p_value},
+                "test": report.test.model_dump() | {"p_value": report.test.p_value},
+                "importance": report.importance,
+                "diagnostics": report.diagnostics,
+                "calibration": {
+                    "signal": report.signal,
+                    "test_hits": report.test.hits,
+                    "test_draws": report.test.draws,
+                    "reason": report.signal_reason,
+                },
+            },
+            library_versions=report.library_versions,
+            signal=report.signal,
+            artifact=artifact,
+        )
+        stream_record = require_stream(session, stream)
+        save_prediction(session, stream_record.id, prediction, model_id=record.id)
+        return record.id
