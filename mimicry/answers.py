@@ -105,19 +105,12 @@ class SieveAnswer(BaseModel):
     @computed_field
     @property
     def verdict(self) -> str:
-        from mimicry.render import incompleteness, verdict
+        from mimicry.render import verdict
 
-        stats = self.stats
-        missing = {self.job.family: stats.missing_ranges} if stats.missing_ranges else {}
-        overflowed = [self.job.family] if stats.overflow else []
-        return verdict(
-            stats.hypotheses,
-            stats.expected_false_survivors,
-            stats.survivor_count,
-            stats.significant,
-            self.survivors[0] if self.survivors else None,
-            None if stats.complete else incompleteness(missing, overflowed),
-        )
+        stats, family = self.stats, self.job.family
+        missing = {family: stats.missing_ranges} if stats.missing_ranges else {}
+        best = self.survivors[0] if self.survivors else None
+        return verdict(stats, best, missing, [family] if stats.overflow else [])
 
 
 class RunAnswer(BaseModel):
@@ -150,17 +143,10 @@ class RunAnswer(BaseModel):
     @computed_field
     @property
     def verdict(self) -> str:
-        from mimicry.render import incompleteness, verdict
+        from mimicry.render import verdict
 
-        stats = self.stats
-        return verdict(
-            stats.hypotheses,
-            stats.expected_false_survivors,
-            stats.survivor_count,
-            stats.significant,
-            self.survivors[0] if self.survivors else None,
-            None if stats.complete else incompleteness(stats.missing_ranges, stats.overflowed),
-        )
+        best = self.survivors[0] if self.survivors else None
+        return verdict(self.stats, best, self.stats.missing_ranges, self.stats.overflowed)
 
 
 def rank_survivors(survivors: list[Survivor], top: int | None = None) -> list[Survivor]:

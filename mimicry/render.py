@@ -62,21 +62,15 @@ def incompleteness(missing_ranges: dict[str, list[tuple[int, int]]], overflowed:
     return "; ".join(parts) or "some candidates were not searched"
 
 
-def verdict(
-    hypotheses: int,
-    expected_false_survivors: float,
-    survivor_count: int,
-    significant: bool,
-    best: Survivor | None,
-    incomplete: str | None,
-) -> str:
-    """What the statistics mean, in a few sentences of markdown."""
+def verdict(stats, best: Survivor | None, missing_ranges, overflowed: Sequence[str]) -> str:
+    """What the statistics mean, in a few sentences of markdown. ``stats``: a search's
+    ``SieveStats`` or several families' ``SearchStats`` (both carry the same figures)."""
     lines = [
-        f"A search of this size ({hypotheses:,} hypotheses) finds "
-        f"{expected_false_survivors:.3g} survivors by chance in draws with no generator behind "
-        f"them; it found {survivor_count}."
+        f"A search of this size ({stats.hypotheses:,} hypotheses) finds "
+        f"{stats.expected_false_survivors:.3g} survivors by chance in draws with no generator "
+        f"behind them; it found {stats.survivor_count}."
     ]
-    if significant and best is not None:
+    if stats.significant and best is not None:
         found = f"seed {best.seed}" if best.seed is not None else "state"
         lines.append(
             f"**Significant**: the best survivor ({best.family}, {found}) has a search-wide "
@@ -89,8 +83,8 @@ def verdict(
             f"{SIGNIFICANCE_LEVEL}; every one is consistent with chance for a search this size, "
             "and its predictions are chance-level."
         )
-    if incomplete is not None:
-        lines.append(f"**Incomplete**: {incomplete}.")
+    if not stats.complete:
+        lines.append(f"**Incomplete**: {incompleteness(missing_ranges, overflowed)}.")
     return "\n\n".join(lines)
 
 
