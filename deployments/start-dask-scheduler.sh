@@ -6,8 +6,9 @@
 #
 # MIMICRY_DASK_SCHEDULER_HOST (default 0.0.0.0: every interface, for workers on other machines;
 # Dask does not authenticate, so keep the port inside the rig's network),
-# MIMICRY_DASK_SCHEDULER_PORT (8786) and MIMICRY_DASK_DASHBOARD_ADDRESS (:8787) choose where it
-# listens. The scheduler unpickles the task graphs the flows send, so it needs the same Python
+# MIMICRY_DASK_SCHEDULER_PORT (8786) and MIMICRY_DASK_DASHBOARD_ADDRESS (127.0.0.1:8787: the
+# dashboard shows logs, call stacks and task graphs without authentication, so it listens on
+# loopback only; open it through `ssh -L 8787:127.0.0.1:8787 RIG`) choose where it listens. The scheduler unpickles the task graphs the flows send, so it needs the same Python
 # environment as the workers: mimicry installed (it imports tasks/ and mimicry/).
 set -euo pipefail
 # shellcheck source=common.sh source-path=SCRIPTDIR
@@ -16,5 +17,5 @@ mimicry_require dask mimicry
 exec dask scheduler \
     --host "${MIMICRY_DASK_SCHEDULER_HOST:-0.0.0.0}" \
     --port "${MIMICRY_DASK_SCHEDULER_PORT:-8786}" \
-    --dashboard-address "${MIMICRY_DASK_DASHBOARD_ADDRESS:-:8787}" \
+    --dashboard-address "${MIMICRY_DASK_DASHBOARD_ADDRESS:-127.0.0.1:8787}" \
     "$@"

@@ -23,6 +23,11 @@
 #   MIMICRY_GPU_WORKER_THREADS   numba threads of a GPU worker (default 1; it feeds one GPU)
 #   MIMICRY_DRY_RUN=1            print the worker commands, one a line, and start nothing
 #
+# Each worker listens for the scheduler and its peers on the interface that reaches the scheduler
+# (Dask's choice; keep it inside the rig's network: Dask does not authenticate); its own HTTP
+# server (health, logs, call stacks) listens on loopback only
+# (MIMICRY_DASK_WORKER_DASHBOARD_ADDRESS, default 127.0.0.1:0).
+#
 # GPU workers also take CPU chunks when they are idle (Dask restricts only the tasks that ask
 # for a resource), with MIMICRY_GPU_WORKER_THREADS numba threads.
 set -euo pipefail
@@ -113,16 +118,19 @@ if [ "$cpu_workers" -gt 0 ]; then
     fi
 fi
 
+worker_dashboard=${MIMICRY_DASK_WORKER_DASHBOARD_ADDRESS:-127.0.0.1:0}
+
 # Each command is an `env` invocation, so the pinning is visible in a dry run and in `ps`.
 commands=()
 for index in "${gpus[@]}"; do
     commands+=("$(printf '%q ' env "$pin_variable=$index" "NUMBA_NUM_THREADS=$gpu_threads" \
         dask worker "$scheduler" --name "$host-gpu$index" --nworkers 1 --nthreads 1 \
-        --resources GPU=1 "$@")")
+        --resources GPU=1 --dashboard-address "$worker_dashboard" "$@")")
 done
 if [ "$cpu_workers" -gt 0 ]; then
     commands+=("$(printf '%q ' env "NUMBA_NUM_THREADS=$cpu_threads" \
-        dask worker "$scheduler" --name "$host-cpu" --nworkers "$cpu_workers" --nthreads 1 "$@")")
+        dask worker "$scheduler" --name "$host-cpu" --nworkers "$cpu_workers" --nthreads 1 \
+        --dashboard-address "$worker_dashboard" "$@")")
 fi
 
 if [ "$dry_run" = 1 ]; then

@@ -70,6 +70,29 @@ class LocalClusterTaskRunner(DaskTaskRunner):
         return super().__enter__()
 
 
+#: Where the local cluster's servers listen: the loopback interface only. Dask does not
+#: authenticate, and its HTTP servers show logs, call stacks and the task graph: nothing of a
+#: run's cluster is reachable from the host's network addresses.
+LOOPBACK = "127.0.0.1"
+
+
+def loopback_cluster(dashboard: str | None, processes: bool) -> dict:
+    """LocalCluster arguments that bind the scheduler, its HTTP server and the workers' to the
+    loopback interface (worker processes talk over TCP on it; an in-process worker over
+    ``inproc://``, which opens no port), with the scheduler's dashboard served only when asked
+    for (``MIMICRY_DASK_DASHBOARD``, e.g. ``127.0.0.1:8787``)."""
+    return {
+        **({"host": LOOPBACK} if processes else {}),
+        "processes": processes,
+        "dashboard_address": None,
+        "scheduler_kwargs": {
+            "dashboard": dashboard is not None,
+            "dashboard_address": dashboard or f"{LOOPBACK}:0",
+        },
+        "worker_dashboard_address": f"{LOOPBACK}:0",
+    }
+
+
 def dask_task_runner(settings: Settings | None = None) -> DaskTaskRunner:
     settings = settings or get_settings()
     if settings.dask_address:
@@ -82,8 +105,7 @@ def dask_task_runner(settings: Settings | None = None) -> DaskTaskRunner:
             cluster_kwargs={
                 "n_workers": 1,
                 "threads_per_worker": CHUNK_THREADS,
-                "processes": False,
-                "dashboard_address": ":0",
+                **loopback_cluster(settings.dask_dashboard, processes=False),
             }
         )
     threads = max(1, (os.cpu_count() or 1) // workers)
@@ -91,8 +113,7 @@ def dask_task_runner(settings: Settings | None = None) -> DaskTaskRunner:
         cluster_kwargs={
             "n_workers": workers,
             "threads_per_worker": CHUNK_THREADS,
-            "processes": True,
-            "dashboard_address": ":0",
+            **loopback_cluster(settings.dask_dashboard, processes=True),
             # numba reads its thread count when a worker imports it; Dask's own start-up and
             # shutdown chatter stays out of the run's log.
             "env": {"NUMBA_NUM_THREADS": str(threads), "DASK_LOGGING__DISTRIBUTED": "warning"},

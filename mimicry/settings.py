@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     dask_address: str | None = None
     #: LocalCluster size when no address is set; each worker gives numba cores // workers threads.
     dask_workers: int = Field(1, ge=1)
+    #: Serve the LocalCluster's dashboard at this address (e.g. ``127.0.0.1:8787``); unset: none.
+    dask_dashboard: str | None = None
     #: K, the values in a predicted pool, when a command predicts without a run's request.
     pool_size: int = Field(10, ge=1)
     #: Draws compared on each side of the window by the bidirectional check.

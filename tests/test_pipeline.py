@@ -15,6 +15,8 @@ import json
 import os
 import secrets
 import subprocess
+import urllib.error
+import urllib.request
 
 import pytest
 from distributed import Scheduler, SpecCluster, Worker
@@ -286,3 +288,39 @@ def test_a_flow_run_takes_what_its_flags_leave_open_from_the_settings(
         assert run.parameters["sieve"]["extension_limit"] == 5
         (record,) = run.jobs
         assert record.backend == "reference"
+
+
+def _listening(pids: set[int]) -> list[tuple[int, str, int]]:
+    import psutil
+
+    return sorted(
+        (c.pid, c.laddr.ip, c.laddr.port)
+        for c in psutil.net_connections(kind="inet")
+        if c.status == psutil.CONN_LISTEN and c.pid in pids
+    )
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_local_clusters_listen_on_loopback_only(prefect_api, workers):
+    """Nothing of a run's own cluster (scheduler, its HTTP server, workers, their HTTP servers)
+    is reachable from the host's network addresses, and no dashboard is served unasked."""
+    import psutil
+
+    from flows.runner import dask_task_runner
+    from mimicry.settings import Settings
+
+    me = psutil.Process()
+    before = set(_listening({me.pid}))
+    with dask_task_runner(Settings(dask_workers=workers)) as runner:
+        assert len(runner.client.run(lambda: 1)) == workers  # the cluster is up
+        pids = {me.pid} | {child.pid for child in me.children(recursive=True)}
+        opened = [row for row in _listening(pids) if row not in before]
+        assert len(opened) >= 2 * workers  # each worker's server and HTTP server at least
+        assert {ip for _, ip, _ in opened} == {"127.0.0.1"}, opened
+        # The scheduler's HTTP server answers its health check on loopback, with no dashboard.
+        port = runner.client.scheduler_info()["services"]["dashboard"]
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=10) as reply:
+            assert reply.read() == b"ok"
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=10)
+        assert missing.value.code == 404
