@@ -77,6 +77,12 @@ def verdict(stats, best: Survivor | None, missing_ranges, overflowed: Sequence[s
             f"p-value {p_value_text(best.p_value)}, the chance that any hypothesis of this "
             f"search matches as well by luck."
         )
+    elif stats.significant:  # none shown (--top 0): the statistics still speak
+        lines.append(
+            f"**Significant**: a survivor (none shown) has a search-wide p-value below "
+            f"{SIGNIFICANCE_LEVEL}, the chance that any hypothesis of this search matches as "
+            f"well by luck."
+        )
     else:
         lines.append(
             f"**Nothing significant**: no survivor has a search-wide p-value below "

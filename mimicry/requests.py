@@ -165,6 +165,19 @@ class PipelineRequest(BaseModel):
         return tuple(dict.fromkeys(names))
 
     @model_validator(mode="after")
+    def _pool_below_modulus(self) -> PipelineRequest:
+        """A pool of K values out of M hits by chance with probability K/M: K must leave values
+        out, or every pool hits and nothing can be learned."""
+        modulus, pool_size = self.sieve.modulus, self.ranking.pool_size
+        if pool_size >= modulus:
+            raise JobFieldError(
+                "pool_size",
+                f"must be below the modulus {modulus} (a pool of every value always "
+                f"hits), got {pool_size}",
+            )
+        return self
+
+    @model_validator(mode="after")
     def _search_spaces(self) -> PipelineRequest:
         """Every family can be searched in the mode, over the seeds given: the job's rules."""
         for name in self.families:

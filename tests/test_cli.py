@@ -404,3 +404,86 @@ def test_bad_input_is_one_sentence_and_exit_code_2(bad_runs, kind):
     assert proc.stdout == ""
     assert proc.stderr == f"mimicry: error: {BAD_INPUT[kind][1]}\n"
     assert sorted(p.name for p in folder.iterdir()) == sorted(FILES)  # nothing written
+
+
+# -- `mimicry run`: the same rules, refused before anything is written -----------------------------
+
+RUN_BAD_INPUT = {
+    "pool-size-not-below-modulus": (
+        ["--pool-size", "1000"],
+        "--pool-size: must be below the modulus 1000 (a pool of every value always hits), got 1000",
+    ),
+    "chunk-size-zero": (
+        ["--chunk-size", "0"],
+        "--chunk-size: Input should be greater than or equal to 1",
+    ),
+    "window-start-negative": (
+        ["--window-start", "-1"],
+        "--window-start: Input should be greater than or equal to 0",
+    ),
+    "state-mode-without-state-search": (
+        ["--mode", "state"],
+        "--mode: state mode needs a family whose whole state can be enumerated; mt19937 has a"
+        " 19968-bit state",
+    ),
+    "offsets-in-state-mode": (
+        ["--family", "xorshift32", "--mode", "state", "--offsets", "0..3"],
+        "--offsets: state mode enumerates the state at the first window draw, so offsets must"
+        " be 0..0",
+    ),
+    "seed-range-outside-space": (
+        ["--seeds", "0..4294967296"],
+        "--seeds: seed range 0..4294967296 is outside mt19937's seed space 0..4294967295",
+    ),
+    "unknown-model-type": (
+        ["--model-type", "forest"],
+        "--model-type: unknown model types ['forest']; known: mlp, xgboost, lightgbm, catboost",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def bad_run_commands(tmp_path_factory) -> dict[str, tuple[Path, subprocess.CompletedProcess[str]]]:
+    folders = {}
+    for kind in RUN_BAD_INPUT:
+        folder = tmp_path_factory.mktemp(f"run-{kind}")
+        write_draws(folder / "draws.txt", seeded_history("mt19937", 5, 80))
+        folders[kind] = folder
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        runs = {
+            kind: pool.submit(
+                mimicry, folders[kind], "run", "draws.txt", "--family", "mt19937", *args
+            )
+            for kind, (args, _message) in RUN_BAD_INPUT.items()
+        }
+        return {kind: (folders[kind], run.result()) for kind, run in runs.items()}
+
+
+@pytest.mark.parametrize("kind", RUN_BAD_INPUT)
+def test_run_refuses_bad_flags_in_one_sentence_before_writing(bad_run_commands, kind):
+    folder, proc = bad_run_commands[kind]
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stdout == ""
+    assert proc.stderr == f"mimicry: error: {RUN_BAD_INPUT[kind][1]}\n"
+    assert not (folder / "home").exists()  # nothing written: no store, no stream
+
+
+def test_top_zero_shows_no_survivor_and_still_says_significant(tmp_path):
+    write_draws(tmp_path / "draws.txt", TXT_HISTORY)
+    seeds = f"{SEED - 10}..{SEED + 10}"
+    proc = mimicry(
+        tmp_path,
+        "sieve",
+        "draws.txt",
+        "--family",
+        "mt19937",
+        "--seeds",
+        seeds,
+        "--offsets",
+        "0..3",
+        "--top",
+        "0",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "a survivor (none shown)" in proc.stdout and "Nothing significant" not in proc.stdout
+    assert str(SEED) not in proc.stdout

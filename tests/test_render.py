@@ -73,3 +73,10 @@ def test_a_run_answer_round_trips_through_json_and_says_what_is_missing():
     assert dumped["verdict"] == answer.verdict and dumped["job"]["family"] == "mt19937"
     again = RunAnswer.model_validate(dumped)
     assert again.survivors == answer.survivors and again.verdict == answer.verdict
+
+
+def test_a_significant_search_says_so_even_when_no_survivor_is_shown():
+    result = _result([_survivor(1e-40)])
+    hidden = SieveAnswer(job=result.job, survivors=[], stats=result.stats)  # --top 0
+    assert "**Significant**: a survivor (none shown)" in hidden.verdict
+    assert "Nothing significant" not in hidden.verdict
