@@ -9,13 +9,14 @@ composes tasks: every step is a plain function in ``tasks/``, store writes are i
 
 from __future__ import annotations
 
-from prefect import flow
+from prefect import flow, get_run_logger
 
 from flows.report import incomplete, sieve_answer
 from flows.runner import dask_task_runner
 from flows.sieve import sieve_step
 from flows.steps import failing_closes, step
 from mimicry.records import close_run
+from mimicry.render import verdict_line, window_choice_line
 from mimicry.requests import PipelineRequest
 from mimicry.settings import get_settings
 from mimicry.splits import split_history
@@ -32,6 +33,7 @@ from tasks.window import optimize_window_task
 def pipeline(request: PipelineRequest):
     """Find the generator behind a stream's draws, rank what was found, predict the next draw."""
     timings: dict[str, float] = {}
+    logger = get_run_logger()
     with step(timings, "ingest"):
         if request.draws_file:
             ingest_task(
@@ -57,12 +59,14 @@ def pipeline(request: PipelineRequest):
         for family in request.families:
             with step(timings, "1 window"):
                 choice = optimize_window_task(training, family, request, database_url())
+            logger.info(window_choice_line(family, choice))
             choices[family] = choice.model_dump(mode="json")
             job = choice.config.job(training, family, sieve)
             with step(timings, "2 sieve"):
                 result = sieve_step(run_id, training, job, sieve, family, newest=history)
             results.append(result)
         answer = sieve_answer(run_id, results, sieve.top, choices)
+        logger.info(verdict_line(answer))
         stats = answer.stats.model_dump(mode="json")
         if not answer.stats.complete:
             close_run(run_id, "incomplete", stats)

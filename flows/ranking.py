@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from prefect import get_run_logger
+
 from flows.report import ranking_answer, ranking_artifacts
 from flows.steps import step
 from mimicry.models import get_model_type
 from mimicry.next_draw import Calibration
+from mimicry.render import prediction_line, signal_line
 from mimicry.requests import PipelineRequest
 from mimicry.results import SieveResult
 from mimicry.splits import walk_forward_cuts
@@ -100,4 +103,7 @@ def rank_and_predict(
         )
         store_model_and_prediction_task(run_id, request.stream, report, artifact, prediction)
         ranking_artifacts(selection, report, prediction)
+    logger = get_run_logger()
+    logger.info(signal_line(report))
+    logger.info(prediction_line(prediction))
     return ranking_answer(selection, report, prediction, scored.population)

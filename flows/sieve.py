@@ -24,6 +24,7 @@ from flows.steps import failing_closes
 from gpu_kernels.backends import backend_type, kernel_version
 from gpu_kernels.job import SieveJob
 from mimicry.records import close_run
+from mimicry.render import verdict_line
 from mimicry.requests import SieveSettings
 from mimicry.results import SieveResult
 from mimicry.settings import get_settings
@@ -132,6 +133,7 @@ def sieve_flow(stream: str, family: str, sieve: SieveSettings | None = None):
     with failing_closes(run_id):
         result = sieve_step(run_id, history, job, sieve, family)
         answer = sieve_answer(run_id, [result], sieve.top, {})
+        get_run_logger().info(verdict_line(answer))
         stats = answer.stats.model_dump(mode="json")
         if not answer.stats.complete:
             close_run(run_id, "incomplete", stats)

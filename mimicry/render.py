@@ -118,3 +118,58 @@ def summary_markdown(answer) -> str:
 
 def search_line(candidates: int, hypotheses: int, seconds: float) -> str:
     return f"{candidates:,} candidates, {hypotheses:,} hypotheses in {seconds:.2f} s of sieving."
+
+
+# -- one line per step, for the run's log in the Prefect UI -------------------------------------
+
+
+def window_choice_line(family: str, choice) -> str:
+    """What Step 1 decided for a family (a :class:`mimicry.window.WindowChoice`) and why."""
+    config = choice.config
+    kind = "variable" if config.variable_skip else "constant"
+    matches = "all" if config.min_matches is None else config.min_matches
+    searched = (
+        f"; best of {choice.trials} trials: -log10 p = {choice.best_significance:.3g}"
+        if choice.trials
+        else ""
+    )
+    return (
+        f"Step 1, {family}: {choice.source} window {config.window_start}+{config.window_size}, "
+        f"offsets {config.offsets[0]}..{config.offsets[1]}, skips {config.skips[0]}.."
+        f"{config.skips[1]} ({kind}), min matches {matches}{searched}"
+    )
+
+
+def chunk_line(summary) -> str:
+    """A chunk task's result (a :class:`mimicry.chunks.ChunkSummary`)."""
+    found = "found in the ledger" if not summary.new else f"sieved in {summary.seconds:.2f} s"
+    overflow = ", survivor buffer overflowed" if summary.overflow else ""
+    return (
+        f"chunk {summary.lo}..{summary.hi}: {summary.match_count} window matches, {found} "
+        f"on {summary.worker or 'this process'}{overflow}"
+    )
+
+
+def verdict_line(answer) -> str:
+    """The verdict of a run's searches on one line."""
+    return "Step 2: " + answer.verdict.replace("**", "").replace("\n\n", " ")
+
+
+def signal_line(report) -> str:
+    """Step 5's signal gate and the test split (a :class:`mimicry.training.TrainingReport`)."""
+    test = report.test
+    return (
+        f"Step 5: {'signal' if report.signal else 'no signal'} ({report.signal_reason}); "
+        f"model {report.model_type}; held-out pools hit {test.hits}/{test.draws} (chance "
+        f"{test.chance:.3g}, p {p_value_text(test.p_value)})"
+    )
+
+
+def prediction_line(prediction) -> str:
+    """Step 6's pool for the next draw (a :class:`mimicry.next_draw.NextDraw`)."""
+    low, high = prediction.p_hit_interval
+    return (
+        f"Step 6: next draw of {prediction.stream!r} (position {prediction.position}): pool "
+        f"{' '.join(map(str, prediction.pool))}; P(hit) = {prediction.p_hit:.3g} "
+        f"({low:.3g}–{high:.3g}) against chance {prediction.chance:.3g}"
+    )

@@ -11,12 +11,13 @@ from __future__ import annotations
 import os
 import socket
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.tasks import exponential_backoff
 
 from gpu_kernels.backends import kernel_version
 from gpu_kernels.job import SieveJob
 from mimicry.chunks import ChunkSummary, assemble_from_ledger, sieve_chunk
+from mimicry.render import chunk_line
 from mimicry.store.database import store_fingerprint
 
 
@@ -42,7 +43,9 @@ def chunk_cache_key(context, parameters: dict) -> str:
 def sieve_chunk_on_worker(
     job: SieveJob, lo: int, hi: int, backend: str, store: str | None = None
 ) -> ChunkSummary:
-    return sieve_chunk(job, lo, hi, backend, store, worker=worker_name())
+    summary = sieve_chunk(job, lo, hi, backend, store, worker=worker_name())
+    get_run_logger().info(chunk_line(summary))
+    return summary
 
 
 sieve_chunk_task = task(

@@ -15,13 +15,19 @@ import json
 import os
 import secrets
 import subprocess
+import time
 import urllib.error
 import urllib.request
 
 import pytest
 from distributed import Scheduler, SpecCluster, Worker
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterKey,
+    LogFilter,
+    LogFilterFlowRunId,
+)
 from prefect.testing.utilities import prefect_test_harness
 from prefect_dask import DaskTaskRunner
 from sqlalchemy import select
@@ -57,6 +63,25 @@ def artifacts(key: str) -> list:
             )
 
     return asyncio.run(read())
+
+
+def run_log(flow_run_id, last: str) -> list[str]:
+    """The messages of a flow run's log (its tasks' included), oldest first, as the UI shows,
+    once a line starting with ``last`` has arrived (Prefect ships logs in the background)."""
+
+    async def read():
+        async with get_client() as client:
+            logs = await client.read_logs(
+                log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id]))
+            )
+            return [log.message for log in sorted(logs, key=lambda log: log.timestamp)]
+
+    deadline = time.monotonic() + 60
+    while True:
+        log = asyncio.run(read())
+        if any(line.startswith(last) for line in log) or time.monotonic() > deadline:
+            return log
+        time.sleep(1)
 
 
 def test_pipeline_finds_a_seed_behind_an_unknown_offset(prefect_api, home):
@@ -118,6 +143,21 @@ def test_pipeline_finds_a_seed_behind_an_unknown_offset(prefect_api, home):
             ]
             assert (row.offset, row.next) == (shown["offset"], shown["next"])
         assert mt_job.survivors[0].next == truth[80:]
+
+    # The run's log tells the story in the UI: one line per decision, beside Prefect's own.
+    log = run_log(run.flow_run_id, last="Step 6: ")
+    step1 = [line for line in log if line.startswith("Step 1, mt19937: optimised window ")]
+    assert len(step1) == 1 and "best of 12 trials" in step1[0]
+    assert any(line.startswith("Step 1, glibc_rand: fallback window ") for line in log)
+    chunks = [line for line in log if line.startswith("chunk ")]
+    assert len(chunks) == 8 and all("window matches, sieved in" in line for line in chunks)
+    assert any(
+        line.startswith("Step 2: A search of this size") and "Significant:" in line for line in log
+    )
+    assert any(line.startswith("Step 5: signal (") for line in log)
+    assert any(
+        line.startswith("Step 6: next draw of 'hidden' (position 80): pool ") for line in log
+    )
 
     (summary,) = [a for a in artifacts("sieve-summary") if answer["run_id"] in a.data]
     assert "**Significant**" in summary.data
