@@ -144,8 +144,9 @@ def chunk_line(summary) -> str:
     """A chunk task's result (a :class:`mimicry.chunks.ChunkSummary`)."""
     found = "found in the ledger" if not summary.new else f"sieved in {summary.seconds:.2f} s"
     overflow = ", survivor buffer overflowed" if summary.overflow else ""
+    matches = f"{summary.match_count} window match{'' if summary.match_count == 1 else 'es'}"
     return (
-        f"chunk {summary.lo}..{summary.hi}: {summary.match_count} window matches, {found} "
+        f"chunk {summary.lo}..{summary.hi}: {matches}, {found} "
         f"on {summary.worker or 'this process'}{overflow}"
     )
 
