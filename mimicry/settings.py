@@ -6,7 +6,7 @@ import os
 from functools import cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gpu_kernels.backends import default_kernel_cache
@@ -40,12 +40,55 @@ class Settings(BaseSettings):
     #: Draws compared on each side of the window by the bidirectional check.
     extension_limit: int = Field(DEFAULT_EXTENSION_LIMIT, ge=0)
 
+    @field_validator("home")
+    @classmethod
+    def _home_is_a_folder(cls, value: Path) -> Path:
+        if value.exists() and not value.is_dir():
+            raise ValueError(f"{value} is a file; expected a folder for the store")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        """A URL SQLAlchemy can read (``postgresql+psycopg://user@host/db``); whether its driver
+        is installed is the store's to say when it connects."""
+        if value is None:
+            return value
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            make_url(value)
+        except ArgumentError:
+            raise ValueError(
+                "expected a database URL such as postgresql+psycopg://user@host:5432/db"
+            ) from None
+        return value
+
+
+class SettingsError(ValueError):
+    """A ``MIMICRY_*`` variable that cannot be used; the message names it."""
+
+
+def settings_error(error) -> SettingsError:
+    """One sentence for pydantic's error about the settings, naming the variable."""
+    first = error.errors()[0]
+    variable = "MIMICRY_" + str(first["loc"][0]).upper() if first["loc"] else "MIMICRY_*"
+    message = first["msg"].removeprefix("Value error, ")
+    return SettingsError(f"{variable}: {message} (got {first.get('input')!r})")
+
 
 @cache
 def get_settings() -> Settings:
     """The settings of this process, read from the environment once (the CLI, a flow run or a
-    Dask worker reads them at its top and passes values down)."""
-    return Settings()
+    Dask worker reads them at its top and passes values down); :class:`SettingsError` names a
+    variable that cannot be used."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise settings_error(error) from None
 
 
 def sieve_backend(name: str):

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gpu_kernels.job import JobFieldError, Mode
+from mimicry.settings import SettingsError, get_settings
 
 app = typer.Typer(
     help="Find the pseudo-random generator behind a history of draws, with chance statistics.",
@@ -34,6 +35,17 @@ def terminal() -> Console:
     """The console answers go to; piped output is not cut to 80 columns (tables are read in
     logs and CI output)."""
     return Console() if sys.stdout.isatty() else Console(width=160)
+
+
+@app.callback()
+def read_settings() -> None:
+    """Find the pseudo-random generator behind a history of draws, with chance statistics."""
+    # Every command reads the settings here first, once: a bad MIMICRY_* variable is one
+    # sentence and the bad-input exit before any work.
+    try:
+        get_settings()
+    except SettingsError as error:
+        fail(str(error))
 
 
 def fail(message: str) -> NoReturn:

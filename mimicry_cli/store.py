@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 from mimicry.draws import DrawFileError
 from mimicry.settings import get_settings
 from mimicry.statistics import p_value_text
-from mimicry.store.database import connect, database_url, upgrade
+from mimicry.store.database import StoreUnusable, connect, database_url, upgrade
 from mimicry.store.models import Draw, Run, Stream
 from mimicry.store.streams import StoreConflict
 from mimicry_cli.common import (
@@ -45,6 +45,8 @@ def store_errors():
     """A store that cannot be reached is one sentence and exit 3, not a traceback."""
     try:
         yield
+    except StoreUnusable as error:
+        fail(str(error))
     except OperationalError as error:
         reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
         print(

@@ -487,3 +487,60 @@ def test_top_zero_shows_no_survivor_and_still_says_significant(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "a survivor (none shown)" in proc.stdout and "Nothing significant" not in proc.stdout
     assert str(SEED) not in proc.stdout
+
+
+# -- settings that cannot be used: one sentence naming the variable, before any work ------------
+
+BAD_SETTINGS = {
+    "MIMICRY_CHUNK_SIZE": ("0", "Input should be greater than or equal to 1 (got '0')"),
+    "MIMICRY_POOL_SIZE": (
+        "abc",
+        "Input should be a valid integer, unable to parse string as an integer (got 'abc')",
+    ),
+    "MIMICRY_DASK_WORKERS": ("0", "Input should be greater than or equal to 1 (got '0')"),
+    "MIMICRY_DATABASE_URL": (
+        "not a url",
+        "expected a database URL such as postgresql+psycopg://user@host:5432/db (got 'not a url')",
+    ),
+}
+
+
+@pytest.mark.parametrize("variable", BAD_SETTINGS)
+def test_a_bad_setting_is_one_sentence_naming_the_variable(tmp_path, variable):
+    value, message = BAD_SETTINGS[variable]
+    env = {name: text for name, text in os.environ.items() if not name.startswith("MIMICRY_")}
+    env |= {"MIMICRY_HOME": str(tmp_path / "home"), variable: value}
+    proc = subprocess.run(
+        [*MIMICRY, "status"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 2
+    assert proc.stderr == f"mimicry: error: {variable}: {message}\n"
+    assert not (tmp_path / "home").exists()
+
+
+def test_a_store_url_without_its_driver_or_a_home_that_is_a_file(tmp_path):
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MIMICRY_")}
+    (tmp_path / "file").write_text("not a folder")
+    cases = {
+        "MIMICRY_DATABASE_URL": (
+            "mysql://user@127.0.0.1/db",
+            "MIMICRY_DATABASE_URL: cannot use a 'mysql' database here (No module named "
+            "'MySQLdb'); the store runs on SQLite or PostgreSQL "
+            "(postgresql+psycopg://user@host:5432/db)",
+        ),
+        "MIMICRY_HOME": (
+            str(tmp_path / "file"),
+            f"MIMICRY_HOME: {tmp_path / 'file'} is a file; expected a folder for the store "
+            f"(got '{tmp_path / 'file'}')",
+        ),
+    }
+    for variable, (value, message) in cases.items():
+        proc = subprocess.run(
+            [*MIMICRY, "status"],
+            env={**env, "MIMICRY_HOME": str(tmp_path / "home"), variable: value},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr == f"mimicry: error: {message}\n"

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.exc import NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mimicry.settings import Settings, get_settings
@@ -65,8 +66,24 @@ def _sqlite_begin(connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+class StoreUnusable(ValueError):
+    """The store's URL names a database this installation cannot reach (its driver is missing);
+    the message names ``MIMICRY_DATABASE_URL``."""
+
+
 @cache
 def engine_for(url: str) -> Engine:
+    try:
+        return _engine(url)
+    except (ImportError, NoSuchModuleError) as error:
+        dialect = url.split(":", 1)[0]
+        raise StoreUnusable(
+            f"MIMICRY_DATABASE_URL: cannot use a {dialect!r} database here ({error}); the store "
+            "runs on SQLite or PostgreSQL (postgresql+psycopg://user@host:5432/db)"
+        ) from None
+
+
+def _engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
