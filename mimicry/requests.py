@@ -19,6 +19,7 @@ from gpu_kernels.job import (
 from gpu_kernels.projections import MAX_MODULUS
 from gpu_kernels.registry import FAMILIES, get_family
 from mimicry.models import MODEL_NAMES
+from mimicry.names import StreamName
 from mimicry.settings import Settings
 
 #: Families sieved when a run names none: every one whose whole seed space (at most 2^32
@@ -135,7 +136,7 @@ class PipelineRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    stream: str = Field(min_length=1, max_length=200)
+    stream: StreamName
     #: A draw file to ingest into the stream first (on the machine that runs the flow).
     draws_file: str | None = None
     #: Stream to read from a multi-session file, and the CSV column, as in ``mimicry ingest``.

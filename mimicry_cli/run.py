@@ -128,7 +128,7 @@ def run(
         fail(f"--window-start {window_start} is beyond the {len(history)} draws in {draws}")
     try:
         request = PipelineRequest(
-            stream=stream or draws.stem,
+            stream=draws.stem if stream is None else stream,
             draws_file=str(draws.resolve()),
             session=session,
             column=column,

@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from mimicry.draws import DrawFileError
+from mimicry.names import BadName
 from mimicry.settings import get_settings
 from mimicry.statistics import p_value_text
 from mimicry.store.database import StoreUnusable, connect, database_url, upgrade
@@ -83,6 +84,8 @@ def ingest(
             )
         except (DrawFileError, StoreConflict) as error:
             fail(str(error))
+        except BadName as error:
+            fail(f"--stream: {error}" if error.field == "stream" else f"{draws}: {error}")
     scored = []
     if report.added:
         from mimicry.evaluation import evaluate_stream

@@ -435,6 +435,14 @@ RUN_BAD_INPUT = {
         ["--seeds", "0..4294967296"],
         "--seeds: seed range 0..4294967296 is outside mt19937's seed space 0..4294967295",
     ),
+    "empty-stream-name": (
+        ["--stream", ""],
+        "--stream: a stream name must not be empty",
+    ),
+    "control-character-in-stream-name": (
+        ["--stream", "pick\x1b[2J3"],
+        "--stream: a stream name must not hold control characters; character 5 is U+001B",
+    ),
     "unknown-model-type": (
         ["--model-type", "forest"],
         "--model-type: unknown model types ['forest']; known: mlp, xgboost, lightgbm, catboost",

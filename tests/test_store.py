@@ -340,3 +340,36 @@ def test_chunk_rows_are_unsigned_64_bit(store_url):
         assert (row.lo, row.hi) == (2**64 - 2, 2**64 - 1)
         assert isinstance(row.lo, int)
     assert sys.maxsize < 2**64 - 1  # the values really exceed a signed 64-bit integer
+
+
+def test_one_rule_for_stream_names_on_both_databases(store_url, tmp_path):
+    """Names are checked before anything is written, the same on SQLite (which would store any
+    length) and PostgreSQL (whose varchar(200) would fail with a traceback)."""
+    path = write_draws(tmp_path / "d.txt", seeded_history("mt19937", 3, 10))
+
+    def ingest(name: str):
+        return subprocess.run(
+            [*MIMICRY, "ingest", path, "--stream", name],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    refused = {
+        "": "a stream name must not be empty",
+        "x" * 201: "a stream name has at most 200 characters; this one has 201",
+        "red\x1b[31m": "a stream name must not hold control characters; character 4 is U+001B",
+        "tab\tname": "a stream name must not hold control characters; character 4 is U+0009",
+        " padded": "a stream name must not start or end with white space",
+    }
+    for name, message in refused.items():
+        proc = ingest(name)
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr == f"mimicry: error: --stream: {message}\n"
+    with connect(store_url) as session:
+        assert session.scalar(select(func.count()).select_from(Stream)) == 0
+    longest = "é" * 200  # characters, not bytes
+    proc = ingest(longest)
+    assert proc.returncode == 0, proc.stderr
+    with connect(store_url) as session:
+        assert session.scalar(select(Stream.name)) == longest

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mimicry.draws import DrawHistory
+from mimicry.names import check_source_path, check_stream_name
 from mimicry.store.models import Draw, Stream
 
 
@@ -49,7 +50,9 @@ def require_stream(session: Session, name: str) -> Stream:
 
 def _get_or_create(session: Session, name: str, modulus: int) -> Stream:
     """The stream, locked for this transaction (PostgreSQL: the row; SQLite: the whole
-    database already is), so two ingests of one stream append one after the other."""
+    database already is), so two ingests of one stream append one after the other. A name
+    the store cannot keep is refused (:mod:`mimicry.names`) before anything is written."""
+    check_stream_name(name)
     stream = session.scalar(select(Stream).where(Stream.name == name).with_for_update())
     if stream is None:
         # Another process may create the same stream at the same moment: the unique name
@@ -84,6 +87,8 @@ def draw_count(session: Session, stream: Stream) -> int:
 
 def append_history(session: Session, name: str, history: DrawHistory, modulus: int) -> IngestReport:
     """Store ``history`` as stream ``name``'s draws from position 0 (see the module doc)."""
+    if history.source:
+        check_source_path(history.source)
     stream = _get_or_create(session, name, modulus)
     stored = stored_values(session, stream)
     for position, (old, new) in enumerate(zip(stored, history.values, strict=False)):
