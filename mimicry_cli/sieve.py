@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TextIO
 
 import typer
 from pydantic import ValidationError
@@ -184,18 +188,54 @@ def simulate(
         fail("--count must be >= 1 and --skip, --discard >= 0")
     words = generator.words(generator.seed(seed))
     calls = (projector.draw(words, modulus, generator.word_bits) for _ in iter(int, 1))
-    for _ in range(discard):
-        next(calls)
-    draws = []
-    for _ in range(count):
-        draws.append(next(calls))
-        for _ in range(skip):
+
+    def lines():
+        """The draws as text, one at a time: memory stays the same for any --count."""
+        for _ in range(discard):
             next(calls)
-    text = "".join(f"{draw}\n" for draw in draws)
+        for _ in range(count):
+            yield f"{next(calls)}\n"
+            for _ in range(skip):
+                next(calls)
+
     if out is None:
-        sys.stdout.write(text)
-    else:
-        out.write_text(text)
+        sys.stdout.writelines(lines())
+        return
+    target = writable_output(out)
+    try:
+        with written_whole(target) as file:
+            file.writelines(lines())
+    except OSError as error:
+        fail(f"--out: cannot write {out}: {error.strerror or error}")
+
+
+def writable_output(out: Path) -> Path:
+    """``--out`` as a file that can be written, or one sentence why not."""
+    if str(out) in ("", "."):
+        fail("--out: expected a file path, got an empty one")
+    if out.is_dir():
+        fail(f"--out: {out} is a folder; expected a file path")
+    if not out.parent.is_dir():
+        fail(f"--out: folder {out.parent} does not exist")
+    return out
+
+
+@contextmanager
+def written_whole(path: Path) -> Iterator[TextIO]:
+    """A file to write ``path`` through: a regular file appears whole or not at all (a temporary
+    file beside it, renamed over it at the end); a device or pipe is written in place."""
+    if path.exists() and not path.is_file():
+        with path.open("w") as file:
+            yield file
+        return
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w") as file:
+            yield file
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 @app.command()

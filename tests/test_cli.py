@@ -552,3 +552,62 @@ def test_a_store_url_without_its_driver_or_a_home_that_is_a_file(tmp_path):
         )
         assert proc.returncode == 2, proc.stderr
         assert proc.stderr == f"mimicry: error: {message}\n"
+
+
+# -- `mimicry simulate`: streamed, written whole or not at all --------------------------------
+
+
+def test_simulate_refuses_an_output_it_cannot_write(tmp_path):
+    cases = {
+        "": "--out: expected a file path, got an empty one",
+        str(tmp_path): f"--out: {tmp_path} is a folder; expected a file path",
+        str(tmp_path / "missing" / "d.txt"): f"--out: folder {tmp_path / 'missing'} does not exist",
+        "/dev/full": "--out: cannot write /dev/full: No space left on device",
+    }
+    for out, message in cases.items():
+        proc = mimicry(
+            tmp_path, "simulate", "--family", "mt19937", "--seed", "1", "--count", "5", "--out", out
+        )
+        assert proc.returncode == 2, (out, proc.stderr)
+        assert proc.stderr == f"mimicry: error: {message}\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no temporary file left behind
+
+
+def test_simulate_streams_its_draws_in_the_same_memory_for_any_count(tmp_path):
+    # Each measurement in a fresh parent, whose largest child is the one simulate.
+    measure = (
+        "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+
+    def peak_rss(count: int) -> int:
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                measure,
+                *MIMICRY,
+                "simulate",
+                "--family",
+                "xorshift32",
+                "--seed",
+                "9",
+                "--count",
+                str(count),
+                "--out",
+                str(tmp_path / f"{count}.txt"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return int(proc.stdout.split()[-1])  # KiB
+
+    small = peak_rss(20_000)
+    large = peak_rss(2_000_000)  # a list of the draws and their text would take ~150 MiB more
+    assert large - small < 30 * 1024, (small, large)
+    assert (tmp_path / "2000000.txt").read_text().count("\n") == 2_000_000
+    assert (tmp_path / "20000.txt").read_text().splitlines()[:3] == [
+        str(v) for v in seeded_history("xorshift32", 9, 3)
+    ]
