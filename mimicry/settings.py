@@ -109,6 +109,15 @@ PREFECT_DEFAULTS = {
 
 
 def apply_prefect_defaults() -> None:
-    """Set :data:`PREFECT_DEFAULTS` where unset; call before Prefect is imported."""
+    """Set :data:`PREFECT_DEFAULTS` where unset; call before Prefect is imported. On the
+    embedded default (no ``MIMICRY_DATABASE_URL``) Prefect's persisted task results live beside
+    the store, under ``MIMICRY_HOME``, instead of ``~/.prefect/storage`` where every home's
+    results would meet."""
     for name, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(name, value)
+    try:
+        settings = get_settings()
+    except SettingsError:
+        return  # the command reports it, in one sentence, before any work
+    if settings.database_url is None:
+        os.environ.setdefault("PREFECT_LOCAL_STORAGE_PATH", str(settings.home / "prefect-results"))

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from prefect import task
-from prefect.cache_policies import INPUTS, TASK_SOURCE
 
 from mimicry.selection import select_model
+from tasks import INPUTS_CODE_AND_STORE
 
 select_model_task = task(
     select_model,
     name="model-selection",
     retries=1,
-    cache_policy=INPUTS + TASK_SOURCE,
+    cache_policy=INPUTS_CODE_AND_STORE,
     persist_result=True,
 )

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from prefect import task
-from prefect.cache_policies import INPUTS, TASK_SOURCE
 
 from mimicry.scorer_search import optimize_scorer
+from tasks import INPUTS_CODE_AND_STORE
 
 optimize_scorer_task = task(
     optimize_scorer,
     name="scorer-meta-optimisation",
     retries=1,
-    cache_policy=INPUTS + TASK_SOURCE,
+    cache_policy=INPUTS_CODE_AND_STORE,
     persist_result=True,
 )

@@ -300,3 +300,76 @@ def test_two_runs_on_one_stream_at_once(api_url, home):
             assert [s.rank for s in record.survivors] == list(range(len(record.survivors)))
     for answer in answers:
         assert answer["survivors"][0]["seed"] == seed and answer["stats"]["complete"]
+
+
+def _task_states(flow_run_id: str) -> dict[str, str]:
+    async def read():
+        async with get_client() as client:
+            runs = await client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+            )
+            return {r.name.rsplit("-", 1)[0]: r.state.name for r in runs}
+
+    return asyncio.run(read())
+
+
+def test_cached_results_are_never_reused_across_stores(api_url, tmp_path, monkeypatch):
+    """The ranking's cached steps (keyed on inputs and code) were reused from another
+    MIMICRY_HOME's run; the store is now part of every cache key."""
+    from mimicry.requests import RankingSettings
+    from mimicry.settings import get_settings
+
+    path = write_draws(tmp_path / "d.txt", make_history("mt19937", "mod", 1000, 99, range(120)))
+    request = PipelineRequest(
+        stream="cached",
+        draws_file=path,
+        families=("mt19937",),
+        sieve=SieveSettings(seeds=(0, 1023), window=8, window_start=0),
+        window_trials=0,
+        ranking=RankingSettings(scorer_trials=2, model_trials=1, model_types=("lightgbm",)),
+    )
+    cached_steps = ("full-scoring", "scorer-meta-optimisation", "model-selection")
+
+    def run_in(home: str) -> dict[str, str]:
+        monkeypatch.delenv("MIMICRY_DATABASE_URL", raising=False)
+        monkeypatch.setenv("MIMICRY_HOME", str(tmp_path / home))
+        get_settings.cache_clear()
+        answer = pipeline(request)
+        with connect() as session:
+            flow_run_id = session.get(Run, answer["run_id"]).flow_run_id
+        return _task_states(str(flow_run_id))
+
+    first = run_in("one")
+    assert all(first[name] == "Completed" for name in cached_steps), first
+    again = run_in("one")  # the same store: the cache serves
+    assert all(again[name] == "Cached" for name in cached_steps), again
+    other = run_in("two")  # a new store: everything is computed for it
+    assert all(other[name] == "Completed" for name in cached_steps), other
+
+
+def test_the_embedded_default_keeps_prefect_results_under_mimicry_home(api_url, tmp_path):
+    path = write_draws(tmp_path / "d.txt", make_history("minstd_rand", "mod", 1000, 5, range(30)))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MIMICRY_", "PREFECT_LOCAL"))}
+    env |= {"PREFECT_API_URL": api_url, "MIMICRY_HOME": str(tmp_path / "home")}
+    proc = subprocess.run(
+        [
+            *MIMICRY,
+            "run",
+            path,
+            "--family",
+            "minstd_rand",
+            "--seeds",
+            "0..999",
+            "--no-rank",
+            "--window-trials",
+            "0",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout)["survivors"][0]["seed"] == 5
+    assert list((tmp_path / "home" / "prefect-results").iterdir())  # the chunk's result
