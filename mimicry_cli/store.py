@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -57,6 +58,11 @@ def store_errors():
         raise typer.Exit(EXIT_STORE_UNAVAILABLE) from None
 
 
+def bad_name(error: BadName, path: Path) -> str:
+    """The sentence for a name or path the store cannot keep, led by what set it."""
+    return f"--stream: {error}" if error.field == "stream" else f"{path}: {error}"
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the store's tables to the newest schema."""
@@ -75,7 +81,7 @@ def ingest(
     as_json: JsonFlag = False,
 ) -> None:
     """Validate DRAWS and append them to a stream, all or nothing (re-ingesting is a no-op)."""
-    from tasks.ingest import ingest_file  # imports Prefect: only the commands that need it
+    from mimicry.ingest import ingest_file
 
     with store_errors():
         try:
@@ -85,7 +91,7 @@ def ingest(
         except (DrawFileError, StoreConflict) as error:
             fail(str(error))
         except BadName as error:
-            fail(f"--stream: {error}" if error.field == "stream" else f"{draws}: {error}")
+            fail(bad_name(error, draws))
     scored = []
     if report.added:
         from mimicry.evaluation import evaluate_stream

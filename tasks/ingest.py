@@ -1,32 +1,23 @@
-"""Ingest: validate a draw file and append it to a stream in one transaction."""
+"""Ingest as a Prefect task (:mod:`mimicry.ingest`): retried only when retrying can help."""
 
 from __future__ import annotations
 
 from prefect import task
 
-from mimicry.draws import read_draws
-from mimicry.store.database import connect
-from mimicry.store.streams import IngestReport, append_history
+from mimicry.draws import DrawFileError
+from mimicry.ingest import ingest_file
+from mimicry.names import BadName
+from mimicry.store.streams import StoreConflict
+
+#: Bad input stays bad: a retry would fail the same way (and say so twice).
+NOT_RETRIED = (DrawFileError, StoreConflict, BadName)
 
 
-def ingest_file(
-    path: str,
-    stream: str,
-    *,
-    modulus: int,
-    session: str | None = None,
-    column: str | None = None,
-    database_url: str | None = None,
-) -> IngestReport:
-    """Read ``path`` (same rules and messages as ``mimicry sieve``) and store it as ``stream``.
-
-    Raises :class:`~mimicry.draws.DrawFileError` for a bad file and
-    :class:`~mimicry.store.streams.StoreConflict` when it disagrees with the stored history;
-    either way nothing is written.
-    """
-    history = read_draws(path, modulus=modulus, session=session, column=column)
-    with connect(database_url) as db:
-        return append_history(db, stream, history, modulus)
+def transient(task, task_run, state) -> bool:
+    """Retry a failed ingest unless its input was at fault."""
+    return not isinstance(state.result(raise_on_failure=False), NOT_RETRIED)
 
 
-ingest_task = task(ingest_file, name="ingest", retries=2, retry_delay_seconds=1)
+ingest_task = task(
+    ingest_file, name="ingest", retries=2, retry_delay_seconds=1, retry_condition_fn=transient
+)

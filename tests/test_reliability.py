@@ -373,3 +373,31 @@ def test_the_embedded_default_keeps_prefect_results_under_mimicry_home(api_url, 
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert json.loads(proc.stdout)["survivors"][0]["seed"] == 5
     assert list((tmp_path / "home" / "prefect-results").iterdir())  # the chunk's result
+
+
+def test_a_conflicting_ingest_in_a_flow_run_is_not_retried(api_url, home):
+    """A deployment run whose file disagrees with the stream fails once, with the conflict as its
+    message: retrying bad input cannot help."""
+    first = write_draws(home / "a.txt", make_history("mt19937", "mod", 1000, 1, range(30)))
+    other = write_draws(home / "b.txt", make_history("mt19937", "mod", 1000, 2, range(30)))
+    request = PipelineRequest(
+        stream="s",
+        draws_file=first,
+        families=("mt19937",),
+        rank=False,
+        sieve=SieveSettings(seeds=(0, 99)),
+        window_trials=0,
+    )
+    assert pipeline(request)["stats"]["complete"]
+    state = pipeline(request.model_copy(update={"draws_file": other}), return_state=True)
+    assert state.is_failed() and "StoreConflict" in state.message
+    states = asyncio.run(_ingest_runs(str(state.state_details.flow_run_id)))
+    assert [run_count for _, run_count in states] == [1]
+
+
+async def _ingest_runs(flow_run_id: str) -> list[tuple[str, int]]:
+    async with get_client() as client:
+        runs = await client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+        )
+        return [(r.state.name, r.run_count) for r in runs if r.name.startswith("ingest")]
