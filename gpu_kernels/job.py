@@ -22,6 +22,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gpu_kernels.registry import get_family, get_projection
 
+#: The highest call a job may reach: every backend keeps the calls up to the window's last one
+#: in memory, a copy per parallel block (the cpu kernel: 8 bytes a call, one array per thread),
+#: so 2^24 calls is 128 MiB a thread. Deeper offsets belong to state mode.
+MAX_CALL = 1 << 24
+
 
 class Mode(StrEnum):
     #: Enumerate seeds; calls count from the freshly seeded generator.
@@ -120,6 +125,13 @@ class SieveJob(BaseModel):
         check_range("offsets", self.offsets)
         check_range("skips", self.skips)
         check_state_offsets(self.mode, self.offsets)
+        if self.last_call > MAX_CALL:
+            raise JobFieldError(
+                "offsets",
+                f"the window's last draw would sit at call {self.last_call:,}; a search keeps "
+                f"every call up to it in memory and reaches call {MAX_CALL:,} at most (narrow "
+                "--offsets or --skip, or search the state with --mode state)",
+            )
         if self.min_matches is not None and not 1 <= self.min_matches <= len(self.window):
             raise JobFieldError(
                 "min_matches", f"must be between 1 and the window size {len(self.window)}"
@@ -160,6 +172,11 @@ class SieveJob(BaseModel):
         every one of them: the draws before the window may sit at any gaps of the range."""
         lo, hi = self.offsets
         return self.position(lo, self.skips[0]), self.position(hi, self.skips[1])
+
+    @property
+    def last_call(self) -> int:
+        """The highest call the window's last draw may sit at."""
+        return self.positions[1] + (self.window_size - 1) * (self.skips[1] + 1)
 
     @property
     def threshold(self) -> int:

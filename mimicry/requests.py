@@ -27,6 +27,8 @@ from mimicry.settings import Settings
 DEFAULT_FAMILIES = tuple(sorted(name for name, f in FAMILIES.items() if f.seed_bits <= 32))
 
 Range = tuple[int, int]
+#: The most draws a survivor's continuation may predict.
+MAX_PREDICT = 100_000
 
 
 class SieveSettings(BaseModel):
@@ -57,7 +59,8 @@ class SieveSettings(BaseModel):
     #: Draws the bidirectional check compares on each side (``None``:
     #: ``MIMICRY_EXTENSION_LIMIT``).
     extension_limit: int | None = Field(None, ge=0)
-    predict: int = Field(5, ge=0)
+    #: Draws to predict past the newest (a continuation is held in memory: bounded).
+    predict: int = Field(5, ge=0, le=MAX_PREDICT)
     top: int = Field(20, ge=0)
 
     @field_validator("seeds", "offsets", "skip")

@@ -371,6 +371,16 @@ BAD_INPUT = {
         ["ok.txt", "--family", "mt19937", "--max-misses", "1"],
         "--max-misses: only applies with variable skip",
     ),
+    "offsets-beyond-memory": (
+        ["ok.txt", "--family", "mt19937", "--offsets", "0..99999999999999"],
+        "--offsets: the window's last draw would sit at call 100,000,000,000,003; a search keeps"
+        " every call up to it in memory and reaches call 16,777,216 at most (narrow --offsets or"
+        " --skip, or search the state with --mode state)",
+    ),
+    "predict-too-many": (
+        ["ok.txt", "--family", "mt19937", "--predict", "100000000"],
+        "--predict: Input should be less than or equal to 100000",
+    ),
     "incompatible-projection": (
         ["ok.txt", "--family", "xorshift64", "--projection", "python_randrange"],
         "--projection: projection python_randrange is defined on 32-bit words, and this family"
