@@ -373,3 +373,25 @@ def test_one_rule_for_stream_names_on_both_databases(store_url, tmp_path):
     assert proc.returncode == 0, proc.stderr
     with connect(store_url) as session:
         assert session.scalar(select(Stream.name)) == longest
+
+
+def test_only_a_completed_run_feeds_predictions(store_url, tmp_path):
+    """A run killed during ranking stays "running" with its population stored; predictions and
+    evaluations must come from the newest *completed* ranked run, or from none."""
+    from mimicry.store.predictions import latest_ranked_run, save_population
+
+    history = seeded_history("mt19937", 3, 10)
+    with connect(store_url) as session:
+        append_history(
+            session, "s", read_draws(write_draws(tmp_path / "a.txt", history), modulus=1000), 1000
+        )
+        stream = session.scalar(select(Stream))
+        killed = create_run(session, stream.id, {}, draws_used=10)
+        save_population(session, killed.id, [], {}, {})
+        assert latest_ranked_run(session, stream.id) is None  # nothing completed yet
+        done = create_run(session, stream.id, {}, draws_used=10)
+        save_population(session, done.id, [], {}, {})
+        finish_run(session, done.id, "completed")
+        newer = create_run(session, stream.id, {}, draws_used=10)  # still "running"
+        save_population(session, newer.id, [], {}, {})
+        assert latest_ranked_run(session, stream.id).id == done.id

@@ -97,11 +97,12 @@ def stream_evaluations(session: Session, stream_id: int) -> list[Evaluation]:
 
 
 def latest_ranked_run(session: Session, stream_id: int) -> Run | None:
-    """The newest run of the stream that got as far as ranking hypotheses."""
+    """The newest completed run of the stream that ranked hypotheses. A run still "running"
+    (or killed while it was) never feeds a prediction: its model may be missing or half-made."""
     return session.scalar(
         select(Run)
         .join(PopulationRecord, PopulationRecord.run_id == Run.id)
-        .where(Run.stream_id == stream_id)
+        .where(Run.stream_id == stream_id, Run.state == "completed")
         .order_by(Run.created_at.desc())
         .limit(1)
     )
