@@ -6,7 +6,7 @@ Positions count calls (projected draws), never words; the window test itself and
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from gpu_kernels.calls import Calls
@@ -70,14 +70,9 @@ def extend(
         position, matched = _greedy_step(calls, position, history[i], kmin, kmax, +1)
         matches_after += matched and i < after_indices.stop
     last_position = position
-    matches_before = checked_before = 0
-    position = match.position
-    for i in before_indices:
-        if not calls.exists(position - 1 - kmin):
-            break
-        position, matched = _greedy_step(calls, position, history[i], kmin, kmax, -1)
-        checked_before += 1
-        matches_before += matched
+    walked = list(_walk_back(job, match, calls, history, limit))
+    checked_before = len(walked)
+    matches_before = sum(matched for _, _, matched in walked)
     common_gap = max(sorted(set(gaps)), key=gaps.count) if gaps else kmin
     return Extension(
         matches_before, checked_before, matches_after, len(after_indices), last_position, common_gap
@@ -97,6 +92,23 @@ def _greedy_step(
     return position + direction * (1 + kmin), False
 
 
+def _walk_back(
+    job: SieveJob, match: WindowMatch, calls: Calls, draws: Sequence[int], limit: int | None = None
+) -> Iterator[tuple[int, int, bool]]:
+    """The variable-skip walk back from the window, nearest draw first: (history index, its
+    position, whether its call matched), the smallest matching gap per draw, at most ``limit``
+    draws; it stops where the generator has no earlier call (seed mode, before position 0)."""
+    kmin, kmax = job.skips
+    start = job.window_start
+    stop = -1 if limit is None else max(-1, start - 1 - limit)
+    position = match.position
+    for i in range(start - 1, stop, -1):
+        if not calls.exists(position - 1 - kmin):
+            return
+        position, matched = _greedy_step(calls, position, draws[i], kmin, kmax, -1)
+        yield i, position, matched
+
+
 def stream_offset(
     job: SieveJob, match: WindowMatch, calls: Calls, history: Sequence[int]
 ) -> int | None:
@@ -112,13 +124,11 @@ def stream_offset(
         return 0
     if isinstance(match.skip, int):
         return job.stream_offset(match.position, match.skip)
-    kmin, kmax = job.skips
-    position = match.position
-    for i in range(job.window_start - 1, -1, -1):
-        if not calls.exists(position - 1 - kmin):
-            return None
-        position, _ = _greedy_step(calls, position, history[i], kmin, kmax, -1)
-    return position
+    walked = list(_walk_back(job, match, calls, history))
+    if not walked:  # the window starts at the first draw, or nothing before it has a call
+        return match.position if job.window_start == 0 else None
+    index, position, _ = walked[-1]
+    return position if index == 0 else None
 
 
 def continuation(calls: Calls, extension: Extension, count: int) -> list[int]:
@@ -165,11 +175,7 @@ def track(
         else:
             position += common_gap + 1
         positions[i] = position
-    position = match.position
-    for i in range(start - 1, -1, -1):
-        if not calls.exists(position - 1 - kmin):
-            break
-        position, _ = _greedy_step(calls, position, known[i], kmin, kmax, -1)
+    for i, position, _ in _walk_back(job, match, calls, known):
         positions[i] = position
     for i, position in positions.items():
         if i < length:
