@@ -131,7 +131,8 @@ SeedsFlag = Annotated[
     typer.Option(help="Seeds (seed mode) or states (state mode) LO..HI; default the whole space."),
 ]
 OffsetsFlag = Annotated[
-    str | None, typer.Option(help="Call index of the first window draw, LO..HI.")
+    str | None,
+    typer.Option(help="Calls made before the stream's first draw, LO..HI (seed mode)."),
 ]
 SkipFlag = Annotated[str | None, typer.Option(help="Calls dropped between observed draws, LO..HI.")]
 VariableSkipFlag = Annotated[bool, typer.Option(help="Choose each gap from the skip range.")]

@@ -28,6 +28,7 @@ from mimicry_cli.common import (
     MinMatchesFlag,
     ModeFlag,
     ModulusFlag,
+    OffsetsFlag,
     PredictFlag,
     ProjectionFlag,
     SeedsFlag,
@@ -64,10 +65,7 @@ def run(
     window: WindowFlag = None,
     window_start: WindowStartFlag = None,
     seeds: SeedsFlag = None,
-    offsets: Annotated[
-        str | None,
-        typer.Option(help="Calls made before the stream's first draw, LO..HI (seed mode)."),
-    ] = None,
+    offsets: OffsetsFlag = None,
     skip: SkipFlag = None,
     variable_skip: Annotated[
         bool | None,
