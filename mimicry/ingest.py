@@ -15,22 +15,14 @@ def ingest_file(
     session: str | None = None,
     column: str | None = None,
     database_url: str | None = None,
-    dry_run: bool = False,
 ) -> IngestReport:
     """Read ``path`` (same rules and messages as ``mimicry sieve``) and store it as ``stream``.
 
     Raises :class:`~mimicry.draws.DrawFileError` for a bad file,
     :class:`~mimicry.store.streams.StoreConflict` when it disagrees with the stored history and
     :class:`~mimicry.names.BadName` for a name the store cannot keep; either way nothing is
-    written. ``dry_run``: every check, then roll back (what ``mimicry run`` asks before any
-    work, so a conflict is one sentence up front instead of a failed flow run).
+    written.
     """
     history = read_draws(path, modulus=modulus, session=session, column=column)
     with connect(database_url) as db:
-        if not dry_run:
-            return append_history(db, stream, history, modulus)
-        checked = db.begin_nested()
-        try:
-            return append_history(db, stream, history, modulus)
-        finally:
-            checked.rollback()
+        return append_history(db, stream, history, modulus)

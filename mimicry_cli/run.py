@@ -45,7 +45,7 @@ from mimicry_cli.common import (
     print_table,
     terminal,
 )
-from mimicry_cli.store import bad_name, store_errors
+from mimicry_cli.store import store_errors
 
 
 @app.command()
@@ -162,7 +162,6 @@ def run(
     except ValidationError as error:
         fail(invalid_input(error))
     with store_errors():
-        check_against_the_store(request, draws)
         if rank:
             require_history_to_hold_out(request, len(history), draws)
         from flows.pipeline import pipeline
@@ -180,29 +179,6 @@ def run(
     if state.is_failed():
         print(f"mimicry: error: {state.message}", file=sys.stderr)
         raise typer.Exit(EXIT_INCOMPLETE)
-
-
-def check_against_the_store(request: PipelineRequest, path: Path) -> None:
-    """Before any work: the store is reachable (else exit 3) and the file fits the stream it
-    goes to (its modulus, the draws it already holds, the name; else exit 2). The flow's ingest
-    makes the same checks; made here, a conflict is one sentence instead of a failed run."""
-    from mimicry.ingest import ingest_file
-    from mimicry.names import BadName
-    from mimicry.store.streams import StoreConflict
-
-    try:
-        ingest_file(
-            str(path),
-            request.stream,
-            modulus=request.sieve.modulus,
-            session=request.session,
-            column=request.column,
-            dry_run=True,
-        )
-    except StoreConflict as error:
-        fail(str(error))
-    except BadName as error:
-        fail(bad_name(error, path))
 
 
 def require_history_to_hold_out(request: PipelineRequest, file_draws: int, path: Path) -> None:

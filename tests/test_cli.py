@@ -621,32 +621,3 @@ def test_simulate_streams_its_draws_in_the_same_memory_for_any_count(tmp_path):
     assert (tmp_path / "20000.txt").read_text().splitlines()[:3] == [
         str(v) for v in seeded_history("xorshift32", 9, 3)
     ]
-
-
-def test_run_checks_the_store_and_the_stream_before_any_work(tmp_path):
-    write_draws(tmp_path / "held.txt", seeded_history("mt19937", 5, 80))
-    write_draws(tmp_path / "other.txt", seeded_history("mt19937", 6, 80))
-    assert mimicry(tmp_path, "ingest", "held.txt", "--stream", "s").returncode == 0
-    proc = mimicry(tmp_path, "run", "other.txt", "--stream", "s", "--family", "mt19937")
-    assert proc.returncode == 2 and proc.stdout == ""
-    first = seeded_history("mt19937", 6, 1)[0]
-    held = seeded_history("mt19937", 5, 1)[0]
-    assert proc.stderr == (
-        f"mimicry: error: Draw file 'other.txt', line 1 is {first}, but stream 's' already holds "
-        f"{held} at position 0; nothing was ingested\n"
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MIMICRY_")}
-    env["MIMICRY_DATABASE_URL"] = "postgresql+psycopg://nobody@127.0.0.1:1/none"
-    proc = subprocess.run(
-        [*MIMICRY, "run", "held.txt", "--family", "mt19937", "--no-rank"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 3
-    assert proc.stderr.startswith(
-        "mimicry: error: cannot use the store at postgresql+psycopg://nobody@127.0.0.1:1/none: "
-    )
-    assert proc.stderr.count("\n") == 1
