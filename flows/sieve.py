@@ -21,6 +21,7 @@ from prefect.futures import as_completed
 from flows.report import incomplete, sieve_answer
 from flows.runner import dask_task_runner
 from flows.steps import failing_closes
+from flows.stopping import STOP, check_stop
 from gpu_kernels.backends import backend_type, kernel_version
 from gpu_kernels.job import SieveJob
 from mimicry.records import close_run
@@ -63,6 +64,14 @@ def chunk_size_for(job: SieveJob, sieve: SieveSettings) -> int:
     return sieve.chunk_size or default_chunk_size(job, backend_type(sieve.backend))
 
 
+def _abandon(futures: list) -> None:
+    """On a stop, chunks not finished are cancelled; the ledger keeps the finished ones, which
+    a rerun skips. (A chunk already running on a worker thread finishes into the ledger.)"""
+    for future in futures:
+        if not future.wrapped_future.done():
+            future.wrapped_future.cancel()
+
+
 def sieve_step(
     run_id: str,
     history: Sequence[int],
@@ -90,6 +99,9 @@ def sieve_step(
         task = sieve_chunk_task.with_options(refresh_cache=True) if refresh else sieve_chunk_task
         futures = [task.submit(job, lo, hi, sieve.backend, store) for lo, hi in chunks]
         for done, future in enumerate(as_completed(futures), 1):
+            if STOP.is_set():
+                _abandon(futures)
+                check_stop()
             if future.state.is_failed():
                 # Retries are spent: the chunk stays missing and the result will say so.
                 logger.error("chunk %s failed: %s", future.state.name, future.state.message)

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from flows.stopping import check_stop
 from gpu_kernels.job import Mode
 from gpu_kernels.projections import MAX_MODULUS
 from mimicry.answers import RunAnswer
@@ -45,6 +46,7 @@ from mimicry_cli.common import (
     print_table,
     terminal,
 )
+from mimicry_cli.lifetime import exit_143_on_sigterm, prefect_api, run_stoppable
 from mimicry_cli.store import store_errors
 
 
@@ -111,74 +113,78 @@ def run(
     """Ingest DRAWS, find the generator behind them and predict the next draw (Steps 1–6).
 
     Flags given as a single value are pinned; ranges (--offsets, --skip) and flags left out are
-    what Step 1 chooses within. With no Prefect server configured the flow runs on Prefect's
-    local ephemeral API; with PREFECT_API_URL set it reports to that server's UI.
+    what Step 1 chooses within. With no Prefect server configured the flow reports to a
+    temporary local one this command starts and stops; with PREFECT_API_URL set it reports to
+    that server's UI.
     """
-    if not 2 <= modulus <= MAX_MODULUS:
-        fail(f"--modulus must be between 2 and {MAX_MODULUS}, got {modulus}")
-    try:
-        history = read_draws(draws, modulus=modulus, session=session, column=column)
-    except DrawFileError as error:
-        fail(str(error))
-    if window is not None and window > len(history):
-        fail(f"--window {window} is larger than the {len(history)} draws in {draws}")
-    if window_start is not None and window_start + (window or 1) > len(history):
-        fail(f"--window-start {window_start} is beyond the {len(history)} draws in {draws}")
-    try:
-        request = PipelineRequest(
-            stream=draws.stem if stream is None else stream,
-            draws_file=str(draws.resolve()),
-            session=session,
-            column=column,
-            families=tuple(family) if family else DEFAULT_FAMILIES,
-            sieve=SieveSettings(
-                projection=projection,
-                modulus=modulus,
-                window=window,
-                window_start=window_start,
-                seeds=parse_range("--seeds", seeds, None),
-                offsets=parse_range("--offsets", offsets, None),
-                skip=parse_range("--skip", skip, None),
-                variable_skip=variable_skip,
-                max_misses=max_misses,
-                min_matches=min_matches,
-                mode=mode,
-                backend=backend,
-                chunk_size=chunk_size,
-                predict=predict,
-                top=top,
-            ),
-            window_trials=window_trials,
-            trial_budget=trial_budget,
-            rank=rank,
-            ranking=RankingSettings(
-                pool_size=pool_size,
-                holdout_fraction=holdout,
-                model_types=tuple(model_type) if model_type else MODEL_NAMES,
-                model_trials=model_trials,
-                permutations=permutations,
-            ),
-        )
-    except ValidationError as error:
-        fail(invalid_input(error))
-    with store_errors():
-        if rank:
-            require_history_to_hold_out(request, len(history), draws)
-        from flows.pipeline import pipeline
+    with exit_143_on_sigterm():
+        if not 2 <= modulus <= MAX_MODULUS:
+            fail(f"--modulus must be between 2 and {MAX_MODULUS}, got {modulus}")
+        try:
+            history = read_draws(draws, modulus=modulus, session=session, column=column)
+        except DrawFileError as error:
+            fail(str(error))
+        if window is not None and window > len(history):
+            fail(f"--window {window} is larger than the {len(history)} draws in {draws}")
+        if window_start is not None and window_start + (window or 1) > len(history):
+            fail(f"--window-start {window_start} is beyond the {len(history)} draws in {draws}")
+        try:
+            request = PipelineRequest(
+                stream=draws.stem if stream is None else stream,
+                draws_file=str(draws.resolve()),
+                session=session,
+                column=column,
+                families=tuple(family) if family else DEFAULT_FAMILIES,
+                sieve=SieveSettings(
+                    projection=projection,
+                    modulus=modulus,
+                    window=window,
+                    window_start=window_start,
+                    seeds=parse_range("--seeds", seeds, None),
+                    offsets=parse_range("--offsets", offsets, None),
+                    skip=parse_range("--skip", skip, None),
+                    variable_skip=variable_skip,
+                    max_misses=max_misses,
+                    min_matches=min_matches,
+                    mode=mode,
+                    backend=backend,
+                    chunk_size=chunk_size,
+                    predict=predict,
+                    top=top,
+                ),
+                window_trials=window_trials,
+                trial_budget=trial_budget,
+                rank=rank,
+                ranking=RankingSettings(
+                    pool_size=pool_size,
+                    holdout_fraction=holdout,
+                    model_types=tuple(model_type) if model_type else MODEL_NAMES,
+                    model_trials=model_trials,
+                    permutations=permutations,
+                ),
+            )
+        except ValidationError as error:
+            fail(invalid_input(error))
+        with store_errors():
+            if rank:
+                require_history_to_hold_out(request, len(history), draws)
+            from flows.pipeline import pipeline
 
-        state = pipeline(request, return_state=True)
-    result = state.result(raise_on_failure=False)
-    if not isinstance(result, dict):  # the flow failed before it had an answer
-        print(f"mimicry: error: the pipeline failed: {state.message}", file=sys.stderr)
-        raise typer.Exit(1)
-    answer = RunAnswer.model_validate(result)
-    if as_json:
-        print(answer.model_dump_json())
-    else:
-        print_answer(answer)
-    if state.is_failed():
-        print(f"mimicry: error: {state.message}", file=sys.stderr)
-        raise typer.Exit(EXIT_INCOMPLETE)
+            with prefect_api():
+                state = run_stoppable(lambda: pipeline(request, return_state=True))
+            check_stop()
+        result = state.result(raise_on_failure=False)
+        if not isinstance(result, dict):  # the flow failed before it had an answer
+            print(f"mimicry: error: the pipeline failed: {state.message}", file=sys.stderr)
+            raise typer.Exit(1)
+        answer = RunAnswer.model_validate(result)
+        if as_json:
+            print(answer.model_dump_json())
+        else:
+            print_answer(answer)
+        if state.is_failed():
+            print(f"mimicry: error: {state.message}", file=sys.stderr)
+            raise typer.Exit(EXIT_INCOMPLETE)
 
 
 def require_history_to_hold_out(request: PipelineRequest, file_draws: int, path: Path) -> None:

@@ -1,0 +1,146 @@
+"""A ``mimicry run`` killed or stopped part-way: nothing it started outlives it, a SIGTERM always
+stops it with exit 143, and its run is never left ``running`` as if it were still alive.
+
+Each test runs the real command in its own process on the embedded default (no
+``PREFECT_API_URL``: the command starts its own Prefect server), kills it at a known point and
+looks at what remains: processes (psutil) and the store's rows.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psutil
+import pytest
+from sqlalchemy import select
+
+from mimicry.store.database import connect
+from mimicry.store.models import Chunk, Run, SieveJobRecord
+from tests.history import make_history, write_draws
+from tests.test_cli import MIMICRY
+
+#: A slow search (the reference backend, about 0.3 s per chunk of 1,000 MT19937 seeds) so that
+#: the command is still sieving when it is killed.
+SLOW_SIEVE = [
+    "--family",
+    "mt19937",
+    "--seeds",
+    "0..199999",
+    "--window",
+    "8",
+    "--window-start",
+    "0",
+    "--min-matches",
+    "8",
+    "--backend",
+    "reference",
+    "--chunk-size",
+    "1000",
+]
+
+
+def start_run(home: Path, draws: Path, *args: str) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MIMICRY_", "PREFECT_API"))}
+    env["MIMICRY_HOME"] = str(home / "home")
+    return subprocess.Popen(
+        [*MIMICRY, "run", str(draws), *args, "--json"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for(condition: Callable[[], bool], process: subprocess.Popen, seconds: float = 300):
+    """Poll ``condition`` (which may fail while the store does not exist yet) until it holds."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the run ended before the point it was to be killed at"
+        try:
+            if condition():
+                return
+        except Exception:  # the store is created by the run
+            pass
+        time.sleep(0.2)
+    raise AssertionError("the run never reached the point it was to be killed at")
+
+
+def chunks_done() -> int:
+    with connect() as session:
+        return len(session.scalars(select(Chunk.id)).all())
+
+
+def sieve_complete() -> bool:
+    with connect() as session:
+        return session.scalar(select(SieveJobRecord.state)) == "complete"
+
+
+def runs() -> list[Run]:
+    with connect() as session:
+        return list(session.scalars(select(Run)))
+
+
+@pytest.fixture
+def mt_draws(home) -> Path:
+    return write_draws(home / "mt.txt", make_history("mt19937", "mod", 1000, 150_000, range(30)))
+
+
+def test_nothing_the_run_started_outlives_a_sigkill(home, mt_draws):
+    run = start_run(home, mt_draws, *SLOW_SIEVE, "--no-rank")
+    wait_for(lambda: chunks_done() >= 2, run)
+    started = psutil.Process(run.pid).children(recursive=True)
+    names = [" ".join(child.cmdline()[:4]) for child in started]
+    assert any("uvicorn" in name for name in names), names  # its own Prefect server
+    run.kill()
+    run.wait(30)
+    _, alive = psutil.wait_procs(started, timeout=10)
+    assert not alive, [" ".join(p.cmdline()) for p in alive]
+
+
+@pytest.mark.parametrize("moment", ["starting", "sieving"])
+def test_a_sigterm_stops_the_run_marks_it_failed_and_exits_143(home, mt_draws, moment):
+    run = start_run(home, mt_draws, *SLOW_SIEVE, "--no-rank")
+    if moment == "starting":
+        time.sleep(1.5)  # the command is reading its flags and starting its Prefect server
+    else:
+        wait_for(lambda: chunks_done() >= 2, run)
+    started = psutil.Process(run.pid).children(recursive=True)
+    run.send_signal(signal.SIGTERM)
+    out, err = run.communicate(timeout=120)
+    assert run.returncode == 143, err[-3000:]
+    assert err.strip().splitlines()[-1].startswith("mimicry: error: stopped by SIGTERM")
+    assert out == ""
+    assert all(r.state == "failed" and r.error == "stopped by SIGTERM" for r in runs())
+    if moment == "sieving":
+        assert len(runs()) == 1 and chunks_done() < 200  # stopped, not run to the end
+    assert not psutil.wait_procs(started, timeout=10)[1]
+
+
+def test_a_sigterm_while_ranking_stops_the_run(home):
+    draws = write_draws(home / "g.txt", make_history("glibc_rand", "mod", 1000, 31_337, range(200)))
+    run = start_run(
+        home,
+        draws,
+        "--family",
+        "glibc_rand",
+        "--seeds",
+        "31000..31999",
+        "--window-trials",
+        "2",
+        "--model-trials",
+        "20",
+        "--permutations",
+        "99",
+    )
+    wait_for(sieve_complete, run)
+    run.send_signal(signal.SIGTERM)
+    out, err = run.communicate(timeout=300)
+    assert run.returncode == 143, err[-3000:]
+    assert out == ""
+    (record,) = runs()
+    assert record.state == "failed" and record.error == "stopped by SIGTERM"
