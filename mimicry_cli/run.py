@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
 
 from flows.stopping import check_stop
 from gpu_kernels.job import Mode
@@ -15,10 +16,12 @@ from gpu_kernels.projections import MAX_MODULUS
 from mimicry.answers import RunAnswer
 from mimicry.draws import DrawFileError, read_draws
 from mimicry.models import MODEL_NAMES
+from mimicry.names import BadName
 from mimicry.render import search_line, survivor_rows
 from mimicry.requests import DEFAULT_FAMILIES, PipelineRequest, RankingSettings, SieveSettings
 from mimicry.statistics import p_value_text
-from mimicry.store.database import connect
+from mimicry.store.database import StoreLost, StoreUnusable, connect
+from mimicry.store.streams import StoreConflict
 from mimicry_cli.common import (
     EXIT_INCOMPLETE,
     BackendFlag,
@@ -47,7 +50,7 @@ from mimicry_cli.common import (
     terminal,
 )
 from mimicry_cli.lifetime import exit_143_on_sigterm, prefect_api, run_stoppable
-from mimicry_cli.store import store_errors
+from mimicry_cli.store import bad_name, store_errors
 
 
 @app.command()
@@ -175,6 +178,7 @@ def run(
             check_stop()
         result = state.result(raise_on_failure=False)
         if not isinstance(result, dict):  # the flow failed before it had an answer
+            explain_failure(result, draws)
             print(f"mimicry: error: the pipeline failed: {state.message}", file=sys.stderr)
             raise typer.Exit(1)
         answer = RunAnswer.model_validate(result)
@@ -185,6 +189,24 @@ def run(
         if state.is_failed():
             print(f"mimicry: error: {state.message}", file=sys.stderr)
             raise typer.Exit(EXIT_INCOMPLETE)
+
+
+def explain_failure(error: object, draws: Path) -> None:
+    """Exit with the documented code and one sentence when the flow failed for a reason the
+    user can act on (its input, the store); returns for any other failure."""
+    if not isinstance(error, Exception):
+        return
+    with store_errors():
+        try:
+            raise error
+        except (DrawFileError, StoreConflict) as known:
+            fail(str(known))
+        except BadName as known:
+            fail(bad_name(known, draws))
+        except (StoreLost, StoreUnusable, OperationalError):
+            raise
+        except Exception:
+            return
 
 
 def require_history_to_hold_out(request: PipelineRequest, file_draws: int, path: Path) -> None:

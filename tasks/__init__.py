@@ -1,15 +1,27 @@
 """Thin Prefect wrappers over the domain's plain functions: one module per pipeline step.
 
-A task module may import this package's shared cache policy, never another task module
+A task module may import this package's shared cache and retry policies, never another task module
 (``lint-imports`` checks it).
 """
 
 from prefect.cache_policies import INPUTS, TASK_SOURCE, CacheKeyFnPolicy
 
-from mimicry.store.database import store_fingerprint
+from mimicry.chunks import StoreMismatch
+from mimicry.draws import DrawFileError
+from mimicry.names import BadName
+from mimicry.store.database import StoreLost, store_fingerprint
+from mimicry.store.streams import StoreConflict
 
 #: The store a cached result was made against: a result is reused only with the same store, so
 #: a run against a new ``MIMICRY_HOME`` or database never trusts one made for another.
 STORE = CacheKeyFnPolicy(cache_key_fn=lambda context, parameters: store_fingerprint())
 #: What the ranking's cached steps are keyed on: their inputs, their code and the store.
 INPUTS_CODE_AND_STORE = INPUTS + TASK_SOURCE + STORE
+
+#: Failures a retry would only repeat: bad input, and a store that is gone or is another one.
+NOT_RETRIED = (DrawFileError, StoreConflict, BadName, StoreLost, StoreMismatch)
+
+
+def transient(task, task_run, state) -> bool:
+    """A task's ``retry_condition_fn``: retry a failure unless it is one of :data:`NOT_RETRIED`."""
+    return not isinstance(state.result(raise_on_failure=False), NOT_RETRIED)

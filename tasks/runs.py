@@ -13,6 +13,7 @@ from mimicry.records import (
     store_model_and_prediction,
     store_ranking,
 )
+from tasks import transient
 
 
 def start_flow_run_record(stream: str, parameters: dict) -> str:
@@ -22,12 +23,21 @@ def start_flow_run_record(stream: str, parameters: dict) -> str:
 
 load_history_task = task(load_history, name="load-history")
 start_run_task = task(start_flow_run_record, name="start-run")
-store_job_result_task = task(store_job_result, name="store-survivors", retries=2)
+store_job_result_task = task(
+    store_job_result, name="store-survivors", retries=2, retry_condition_fn=transient
+)
 # Store writes are never cached: a re-run must write its own rows.
-store_ranking_task = task(store_ranking, name="store-ranking", retries=2, cache_policy=NO_CACHE)
+store_ranking_task = task(
+    store_ranking,
+    name="store-ranking",
+    retries=2,
+    retry_condition_fn=transient,
+    cache_policy=NO_CACHE,
+)
 store_model_and_prediction_task = task(
     store_model_and_prediction,
     name="store-model-and-prediction",
     retries=2,
+    retry_condition_fn=transient,
     cache_policy=NO_CACHE,
 )

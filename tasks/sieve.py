@@ -19,6 +19,7 @@ from gpu_kernels.job import SieveJob
 from mimicry.chunks import ChunkSummary, assemble_from_ledger, sieve_chunk
 from mimicry.render import chunk_line
 from mimicry.store.database import store_fingerprint
+from tasks import transient
 
 
 def worker_name() -> str:
@@ -55,7 +56,10 @@ sieve_chunk_task = task(
     retries=3,
     retry_delay_seconds=exponential_backoff(backoff_factor=2),
     retry_jitter_factor=0.5,
+    retry_condition_fn=transient,
     cache_key_fn=chunk_cache_key,
     persist_result=True,
 )
-assemble_task = task(assemble_from_ledger, name="assemble-survivors", retries=1)
+assemble_task = task(
+    assemble_from_ledger, name="assemble-survivors", retries=1, retry_condition_fn=transient
+)

@@ -144,3 +144,15 @@ def test_a_sigterm_while_ranking_stops_the_run(home):
     assert out == ""
     (record,) = runs()
     assert record.state == "failed" and record.error == "stopped by SIGTERM"
+
+
+def test_a_store_deleted_mid_run_fails_with_exit_3_and_reports_nothing(home, mt_draws):
+    run = start_run(home, mt_draws, *SLOW_SIEVE, "--no-rank")
+    wait_for(lambda: chunks_done() >= 1, run)
+    for file in (home / "home").glob("mimicry.db*"):
+        file.unlink()
+    out, err = run.communicate(timeout=300)
+    assert run.returncode == 3, err[-3000:]
+    assert out == ""  # no answer for work that was not stored
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("mimicry: error: the store ") and "was deleted or replaced" in last

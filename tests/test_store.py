@@ -18,6 +18,7 @@ from mimicry.draws import read_draws
 from mimicry.sieve import assemble
 from mimicry.store.database import (
     SCHEMA_REVISION,
+    StoreLost,
     connect,
     current_revision,
     engine_for,
@@ -300,6 +301,22 @@ def test_an_unreachable_store_is_one_sentence_and_exit_3(tmp_path, monkeypatch):
         "mimicry: error: cannot use the store at postgresql+psycopg://nobody:***@127.0.0.1:9/x: "
     )
     assert "secret" not in proc.stderr
+
+
+def test_a_sqlite_store_deleted_or_replaced_under_a_process_is_never_written_to(home):
+    with connect() as session:
+        session.add(Stream(name="s", modulus=10))
+    store = home / "home" / "mimicry.db"
+    for file in store.parent.glob("mimicry.db*"):
+        file.unlink()
+    with (
+        pytest.raises(StoreLost, match=f"the store {store} was deleted or replaced"),
+        connect() as session,
+    ):
+        session.add(Stream(name="t", modulus=10))
+    store.write_bytes(b"")  # another file at the same path is not the store either
+    with pytest.raises(StoreLost), connect() as session:
+        session.scalar(select(func.count()).select_from(Stream))
 
 
 def test_status_lists_streams_and_runs(store_url, tmp_path):

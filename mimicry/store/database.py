@@ -71,6 +71,28 @@ class StoreUnusable(ValueError):
     the message names ``MIMICRY_DATABASE_URL``."""
 
 
+class StoreLost(RuntimeError):
+    """The store's file was deleted or replaced while this process used it. SQLite keeps writing
+    into the deleted file without complaint, so everything written since is gone: no result may
+    be reported as stored. ``str()`` is one sentence naming the file."""
+
+
+def _sqlite_path(url: str) -> Path | None:
+    """The file behind a SQLite URL (None for any other database, or an in-memory one)."""
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split("///", 1)[-1]
+    return Path(path) if path and path != ":memory:" else None
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        return None
+    return status.st_dev, status.st_ino
+
+
 @cache
 def engine_for(url: str) -> Engine:
     try:
@@ -85,9 +107,9 @@ def engine_for(url: str) -> Engine:
 
 def _engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        path = _sqlite_path(url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT})
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
@@ -150,18 +172,37 @@ def upgrade(url: str | None = None) -> str:
 
 
 @cache
-def _session_factory(url: str) -> sessionmaker[Session]:
+def _session_factory(url: str) -> tuple[sessionmaker[Session], tuple[int, int] | None]:
+    """The sessions on ``url``'s store, and the identity of its file (SQLite) once migrated."""
     upgrade(url)
-    return sessionmaker(engine_for(url), expire_on_commit=False)
+    path = _sqlite_path(url)
+    return sessionmaker(engine_for(url), expire_on_commit=False), (
+        _file_identity(path) if path else None
+    )
 
 
 _factory_lock = threading.Lock()
 
 
+def _require_same_file(url: str, identity: tuple[int, int] | None) -> None:
+    path = _sqlite_path(url)
+    if path is not None and _file_identity(path) != identity:
+        raise StoreLost(
+            f"the store {path} was deleted or replaced while this command used it; what it "
+            "wrote since is lost, so nothing more is written or reported (run it again)"
+        )
+
+
 @contextmanager
 def connect(url: str | None = None) -> Iterator[Session]:
-    """A session on the store, committed when the block ends, rolled back if it raises."""
+    """A session on the store, committed when the block ends, rolled back if it raises.
+
+    On SQLite the file is checked before the commit (one ``stat``): a store deleted or replaced
+    under a running command raises :class:`StoreLost` instead of committing into a file nobody
+    will ever read."""
+    url = url or database_url()
     with _factory_lock:  # functools.cache would let two threads build (and migrate) at once
-        factory = _session_factory(url or database_url())
+        factory, identity = _session_factory(url)
     with factory() as session, session.begin():
         yield session
+        _require_same_file(url, identity)
