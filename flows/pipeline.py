@@ -14,7 +14,7 @@ from prefect import flow, get_run_logger
 from flows.report import incomplete, sieve_answer
 from flows.runner import dask_task_runner
 from flows.sieve import sieve_step
-from flows.steps import failing_closes, step
+from flows.steps import run_in_progress, step
 from mimicry.records import close_run
 from mimicry.render import verdict_line, window_choice_line
 from mimicry.requests import PipelineRequest
@@ -53,7 +53,7 @@ def pipeline(request: PipelineRequest):
     else:
         training = list(history)
     run_id = start_run_task(request.stream, request.model_dump(mode="json"))
-    with failing_closes(run_id):
+    with run_in_progress(run_id):
         # Steps 1–2, per family, on the training draws.
         results, choices = [], {}
         for family in request.families:

@@ -20,7 +20,7 @@ from prefect.futures import as_completed
 
 from flows.report import incomplete, sieve_answer
 from flows.runner import dask_task_runner
-from flows.steps import failing_closes
+from flows.steps import run_in_progress
 from flows.stopping import STOP, check_stop
 from gpu_kernels.backends import backend_type, kernel_version
 from gpu_kernels.job import SieveJob
@@ -142,7 +142,7 @@ def sieve_flow(stream: str, family: str, sieve: SieveSettings | None = None):
     history = load_history_task(stream)
     run_id = start_run_task(stream, {"family": family, "sieve": sieve.model_dump(mode="json")})
     job = requested_config(len(history), sieve).job(history, family, sieve)
-    with failing_closes(run_id):
+    with run_in_progress(run_id):
         result = sieve_step(run_id, history, job, sieve, family)
         answer = sieve_answer(run_id, [result], sieve.top, {})
         get_run_logger().info(verdict_line(answer))

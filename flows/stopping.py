@@ -6,7 +6,7 @@ thread happens to be, and Prefect's code there may turn it into an ordinary fail
 ``PydanticSerializationError``) or an ``except Exception`` may swallow it and let the run go on.
 So the handler also sets :data:`STOP`, which every step boundary (:func:`check_stop`) and the
 sieve's chunk loop read, and which the command reads after the flow: a requested stop is never
-forgotten, and the run is closed as failed (``flows.steps.failing_closes``).
+forgotten, and the run is closed as failed (``flows.steps.run_in_progress``).
 """
 
 from __future__ import annotations

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from gpu_kernels.backends import kernel_version
 from mimicry.results import SieveResult
+from mimicry.settings import get_settings
 from mimicry.store.database import connect
 from mimicry.store.predictions import save_feature_table, save_population, save_prediction
 from mimicry.store.registry import register_model
-from mimicry.store.runs import create_job, create_run, finish_run, store_result
+from mimicry.store.runs import beat, create_job, create_run, finish_run, mark_crashed, store_result
 from mimicry.store.streams import draw_count, require_stream, stored_values
 
 
@@ -18,8 +19,10 @@ def load_history(stream: str) -> list[int]:
 
 
 def start_run(stream: str, parameters: dict, flow_run_id: str | None = None) -> str:
-    """A new run on ``stream``, linked to the Prefect flow run it belongs to (if any)."""
+    """A new run on ``stream``, linked to the Prefect flow run it belongs to (if any). Runs whose
+    process died are marked crashed first, so the store never shows them running beside it."""
     with connect() as session:
+        mark_crashed(session, get_settings().heartbeat_seconds)
         record = require_stream(session, stream)
         run = create_run(session, record.id, parameters, draw_count(session, record))
         run.flow_run_id = flow_run_id
@@ -30,6 +33,17 @@ def store_job_result(run_id: str, result: SieveResult, backend: str, chunk_size:
     with connect() as session:
         job = create_job(session, run_id, result.job, kernel_version(), backend, chunk_size)
         store_result(session, job.id, result)
+
+
+def beat_run(run_id: str) -> None:
+    with connect() as session:
+        beat(session, run_id)
+
+
+def mark_crashed_runs() -> list[str]:
+    """Mark crashed the running runs whose process stopped beating (see ``mark_crashed``)."""
+    with connect() as session:
+        return mark_crashed(session, get_settings().heartbeat_seconds)
 
 
 def close_run(run_id: str, state: str, summary: dict | None = None, error: str | None = None):

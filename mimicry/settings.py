@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     pool_size: int = Field(10, ge=1)
     #: Draws compared on each side of the window by the bidirectional check.
     extension_limit: int = Field(DEFAULT_EXTENSION_LIMIT, ge=0)
+    #: Seconds between a running run's heartbeats in the store; a run silent for
+    #: ``mimicry.store.runs.STALE_BEATS`` of them is marked crashed.
+    heartbeat_seconds: float = Field(15.0, gt=0)
 
     @field_validator("home")
     @classmethod

@@ -21,6 +21,7 @@ from mimicry.settings import get_settings
 from mimicry.statistics import p_value_text
 from mimicry.store.database import StoreLost, StoreUnusable, connect, database_url, upgrade
 from mimicry.store.models import Draw, Run, Stream
+from mimicry.store.runs import mark_crashed
 from mimicry.store.streams import StoreConflict
 from mimicry_cli.common import (
     EXIT_STORE_UNAVAILABLE,
@@ -125,8 +126,10 @@ def ingest(
 
 @app.command()
 def status(as_json: JsonFlag = False) -> None:
-    """Streams, their draw counts, and the runs with their state."""
+    """Streams, their draw counts, and the runs with their state (a run whose process died is
+    shown, and marked, crashed)."""
     with store_errors(), connect() as session:
+        mark_crashed(session, get_settings().heartbeat_seconds)
         streams = session.execute(
             select(Stream.name, Stream.modulus, func.count(Draw.position))
             .outerjoin(Draw, Draw.stream_id == Stream.id)

@@ -1,5 +1,6 @@
 """A ``mimicry run`` killed or stopped part-way: nothing it started outlives it, a SIGTERM always
-stops it with exit 143, and its run is never left ``running`` as if it were still alive.
+stops it with exit 143, its run is never left ``running`` as if it were still alive, and a store
+deleted under it fails it with exit 3.
 
 Each test runs the real command in its own process on the embedded default (no
 ``PREFECT_API_URL``: the command starts its own Prefect server), kills it at a known point and
@@ -8,6 +9,7 @@ looks at what remains: processes (psutil) and the store's rows.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -17,10 +19,11 @@ from pathlib import Path
 
 import psutil
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from mimicry.store.database import connect
-from mimicry.store.models import Chunk, Run, SieveJobRecord
+from mimicry.store.models import Chunk, PopulationRecord, Prediction, Run
+from mimicry.store.runs import mark_crashed
 from tests.history import make_history, write_draws
 from tests.test_cli import MIMICRY
 
@@ -44,9 +47,14 @@ SLOW_SIEVE = [
 ]
 
 
-def start_run(home: Path, draws: Path, *args: str) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MIMICRY_", "PREFECT_API"))}
-    env["MIMICRY_HOME"] = str(home / "home")
+def start_run(
+    home: Path, draws: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.Popen:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("MIMICRY_", "PREFECT_API"))},
+        "MIMICRY_HOME": str(home / "home"),
+        **(env or {}),
+    }
     return subprocess.Popen(
         [*MIMICRY, "run", str(draws), *args, "--json"],
         env=env,
@@ -73,11 +81,6 @@ def wait_for(condition: Callable[[], bool], process: subprocess.Popen, seconds: 
 def chunks_done() -> int:
     with connect() as session:
         return len(session.scalars(select(Chunk.id)).all())
-
-
-def sieve_complete() -> bool:
-    with connect() as session:
-        return session.scalar(select(SieveJobRecord.state)) == "complete"
 
 
 def runs() -> list[Run]:
@@ -122,22 +125,8 @@ def test_a_sigterm_stops_the_run_marks_it_failed_and_exits_143(home, mt_draws, m
 
 
 def test_a_sigterm_while_ranking_stops_the_run(home):
-    draws = write_draws(home / "g.txt", make_history("glibc_rand", "mod", 1000, 31_337, range(200)))
-    run = start_run(
-        home,
-        draws,
-        "--family",
-        "glibc_rand",
-        "--seeds",
-        "31000..31999",
-        "--window-trials",
-        "2",
-        "--model-trials",
-        "20",
-        "--permutations",
-        "99",
-    )
-    wait_for(sieve_complete, run)
+    run = ranked_run(home)
+    wait_for(population_stored, run)
     run.send_signal(signal.SIGTERM)
     out, err = run.communicate(timeout=300)
     assert run.returncode == 143, err[-3000:]
@@ -156,3 +145,61 @@ def test_a_store_deleted_mid_run_fails_with_exit_3_and_reports_nothing(home, mt_
     assert out == ""  # no answer for work that was not stored
     last = err.strip().splitlines()[-1]
     assert last.startswith("mimicry: error: the store ") and "was deleted or replaced" in last
+
+
+def ranked_run(home: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """A run that ranks (Steps 2.5-6 take a while on 200 draws)."""
+    draws = write_draws(home / "g.txt", make_history("glibc_rand", "mod", 1000, 31_337, range(200)))
+    return start_run(
+        home,
+        draws,
+        *("--family", "glibc_rand", "--seeds", "31000..31999", "--window-trials", "2"),
+        *("--model-trials", "20", "--permutations", "99"),
+        env=env,
+    )
+
+
+def population_stored() -> bool:
+    with connect() as session:
+        return session.scalar(select(func.count()).select_from(PopulationRecord)) > 0
+
+
+def test_a_run_killed_while_ranking_is_marked_crashed_and_never_predicts(home):
+    run = ranked_run(home, env={"MIMICRY_HEARTBEAT_SECONDS": "0.5"})
+    wait_for(population_stored, run)
+    run.kill()
+    run.wait(30)
+    (record,) = runs()
+    assert record.state == "running"  # nobody has looked yet
+    time.sleep(3)  # more than STALE_BEATS heartbeats of 0.5 s
+    env = {**os.environ, "MIMICRY_HEARTBEAT_SECONDS": "0.5"}
+    status = subprocess.run(
+        [*MIMICRY, "status", "--json"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert status.returncode == 0, status.stderr
+    (shown,) = json.loads(status.stdout)["runs"]
+    assert shown["state"] == "crashed"
+    (record,) = runs()
+    assert record.state == "crashed" and "no heartbeat since" in record.error
+    predict = subprocess.run(
+        [*MIMICRY, "predict", "--stream", "g"], capture_output=True, text=True, timeout=120
+    )
+    assert predict.returncode == 2 and "has no ranked run yet" in predict.stderr
+    with connect() as session:
+        assert session.scalar(select(func.count()).select_from(Prediction)) == 0
+
+
+def test_a_live_run_keeps_beating_and_is_not_marked_crashed(home, mt_draws):
+    run = start_run(
+        home, mt_draws, *SLOW_SIEVE, "--no-rank", env={"MIMICRY_HEARTBEAT_SECONDS": "0.5"}
+    )
+    wait_for(lambda: chunks_done() >= 1, run)
+    time.sleep(3)
+    with connect() as session:
+        assert mark_crashed(session, 0.5) == []
+        (record,) = session.scalars(select(Run))
+        first_beat = record.heartbeat_at
+    time.sleep(1.5)
+    assert runs()[0].heartbeat_at > first_beat
+    run.kill()
+    run.wait(30)

@@ -101,8 +101,11 @@ class Run(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id"), index=True)
-    #: pending → running → completed | incomplete | failed
+    #: pending → running → completed | incomplete | failed, or crashed: its process died
+    #: without closing it (no heartbeat for a while, ``mimicry.store.runs.mark_crashed``).
     state: Mapped[str] = mapped_column(String(20), default="pending")
+    #: When the process running it last said it was alive (every ``MIMICRY_HEARTBEAT_SECONDS``).
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     #: The Prefect flow run, to find the run in the UI.
     flow_run_id: Mapped[str | None] = mapped_column(String(36))
     parameters: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -23,10 +24,46 @@ def create_run(
         parameters=parameters,
         draws_used=draws_used,
         state="running",
+        heartbeat_at=utcnow(),
     )
     session.add(run)
     session.flush()
     return run
+
+
+#: Heartbeats a running run may miss before it counts as crashed: a busy process may be late
+#: by a beat or two (a long commit, a paused VM), not by four.
+STALE_BEATS = 4
+
+
+def beat(session: Session, run_id: str) -> None:
+    """Say the run is alive (only while it is running: a closed run stays as it was closed)."""
+    session.execute(
+        update(Run).where(Run.id == run_id, Run.state == "running").values(heartbeat_at=utcnow())
+    )
+
+
+def _as_utc(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; every time the store writes is UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def mark_crashed(session: Session, heartbeat_seconds: float) -> list[str]:
+    """Mark crashed every running run whose process has been silent for :data:`STALE_BEATS`
+    heartbeats; returns their ids. A run never closes itself as crashed: its process is gone."""
+    stale_after = timedelta(seconds=STALE_BEATS * heartbeat_seconds)
+    now = utcnow()
+    crashed = []
+    for run in session.scalars(select(Run).where(Run.state == "running")):
+        last = _as_utc(run.heartbeat_at or run.created_at)
+        if now - last > stale_after:
+            run.state = "crashed"
+            run.finished_at = now
+            since = f"{last:%Y-%m-%d %H:%M:%S} UTC"
+            run.error = f"its process stopped without closing it: no heartbeat since {since}"
+            crashed.append(run.id)
+    session.flush()
+    return crashed
 
 
 def finish_run(
