@@ -7,13 +7,23 @@ import dataclasses
 import io
 import json
 import pickle
+import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mimicry.draws import DrawFileError, DrawHistory, read_draws, sessions_in
+from mimicry.draws import (
+    DrawBatch,
+    DrawFileError,
+    DrawHistory,
+    read_draws,
+    sessions_in,
+    stream_draws,
+)
 
 M = 1000
 
@@ -852,3 +862,278 @@ def test_roundtrip_json_objects(
         history = read_draws(path, modulus=modulus, session=name)
         assert history.values == tuple(item["draw"] for item in expected)
         assert history.dates == tuple(item["date"] for item in expected)
+
+
+# ------------------------------------------------------------------------------------------
+# streaming: stream_draws yields batches that add up to read_draws's history
+
+
+def batches_of(path: Path, **kwargs: object) -> list[DrawBatch]:
+    kwargs.setdefault("modulus", M)
+    return list(stream_draws(path, **kwargs))  # type: ignore[arg-type]
+
+
+def joined(batches: list[DrawBatch]) -> tuple[tuple[int, ...], tuple[str, ...] | None, tuple]:
+    values = tuple(v for b in batches for v in b.values)
+    dates = None if batches[0].dates is None else tuple(d for b in batches for d in b.dates or ())
+    locations = tuple(n for b in batches for n in b.locations)
+    return values, dates, locations
+
+
+def _pick3_csv(days: int) -> str:
+    rows = ["date,session,draw"]
+    for day in range(days):
+        when = f"2024-{1 + day // 28:02d}-{1 + day % 28:02d}"
+        rows += [f"{when},midday,{(7 * day) % M}", f"{when},evening,{(13 * day) % M}"]
+    return "\n".join(rows) + "\n"
+
+
+STREAM_CASES = [
+    (
+        "d.txt",
+        "# head\n" + "".join(f"{i % M}\n" if i % 7 else f"\n{i % M} # c\n" for i in range(50)),
+        {},
+    ),
+    ("d.csv", _pick3_csv(40), {"session": "evening"}),
+    ("d.json", json.dumps([(i * 37) % M for i in range(60)]), {}),
+    (
+        "d.json",
+        json.dumps(
+            [dict(item, date=f"2024-03-{1 + i // 2:02d}") for i, item in enumerate(PICK3 * 6)]
+        ),
+        {"session": "midday"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "content", "kwargs"), STREAM_CASES)
+@pytest.mark.parametrize("batch_size", [1, 3, 16, 65536])
+def test_stream_batches_add_up_to_read_draws(
+    tmp_path: Path, name: str, content: str, kwargs: dict[str, str], batch_size: int
+) -> None:
+    path = write(tmp_path / name, content)
+    history = read_draws(path, modulus=M, **kwargs)
+    stream = stream_draws(path, modulus=M, batch_size=batch_size, **kwargs)
+    assert (stream.source, stream.session, stream.location_kind) == (
+        history.source,
+        history.session,
+        history.location_kind,
+    )
+    batches = list(stream)
+    assert joined(batches) == (history.values, history.dates, history.locations)
+    assert [b.start for b in batches] == list(range(0, len(history), batch_size))
+    assert all(len(b.values) == batch_size for b in batches[:-1])
+    assert 1 <= len(batches[-1].values) <= batch_size
+    assert all(len(b.locations) == len(b.values) for b in batches)
+    assert stream.where(batches[-1].locations[-1]) == history.where(len(history) - 1)
+    assert joined(list(stream)) == joined(batches)  # each iteration reads the file again
+
+
+def test_stream_locations_are_ranges_when_contiguous(tmp_path: Path) -> None:
+    path = write(tmp_path / "d.txt", "".join(f"{i}\n" for i in range(100)))
+    batches = batches_of(path, batch_size=30)
+    assert [b.locations for b in batches] == [
+        range(1, 31),
+        range(31, 61),
+        range(61, 91),
+        range(91, 101),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "kwargs", "message"),
+    [
+        (
+            "d.txt",
+            "".join(f"{i}\n" for i in range(10)) + "x\n1\n",
+            {},
+            "line 11: expected an integer draw, found 'x'.",
+        ),
+        (
+            "d.csv",
+            "draw\n" + "".join(f"{i}\n" for i in range(10)) + "1000\n",
+            {},
+            "line 12: value 1000 is outside the range [0, 1000).",
+        ),
+        (
+            "d.csv",
+            "date,draw\n"
+            + "".join(f"2024-01-{1 + i:02d},{i}\n" for i in range(10))
+            + "2024-01-01,1\n",
+            {},
+            "line 12: date 2024-01-01 is older than the previous date (2024-01-10 on line 11);"
+            " expected dates oldest first.",
+        ),
+        (
+            "d.json",
+            json.dumps([*range(10), True]),
+            {},
+            "item 10: expected an integer draw, found true.",
+        ),
+        (
+            "d.json",
+            json.dumps([{"draw": i} for i in range(10)] + [{"value": 1}]),
+            {},
+            'item 10: the object has no "draw" field; found fields "value".',
+        ),
+    ],
+)
+def test_stream_error_raises_after_the_batches_before_it(
+    tmp_path: Path, name: str, content: str, kwargs: dict[str, str], message: str
+) -> None:
+    path = write(tmp_path / name, content)
+    seen: list[DrawBatch] = []
+    with pytest.raises(DrawFileError) as info:
+        for batch in stream_draws(path, modulus=M, batch_size=3, **kwargs):
+            seen.append(batch)
+    assert str(info.value) == f"Draw file '{path}', {message}"
+    # Ten good draws: three whole batches go out; the fourth would hold the bad one.
+    assert [b.values for b in seen] == [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
+    assert error_of(path, **kwargs) == str(info.value)
+
+
+def test_stream_up_front_problems_raise_from_stream_draws(tmp_path: Path) -> None:
+    with pytest.raises(DrawFileError, match="cannot be read"):
+        stream_draws(tmp_path / "nope.txt", modulus=M)
+    path = write(tmp_path / "d.csv", "date,draw\n2024-01-01,1\n")
+    with pytest.raises(DrawFileError, match="there is no column 'bonus'"):
+        stream_draws(path, modulus=M, column="bonus")
+    path = write(tmp_path / "s.csv", "session,draw\nA,1\nB,2\nA,x\n")
+    with pytest.raises(DrawFileError, match="line 4: expected an integer draw"):
+        stream_draws(path, modulus=M, session="A")  # the first pass reads every session
+    path = write(tmp_path / "t.csv", "session,draw\nA,1\nB,2\n")
+    with pytest.raises(DrawFileError, match="holds 2 sessions"):
+        stream_draws(path, modulus=M)
+    with pytest.raises(DrawFileError, match="has no session 'C'"):
+        stream_draws(path, modulus=M, session="C")
+    assert stream_draws(path, modulus=M, session="b").session == "B"
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        stream_draws(path, modulus=M, session="A", batch_size=0)
+
+
+def test_stream_empty_file_raises_at_the_end(tmp_path: Path) -> None:
+    path = write(tmp_path / "d.txt", "# nothing yet\n")
+    stream = stream_draws(path, modulus=M)
+    with pytest.raises(DrawFileError, match="contains no draws"):
+        list(stream)
+
+
+def _big_json(count: int) -> str:
+    """A JSON list of integers well past one read of the file, some lines long, some short."""
+    rng = random.Random(5)
+    parts = []
+    for i in range(count):
+        parts.append(str(rng.randrange(M)))
+        parts.append(",\n  " if i % 10 == 9 else ", ")
+    return "[\n  " + "".join(parts[:-1]) + "\n]\n"
+
+
+@pytest.mark.parametrize(
+    ("broken", "replacement"),
+    [
+        (", ", " "),  # missing comma
+        (", ", ", , "),  # extra comma
+        (", ", ", x"),  # not a value
+        (", ", ', "unterminated'),
+        (", ", ", 1., "),
+        (", ", ", tru"),
+        (", ", ", 01"),
+        (", ", ', {"draw" 1}'),
+    ],
+)
+def test_json_syntax_error_deep_in_the_file_has_json_loads_position(
+    tmp_path: Path, broken: str, replacement: str
+) -> None:
+    text = _big_json(200_000)  # about 1 MB
+    at = text.index(broken, len(text) * 3 // 4)
+    text = text[:at] + replacement + text[at + len(broken) :]
+    with pytest.raises(json.JSONDecodeError) as expected:
+        json.loads(text)
+    exc = expected.value
+    path = write(tmp_path / "d.json", text)
+    assert error_of(path) == (
+        f"Draw file '{path}' is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
+    )
+
+
+@pytest.mark.parametrize("ending", ["]", "\n] x", "]\n\n  ,"])
+def test_json_end_of_list_deep_in_the_file(tmp_path: Path, ending: str) -> None:
+    text = _big_json(200_000).rstrip().removesuffix("]") + ending
+    path = write(tmp_path / "d.json", text)
+    try:
+        expected = json.loads(text)
+    except json.JSONDecodeError as exc:
+        assert error_of(path) == (
+            f"Draw file '{path}' is not valid JSON: {exc.msg} at line {exc.lineno},"
+            f" column {exc.colno}."
+        )
+    else:
+        assert read_draws(path, modulus=M).values == tuple(expected)
+
+
+def test_plain_text_fast_and_exact_paths_agree(tmp_path: Path) -> None:
+    rng = random.Random(11)
+    values = [rng.randrange(M) for _ in range(300_000)]  # several reads of the file
+    plain = write(tmp_path / "plain.txt", "".join(f"{v}\n" for v in values))
+    lines, where = ["# history"], []
+    for i, v in enumerate(values):
+        if i % 50_000 == 7:
+            lines.append("")
+        lines.append(f"+{v} # draw {i}" if i % 100_001 == 3 else str(v))
+        where.append(len(lines))
+    noisy = write(tmp_path / "noisy.txt", "\n".join(lines) + "\n")
+    fast, exact = read_draws(plain, modulus=M), read_draws(noisy, modulus=M)
+    assert fast.values == exact.values == tuple(values)
+    assert fast.locations == tuple(range(1, len(values) + 1))
+    assert exact.locations == tuple(where)
+    assert joined(batches_of(noisy, batch_size=3)) == (exact.values, None, exact.locations)
+
+
+@pytest.mark.parametrize(
+    ("eol", "encoding"), [("\r\n", "utf-8"), ("\r", "utf-8"), ("\n", "utf-16-le")]
+)
+def test_line_ends_and_encodings_across_reads(tmp_path: Path, eol: str, encoding: str) -> None:
+    count = 200_000  # line ends fall on both sides of the file's read boundaries
+    text = "\ufeff" + eol.join(str(i % M) for i in range(count)) + eol
+    path = write(tmp_path / "d.txt", text.encode(encoding))
+    history = read_draws(path, modulus=M)
+    assert history.values == tuple(i % M for i in range(count))
+    assert history.locations == tuple(range(1, count + 1))
+
+
+def test_invalid_utf8_deep_in_the_file_names_its_line(tmp_path: Path) -> None:
+    data = b"".join(b"%d\r\n" % (i % M) for i in range(300_000))
+    at = data.index(b"\r\n", len(data) * 2 // 3) + 2
+    line = data.count(b"\n", 0, at) + 1
+    path = write(tmp_path / "d.txt", data[:at] + b"\xc3(" + data[at:])
+    assert error_of(path) == (
+        f"Draw file '{path}', line {line}: byte 0xc3 is not valid UTF-8; expected a UTF-8 text"
+        " file."
+    )
+
+
+_PEAK_RSS = """
+import sys
+from mimicry.draws import stream_draws
+count = sum(len(b.values) for b in stream_draws(sys.argv[1], modulus=1000))
+peak = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(count, peak.split()[1])
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads VmHWM from /proc")
+def test_streaming_memory_stays_bounded(tmp_path: Path) -> None:
+    # 3,000,000 lines (12 MB): reading them whole peaked at 460 MB, and read_draws's history
+    # alone takes 280 MB; streaming peaks near 33 MB (the interpreter alone is about 18 MB).
+    # VmHWM, not ru_maxrss: a child's ru_maxrss starts at its parent's (pytest's) size.
+    rng = random.Random(3)
+    path = tmp_path / "big.txt"
+    with path.open("w") as fh:
+        for _ in range(30):
+            fh.write("".join(f"{rng.randrange(M)}\n" for _ in range(100_000)))
+    out = subprocess.run(
+        [sys.executable, "-c", _PEAK_RSS, str(path)], capture_output=True, text=True, check=True
+    ).stdout.split()
+    count, peak_kib = int(out[0]), int(out[1])
+    assert count == 3_000_000
+    assert peak_kib < 100 * 1024
