@@ -1,8 +1,9 @@
-"""Ingest: validate a draw file and append it to a stream in one transaction."""
+"""Ingest: validate a draw file and append it to a stream in one transaction, streaming: the file
+is parsed, checked and written batch by batch, so memory does not grow with its length."""
 
 from __future__ import annotations
 
-from mimicry.draws import read_draws
+from mimicry.draws import stream_draws
 from mimicry.store.database import connect
 from mimicry.store.streams import IngestReport, append_history
 
@@ -23,6 +24,6 @@ def ingest_file(
     :class:`~mimicry.names.BadName` for a name the store cannot keep; either way nothing is
     written.
     """
-    history = read_draws(path, modulus=modulus, session=session, column=column)
+    draws = stream_draws(path, modulus=modulus, session=session, column=column)
     with connect(database_url) as db:
-        return append_history(db, stream, history, modulus)
+        return append_history(db, stream, draws, modulus)

@@ -3,6 +3,8 @@ record, a job's result, the ranking, the model and its prediction, the run's end
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from gpu_kernels.backends import kernel_version
 from mimicry.results import SieveResult
 from mimicry.settings import get_settings
@@ -13,7 +15,7 @@ from mimicry.store.runs import beat, create_job, create_run, finish_run, mark_cr
 from mimicry.store.streams import draw_count, require_stream, stored_values
 
 
-def load_history(stream: str) -> list[int]:
+def load_history(stream: str) -> Sequence[int]:
     with connect() as session:
         return stored_values(session, require_stream(session, stream))
 

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from gpu_kernels.job import ChunkResult, SieveJob, WindowMatch
-from mimicry.draws import read_draws
+from mimicry.draws import stream_draws
 from mimicry.sieve import assemble
 from mimicry.store.database import (
     SCHEMA_REVISION,
@@ -25,7 +25,7 @@ from mimicry.store.database import (
     head_revision,
     upgrade,
 )
-from mimicry.store.models import Chunk, Draw, Run, Stream, SurvivorRecord
+from mimicry.store.models import Chunk, Draw, Ingest, Run, Stream, SurvivorRecord
 from mimicry.store.runs import (
     chunk_results,
     create_job,
@@ -83,6 +83,37 @@ def test_schema_revision_is_the_newest_migration(store_url):
     assert current_revision(engine_for(store_url)) == SCHEMA_REVISION
 
 
+def test_migration_0005_keeps_where_each_draw_came_from(store_url):
+    from alembic import command
+
+    from mimicry.store.database import alembic_config
+
+    config = alembic_config(store_url)
+    command.upgrade(config, "0004")
+    with engine_for(store_url).begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO streams (id, name, modulus, created_at) VALUES "
+                "(1, 's', 10, '2026-01-01 00:00:00')"
+            )
+        )
+        for position, source in enumerate(["a.txt", "a.txt", "b.txt", None]):
+            connection.execute(
+                text(
+                    "INSERT INTO draws (stream_id, position, value, source, ingested_at) "
+                    "VALUES (1, :position, :value, :source, '2026-01-01 00:00:00')"
+                ),
+                {"position": position, "value": position + 3, "source": source},
+            )
+    command.upgrade(config, "head")
+    with connect(store_url) as session:
+        draws = session.scalars(select(Draw).order_by(Draw.position)).all()
+        assert [d.value for d in draws] == [3, 4, 5, 6]
+        assert [d.ingest.source for d in draws] == ["a.txt", "a.txt", "b.txt", None]
+        ingests = {i.source: (i.first_position, i.draws) for i in session.scalars(select(Ingest))}
+        assert ingests == {"a.txt": (0, 2), "b.txt": (2, 1), None: (3, 1)}
+
+
 def test_db_upgrade_command(store_url, tmp_path):
     proc = subprocess.run([*MIMICRY, "db", "upgrade"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
@@ -92,8 +123,8 @@ def test_db_upgrade_command(store_url, tmp_path):
 
 def test_ingest_appends_and_is_idempotent(store_url, tmp_path):
     draws = seeded_history("mt19937", 77, 50)
-    full = read_draws(write_draws(tmp_path / "full.txt", draws), modulus=1000)
-    head = read_draws(write_draws(tmp_path / "head.txt", draws[:30]), modulus=1000)
+    full = stream_draws(write_draws(tmp_path / "full.txt", draws), modulus=1000)
+    head = stream_draws(write_draws(tmp_path / "head.txt", draws[:30]), modulus=1000)
     with connect(store_url) as session:
         report = append_history(session, "pick3", head, 1000)
         assert (report.added, report.total) == (30, 30)
@@ -107,10 +138,15 @@ def test_ingest_appends_and_is_idempotent(store_url, tmp_path):
             assert (report.added, report.total) == (0, 50)
     with connect(store_url) as session:
         stream = session.scalar(select(Stream).where(Stream.name == "pick3"))
-        assert stored_values(session, stream) == draws
+        assert list(stored_values(session, stream)) == draws
         assert count(session, Draw) == draw_count(session, stream) == 50
-        first = session.get(Draw, (stream.id, 0))
-        assert first.source == str(tmp_path / "head.txt")
+        first, last = session.get(Draw, (stream.id, 0)), session.get(Draw, (stream.id, 49))
+        assert first.ingest.source == str(tmp_path / "head.txt")
+        assert last.ingest.source == str(tmp_path / "full.txt")
+        assert [(i.first_position, i.draws) for i in session.scalars(select(Ingest))] == [
+            (0, 30),
+            (30, 20),
+        ]
 
 
 def test_a_disagreeing_file_is_refused_whole(store_url, tmp_path):
@@ -119,12 +155,12 @@ def test_a_disagreeing_file_is_refused_whole(store_url, tmp_path):
         append_history(
             session,
             "s",
-            read_draws(write_draws(tmp_path / "a.txt", draws[:20]), modulus=1000),
+            stream_draws(write_draws(tmp_path / "a.txt", draws[:20]), modulus=1000),
             1000,
         )
     changed = draws.copy()
     changed[12] = (changed[12] + 1) % 1000
-    bad = read_draws(write_draws(tmp_path / "b.txt", changed), modulus=1000)
+    bad = stream_draws(write_draws(tmp_path / "b.txt", changed), modulus=1000)
     with pytest.raises(StoreConflict) as error, connect(store_url) as session:
         append_history(session, "s", bad, 1000)
     assert str(error.value) == (
@@ -138,9 +174,9 @@ def test_a_disagreeing_file_is_refused_whole(store_url, tmp_path):
 def test_a_stream_keeps_its_modulus(store_url, tmp_path):
     with connect(store_url) as session:
         append_history(
-            session, "s", read_draws(write_draws(tmp_path / "a.txt", [1, 2]), modulus=10), 10
+            session, "s", stream_draws(write_draws(tmp_path / "a.txt", [1, 2]), modulus=10), 10
         )
-    wider = read_draws(write_draws(tmp_path / "b.txt", [1, 2, 3]), modulus=1000)
+    wider = stream_draws(write_draws(tmp_path / "b.txt", [1, 2, 3]), modulus=1000)
     with (
         pytest.raises(StoreConflict, match=r"holds draws in \[0, 10\).*modulus is 1000"),
         connect(store_url) as session,
@@ -150,7 +186,7 @@ def test_a_stream_keeps_its_modulus(store_url, tmp_path):
 
 def test_concurrent_ingests_of_one_stream_store_each_draw_once(store_url, tmp_path):
     draws = seeded_history("mt19937", 9, 300)
-    history = read_draws(write_draws(tmp_path / "d.txt", draws), modulus=1000)
+    history = stream_draws(write_draws(tmp_path / "d.txt", draws), modulus=1000)
 
     def ingest(_):
         with connect(store_url) as session:
@@ -167,7 +203,7 @@ def test_concurrent_ingests_of_one_stream_store_each_draw_once(store_url, tmp_pa
 def test_a_hand_reported_draw_is_appended(store_url, tmp_path):
     with connect(store_url) as session:
         append_history(
-            session, "s", read_draws(write_draws(tmp_path / "a.txt", [4, 5]), modulus=10), 10
+            session, "s", stream_draws(write_draws(tmp_path / "a.txt", [4, 5]), modulus=10), 10
         )
         report = append_draws(session, "s", [7], 10, source="evaluate")
         assert (report.added, report.total) == (1, 3)
@@ -215,7 +251,7 @@ def test_a_run_stores_its_job_and_survivors(store_url, tmp_path):
     job = _job(seed)
     with connect(store_url) as session:
         append_history(
-            session, "s", read_draws(write_draws(tmp_path / "a.txt", history), modulus=1000), 1000
+            session, "s", stream_draws(write_draws(tmp_path / "a.txt", history), modulus=1000), 1000
         )
         stream = session.scalar(select(Stream))
         run = create_run(session, stream.id, {"families": ["xorshift64"]}, draws_used=20)
@@ -322,7 +358,7 @@ def test_a_sqlite_store_deleted_or_replaced_under_a_process_is_never_written_to(
 def test_status_lists_streams_and_runs(store_url, tmp_path):
     with connect(store_url) as session:
         append_history(
-            session, "s", read_draws(write_draws(tmp_path / "a.txt", [1, 2, 3]), modulus=10), 10
+            session, "s", stream_draws(write_draws(tmp_path / "a.txt", [1, 2, 3]), modulus=10), 10
         )
         create_run(session, session.scalar(select(Stream.id)), {}, draws_used=3, run_id="r-1")
     proc = subprocess.run(
@@ -400,7 +436,7 @@ def test_only_a_completed_run_feeds_predictions(store_url, tmp_path):
     history = seeded_history("mt19937", 3, 10)
     with connect(store_url) as session:
         append_history(
-            session, "s", read_draws(write_draws(tmp_path / "a.txt", history), modulus=1000), 1000
+            session, "s", stream_draws(write_draws(tmp_path / "a.txt", history), modulus=1000), 1000
         )
         stream = session.scalar(select(Stream))
         killed = create_run(session, stream.id, {}, draws_used=10)

@@ -1,6 +1,7 @@
 """The store's tables (SQLAlchemy 2.0), DESIGN.md §6.
 
-* ``streams`` / ``draws``: each named stream's history, one row per draw, oldest at position 0.
+* ``streams`` / ``draws`` / ``ingests``: each named stream's history, one row per draw, oldest at
+  position 0, each draw pointing at the ingest (file, time) that added it.
 * ``runs``: one pipeline run on one stream (parameters, state, summary).
 * ``sieve_jobs``: the job a run's Step 2 sieved, keyed by the job's content hash.
 * ``chunks``: the coverage ledger. A row per finished chunk ``[lo, hi)`` of a job *content*
@@ -22,7 +23,7 @@ Optuna's studies share this database and keep their own ``alembic_version``.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -80,8 +81,27 @@ class Stream(Base):
     draws: Mapped[list[Draw]] = relationship(back_populates="stream", order_by="Draw.position")
 
 
+class Ingest(Base):
+    """One ingest that added draws to a stream: where they came from and when, kept once for all
+    of its draws (a 50-million-draw file is one row here, not 50 million copies of its path)."""
+
+    __tablename__ = "ingests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id"), index=True)
+    #: The file the draws came from, or how they were reported (``hand``).
+    source: Mapped[str | None] = mapped_column(String(500))
+    #: Stream position of the first draw it added, and how many it added.
+    first_position: Mapped[int] = mapped_column(Integer)
+    draws: Mapped[int] = mapped_column(Integer)
+    ingested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class Draw(Base):
     __tablename__ = "draws"
+    #: On SQLite the rows live in the primary key's B-tree (no rowid table beside an index):
+    #: half the file and the writes of a rowid table for the store's largest table.
+    __table_args__: ClassVar = {"sqlite_with_rowid": False}
 
     stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id"), primary_key=True)
     #: 0-based index in the stream, oldest first.
@@ -89,11 +109,11 @@ class Draw(Base):
     value: Mapped[int] = mapped_column(Integer)
     #: ISO date or datetime as the draw file gave it (normalised), when it had one.
     date: Mapped[str | None] = mapped_column(String(40))
-    #: The file it came from, for tracing a number back to its source.
-    source: Mapped[str | None] = mapped_column(String(500))
-    ingested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: The ingest that added it, for tracing a number back to its source.
+    ingest_id: Mapped[int | None] = mapped_column(ForeignKey("ingests.id"))
 
     stream: Mapped[Stream] = relationship(back_populates="draws")
+    ingest: Mapped[Ingest | None] = relationship()
 
 
 class Run(Base):

@@ -9,16 +9,21 @@ refused file writes nothing.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import repeat
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mimicry.draws import DrawHistory
+from mimicry.draws import DrawBatch, DrawStream
 from mimicry.names import check_source_path, check_stream_name
-from mimicry.store.models import Draw, Stream
+from mimicry.store.models import Draw, Ingest, Stream
+
+#: Stored values read per round trip when a stream's history is loaded.
+READ_BATCH = 100_000
 
 
 class StoreConflict(ValueError):
@@ -72,12 +77,45 @@ def _get_or_create(session: Session, name: str, modulus: int) -> Stream:
     return stream
 
 
-def stored_values(session: Session, stream: Stream) -> list[int]:
-    return list(
-        session.scalars(
-            select(Draw.value).where(Draw.stream_id == stream.id).order_by(Draw.position)
+def stored_values(session: Session, stream: Stream) -> array:
+    """The stream's draws, oldest first, as a compact array (its type fits the modulus): read
+    in ranges of :data:`READ_BATCH` positions, each as one string the database builds, never as
+    ORM rows or a Python object per row, so 50 million draws cost 2 bytes each (M <= 65536)."""
+    values = array(_typecode(stream.modulus))
+    total = draw_count(session, stream)
+    for start in range(0, total, READ_BATCH):
+        values.extend(read_values(session, stream.id, start, min(start + READ_BATCH, total)))
+    return values
+
+
+def read_values(session: Session, stream_id: int, start: int, stop: int) -> list[int]:
+    """The stored values at positions ``[start, stop)``, oldest first."""
+    if session.connection().dialect.name == "postgresql":
+        joined = session.scalar(
+            text(
+                "SELECT string_agg(value::text, ',' ORDER BY position) FROM draws "
+                "WHERE stream_id = :stream AND position >= :start AND position < :stop"
+            ),
+            {"stream": stream_id, "start": start, "stop": stop},
         )
-    )
+    else:
+        # The subquery walks the (stream_id, position) key in order, and the aggregate keeps it.
+        joined = session.scalar(
+            text(
+                "SELECT group_concat(value) FROM (SELECT value FROM draws WHERE stream_id = "
+                ":stream AND position >= :start AND position < :stop ORDER BY position)"
+            ),
+            {"stream": stream_id, "start": start, "stop": stop},
+        )
+    return list(map(int, joined.split(","))) if joined else []
+
+
+def _typecode(modulus: int) -> str:
+    """The smallest unsigned array type holding every value below ``modulus``."""
+    for code in ("B", "H", "I", "L", "Q"):
+        if modulus - 1 < 1 << (8 * array(code).itemsize):
+            return code
+    raise ValueError(f"modulus {modulus} does not fit a 64-bit draw")
 
 
 def draw_count(session: Session, stream: Stream) -> int:
@@ -85,34 +123,106 @@ def draw_count(session: Session, stream: Stream) -> int:
     return session.scalar(select(func.count()).where(Draw.stream_id == stream.id)) or 0
 
 
-def append_history(session: Session, name: str, history: DrawHistory, modulus: int) -> IngestReport:
-    """Store ``history`` as stream ``name``'s draws from position 0 (see the module doc)."""
-    if history.source:
-        check_source_path(history.source)
+def append_history(session: Session, name: str, draws: DrawStream, modulus: int) -> IngestReport:
+    """Store the draws of ``draws`` as stream ``name``'s from position 0 (see the module doc).
+
+    Batch by batch, in the caller's transaction: the part the store already holds is compared
+    with what it holds (a batch of stored values at a time), the rest written in bulk (SQLite:
+    one ``executemany``; PostgreSQL: ``COPY``). Memory stays that of a batch whatever the file's
+    length; a disagreement or a bad draw raises and the caller's rollback leaves nothing."""
+    if draws.source:
+        check_source_path(draws.source)
     stream = _get_or_create(session, name, modulus)
-    stored = stored_values(session, stream)
-    for position, (old, new) in enumerate(zip(stored, history.values, strict=False)):
-        if old != new:
-            raise StoreConflict(
-                f"{history.where(position)} is {new}, but stream {name!r} already holds {old} "
-                f"at position {position}; nothing was ingested"
+    stored = draw_count(session, stream)
+    ingest: Ingest | None = None
+    end = 0
+    for batch in draws:
+        end = batch.start + len(batch.values)
+        known = min(end, stored) - batch.start
+        if known > 0:
+            _require_agreement(session, stream, batch, known, draws)
+        if end > stored:
+            if ingest is None:
+                ingest = Ingest(
+                    stream_id=stream.id, source=draws.source, first_position=stored, draws=0
+                )
+                session.add(ingest)
+                session.flush()
+            skip = max(known, 0)
+            write_draws(
+                session,
+                stream.id,
+                ingest.id,
+                range(batch.start + skip, end),
+                batch.values[skip:],
+                batch.dates[skip:] if batch.dates is not None else None,
             )
-    new_positions = range(len(stored), len(history.values))
-    dates = history.dates
-    session.add_all(
-        Draw(
-            stream_id=stream.id,
-            position=position,
-            value=history.values[position],
-            date=dates[position] if dates else None,
-            source=history.source,
-        )
-        for position in new_positions
-    )
-    # A concurrent ingest of the same stream hits the (stream, position) primary key here and
-    # its transaction fails as a whole; the caller may simply retry it.
+    added = max(end - stored, 0)
+    if ingest is not None:
+        ingest.draws = added
+    # A concurrent ingest of the same stream hits the (stream, position) primary key and its
+    # transaction fails as a whole; the caller may simply retry it.
     session.flush()
-    return IngestReport(stream=name, added=len(new_positions), total=max(len(stored), len(history)))
+    return IngestReport(stream=name, added=added, total=max(stored, end))
+
+
+def _require_agreement(
+    session: Session, stream: Stream, batch: DrawBatch, count: int, draws: DrawStream
+) -> None:
+    """The batch's first ``count`` draws equal what the store holds at their positions."""
+    held = read_values(session, stream.id, batch.start, batch.start + count)
+    for offset, (old, new) in enumerate(zip(held, batch.values, strict=False)):
+        if old != new:
+            position = batch.start + offset
+            raise StoreConflict(
+                f"{draws.where(batch.locations[offset])} is {new}, but stream {stream.name!r} "
+                f"already holds {old} at position {position}; nothing was ingested"
+            )
+
+
+def write_draws(
+    session: Session,
+    stream_id: int,
+    ingest_id: int,
+    positions: range,
+    values: Sequence[int],
+    dates: Sequence[str] | None,
+) -> None:
+    """Insert draws in bulk in the session's transaction, below the ORM (which would build an
+    object per draw): PostgreSQL's ``COPY``; on SQLite one ``INSERT … SELECT`` over the batch as a
+    JSON array (SQLite unpacks it in C: 1.6-1.8 M rows/s measured, against 0.5 M/s for
+    ``executemany``, whose per-row binding in Python dominates), or ``executemany`` when the
+    draws carry dates."""
+    connection = session.connection()
+    dialect = connection.dialect.name
+    raw = connection.connection.driver_connection
+    columns = repeat(stream_id), positions, values, dates or repeat(None), repeat(ingest_id)
+    if dialect == "postgresql":
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(
+                "COPY draws (stream_id, position, value, date, ingest_id) FROM STDIN"
+            ) as copy,
+        ):
+            for row in zip(*columns, strict=False):
+                copy.write_row(row)
+        return
+    cursor = raw.cursor()
+    try:
+        if dates is None:
+            cursor.execute(
+                "INSERT INTO draws (stream_id, position, value, date, ingest_id) "
+                "SELECT ?, ? + key, value, NULL, ? FROM json_each(?)",
+                (stream_id, positions.start, ingest_id, "[" + ",".join(map(str, values)) + "]"),
+            )
+            return
+        cursor.executemany(
+            "INSERT INTO draws (stream_id, position, value, date, ingest_id) "
+            "VALUES (?, ?, ?, ?, ?)",
+            zip(*columns, strict=False),
+        )
+    finally:
+        cursor.close()
 
 
 def append_draws(
@@ -120,10 +230,16 @@ def append_draws(
 ) -> IngestReport:
     """Append ``values`` after the stream's newest draw (a new draw reported by hand)."""
     stream = _get_or_create(session, name, modulus)
-    total = session.scalar(select(func.count()).where(Draw.stream_id == stream.id)) or 0
-    for offset, value in enumerate(values):
+    total = draw_count(session, stream)
+    for value in values:
         if not 0 <= value < modulus:
             raise StoreConflict(f"draw {value} is outside [0, {modulus}) of stream {name!r}")
-        session.add(Draw(stream_id=stream.id, position=total + offset, value=value, source=source))
+    ingest = Ingest(stream_id=stream.id, source=source, first_position=total, draws=len(values))
+    session.add(ingest)
+    session.flush()
+    session.add_all(
+        Draw(stream_id=stream.id, position=total + offset, value=value, ingest_id=ingest.id)
+        for offset, value in enumerate(values)
+    )
     session.flush()
     return IngestReport(stream=name, added=len(values), total=total + len(values))
