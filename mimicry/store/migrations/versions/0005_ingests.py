@@ -29,9 +29,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_ingests_stream_id", "ingests", ["stream_id"])
+    # Not a foreign key: PostgreSQL would check it on every draw written (models.Draw says more).
     with op.batch_alter_table("draws", schema=None) as batch_op:
         batch_op.add_column(sa.Column("ingest_id", sa.Integer(), nullable=True))
-        batch_op.create_foreign_key("fk_draws_ingest_id", "ingests", ["ingest_id"], ["id"])
     # One ingest per (stream, source) the draws already name; a hand-reported draw has no file.
     op.execute(
         "INSERT INTO ingests (stream_id, source, first_position, draws, ingested_at) "
@@ -61,7 +61,6 @@ def downgrade() -> None:
         "ingested_at = (SELECT ingested_at FROM ingests WHERE ingests.id = draws.ingest_id)"
     )
     with op.batch_alter_table("draws", schema=None) as batch_op:
-        batch_op.drop_constraint("fk_draws_ingest_id", type_="foreignkey")
         batch_op.drop_column("ingest_id")
     op.drop_index("ix_ingests_stream_id", table_name="ingests")
     op.drop_table("ingests")
