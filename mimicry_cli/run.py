@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -14,13 +16,14 @@ from flows.stopping import check_stop
 from gpu_kernels.job import Mode
 from gpu_kernels.projections import MAX_MODULUS
 from mimicry.answers import RunAnswer
-from mimicry.draws import DrawFileError, read_draws
+from mimicry.draws import DrawFileError
+from mimicry.ingest import check_ingest
 from mimicry.models import MODEL_NAMES
 from mimicry.names import BadName
 from mimicry.render import search_line, survivor_rows
 from mimicry.requests import DEFAULT_FAMILIES, PipelineRequest, RankingSettings, SieveSettings
 from mimicry.statistics import p_value_text
-from mimicry.store.database import StoreLost, StoreUnusable, connect
+from mimicry.store.database import StoreFault, StoreUnusable, connect
 from mimicry.store.streams import StoreConflict
 from mimicry_cli.common import (
     EXIT_INCOMPLETE,
@@ -124,14 +127,6 @@ def run(
         if not 2 <= modulus <= MAX_MODULUS:
             fail(f"--modulus must be between 2 and {MAX_MODULUS}, got {modulus}")
         try:
-            history = read_draws(draws, modulus=modulus, session=session, column=column)
-        except DrawFileError as error:
-            fail(str(error))
-        if window is not None and window > len(history):
-            fail(f"--window {window} is larger than the {len(history)} draws in {draws}")
-        if window_start is not None and window_start + (window or 1) > len(history):
-            fail(f"--window-start {window_start} is beyond the {len(history)} draws in {draws}")
-        try:
             request = PipelineRequest(
                 stream=draws.stem if stream is None else stream,
                 draws_file=str(draws.resolve()),
@@ -168,9 +163,18 @@ def run(
             )
         except ValidationError as error:
             fail(invalid_input(error))
+        # Everything the flow's ingest would refuse, refused now, before any work or write.
+        with refusals(draws):
+            file_draws = check_ingest(
+                request.draws_file, request.stream, modulus=modulus, session=session, column=column
+            )
+        if window is not None and window > file_draws:
+            fail(f"--window {window} is larger than the {file_draws} draws in {draws}")
+        if window_start is not None and window_start + (window or 1) > file_draws:
+            fail(f"--window-start {window_start} is beyond the {file_draws} draws in {draws}")
         with store_errors():
             if rank:
-                require_history_to_hold_out(request, len(history), draws)
+                require_history_to_hold_out(request, file_draws, draws)
             from flows.pipeline import pipeline
 
             with prefect_api():
@@ -191,22 +195,29 @@ def run(
             raise typer.Exit(EXIT_INCOMPLETE)
 
 
+@contextmanager
+def refusals(draws: Path) -> Iterator[None]:
+    """Bad input (the file, the stream's name, a history the store contradicts) is one sentence
+    and exit 2; a store that cannot serve the run is one sentence and exit 3."""
+    with store_errors():
+        try:
+            yield
+        except (DrawFileError, StoreConflict) as error:
+            fail(str(error))
+        except BadName as error:
+            fail(bad_name(error, draws))
+
+
+#: What a failed flow may have failed of that the user can act on, each with its exit code.
+EXPLAINED = (DrawFileError, StoreConflict, BadName, StoreFault, StoreUnusable, OperationalError)
+
+
 def explain_failure(error: object, draws: Path) -> None:
     """Exit with the documented code and one sentence when the flow failed for a reason the
     user can act on (its input, the store); returns for any other failure."""
-    if not isinstance(error, Exception):
-        return
-    with store_errors():
-        try:
+    if isinstance(error, EXPLAINED):
+        with refusals(draws):
             raise error
-        except (DrawFileError, StoreConflict) as known:
-            fail(str(known))
-        except BadName as known:
-            fail(bad_name(known, draws))
-        except (StoreLost, StoreUnusable, OperationalError):
-            raise
-        except Exception:
-            return
 
 
 def require_history_to_hold_out(request: PipelineRequest, file_draws: int, path: Path) -> None:

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from gpu_kernels.job import JobFieldError, Mode
+from gpu_kernels.job import MAX_CALL, JobFieldError, Mode
 from gpu_kernels.projections import MAX_MODULUS
 from mimicry.answers import SieveAnswer
 from mimicry.draws import DrawFileError, read_draws
@@ -186,6 +186,14 @@ def simulate(
         fail(f"--seed must be in {generator.name}'s seed space {first}..{last}")
     if count < 1 or skip < 0 or discard < 0:
         fail("--count must be >= 1 and --skip, --discard >= 0")
+    # Calls that write nothing are refused beyond what a search can reach (an offset or skip past
+    # call 2^24 is never searched); --count is streamed, so any length is written.
+    for flag, calls in (("--discard", discard), ("--skip", skip)):
+        if calls > MAX_CALL:
+            fail(
+                f"{flag}: at most {MAX_CALL:,} calls (2^24, the farthest call a search reaches), "
+                f"got {calls:,}"
+            )
     words = generator.words(generator.seed(seed))
     calls = (projector.draw(words, modulus, generator.word_bits) for _ in iter(int, 1))
 

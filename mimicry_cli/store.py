@@ -19,7 +19,7 @@ from mimicry.draws import DrawFileError
 from mimicry.names import BadName
 from mimicry.settings import get_settings
 from mimicry.statistics import p_value_text
-from mimicry.store.database import StoreLost, StoreUnusable, connect, database_url, upgrade
+from mimicry.store.database import StoreFault, StoreUnusable, connect, database_url, upgrade
 from mimicry.store.models import Draw, Run, Stream
 from mimicry.store.runs import mark_crashed
 from mimicry.store.streams import StoreConflict
@@ -50,7 +50,7 @@ def store_errors():
         yield
     except StoreUnusable as error:
         fail(str(error))
-    except StoreLost as error:
+    except StoreFault as error:
         print(f"mimicry: error: {error}", file=sys.stderr)
         raise typer.Exit(EXIT_STORE_UNAVAILABLE) from None
     except OperationalError as error:

@@ -9,7 +9,7 @@ from prefect.cache_policies import INPUTS, TASK_SOURCE, CacheKeyFnPolicy
 from mimicry.chunks import StoreMismatch
 from mimicry.draws import DrawFileError
 from mimicry.names import BadName
-from mimicry.store.database import StoreLost, store_fingerprint
+from mimicry.store.database import StoreFault, store_fingerprint
 from mimicry.store.streams import StoreConflict
 
 #: The store a cached result was made against: a result is reused only with the same store, so
@@ -18,8 +18,8 @@ STORE = CacheKeyFnPolicy(cache_key_fn=lambda context, parameters: store_fingerpr
 #: What the ranking's cached steps are keyed on: their inputs, their code and the store.
 INPUTS_CODE_AND_STORE = INPUTS + TASK_SOURCE + STORE
 
-#: Failures a retry would only repeat: bad input, and a store that is gone or is another one.
-NOT_RETRIED = (DrawFileError, StoreConflict, BadName, StoreLost, StoreMismatch)
+#: Failures a retry would only repeat: bad input, a store that is gone, read-only or another one.
+NOT_RETRIED = (DrawFileError, StoreConflict, BadName, StoreFault, StoreMismatch)
 
 
 def transient(task, task_run, state) -> bool:

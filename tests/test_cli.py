@@ -583,6 +583,22 @@ def test_simulate_refuses_an_output_it_cannot_write(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # no temporary file left behind
 
 
+def test_simulate_refuses_calls_no_search_reaches(tmp_path):
+    for flag in ("--discard", "--skip"):
+        proc = mimicry(
+            tmp_path, "simulate", "--family", "mt19937", "--seed", "1", flag, "100000000000"
+        )
+        assert proc.returncode == 2
+        assert proc.stderr == (
+            f"mimicry: error: {flag}: at most 16,777,216 calls (2^24, the farthest call a search "
+            "reaches), got 100,000,000,000\n"
+        )
+    within = mimicry(
+        tmp_path, "simulate", "--family", "mt19937", "--seed", "1", "--count", "2", "--discard", "9"
+    )
+    assert within.returncode == 0 and len(within.stdout.split()) == 2
+
+
 def test_simulate_streams_its_draws_in_the_same_memory_for_any_count(tmp_path):
     # Each measurement in a fresh parent, whose largest child is the one simulate.
     measure = (

@@ -6,9 +6,11 @@ folder, and a PostgreSQL database created for the test and dropped after it.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
@@ -43,6 +45,7 @@ from mimicry.store.streams import (
     stored_values,
 )
 from tests.history import seeded_history, write_draws
+from tests.stores import fresh_postgres
 from tests.test_cli import MIMICRY
 
 
@@ -353,6 +356,65 @@ def test_a_sqlite_store_deleted_or_replaced_under_a_process_is_never_written_to(
     store.write_bytes(b"")  # another file at the same path is not the store either
     with pytest.raises(StoreLost), connect() as session:
         session.scalar(select(func.count()).select_from(Stream))
+
+
+def run_refused(url: str, draws: Path, *flags: str) -> subprocess.CompletedProcess[str]:
+    """``mimicry run`` on the store at ``url``, expected to stop before any work."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MIMICRY_", "PREFECT_API"))}
+    env["MIMICRY_DATABASE_URL"] = url
+    return subprocess.run(
+        [*MIMICRY, "run", str(draws), "--stream", "s", "--no-rank", *flags],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_run_refuses_a_conflicting_stream_before_any_work(store_url, tmp_path):
+    draws = seeded_history("glibc_rand", 5, 40)
+    with connect(store_url) as session:
+        append_history(
+            session, "s", stream_draws(write_draws(tmp_path / "a.txt", draws), modulus=1000), 1000
+        )
+    changed = draws.copy()
+    changed[7] = (changed[7] + 1) % 1000
+    other = write_draws(tmp_path / "b.txt", changed)
+    for flags, expected in (
+        (("--modulus", "999"), "stream 's' holds draws in [0, 1000), but this input's modulus"),
+        ((), f"Draw file '{other}', line 8 is {changed[7]}, but stream 's' already holds"),
+    ):
+        proc = run_refused(store_url, other if not flags else tmp_path / "a.txt", *flags)
+        assert proc.returncode == 2, proc.stderr
+        (line,) = proc.stderr.strip().splitlines()  # no flow started, no retry, no traceback
+        assert line.startswith(f"mimicry: error: {expected}")
+    with connect(store_url) as session:
+        assert count(session, Run) == 0 and count(session, Draw) == 40
+
+
+def test_run_refuses_a_read_only_or_unreachable_store_with_exit_3(tmp_path):
+    draws = write_draws(tmp_path / "a.txt", seeded_history("glibc_rand", 5, 40))
+    sqlite_file = tmp_path / "store.db"
+    with connect(f"sqlite:///{sqlite_file}"):
+        pass  # a store, migrated
+    read_only_sqlite = f"sqlite:///file:{sqlite_file}?mode=ro&uri=true"
+    unreachable = "postgresql+psycopg://nobody:secret@127.0.0.1:9/x"
+    with fresh_postgres() as postgres:
+        with connect(postgres):
+            pass
+        read_only_postgres = f"{postgres}?options=-c%20default_transaction_read_only%3Don"
+        for url, expected in (
+            (read_only_sqlite, f"the store {sqlite_file} is opened read-only"),
+            (read_only_postgres, "is read-only for this user"),
+            (unreachable, "cannot use the store at postgresql+psycopg://nobody:***@127.0.0.1:9/x"),
+        ):
+            proc = run_refused(url, draws)
+            assert proc.returncode == 3, proc.stderr
+            (line,) = proc.stderr.strip().splitlines()
+            assert line.startswith("mimicry: error: the store") or "cannot use" in line
+            assert expected in line and "secret" not in line
+        with connect(postgres) as session:
+            assert count(session, Run) == 0 and count(session, Draw) == 0
 
 
 def test_status_lists_streams_and_runs(store_url, tmp_path):

@@ -11,6 +11,7 @@ by itself, so a first ``mimicry ingest`` on a new machine just works. A store al
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +19,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.exc import NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -62,8 +63,14 @@ def _sqlite_connect(dbapi_connection, _record) -> None:
 def _sqlite_begin(connection) -> None:
     # IMMEDIATE takes the write lock when the transaction starts. With the driver's deferred
     # default, two writers that both read first deadlock on the lock upgrade and one fails at
-    # once ("database is locked") instead of waiting; this way the second simply waits.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # once ("database is locked") instead of waiting; this way the second simply waits. A
+    # read-only session (connect(read_only=True)) takes no lock: in WAL it reads beside writers.
+    read_only = connection.get_execution_options().get(READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+#: Execution option of a read-only session's connection.
+READ_ONLY = "mimicry_read_only"
 
 
 class StoreUnusable(ValueError):
@@ -71,18 +78,37 @@ class StoreUnusable(ValueError):
     the message names ``MIMICRY_DATABASE_URL``."""
 
 
-class StoreLost(RuntimeError):
+class StoreFault(RuntimeError):
+    """The store exists but cannot serve this command (not the input's fault: the CLI's exit 3);
+    ``str()`` is one sentence naming the store and what is wrong."""
+
+
+class StoreLost(StoreFault):
     """The store's file was deleted or replaced while this process used it. SQLite keeps writing
     into the deleted file without complaint, so everything written since is gone: no result may
-    be reported as stored. ``str()`` is one sentence naming the file."""
+    be reported as stored."""
+
+
+class StoreReadOnly(StoreFault):
+    """The store can be read but not written (file permissions, a read-only database role or
+    server)."""
 
 
 def _sqlite_path(url: str) -> Path | None:
-    """The file behind a SQLite URL (None for any other database, or an in-memory one)."""
+    """The file behind a SQLite URL (None for any other database, or an in-memory one), also in
+    SQLite's URI form (``sqlite:///file:/path/to.db?mode=ro&uri=true``)."""
     if not url.startswith("sqlite"):
         return None
-    path = url.split("///", 1)[-1]
-    return Path(path) if path and path != ":memory:" else None
+    database = make_url(url).database or ""
+    if database.startswith("file:"):
+        database = database.removeprefix("file:").split("?", 1)[0]
+    return Path(database) if database and database != ":memory:" else None
+
+
+def _sqlite_read_only(url: str) -> bool:
+    """A SQLite URI opened read-only (``mode=ro``, or ``immutable=1``)."""
+    query = make_url(url).query
+    return query.get("mode") == "ro" or query.get("immutable") == "1"
 
 
 def _file_identity(path: Path) -> tuple[int, int] | None:
@@ -194,15 +220,47 @@ def _require_same_file(url: str, identity: tuple[int, int] | None) -> None:
 
 
 @contextmanager
-def connect(url: str | None = None) -> Iterator[Session]:
+def connect(url: str | None = None, *, read_only: bool = False) -> Iterator[Session]:
     """A session on the store, committed when the block ends, rolled back if it raises.
 
-    On SQLite the file is checked before the commit (one ``stat``): a store deleted or replaced
-    under a running command raises :class:`StoreLost` instead of committing into a file nobody
-    will ever read."""
+    ``read_only`` sessions take no write lock on SQLite (see :func:`_sqlite_begin`); they must
+    not write. On SQLite the file is checked before the commit (one ``stat``): a store deleted
+    or replaced under a running command raises :class:`StoreLost` instead of committing into a
+    file nobody will ever read."""
     url = url or database_url()
     with _factory_lock:  # functools.cache would let two threads build (and migrate) at once
         factory, identity = _session_factory(url)
-    with factory() as session, session.begin():
+    bind = engine_for(url).execution_options(**{READ_ONLY: True}) if read_only else None
+    with factory(**({"bind": bind} if bind else {})) as session, session.begin():
         yield session
         _require_same_file(url, identity)
+
+
+def require_writable(session: Session) -> None:
+    """Raise :class:`StoreReadOnly` unless this command may write to the store: checked before a
+    run starts, so that it does not fail after minutes of work when its first result is stored.
+    """
+    url = session.get_bind().url
+    if url.get_backend_name() == "sqlite":
+        text_url = url.render_as_string(hide_password=False)
+        path = _sqlite_path(text_url)
+        if path is None:
+            return
+        if _sqlite_read_only(text_url):
+            raise StoreReadOnly(f"the store {path} is opened read-only (mode=ro in its URL)")
+        # WAL writes beside the file (-wal, -shm): the folder must take new files too.
+        for needed in (path, path.parent):
+            if not os.access(needed, os.W_OK):
+                raise StoreReadOnly(f"the store {path} cannot be written: {needed} is read-only")
+        return
+    writable = session.scalar(
+        text(
+            "SELECT current_setting('transaction_read_only') = 'off' "
+            "AND has_table_privilege('draws', 'INSERT') AND has_table_privilege('chunks', 'INSERT')"
+        )
+    )
+    if not writable:
+        raise StoreReadOnly(
+            f"the store {url.render_as_string(hide_password=True)} is read-only for this user "
+            "(a standby server or a role without INSERT on its tables)"
+        )

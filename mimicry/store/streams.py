@@ -69,12 +69,16 @@ def _get_or_create(session: Session, name: str, modulus: int) -> Stream:
         except IntegrityError:
             stream = session.scalar(select(Stream).where(Stream.name == name).with_for_update())
             assert stream is not None
+    _require_modulus(stream, modulus)
+    return stream
+
+
+def _require_modulus(stream: Stream, modulus: int) -> None:
     if stream.modulus != modulus:
         raise StoreConflict(
-            f"stream {name!r} holds draws in [0, {stream.modulus}), but this input's modulus is "
-            f"{modulus}; use --modulus {stream.modulus} or another --stream"
+            f"stream {stream.name!r} holds draws in [0, {stream.modulus}), but this input's "
+            f"modulus is {modulus}; use --modulus {stream.modulus} or another --stream"
         )
-    return stream
 
 
 def stored_values(session: Session, stream: Stream) -> array:
@@ -164,6 +168,26 @@ def append_history(session: Session, name: str, draws: DrawStream, modulus: int)
     # transaction fails as a whole; the caller may simply retry it.
     session.flush()
     return IngestReport(stream=name, added=added, total=max(stored, end))
+
+
+def check_history(session: Session, name: str, draws: DrawStream, modulus: int) -> int:
+    """What :func:`append_history` would refuse, found without writing anything (a read-only
+    session will do): a bad file, a name or path the store cannot keep, another modulus, a draw
+    that disagrees with the stored history. Returns the number of draws in ``draws``."""
+    if draws.source:
+        check_source_path(draws.source)
+    check_stream_name(name)
+    stream = get_stream(session, name)
+    if stream is not None:
+        _require_modulus(stream, modulus)
+    stored = draw_count(session, stream) if stream is not None else 0
+    end = 0
+    for batch in draws:
+        end = batch.start + len(batch.values)
+        known = min(end, stored) - batch.start
+        if known > 0:
+            _require_agreement(session, stream, batch, known, draws)
+    return end
 
 
 def _require_agreement(
