@@ -10,7 +10,7 @@ refused file writes nothing.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 
@@ -131,36 +131,33 @@ def append_history(session: Session, name: str, draws: DrawStream, modulus: int)
     """Store the draws of ``draws`` as stream ``name``'s from position 0 (see the module doc).
 
     Batch by batch, in the caller's transaction: the part the store already holds is compared
-    with what it holds (a batch of stored values at a time), the rest written in bulk (SQLite:
-    one ``executemany``; PostgreSQL: ``COPY``). Memory stays that of a batch whatever the file's
-    length; a disagreement or a bad draw raises and the caller's rollback leaves nothing."""
+    with what it holds, the rest written in bulk (:func:`write_draws`). Memory stays that of a
+    batch whatever the file's length; a disagreement or a bad draw raises and the caller's
+    rollback leaves nothing."""
     if draws.source:
         check_source_path(draws.source)
     stream = _get_or_create(session, name, modulus)
     stored = draw_count(session, stream)
     ingest: Ingest | None = None
     end = 0
-    for batch in draws:
+    for batch, known in _compared(session, stream, stored, draws):
         end = batch.start + len(batch.values)
-        known = min(end, stored) - batch.start
-        if known > 0:
-            _require_agreement(session, stream, batch, known, draws)
-        if end > stored:
-            if ingest is None:
-                ingest = Ingest(
-                    stream_id=stream.id, source=draws.source, first_position=stored, draws=0
-                )
-                session.add(ingest)
-                session.flush()
-            skip = max(known, 0)
-            write_draws(
-                session,
-                stream.id,
-                ingest.id,
-                range(batch.start + skip, end),
-                batch.values[skip:],
-                batch.dates[skip:] if batch.dates is not None else None,
+        if known == len(batch.values):
+            continue
+        if ingest is None:
+            ingest = Ingest(
+                stream_id=stream.id, source=draws.source, first_position=stored, draws=0
             )
+            session.add(ingest)
+            session.flush()
+        write_draws(
+            session,
+            stream.id,
+            ingest.id,
+            range(batch.start + known, end),
+            batch.values[known:],
+            batch.dates[known:] if batch.dates is not None else None,
+        )
     added = max(end - stored, 0)
     if ingest is not None:
         ingest.draws = added
@@ -182,12 +179,21 @@ def check_history(session: Session, name: str, draws: DrawStream, modulus: int) 
         _require_modulus(stream, modulus)
     stored = draw_count(session, stream) if stream is not None else 0
     end = 0
-    for batch in draws:
+    for batch, _ in _compared(session, stream, stored, draws):
         end = batch.start + len(batch.values)
-        known = min(end, stored) - batch.start
-        if known > 0:
-            _require_agreement(session, stream, batch, known, draws)
     return end
+
+
+def _compared(
+    session: Session, stream: Stream | None, stored: int, draws: DrawStream
+) -> Iterator[tuple[DrawBatch, int]]:
+    """Each batch of ``draws`` with how many of its first draws the stream already holds (its
+    first ``stored`` positions), those compared with the stored values."""
+    for batch in draws:
+        known = min(max(stored - batch.start, 0), len(batch.values))
+        if known:
+            _require_agreement(session, stream, batch, known, draws)
+        yield batch, known
 
 
 def _require_agreement(
