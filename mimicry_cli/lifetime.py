@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 import contextvars
-import ctypes
 import os
 import signal
 import socket
@@ -106,14 +105,18 @@ def _free_loopback_port() -> int:
         return probe.getsockname()[1]
 
 
-def _die_with_parent(parent: int) -> None:
-    """Runs in the child between fork and exec: SIGTERM it when the parent dies. A parent that
-    died before this ran has already handed the child to another process: exit at once."""
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-    if os.getppid() != parent:
-        os._exit(1)
+#: ``python -c _DIE_WITH_PARENT PARENT PROGRAM ARGS…``: ask the kernel to SIGTERM this process
+#: when its parent dies (Linux's PR_SET_PDEATHSIG, which an exec keeps), then become PROGRAM. A
+#: parent already gone has handed the child to another process: exit instead. (Done in a child
+#: of its own, not a ``preexec_fn``, which may deadlock in a process that runs threads.)
+_DIE_WITH_PARENT = (
+    "import ctypes, os, signal, sys\n"
+    "if sys.platform.startswith('linux'):\n"
+    f"    ctypes.CDLL(None).prctl({_PR_SET_PDEATHSIG}, signal.SIGTERM, 0, 0, 0)\n"
+    "if os.getppid() != int(sys.argv[1]):\n"
+    "    sys.exit(1)\n"
+    "os.execv(sys.argv[2], sys.argv[2:])\n"
+)
 
 
 def start_prefect_server(port: int, timeout: float) -> subprocess.Popen:
@@ -122,9 +125,12 @@ def start_prefect_server(port: int, timeout: float) -> subprocess.Popen:
     import prefect
     from prefect.settings import get_current_settings
 
-    parent = os.getpid()
     server = subprocess.Popen(
         [
+            sys.executable,
+            "-c",
+            _DIE_WITH_PARENT,
+            str(os.getpid()),
             sys.executable,
             "-m",
             "uvicorn",
@@ -148,7 +154,6 @@ def start_prefect_server(port: int, timeout: float) -> subprocess.Popen:
             "PREFECT__SERVER_EPHEMERAL": "1",
             "PREFECT__SERVER_FINAL": "1",
         },
-        preexec_fn=lambda: _die_with_parent(parent),
         stdin=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + timeout
