@@ -81,13 +81,16 @@ def exit_143_on_sigterm() -> Iterator[None]:
     sentence on stderr and exit 143, whatever the command was doing when it came."""
     import typer
 
-    from flows.stopping import STOP, Terminated, sigterm_stops
+    from flows.stopping import STOP, sigterm_stops
 
     try:
         with sigterm_stops():
             yield
-    except Terminated:
-        pass
+    except BaseException:
+        # The handler's exception may come out as another one (pydantic wraps an exception
+        # raised inside its serialisation; a failed flow becomes an exit): the flag decides.
+        if not STOP.is_set():
+            raise
     else:
         if not STOP.is_set():
             return
