@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -42,6 +43,18 @@ class Settings(BaseSettings):
     #: Seconds between a running run's heartbeats in the store; a run silent for
     #: ``mimicry.store.runs.STALE_BEATS`` of them is marked crashed.
     heartbeat_seconds: float = Field(15.0, gt=0)
+    #: The advisor's backend: ``local`` (in-process llama-cpp-python), ``http`` (an
+    #: OpenAI-compatible server at ``llm_url``) or ``heuristic`` (rules only).
+    llm_backend: Literal["local", "http", "heuristic"] = "local"
+    #: A GGUF file for the local backend (default: the Gemma 3 270M model the ``llm`` extra
+    #: installs).
+    llm_model: Path | None = None
+    #: The OpenAI-compatible server of the http backend (``http://127.0.0.1:8080``).
+    llm_url: str | None = None
+    #: Sampling temperature of the advisor's model.
+    llm_temperature: float = Field(0.7, ge=0.0, le=2.0)
+    #: Seconds one answer of the advisor's model may take (the http backend's request timeout).
+    llm_timeout_seconds: float = Field(60.0, gt=0)
 
     @field_validator("home")
     @classmethod

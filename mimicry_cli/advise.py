@@ -1,0 +1,73 @@
+"""``mimicry advise``: what the advisor says about a stream, and the schema it answers in."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from mimicry.settings import get_settings
+from mimicry.store.database import connect
+from mimicry_cli.common import JsonFlag, app, fail, terminal
+from mimicry_cli.predict import StreamFlag, resolve_stream
+from mimicry_cli.store import store_errors
+
+
+@app.command()
+def advise(
+    stream: StreamFlag = None,
+    schema: Annotated[
+        bool, typer.Option("--schema", help="Print the advice's JSON schema and exit.")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Ask the advisor (MIMICRY_LLM_BACKEND: local, http or heuristic) about STREAM.
+
+    The advice is validated against its schema; a backend whose answers are invalid twice, or
+    time out, is replaced by the heuristic's advice, marked degraded. Advice proposes only: the
+    WATCHER's policy decides what is applied."""
+    from llm.advisor import advise as ask
+    from llm.backends import CONTEXT_TOKENS, MAX_ANSWER_TOKENS, AdvisorUnavailable, backend_from
+    from llm.bundle import build_bundle
+    from llm.schemas import StreamAdvice
+
+    if schema:
+        print(json.dumps(StreamAdvice.model_json_schema(), indent=2))
+        return
+    with store_errors():
+        name = resolve_stream(stream)
+        try:
+            backend = backend_from(get_settings())
+        except AdvisorUnavailable as error:
+            fail(str(error))
+        try:
+            with connect(read_only=True) as session:
+                bundle = build_bundle(
+                    session,
+                    name,
+                    token_budget=CONTEXT_TOKENS - MAX_ANSWER_TOKENS,
+                    count_tokens=backend.count_tokens,
+                )
+            report = ask(bundle, backend)
+        except AdvisorUnavailable as error:
+            fail(str(error))
+        finally:
+            backend.close()
+    if as_json:
+        print(report.model_dump_json())
+        return
+    advice = report.advice
+    console = terminal()
+    state = "degraded to the heuristic" if report.degraded else "validated"
+    console.print(
+        f"stream {report.stream!r}: {advice.recommended_action} (failure mode "
+        f"{advice.failure_mode}, scope {advice.retrain_scope}, confidence "
+        f"{advice.confidence:.2f}); {report.backend} advisor, {report.model}, {state}, "
+        f"{report.latency_s:.1f} s",
+        markup=False,
+    )
+    console.print(f"evidence: {', '.join(advice.evidence) or 'none'}", markup=False)
+    console.print(f"rationale: {advice.rationale}", markup=False)
+    for failure in report.failures:
+        console.print(f"  {failure}", markup=False)

