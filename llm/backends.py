@@ -76,36 +76,54 @@ class HttpBackend:
         self.temperature = temperature
         self.timeout = timeout
         self.model = "server"
+        self._format = 0
 
-    def complete(self, text: str) -> str:
+    def _formats(self) -> list[dict]:
+        """The response formats to ask in, the one that worked last first: OpenAI's
+        ``json_schema`` (llama-server, vLLM), else llama-cpp-python's server's ``json_object``
+        with a ``schema``."""
         schema = StreamAdvice.model_json_schema()
-        body = {
-            "model": self.model,
-            "messages": [{"role": "user", "content": text}],
-            "temperature": self.temperature,
-            "max_tokens": MAX_ANSWER_TOKENS,
-            # vLLM and OpenAI read json_schema; llama-cpp-python's server reads the schema of a
-            # json_object format. Both are sent; a server uses the one it knows.
-            "response_format": {
+        formats = [
+            {
                 "type": "json_schema",
                 "json_schema": {"name": "stream_advice", "schema": schema, "strict": True},
-                "schema": schema,
             },
-        }
-        try:
-            response = httpx.post(
-                f"{self.url}/v1/chat/completions", json=body, timeout=self.timeout
-            )
-            response.raise_for_status()
-            answer = response.json()["choices"][0]["message"]["content"]
-            self.model = str(response.json().get("model") or self.model)
-        except httpx.TimeoutException:
-            raise BackendError(f"{self.url} did not answer within {self.timeout:g} s") from None
-        except (httpx.HTTPError, ValueError, KeyError, IndexError, TypeError) as error:
-            raise BackendError(f"{self.url} gave no usable answer ({error})") from None
-        if not isinstance(answer, str):
-            raise BackendError(f"{self.url} answered {type(answer).__name__}, not text")
-        return answer
+            {"type": "json_object", "schema": schema},
+        ]
+        return formats[self._format :] + formats[: self._format]
+
+    def complete(self, text: str) -> str:
+        formats = self._formats()
+        for response_format in formats:
+            body = {
+                "model": self.model,
+                "messages": [{"role": "user", "content": text}],
+                "temperature": self.temperature,
+                "max_tokens": MAX_ANSWER_TOKENS,
+                "response_format": response_format,
+            }
+            try:
+                response = httpx.post(
+                    f"{self.url}/v1/chat/completions", json=body, timeout=self.timeout
+                )
+                if response.is_error and response_format is not formats[-1]:
+                    # A format this server does not know: 400 or 422, or 500 from
+                    # llama-cpp-python's server, which fails on a json_schema request.
+                    continue
+                response.raise_for_status()
+                reply = response.json()
+                answer = reply["choices"][0]["message"]["content"]
+            except httpx.TimeoutException:
+                raise BackendError(f"{self.url} did not answer within {self.timeout:g} s") from None
+            except (httpx.HTTPError, ValueError, KeyError, IndexError, TypeError) as error:
+                raise BackendError(f"{self.url} gave no usable answer ({error})") from None
+            if not isinstance(answer, str):
+                raise BackendError(f"{self.url} answered {type(answer).__name__}, not text")
+            self._format = 0 if response_format["type"] == "json_schema" else 1
+            if isinstance(reply, dict) and isinstance(reply.get("model"), str):
+                self.model = reply["model"]
+            return answer
+        raise AssertionError("unreachable: the last format's answer is returned or raised")
 
     def count_tokens(self, text: str) -> int:
         # The server's tokenizer is not ours to call: 3 characters a token errs on the long side.

@@ -298,8 +298,9 @@ def test_the_http_backend_retries_once_then_degrades(bad_server, answers, degrad
         assert len(report.failures) == 2
     else:
         assert report.advice == StreamAdvice.model_validate(VALID)
-    sent = BadServer.requests[0]["response_format"]["json_schema"]["schema"]
-    assert sent == StreamAdvice.model_json_schema()
+    sent = BadServer.requests[0]["response_format"]
+    assert sent["type"] == "json_schema"
+    assert sent["json_schema"]["schema"] == StreamAdvice.model_json_schema()
 
 
 def test_the_heuristic_backend_is_never_degraded():

@@ -1,14 +1,28 @@
 """The local advisor with the real model (the Gemma 3 270M GGUF of the ``llm`` extra) decoding
-under guidance's grammar, and a model file that is missing, corrupt or not a model."""
+under guidance's grammar; the http backend against a real ``llama_cpp.server`` serving the same
+model; a model file that is missing, corrupt or not a model."""
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
+import sys
+import time
+
+import httpx
+import pytest
 
 from llm.advisor import advise
-from llm.backends import CONTEXT_TOKENS, MAX_ANSWER_TOKENS, LocalBackend, default_model_path
+from llm.backends import (
+    CONTEXT_TOKENS,
+    MAX_ANSWER_TOKENS,
+    HttpBackend,
+    LocalBackend,
+    default_model_path,
+)
 from llm.bundle import fit_to_budget
+from llm.heuristic import heuristic_advice
 from tests.test_advisor import bundle, run_advise, store_with_history
 from tests.test_cli import MIMICRY
 
@@ -64,3 +78,56 @@ def test_a_corrupt_default_model_is_one_sentence_and_exit_2(home):
     (line,) = proc.stderr.strip().splitlines()
     assert line.startswith("mimicry: error: the default advisor model cannot be assembled")
     assert "unexpected sha256" in line
+
+
+@pytest.fixture(scope="module")
+def llama_server():
+    """``python -m llama_cpp.server`` serving the default model on 127.0.0.1."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(default_model_path()),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            str(CONTEXT_TOKENS),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        assert server.poll() is None, "llama_cpp.server exited while starting"
+        try:
+            if httpx.get(f"{url}/v1/models", timeout=2).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.5)
+    else:
+        raise AssertionError("llama_cpp.server did not start within 120 s")
+    yield url
+    server.terminate()
+    server.wait(30)
+
+
+def test_the_http_backend_against_a_real_llama_cpp_server(llama_server):
+    backend = HttpBackend(llama_server, temperature=1.0, timeout=120)
+    case = fit_to_budget(bundle(), CONTEXT_TOKENS - MAX_ANSWER_TOKENS, backend.count_tokens)
+    report = advise(case, backend)
+    assert report.backend == "http" and report.attempts >= 1
+    # llama-cpp-python's server constrains to its own GBNF of the schema, which drops bounds:
+    # an answer out of bounds is retried and then degraded, never returned as advice.
+    if report.degraded:
+        assert len(report.failures) == 2 and report.advice == heuristic_advice(case)
+    else:
+        assert set(report.advice.evidence) <= set(case.evidence_available)
+    assert backend._format == 1, report.failures  # the server took json_object with a schema
