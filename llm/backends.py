@@ -183,8 +183,13 @@ class LocalBackend:
     def close(self) -> None:
         """Free the model (and its GPU memory) until the next advice loads it again."""
         model = self.__dict__.pop("_guidance_model", None)
-        if model is not None:
-            del model
+        if model is None:
+            return
+        # guidance's engine keeps the llama_cpp.Llama; closing it unmaps the weights and frees
+        # the context now, not whenever the garbage collector gets to it.
+        llama = getattr(model.engine, "model_obj", None)
+        if llama is not None:
+            llama.close()
 
 
 def backend_from(settings: Settings):

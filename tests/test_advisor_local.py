@@ -27,6 +27,12 @@ from tests.test_advisor import bundle, run_advise, store_with_history
 from tests.test_cli import MIMICRY
 
 
+def resident_mib() -> int:
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("VmRSS:"))
+    return int(line.split()[1]) // 1024
+
+
 def test_the_local_model_gives_valid_advice_at_temperature_one():
     backend = LocalBackend(default_model_path(), temperature=1.0)
     cases = [
@@ -41,9 +47,11 @@ def test_the_local_model_gives_valid_advice_at_temperature_one():
         assert cases[-1].cut is not None  # 200 evaluations do not fit the model's context
         reports = [advise(case, backend) for case in cases]
         assert backend.count_tokens("a stream of draws") > 0
+        loaded = resident_mib()
     finally:
         backend.close()
     assert "_guidance_model" not in vars(backend)  # released until the next advice
+    assert resident_mib() < loaded - 200  # the weights and the context given back (245 MB file)
     for case, report in zip(cases, reports, strict=True):
         assert not report.degraded, report.failures
         assert report.backend == "local" and report.model == "gemma-3-270m-q4_k_m.gguf"
