@@ -32,7 +32,7 @@ def step(timings: dict[str, float], name: str) -> Iterator[None]:
 def run_in_progress(run_id: str) -> Iterator[None]:
     """The run's record while the flow works on it: a heartbeat every
     ``MIMICRY_HEARTBEAT_SECONDS`` says its process is alive (a run whose process dies is marked
-    crashed, ``mimicry.records.mark_crashed_runs``), and a block that raises, or a stop, closes it
+    crashed, ``mimicry.store.runs.mark_crashed``), and a block that raises, or a stop, closes it
     as failed, with the reason, before the error propagates."""
     done = threading.Event()
     interval = get_settings().heartbeat_seconds

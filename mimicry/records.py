@@ -42,12 +42,6 @@ def beat_run(run_id: str) -> None:
         beat(session, run_id)
 
 
-def mark_crashed_runs() -> list[str]:
-    """Mark crashed the running runs whose process stopped beating (see ``mark_crashed``)."""
-    with connect() as session:
-        return mark_crashed(session, get_settings().heartbeat_seconds)
-
-
 def close_run(run_id: str, state: str, summary: dict | None = None, error: str | None = None):
     with connect() as session:
         finish_run(session, run_id, state, summary, error)
