@@ -153,7 +153,8 @@ def main() -> None:
                     f"{name}: {len(bundle.recent_evaluations):2d} evaluations -> "
                     f"{advice.recommended_action:8s} {advice.failure_mode:17s} "
                     f"attempts {report.attempts} degraded {report.degraded} "
-                    f"{report.latency_s:5.2f} s",
+                    f"{report.latency_s:5.2f} s"
+                    + "".join(f"\n    {failure}" for failure in report.failures),
                     flush=True,
                 )
         finally:
