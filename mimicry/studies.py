@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 
 import optuna
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from mimicry.store.database import SQLITE_BUSY_TIMEOUT
 
@@ -30,7 +30,9 @@ def study_storage(storage_url: str) -> optuna.storages.RDBStorage:
     for attempt in range(1, STORAGE_ATTEMPTS):
         try:
             return optuna.storages.RDBStorage(storage_url, engine_kwargs=engine_kwargs)
-        except (OperationalError, IntegrityError):
+        except (OperationalError, IntegrityError, ProgrammingError):
+            # SQLite: "table … already exists" (OperationalError); PostgreSQL: a duplicate key
+            # (IntegrityError) or DuplicateTable (ProgrammingError), seen in CI.
             time.sleep(0.2 * attempt)
     return optuna.storages.RDBStorage(storage_url, engine_kwargs=engine_kwargs)  # its error stands
 
