@@ -118,8 +118,7 @@ def main() -> None:
         os.environ["MIMICRY_HOME"] = home
         os.environ.pop("MIMICRY_DATABASE_URL", None)
         from llm.advisor import advise
-        from llm.backends import CONTEXT_TOKENS, MAX_ANSWER_TOKENS, LocalBackend, default_model_path
-        from llm.bundle import build_bundle
+        from llm.backends import LocalBackend, default_model_path, sized_bundle
         from mimicry.settings import get_settings
         from mimicry.store.database import connect
 
@@ -134,12 +133,7 @@ def main() -> None:
         try:
             for name in names:
                 with connect(read_only=True) as session:
-                    bundle = build_bundle(
-                        session,
-                        name,
-                        token_budget=CONTEXT_TOKENS - MAX_ANSWER_TOKENS,
-                        count_tokens=backend.count_tokens,
-                    )
+                    bundle = sized_bundle(session, name, backend)
                 report = advise(bundle, backend)
                 latencies.append(report.latency_s)
                 if report.degraded:
@@ -159,12 +153,11 @@ def main() -> None:
                 )
         finally:
             backend.close()
-    latencies.sort()
     print(
         f"\n{len(names)} advices at temperature {args.temperature}: {first} valid at the first "
         f"attempt, {retried} after the retry, {degraded} degraded; latency median "
         f"{statistics.median(latencies):.2f} s, 90th percentile "
-        f"{latencies[int(0.9 * (len(latencies) - 1))]:.2f} s"
+        f"{statistics.quantiles(latencies, n=10, method='inclusive')[-1]:.2f} s"
     )
 
 

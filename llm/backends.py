@@ -18,8 +18,10 @@ from functools import cached_property
 from pathlib import Path
 
 import httpx
+from sqlalchemy.orm import Session
 
 from llm.advisor import BackendError
+from llm.bundle import build_bundle
 from llm.schemas import StreamAdvice
 from mimicry.settings import Settings
 
@@ -192,6 +194,17 @@ class LocalBackend:
             llama.close()
 
 
+def sized_bundle(session: Session, stream: str, backend, triggers: list[str] | None = None):
+    """The bundle for ``stream``, cut to what ``backend``'s context holds beside its answer."""
+    return build_bundle(
+        session,
+        stream,
+        triggers=triggers,
+        token_budget=CONTEXT_TOKENS - MAX_ANSWER_TOKENS,
+        count_tokens=backend.count_tokens,
+    )
+
+
 def backend_from(settings: Settings):
     """The backend the settings name (see the module doc)."""
     if settings.llm_backend == "heuristic":
@@ -213,4 +226,5 @@ __all__ = [
     "LocalBackend",
     "backend_from",
     "default_model_path",
+    "sized_bundle",
 ]

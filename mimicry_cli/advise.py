@@ -28,8 +28,7 @@ def advise(
     time out, is replaced by the heuristic's advice, marked degraded. Advice proposes only: the
     WATCHER's policy decides what is applied."""
     from llm.advisor import advise as ask
-    from llm.backends import CONTEXT_TOKENS, MAX_ANSWER_TOKENS, AdvisorUnavailable, backend_from
-    from llm.bundle import build_bundle
+    from llm.backends import AdvisorUnavailable, backend_from, sized_bundle
     from llm.schemas import StreamAdvice
 
     if schema:
@@ -43,12 +42,7 @@ def advise(
             fail(str(error))
         try:
             with connect(read_only=True) as session:
-                bundle = build_bundle(
-                    session,
-                    name,
-                    token_budget=CONTEXT_TOKENS - MAX_ANSWER_TOKENS,
-                    count_tokens=backend.count_tokens,
-                )
+                bundle = sized_bundle(session, name, backend)
             report = ask(bundle, backend)
         except AdvisorUnavailable as error:
             fail(str(error))

