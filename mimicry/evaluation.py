@@ -32,7 +32,7 @@ from mimicry.store.predictions import (
     stream_evaluations,
 )
 from mimicry.store.registry import load_model
-from mimicry.store.streams import draw_count, require_stream, stored_values
+from mimicry.store.streams import require_stream, stored_values
 
 
 class Scored(BaseModel):
@@ -126,13 +126,12 @@ def evaluate_stream(stream: str, pool_size: int) -> tuple[list[Scored], NextDraw
     scored = []
     with connect() as session:
         record = require_stream(session, stream)
-        total = draw_count(session, record)
         if latest_ranked_run(session, record.id) is None:
             # Nothing was ever predicted for the stream, nor can be: leave its draws unread.
             return scored, None
         history = stored_values(session, record)
         previous = stream_evaluations(session, record.id)
-        pending = pending_predictions(session, record.id, total)
+        pending = pending_predictions(session, record.id, len(history))
         if pending:
             for position in range(pending[0].position, len(history)):
                 prediction = latest_prediction(session, record.id, position)

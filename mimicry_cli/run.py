@@ -225,7 +225,7 @@ def require_history_to_hold_out(request: PipelineRequest, file_draws: int, path:
     from mimicry.splits import HistoryTooShort, split_history
     from mimicry.store.streams import draw_count, get_stream
 
-    with connect() as session:
+    with connect(read_only=True) as session:
         stream = get_stream(session, request.stream)
         stored = draw_count(session, stream) if stream else 0
     ranking = request.ranking

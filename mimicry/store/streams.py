@@ -145,11 +145,7 @@ def append_history(session: Session, name: str, draws: DrawStream, modulus: int)
         if known == len(batch.values):
             continue
         if ingest is None:
-            ingest = Ingest(
-                stream_id=stream.id, source=draws.source, first_position=stored, draws=0
-            )
-            session.add(ingest)
-            session.flush()
+            ingest = _new_ingest(session, stream, draws.source, stored)
         write_draws(
             session,
             stream.id,
@@ -210,6 +206,14 @@ def _require_agreement(
             )
 
 
+def _new_ingest(session: Session, stream: Stream, source: str | None, first: int) -> Ingest:
+    """The ingest row the draws about to be written point at (its count is set once known)."""
+    ingest = Ingest(stream_id=stream.id, source=source, first_position=first, draws=0)
+    session.add(ingest)
+    session.flush()
+    return ingest
+
+
 def write_draws(
     session: Session,
     stream_id: int,
@@ -264,12 +268,8 @@ def append_draws(
     for value in values:
         if not 0 <= value < modulus:
             raise StoreConflict(f"draw {value} is outside [0, {modulus}) of stream {name!r}")
-    ingest = Ingest(stream_id=stream.id, source=source, first_position=total, draws=len(values))
-    session.add(ingest)
-    session.flush()
-    session.add_all(
-        Draw(stream_id=stream.id, position=total + offset, value=value, ingest_id=ingest.id)
-        for offset, value in enumerate(values)
-    )
+    ingest = _new_ingest(session, stream, source, total)
+    ingest.draws = len(values)
+    write_draws(session, stream.id, ingest.id, range(total, total + len(values)), values, None)
     session.flush()
     return IngestReport(stream=name, added=len(values), total=total + len(values))
