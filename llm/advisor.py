@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from llm.bundle import ContextBundle, prompt
 from llm.heuristic import heuristic_advice
-from llm.schemas import StreamAdvice
+from llm.schemas import StreamAdvice, advice_schema
 
 #: Attempts a backend gets per advice: its answer, and one retry.
 ATTEMPTS = 2
@@ -28,8 +28,9 @@ class Backend(Protocol):
     #: What answered: a model file's name, a server's model, or ``rules``.
     model: str
 
-    def complete(self, text: str) -> str:
-        """The raw answer (JSON text) to the prompt ``text``; raises :class:`BackendError`."""
+    def complete(self, text: str, schema: dict) -> str:
+        """The raw answer (JSON text) to the prompt ``text``, decoded under ``schema``; raises
+        :class:`BackendError`."""
         ...
 
     def count_tokens(self, text: str) -> int: ...
@@ -79,10 +80,10 @@ def advise(bundle: ContextBundle, backend: Backend) -> AdviceReport:
     advice = None
     attempts = 0
     if backend.name != "heuristic":
-        text = prompt(bundle)
+        text, schema = prompt(bundle), advice_schema(bundle.evidence_available)
         for attempts in range(1, ATTEMPTS + 1):
             try:
-                advice = validated(backend.complete(text), bundle)
+                advice = validated(backend.complete(text, schema), bundle)
                 break
             except (BackendError, ValidationError, ValueError) as error:
                 failures.append(f"attempt {attempts}: {_short(error)}")

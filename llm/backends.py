@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 
 from llm.advisor import BackendError
 from llm.bundle import build_bundle
-from llm.schemas import StreamAdvice
 from mimicry.settings import Settings
 
 #: Tokens an answer may take: a full advice is about 150-250 tokens.
@@ -58,7 +57,9 @@ class HeuristicBackend:
     name = "heuristic"
     model = "rules"
 
-    def complete(self, text: str) -> str:  # never asked: advise() goes to the rules directly
+    def complete(
+        self, text: str, schema: dict
+    ) -> str:  # never asked: advise() goes to the rules directly
         raise BackendError("the heuristic backend has no model to ask")
 
     def count_tokens(self, text: str) -> int:
@@ -80,11 +81,10 @@ class HttpBackend:
         self.model = "server"
         self._format = 0
 
-    def _formats(self) -> list[dict]:
+    def _formats(self, schema: dict) -> list[dict]:
         """The response formats to ask in, the one that worked last first: OpenAI's
         ``json_schema`` (llama-server, vLLM), else llama-cpp-python's server's ``json_object``
         with a ``schema``."""
-        schema = StreamAdvice.model_json_schema()
         formats = [
             {
                 "type": "json_schema",
@@ -94,8 +94,8 @@ class HttpBackend:
         ]
         return formats[self._format :] + formats[: self._format]
 
-    def complete(self, text: str) -> str:
-        formats = self._formats()
+    def complete(self, text: str, schema: dict) -> str:
+        formats = self._formats(schema)
         for response_format in formats:
             body = {
                 "model": self.model,
@@ -162,7 +162,7 @@ class LocalBackend:
                 f"MIMICRY_LLM_MODEL: {self.path} cannot be loaded as a GGUF model ({error})"
             ) from None
 
-    def complete(self, text: str) -> str:
+    def complete(self, text: str, schema: dict) -> str:
         from guidance import json as json_grammar
 
         model = self._guidance_model  # AdvisorUnavailable is the caller's: no retry helps it
@@ -170,7 +170,7 @@ class LocalBackend:
             lm = model + text
             lm += json_grammar(
                 name="advice",
-                schema=StreamAdvice,
+                schema=schema,
                 temperature=self.temperature,
                 max_tokens=MAX_ANSWER_TOKENS,
             )

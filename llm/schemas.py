@@ -129,3 +129,18 @@ class StreamAdvice(BaseModel):
     #: The bundle's metrics the advice relied on.
     evidence: list[Evidence] = Field(max_length=6)
     rationale: str = Field(min_length=1, max_length=400)
+
+
+def advice_schema(evidence_available: list[Evidence]) -> dict:
+    """The JSON schema a model decodes under for one bundle: :class:`StreamAdvice`'s, with the
+    evidence narrowed to the metrics that bundle holds (the grammar, not only the validation
+    after it, keeps a model from citing a metric it was not given)."""
+    schema = StreamAdvice.model_json_schema()
+    names = [Evidence(name).value for name in evidence_available]
+    items = {"enum": names} if names else {"not": {}}
+    schema["properties"]["evidence"] = {
+        **schema["properties"]["evidence"],
+        "items": items,
+        "maxItems": min(6, len(names)),
+    }
+    return schema

@@ -18,7 +18,7 @@ from llm.advisor import advise, validated
 from llm.backends import HeuristicBackend, HttpBackend
 from llm.bundle import ContextBundle, EvaluationRow, RunSummary, build_bundle, fit_to_budget, prompt
 from llm.heuristic import heuristic_advice
-from llm.schemas import SCHEMA_VERSION, StreamAdvice
+from llm.schemas import SCHEMA_VERSION, StreamAdvice, advice_schema
 from mimicry.store.database import connect
 from mimicry.store.models import Evaluation, Ingest, Prediction, Run, Stream, TrainedModel
 from tests.test_cli import MIMICRY
@@ -315,7 +315,10 @@ def test_the_http_backend_retries_once_then_degrades(bad_server, answers, degrad
         assert report.advice == StreamAdvice.model_validate(VALID)
     sent = BadServer.requests[0]["response_format"]
     assert sent["type"] == "json_schema"
-    assert sent["json_schema"]["schema"] == StreamAdvice.model_json_schema()
+    assert sent["json_schema"]["schema"] == advice_schema(bundle().evidence_available)
+    assert sent["json_schema"]["schema"]["properties"]["evidence"]["items"]["enum"] == sorted(
+        bundle().evidence_available
+    )
 
 
 def test_the_heuristic_backend_is_never_degraded():
