@@ -53,7 +53,8 @@ class Settings(BaseSettings):
     llm_url: str | None = None
     #: Sampling temperature of the advisor's model.
     llm_temperature: float = Field(0.7, ge=0.0, le=2.0)
-    #: Seconds one answer of the advisor's model may take (the http backend's request timeout).
+    #: Seconds one answer of the advisor's model may take (the local model's generation, the
+    #: http backend's request).
     llm_timeout_seconds: float = Field(60.0, gt=0)
 
     @field_validator("home")

@@ -4,6 +4,7 @@ model; a model file that is missing, corrupt or not a model."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -152,3 +153,28 @@ def test_without_the_llm_extra_the_local_advisor_is_one_sentence_and_exit_2(home
     assert line.startswith("mimicry: error: the local advisor needs the llm extra")
     heuristic = run_advise(home, "--stream", "s", MIMICRY_LLM_BACKEND="heuristic")
     assert heuristic.returncode == 0 and "heuristic advisor" in heuristic.stdout
+
+
+def test_an_answer_past_its_time_is_retried_then_degraded_and_the_model_stays_usable():
+    backend = LocalBackend(default_model_path(), temperature=1.0, timeout=0.05)
+    case = fit_to_budget(bundle(), CONTEXT_TOKENS - MAX_ANSWER_TOKENS, backend.count_tokens)
+    try:
+        late = advise(case, backend)
+        backend.timeout = 120
+        in_time = advise(case, backend)  # the prompt's cached state survived the refused passes
+    finally:
+        backend.close()
+    assert late.degraded and late.advice == heuristic_advice(case)
+    assert late.failures == [
+        f"attempt {n}: AnswerTimedOut: the local model did not answer within 0.05 s" for n in (1, 2)
+    ]
+    assert not in_time.degraded, in_time.failures
+
+
+def test_the_local_advisor_prints_nothing_but_its_answer(home):
+    store_with_history("s", [True] * 12)
+    proc = run_advise(home, "--stream", "s", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""  # no llama.cpp notices, no guidance monitoring warnings
+    report = json.loads(proc.stdout)
+    assert report["backend"] == "local" and not report["degraded"], report["failures"]
