@@ -1,0 +1,265 @@
+"""The WATCHER's deterministic core: the policy file, the triggers against their chance baselines,
+the acceptance engine's rules and the decision rules (DESIGN.md §8)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from llm.schemas import Action, StreamAdvice
+from watcher.acceptance import AppliedChange, Outcome, Proposal, judge_proposals
+from watcher.decide import Approval, decide
+from watcher.policy import Acceptance, Policy, PolicyError, load_policy
+from watcher.triggers import Scored, StreamHealth, TriggerName, fired_triggers
+
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+DEFAULTS = Policy()
+
+
+def health(hits: list[bool], promised: float = 0.9, signal: bool = True, **fields) -> StreamHealth:
+    scored = tuple(
+        Scored(position=100 + i, hit=hit, promised=promised, chance=0.01)
+        for i, hit in enumerate(hits)
+    )
+    fields.setdefault("draws", 100 + len(hits))
+    return StreamHealth(stream="s", run_id="r", signal=signal, scored=scored, **fields)
+
+
+def names(state: StreamHealth, policy: Policy = DEFAULTS) -> list[str]:
+    return [t.name.value for t in fired_triggers(state, policy)]
+
+
+# ---------------------------------------------------------------- policy file
+
+
+def test_a_missing_policy_file_means_the_defaults(tmp_path):
+    assert load_policy(tmp_path / "watcher.toml") == Policy()
+
+
+def test_a_policy_file_is_read(tmp_path):
+    path = tmp_path / "watcher.toml"
+    path.write_text('alpha = 0.05\n[acceptance]\nwhitelist = ["pool_size"]\nmax_changes = 1\n')
+    policy = load_policy(path)
+    assert policy.alpha == 0.05 and policy.acceptance.whitelist == ("pool_size",)
+    assert policy.acceptance.max_changes == 1 and policy.stale_draws == Policy().stale_draws
+
+
+@pytest.mark.parametrize(
+    ("text", "sentence"),
+    [
+        ("alpah = 0.05\n", "unknown key 'alpah'"),
+        ("[acceptance]\nmax_change = 3\n", "unknown key 'acceptance.max_change'"),
+        ("alpha = 2\n", "alpha: Input should be less than 1"),
+        ("alpha = \n", "not TOML"),
+        ('research_approval = "sometimes"\n', "research_approval: Input should be"),
+        ("[acceptance.bounds]\npool_size = [50, 5]\n", "expected low <= high"),
+    ],
+)
+def test_a_bad_policy_file_is_one_sentence_naming_the_key(tmp_path, text, sentence):
+    path = tmp_path / "watcher.toml"
+    path.write_text(text)
+    with pytest.raises(PolicyError) as error:
+        load_policy(path)
+    assert str(error.value).startswith(f"{path}: ") and sentence in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+# ---------------------------------------------------------------- triggers
+
+
+def test_one_miss_never_means_anything():
+    assert names(health([True] * 20 + [False])) == []
+    assert names(health([True] * 5 + [False] * 2, promised=0.5)) == []
+
+
+def test_a_miss_streak_is_measured_against_the_promise():
+    # Under a promise of 0.8 a draw: 0.2^2 = 0.04 is not below alpha 0.01; 0.2^3 = 0.008 is.
+    assert "miss_streak" not in names(health([True] * 5 + [False] * 2, promised=0.8))
+    fired = fired_triggers(health([True] * 5 + [False] * 3, promised=0.8), Policy())
+    streak = next(t for t in fired if t.name == TriggerName.MISS_STREAK)
+    assert streak.p_value == pytest.approx(0.2**3) and streak.baseline == pytest.approx(0.8)
+
+
+def test_a_stream_without_signal_never_collapses_at_chance():
+    # Its pools are chance: a long dry spell (0.99^1000 is tiny) says nothing of a generator.
+    state = health([False] * 1000, promised=0.01, signal=False, draws_since_search=0)
+    assert names(state) == []
+
+
+def test_a_hit_rate_collapse_is_measured_against_the_promise():
+    scattered = health([True, False] * 15)  # 15 of 30 where 0.9 was promised; no streak
+    fired = fired_triggers(scattered, Policy())
+    assert [t.name for t in fired] == [TriggerName.HIT_RATE_COLLAPSE, TriggerName.REGIME_SHIFT]
+    assert fired[0].p_value < 1e-6 and "15 hits in the last 30" in fired[0].reason
+    assert names(health([True, False] * 15, promised=0.5)) == []  # what 0.5 promised
+
+
+def test_a_collapse_on_a_stream_with_signal_is_a_regime_shift_with_its_change_point():
+    state = health([True] * 30 + [False] * 4)
+    fired = {t.name: t for t in fired_triggers(state, Policy())}
+    assert set(fired) == {TriggerName.MISS_STREAK, TriggerName.REGIME_SHIFT}
+    assert fired[TriggerName.REGIME_SHIFT].change_point == 130  # the draw after the last hit
+    assert "stopped matching at draw 130" in fired[TriggerName.REGIME_SHIFT].reason
+
+
+def test_stale_and_new_data_count_draws():
+    assert names(health([True] * 3, draws_since_run=499)) == []
+    assert names(health([True] * 3, draws_since_run=500)) == ["stale"]
+    assert names(health([], signal=False, draws_since_search=200)) == ["new_data"]
+    assert names(health([], signal=True, draws_since_search=200)) == []
+
+
+# ---------------------------------------------------------------- acceptance engine
+
+CURRENT = {"pool_size": 10.0, "model_trials": 6.0, "window_trials": 24.0, "holdout_fraction": 0.2}
+
+
+def judge(proposals, history=(), policy=DEFAULTS.acceptance, now=NOW):
+    return judge_proposals(
+        [Proposal(parameter=p, value=v) for p, v in proposals], CURRENT, history, policy, now
+    )
+
+
+def change(decision, parameter, old, new, minutes_ago=600):
+    return AppliedChange(
+        decision_id=decision,
+        parameter=parameter,
+        old_value=old,
+        new_value=new,
+        applied_at=NOW - timedelta(minutes=minutes_ago),
+    )
+
+
+@pytest.mark.parametrize(
+    ("proposal", "rule"),
+    [
+        (("holdout_fraction", 0.25), "not in the policy's whitelist"),
+        (("pool_size", 60), "outside the policy's bounds [5, 50]"),
+        (("pool_size", 10), "already 10"),
+        (("pool_size", 16), "changes it by 60%, over the policy's 50%"),
+    ],
+)
+def test_the_acceptance_engine_rejects_by_rule(proposal, rule):
+    (verdict,) = judge([proposal])
+    assert verdict.outcome == Outcome.REJECTED and rule in verdict.rule
+
+
+def test_bounds_are_the_policys_never_the_advisors():
+    # A proposal near the current value passes; one far off is refused however the advisor
+    # framed it: the engine reads only the policy's bounds and the store's current value.
+    assert judge([("pool_size", 12)])[0].outcome == Outcome.ACCEPTED
+    assert judge([("pool_size", 4)])[0].outcome == Outcome.REJECTED
+
+
+def test_small_changes_apply_larger_ones_wait_for_a_person():
+    small, large = judge([("pool_size", 12), ("model_trials", 8)])
+    assert small.outcome == Outcome.ACCEPTED
+    assert large.outcome == Outcome.NEEDS_APPROVAL  # 33 % > 25 % auto-accept
+
+
+def test_at_most_max_changes_pass_and_a_parameter_once():
+    verdicts = judge([("pool_size", 12), ("pool_size", 11), ("window_trials", 26)])
+    assert [v.outcome for v in verdicts] == [Outcome.ACCEPTED, Outcome.REJECTED, Outcome.ACCEPTED]
+    assert "proposed twice" in verdicts[1].rule
+    one = judge([("pool_size", 12), ("window_trials", 26)], policy=Acceptance(max_changes=1))
+    assert one[1].outcome == Outcome.REJECTED and "at most 1 changes" in one[1].rule
+
+
+def test_a_reversal_of_a_recent_change_is_rejected():
+    history = [change(7, "pool_size", 8, 10)]
+    (verdict,) = judge([("pool_size", 9)], history)
+    assert verdict.outcome == Outcome.REJECTED and "reverses decision 7" in verdict.rule
+    assert judge([("pool_size", 11)], history)[0].outcome == Outcome.ACCEPTED
+    # Older than the last R deciding decisions: no longer a reversal.
+    later = history + [change(d, "model_trials", 6, 6) for d in (8, 9, 10)]
+    assert judge([("pool_size", 9)], later)[0].outcome == Outcome.ACCEPTED
+
+
+def test_a_parameter_in_its_cooldown_is_rejected():
+    history = [change(7, "pool_size", 8, 10, minutes_ago=30)]
+    (verdict,) = judge([("pool_size", 11)], history)
+    assert verdict.outcome == Outcome.REJECTED and "cooldown until 12:30:00" in verdict.rule
+    relaxed = Acceptance(cooldown_minutes=20)
+    assert judge([("pool_size", 11)], history, relaxed)[0].outcome == Outcome.ACCEPTED
+
+
+# ---------------------------------------------------------------- decisions
+
+ADVICE = StreamAdvice(
+    schema_version="1",
+    recommended_action="escalate",
+    failure_mode="none",
+    retrain_scope="none",
+    parameter_proposals=[],
+    confidence=0.5,
+    evidence=[],
+    rationale="look",
+)
+
+
+def decision(state, advice=None, verdicts=(), policy=DEFAULTS, bigger=False):
+    return decide(state, fired_triggers(state, policy), advice, list(verdicts), policy, bigger)
+
+
+def test_a_regime_shift_is_searched_again_from_its_change_point():
+    made = decision(health([True] * 30 + [False] * 4))
+    assert made.action == Action.RESEARCH and made.segment_start == 130
+    assert made.approval == Approval.AUTO and "auto_if_no_bigger" in made.approval_rule
+    spent = decision(health([True] * 30 + [False] * 4, searches_today=2))
+    assert spent.action == Action.ESCALATE and "budget is spent (2 of 2" in spent.rule
+
+
+def test_a_bigger_search_waits_for_a_person():
+    made = decision(health([True] * 30 + [False] * 4), bigger=True)
+    assert made.action == Action.RESEARCH and made.approval == Approval.PERSON
+
+
+def test_a_stale_model_is_retrained_automatically_by_default():
+    made = decision(health([True] * 3, draws_since_run=600))
+    assert (made.action, made.approval) == (Action.RETRAIN, Approval.AUTO)
+
+
+def test_the_advisor_may_only_ask_for_a_person_when_the_rules_wait():
+    assert decision(health([True] * 3), ADVICE).action == Action.ESCALATE
+    # It cannot turn a research into anything else.
+    assert decision(health([True] * 30 + [False] * 4), ADVICE).action == Action.RESEARCH
+
+
+def every_field_changes_a_decision():
+    """For each policy field: the state, and two policies that decide it differently."""
+    shift = health([True] * 30 + [False] * 4)
+    return {
+        "alpha": (health([True] * 5 + [False] * 2, promised=0.8), Policy(alpha=0.05)),
+        "collapse_window": (
+            health([True] * 30 + [False, True] * 5, promised=0.9),
+            Policy(collapse_window=10),
+        ),
+        "stale_draws": (health([True] * 3, draws_since_run=100), Policy(stale_draws=100)),
+        "new_data_draws": (
+            health([], signal=False, draws_since_search=50),
+            Policy(new_data_draws=50),
+        ),
+        "searches_per_day": (
+            shift.model_copy(update={"searches_today": 2}),
+            Policy(searches_per_day=3),
+        ),
+        "consult_advisor": None,  # read by the tick (tests/test_watcher_loop.py)
+        "retrain_approval": (
+            health([True] * 3, draws_since_run=600),
+            Policy(retrain_approval="person"),
+        ),
+        "research_approval": (shift, Policy(research_approval="person")),
+        "approval_timeout_minutes": None,  # read by the tick
+        "acceptance": None,  # its fields: the acceptance tests above
+    }
+
+
+def test_every_policy_field_changes_a_decision():
+    cases = every_field_changes_a_decision()
+    assert set(cases) == set(Policy.model_fields)
+    for field, case in cases.items():
+        if case is None:
+            continue
+        state, changed = case
+        assert decision(state) != decision(state, policy=changed), field

@@ -1,0 +1,115 @@
+"""Decisions: from a stream's fired triggers (and the advisor's proposals, judged) to one action
+and who must approve it (DESIGN.md §8). Deterministic: the same inputs give the same decision.
+
+The rules choose the action; the advisor only proposes parameter changes (judged by
+:mod:`watcher.acceptance`) and may ask for a person (``escalate``) when the rules would wait.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+from llm.schemas import Action, StreamAdvice
+from watcher.acceptance import Outcome, ProposalVerdict
+from watcher.policy import Policy
+from watcher.triggers import StreamHealth, Trigger, TriggerName
+
+
+class Approval(StrEnum):
+    AUTO = "auto"
+    PERSON = "person"
+
+
+class Decision(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    action: Action
+    #: The rule that chose the action, in words.
+    rule: str
+    approval: Approval
+    #: Why it is automatic or why it waits for a person.
+    approval_rule: str
+    #: For a research: where its searched segment starts (a change point, or the current one).
+    segment_start: int | None = None
+
+
+def _named(triggers: list[Trigger], name: TriggerName) -> Trigger | None:
+    return next((t for t in triggers if t.name == name), None)
+
+
+def choose_action(
+    health: StreamHealth,
+    triggers: list[Trigger],
+    advice: StreamAdvice | None,
+    policy: Policy,
+) -> tuple[Action, str, int | None]:
+    """The action, the rule that chose it and, for a research, its segment's start."""
+    budget_left = health.searches_today < policy.searches_per_day
+    budget = f"{health.searches_today} of {policy.searches_per_day} searches today"
+    shift = _named(triggers, TriggerName.REGIME_SHIFT)
+    if shift is not None:
+        if budget_left:
+            return Action.RESEARCH, f"regime shift at draw {shift.change_point}", shift.change_point
+        return Action.ESCALATE, f"regime shift, but the search budget is spent ({budget})", None
+    shortfall = _named(triggers, TriggerName.HIT_RATE_COLLAPSE) or _named(
+        triggers, TriggerName.MISS_STREAK
+    )
+    if shortfall is not None:
+        # Below chance on a stream that promised only chance: the data or the scoring is off.
+        return Action.ESCALATE, f"{shortfall.name.value} on a stream without signal", None
+    if _named(triggers, TriggerName.STALE) is not None:
+        return Action.RETRAIN, "stale: the model has not seen the newest draws", None
+    if _named(triggers, TriggerName.NEW_DATA) is not None:
+        if budget_left:
+            return Action.RESEARCH, "new data on a stream without signal", health.segment_start
+        return Action.WAIT, f"new data, but the search budget is spent ({budget})", None
+    if advice is not None and advice.recommended_action == Action.ESCALATE:
+        return Action.ESCALATE, "no rule fired; the advisor asks a person to look", None
+    return Action.WAIT, "no trigger fired" if not triggers else "no rule acts on these", None
+
+
+def approval_for(
+    action: Action,
+    verdicts: list[ProposalVerdict],
+    policy: Policy,
+    bigger_search: bool,
+) -> tuple[Approval, str]:
+    """Who approves: a person where the policy asks, automatic by a named rule otherwise."""
+    held = [v.parameter for v in verdicts if v.outcome == Outcome.NEEDS_APPROVAL]
+    if action == Action.ESCALATE:
+        return Approval.PERSON, "an escalation is for a person"
+    if held:
+        return Approval.PERSON, f"proposed changes beyond the auto-accept limit: {held}"
+    if action == Action.RETRAIN:
+        if policy.retrain_approval == "person":
+            return Approval.PERSON, "policy: retrain_approval = person"
+        return Approval.AUTO, "policy: retrain_approval = auto"
+    if action == Action.RESEARCH:
+        mode = policy.research_approval
+        if mode == "person" or (mode == "auto_if_no_bigger" and bigger_search):
+            why = "bigger than the stream's last completed search" if bigger_search else ""
+            return Approval.PERSON, f"policy: research_approval = {mode}" + (
+                f" and the search is {why}" if why else ""
+            )
+        return Approval.AUTO, f"policy: research_approval = {mode}"
+    return Approval.AUTO, "nothing to run"
+
+
+def decide(
+    health: StreamHealth,
+    triggers: list[Trigger],
+    advice: StreamAdvice | None,
+    verdicts: list[ProposalVerdict],
+    policy: Policy,
+    bigger_search: bool,
+) -> Decision:
+    action, rule, segment_start = choose_action(health, triggers, advice, policy)
+    approval, approval_rule = approval_for(action, verdicts, policy, bigger_search)
+    return Decision(
+        action=action,
+        rule=rule,
+        approval=approval,
+        approval_rule=approval_rule,
+        segment_start=segment_start,
+    )

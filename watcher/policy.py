@@ -1,0 +1,102 @@
+"""The WATCHER's policy: every threshold, budget and bound its decisions use, from a TOML file.
+
+``MIMICRY_HOME/watcher.toml`` (or ``--policy FILE``); a missing file means the defaults, which work
+out of the box. Unknown keys are refused with the key named, so a misspelt bound never silently
+falls back to a default. Every field is read by code in :mod:`watcher` (a test changes each one and
+shows a decision change).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+#: A parameter's absolute bounds, inclusive: never derived from the advisor's numbers.
+Bounds = tuple[float, float]
+
+
+class PolicyError(ValueError):
+    """A policy file that cannot be used; ``str()`` is one sentence naming the file and key."""
+
+
+class Acceptance(BaseModel):
+    """What the acceptance engine lets through of an advice's parameter proposals."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: Parameters a proposal may change; anything else is rejected.
+    whitelist: tuple[str, ...] = ("pool_size", "model_trials", "window_trials")
+    #: Absolute bounds per parameter; a whitelisted parameter without bounds is rejected.
+    bounds: dict[str, Bounds] = {
+        "pool_size": (5, 50),
+        "holdout_fraction": (0.1, 0.4),
+        "model_trials": (2, 20),
+        "window_trials": (8, 64),
+    }
+    #: The largest change relative to the current value: |new - current| / current.
+    max_relative_change: float = Field(0.5, gt=0)
+    #: Changes within this relative change are applied without a person; larger ones (up to
+    #: ``max_relative_change``) wait for approval.
+    auto_accept_relative_change: float = Field(0.25, ge=0)
+    #: Proposals applied at once, at most; the rest are rejected.
+    max_changes: int = Field(2, ge=0)
+    #: A change that undoes one of this parameter's changes in the stream's last N decisions
+    #: that applied any is rejected.
+    reversal_window: int = Field(3, ge=0)
+    #: Minutes after a parameter's change before it may change again.
+    cooldown_minutes: float = Field(60.0, ge=0)
+
+    @model_validator(mode="after")
+    def _bounds_are_ranges(self) -> Acceptance:
+        for name, (low, high) in self.bounds.items():
+            if not low <= high:
+                raise ValueError(f"acceptance.bounds.{name}: expected low <= high")
+        return self
+
+
+class Policy(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: Significance of every trigger that compares with chance or with a run's promise.
+    alpha: float = Field(0.01, gt=0, lt=1)
+    #: W: the newest evaluated draws the hit-rate collapse test reads.
+    collapse_window: int = Field(30, ge=1)
+    #: N: draws since the last run or retrain that make the model stale.
+    stale_draws: int = Field(500, ge=1)
+    #: Draws since the last search that make a no-signal stream worth one more search.
+    new_data_draws: int = Field(200, ge=1)
+    #: Searches (research) per stream per day, at most; what is over it escalates or waits.
+    searches_per_day: int = Field(2, ge=0)
+    #: Ask the advisor when a trigger fired (its advice only proposes; see the acceptance).
+    consult_advisor: bool = True
+    #: Who approves a retrain: ``auto`` or a ``person``.
+    retrain_approval: Literal["auto", "person"] = "auto"
+    #: Who approves a research: ``auto``, ``person``, or ``auto_if_no_bigger`` (auto when the
+    #: search is no bigger than the stream's last completed one, a person otherwise).
+    research_approval: Literal["auto", "person", "auto_if_no_bigger"] = "auto_if_no_bigger"
+    #: Minutes a decision waits for a person before it is rejected.
+    approval_timeout_minutes: float = Field(60.0, gt=0)
+    acceptance: Acceptance = Acceptance()
+
+
+def load_policy(path: Path) -> Policy:
+    """The policy in ``path``; the defaults when it does not exist."""
+    if not path.exists():
+        return Policy()
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, UnicodeDecodeError) as error:
+        raise PolicyError(f"{path}: cannot be read ({error})") from None
+    except tomllib.TOMLDecodeError as error:
+        raise PolicyError(f"{path}: not TOML ({error})") from None
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        key = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        if first["type"] == "extra_forbidden":
+            raise PolicyError(f"{path}: unknown key {key!r}") from None
+        raise PolicyError(f"{path}: {key}: {first['msg']}") from None
