@@ -185,10 +185,13 @@ def fit_to_budget(
 ) -> ContextBundle:
     """Cut by rule until the prompt fits: the oldest evaluations first, then the draw-file
     names; the bundle's ``cut`` says what went. Raises ValueError when even the bare bundle
-    does not fit."""
-    evaluations, sources = list(bundle.recent_evaluations), list(bundle.sources)
-    dropped_evaluations = dropped_sources = 0
-    while True:
+    does not fit.
+
+    The fewest evaluations to drop is found by bisection (the prompt shrinks as they go), so a
+    bundle is tokenized about log2(50) times, not once per evaluation dropped: a tokenization
+    of a 3,500-token prompt with a 262,144-token vocabulary takes a good part of a second."""
+
+    def cut_by(dropped_evaluations: int, dropped_sources: int) -> ContextBundle:
         cut = None
         if dropped_evaluations or dropped_sources:
             cut = (
@@ -196,22 +199,34 @@ def fit_to_budget(
                 f"{len(bundle.recent_evaluations)} recent evaluations and {dropped_sources} of "
                 f"{len(bundle.sources)} draw-file names left out"
             )
-        candidate = bundle.model_copy(
-            update={"recent_evaluations": evaluations, "sources": sources, "cut": cut}
+        return bundle.model_copy(
+            update={
+                "recent_evaluations": bundle.recent_evaluations[dropped_evaluations:],
+                "sources": bundle.sources[dropped_sources:],
+                "cut": cut,
+            }
         )
-        if count_tokens(prompt(candidate)) <= token_budget:
+
+    def fits(candidate: ContextBundle) -> bool:
+        return count_tokens(prompt(candidate)) <= token_budget
+
+    if fits(bundle):
+        return bundle
+    evaluations = len(bundle.recent_evaluations)
+    if fits(cut_by(evaluations, 0)):
+        low, high = 0, evaluations  # cut_by(low) does not fit, cut_by(high) does
+        while high - low > 1:
+            middle = (low + high) // 2
+            low, high = (low, middle) if fits(cut_by(middle, 0)) else (middle, high)
+        return cut_by(high, 0)
+    for sources in range(1, len(bundle.sources) + 1):
+        candidate = cut_by(evaluations, sources)
+        if fits(candidate):
             return candidate
-        if evaluations:
-            evaluations.pop(0)
-            dropped_evaluations += 1
-        elif sources:
-            sources.pop(0)
-            dropped_sources += 1
-        else:
-            raise ValueError(
-                f"the context bundle for stream {bundle.stream!r} does not fit {token_budget} "
-                "tokens even with no evaluations"
-            )
+    raise ValueError(
+        f"the context bundle for stream {bundle.stream!r} does not fit {token_budget} "
+        "tokens even with no evaluations"
+    )
 
 
 SYSTEM = (

@@ -144,9 +144,20 @@ def test_the_heuristic_compares_with_what_was_promised(case, expected):
 def test_a_long_bundle_is_cut_oldest_evaluations_first_and_says_so():
     full = bundle(evaluated=40)
     size = len(prompt(full))
-    cut = fit_to_budget(full, size - 300, len)
+    counted = []
+
+    def count(text: str) -> int:
+        counted.append(text)
+        return len(text)
+
+    cut = fit_to_budget(full, size - 300, count)
     assert len(prompt(cut)) <= size - 300
-    assert cut.recent_evaluations == full.recent_evaluations[-len(cut.recent_evaluations) :]
+    kept = len(cut.recent_evaluations)
+    assert cut.recent_evaluations == full.recent_evaluations[-kept:]
+    # No more is cut than needed: one more evaluation back would not fit.
+    one_more = cut.model_copy(update={"recent_evaluations": full.recent_evaluations[-kept - 1 :]})
+    assert len(prompt(one_more)) > size - 300
+    assert len(counted) <= 8  # bisection, not one count per evaluation dropped
     assert cut.cut.startswith("cut to fit") and "oldest of 40 recent evaluations" in cut.cut
     assert fit_to_budget(full, size, len).cut is None
     with pytest.raises(ValueError, match="does not fit"):
