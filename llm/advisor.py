@@ -68,6 +68,11 @@ def validated(answer: str, bundle: ContextBundle) -> StreamAdvice:
 
 
 def _short(error: Exception) -> str:
+    """One line: the error's kind and, for a validation error, the field and what it broke."""
+    if isinstance(error, ValidationError):
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "(the answer)"
+        return f"ValidationError: {where}: {first['msg'][:160]}"
     text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     return f"{type(error).__name__}: {text[:200]}"
 
