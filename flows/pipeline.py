@@ -19,10 +19,11 @@ from mimicry.records import close_run
 from mimicry.render import verdict_line, window_choice_line
 from mimicry.requests import PipelineRequest
 from mimicry.settings import get_settings
-from mimicry.splits import split_history
+from mimicry.splits import segment_of, split_history
 from mimicry.store.database import database_url
 from tasks.ingest import ingest_task
 from tasks.runs import (
+    halted_dispatch_task,
     load_history_task,
     start_run_task,
 )
@@ -32,6 +33,9 @@ from tasks.window import optimize_window_task
 @flow(name="pipeline", task_runner=dask_task_runner(), validate_parameters=True)
 def pipeline(request: PipelineRequest):
     """Find the generator behind a stream's draws, rank what was found, predict the next draw."""
+    halted = halted_dispatch_task(request.decision_id)
+    if halted:
+        return {"halted": halted}
     timings: dict[str, float] = {}
     logger = get_run_logger()
     with step(timings, "ingest"):
@@ -43,7 +47,7 @@ def pipeline(request: PipelineRequest):
                 session=request.session,
                 column=request.column,
             )
-        history = load_history_task(request.stream)
+        history = segment_of(load_history_task(request.stream), request.segment_start)
     # The machine's settings fill what the flags left open, once, for every step and the record.
     request = request.model_copy(update={"sieve": request.sieve.resolved(get_settings())})
     ranking, sieve = request.ranking, request.sieve
@@ -77,9 +81,18 @@ def pipeline(request: PipelineRequest):
             # a second of start-up that a --no-rank run does not need to pay.
             from flows.ranking import rank_and_predict
 
-            answer = answer.model_copy(
-                update=rank_and_predict(request, history, training, results, run_id, timings)
+            ranked = rank_and_predict(
+                request.stream,
+                ranking,
+                sieve.modulus,
+                history,
+                training,
+                [r.job for r in results],
+                run_id,
+                timings,
+                first_position=request.segment_start,
             )
+            answer = answer.model_copy(update=ranked)
         answer = answer.model_copy(update={"timings": timings})
         signal = {"signal": answer.signal} if answer.signal is not None else {}
         close_run(run_id, "completed", stats | signal)

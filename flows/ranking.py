@@ -12,11 +12,11 @@ from prefect import get_run_logger
 
 from flows.report import ranking_answer, ranking_artifacts
 from flows.steps import step
+from gpu_kernels.job import SieveJob
 from mimicry.models import get_model_type
 from mimicry.next_draw import Calibration
 from mimicry.render import prediction_line, signal_line
-from mimicry.requests import PipelineRequest
-from mimicry.results import SieveResult
+from mimicry.requests import RankingSettings
 from mimicry.splits import walk_forward_cuts
 from mimicry.store.database import database_url
 from tasks.model_select import select_model_task
@@ -28,19 +28,22 @@ from tasks.train import train_task
 
 
 def rank_and_predict(
-    request: PipelineRequest,
+    stream: str,
+    ranking: RankingSettings,
+    modulus: int,
     history: Sequence[int],
     training: Sequence[int],
-    results: list[SieveResult],
+    jobs: Sequence[SieveJob],
     run_id: str,
     timings: dict[str, float],
+    first_position: int = 0,
 ) -> dict:
-    """The ranking's part of the run's answer: signal, model, ranking, prediction."""
-    ranking, modulus = request.ranking, request.sieve.modulus
+    """The ranking's part of the run's answer: signal, model, ranking, prediction. ``history``
+    is the searched segment, starting at the stream's draw ``first_position``."""
     # Steps 2.5–4 on the training draws, 5 tests once on the held-out ones, 6 predicts.
     with step(timings, "2.5 scorer"):
-        population = build_population_task([r.job for r in results], ranking.decoys)
-        earliest = max(r.job.window_start + r.job.window_size for r in results)
+        population = build_population_task(list(jobs), ranking.decoys)
+        earliest = max(job.window_start + job.window_size for job in jobs)
         cuts = walk_forward_cuts(len(training), earliest, ranking.folds, ranking.label_span)
         scorer = optimize_scorer_task(
             population,
@@ -91,7 +94,7 @@ def rank_and_predict(
             reason=report.signal_reason,
         )
         prediction = predict_task(
-            request.stream,
+            stream,
             run_id,
             scored.population,
             model,
@@ -100,8 +103,9 @@ def rank_and_predict(
             modulus,
             ranking.pool_size,
             calibration,
+            first_position=first_position,
         )
-        store_model_and_prediction_task(run_id, request.stream, report, artifact, prediction)
+        store_model_and_prediction_task(run_id, stream, report, artifact, prediction)
         ranking_artifacts(selection, report, prediction)
     logger = get_run_logger()
     logger.info(signal_line(report))

@@ -17,13 +17,14 @@ import numpy as np
 from pydantic import BaseModel
 from sqlalchemy import select
 
+from mimicry.continuation import best_survivor, continuation_prediction
 from mimicry.features import ScorerConfig
 from mimicry.forecast import binom_p_value
 from mimicry.next_draw import Calibration, NextDraw
 from mimicry.population import Hypothesis
 from mimicry.prediction import predict_next
 from mimicry.store.database import connect
-from mimicry.store.models import Evaluation, PopulationRecord, Prediction, TrainedModel
+from mimicry.store.models import Evaluation, PopulationRecord, Prediction, Run, TrainedModel
 from mimicry.store.predictions import (
     latest_prediction,
     latest_ranked_run,
@@ -83,12 +84,45 @@ def score_prediction(prediction: Prediction, actual: int, previous: list[Evaluat
     )
 
 
+def predicting_run(session, stream_id: int) -> Run | None:
+    """The run whose predictions the stream gets: its newest completed run when that ranked
+    its hypotheses or found an overwhelmingly significant survivor, else the latest run that
+    ranked; None when none can predict."""
+    newest = session.scalar(
+        select(Run)
+        .where(Run.stream_id == stream_id, Run.state == "completed")
+        .order_by(Run.created_at.desc())
+        .limit(1)
+    )
+    if newest is not None and (
+        session.get(PopulationRecord, newest.id) is not None
+        or best_survivor(session, newest) is not None
+    ):
+        return newest
+    return latest_ranked_run(session, stream_id)
+
+
 def make_prediction(session, stream: str, record, history: list[int], pool_size: int):
-    """Predict draw ``len(history)`` with the latest ranking run's registered model and store
-    it; None when no run has ranked hypotheses for the stream yet."""
-    run = latest_ranked_run(session, record.id)
+    """Predict draw ``len(history)`` with the stream's predicting run (:func:`predicting_run`)
+    and store it: a ranked run's registered model, or an unranked run's best survivor's
+    continuation (:mod:`mimicry.continuation`). None when no run can predict yet."""
+    run = predicting_run(session, record.id)
     if run is None:
         return None
+    first_position = int((run.parameters or {}).get("segment_start") or 0)
+    if session.get(PopulationRecord, run.id) is None:
+        hypothesis, expected_false = best_survivor(session, run)
+        result = continuation_prediction(
+            stream,
+            run.id,
+            hypothesis,
+            expected_false,
+            history[first_position:],
+            first_position,
+            record.modulus,
+            pool_size,
+        )
+        return save_prediction(session, record.id, result, model_id=None), result
     population_record = session.get(PopulationRecord, run.id)
     config = ScorerConfig.model_validate(population_record.scorer_config)
     population = [Hypothesis.model_validate(h) for h in population_record.hypotheses]
@@ -99,16 +133,18 @@ def make_prediction(session, stream: str, record, history: list[int], pool_size:
         calibration = Calibration.model_validate(model_record.metrics["calibration"])
         if calibration.signal:
             model = load_model(session, model_record.id, config.schema_hash)
+    # The run searched the stream from its segment's start; its hypotheses count from there.
     result = predict_next(
         stream,
         run.id,
         population,
         model,
         config,
-        history,
+        history[first_position:],
         record.modulus,
         pool_size,
         calibration,
+        first_position=first_position,
     )
     model_id = model_record.id if model_record else None
     prediction = save_prediction(session, record.id, result, model_id=model_id)
@@ -126,7 +162,8 @@ def evaluate_stream(stream: str, pool_size: int) -> tuple[list[Scored], NextDraw
     scored = []
     with connect() as session:
         record = require_stream(session, stream)
-        if latest_ranked_run(session, record.id) is None:
+        current = predicting_run(session, record.id)
+        if current is None:
             # Nothing was ever predicted for the stream, nor can be: leave its draws unread.
             return scored, None
         history = stored_values(session, record)
@@ -149,7 +186,7 @@ def evaluate_stream(stream: str, pool_size: int) -> tuple[list[Scored], NextDraw
                 previous.append(evaluation)
                 scored.append(result)
         existing = latest_prediction(session, record.id, len(history))
-        if existing is not None:
+        if existing is not None and existing.run_id == current.id:
             return scored, NextDraw.from_record(stream, existing)
         made = make_prediction(session, stream, record, history, pool_size)
         return scored, made[1] if made else None

@@ -33,16 +33,20 @@ def predict_next(
     pool_size: int,
     calibration: Calibration,
     top: int = 5,
+    first_position: int = 0,
 ) -> NextDraw:
-    """The prediction for draw ``len(history)`` of the stream."""
+    """The prediction for the draw after ``history``: draw ``first_position + len(history)`` of
+    the stream, where ``history`` is the stream's draws from ``first_position`` on (the segment
+    a run searched: the whole stream, or the draws after a change point)."""
     position = len(history)
+    stream_position = first_position + position
     chance = pool_size / modulus
     if not calibration.signal or model is None or not population:
         uniform = [1.0 / modulus] * modulus
         return NextDraw(
             stream=stream,
             run_id=run_id,
-            position=position,
+            position=stream_position,
             signal="no_signal",
             pool=list(range(pool_size)),
             p_hit=chance,
@@ -72,7 +76,7 @@ def predict_next(
     return NextDraw(
         stream=stream,
         run_id=run_id,
-        position=position,
+        position=stream_position,
         signal="signal",
         pool=chosen,
         p_hit=p_hit,

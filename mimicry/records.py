@@ -5,13 +5,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pydantic import BaseModel
+
 from gpu_kernels.backends import kernel_version
+from gpu_kernels.job import SieveJob
+from mimicry.requests import RETRAIN_KIND
 from mimicry.results import SieveResult
 from mimicry.settings import get_settings
 from mimicry.store.database import connect
+from mimicry.store.decisions import finish_decision, halt_state
+from mimicry.store.models import DecisionRecord, Run
 from mimicry.store.predictions import save_feature_table, save_population, save_prediction
 from mimicry.store.registry import register_model
-from mimicry.store.runs import beat, create_job, create_run, finish_run, mark_crashed, store_result
+from mimicry.store.runs import (
+    beat,
+    create_job,
+    create_run,
+    finish_run,
+    mark_crashed,
+    run_jobs,
+    store_result,
+)
 from mimicry.store.streams import draw_count, require_stream, stored_values
 
 
@@ -102,3 +116,47 @@ def store_model_and_prediction(run_id: str, stream: str, report, artifact: bytes
         stream_record = require_stream(session, stream)
         save_prediction(session, stream_record.id, prediction, model_id=record.id)
         return record.id
+
+
+class SearchBasis(BaseModel):
+    """What a retrain takes from the search it retrains: its jobs (the survivors are in the
+    ledger) and the segment it searched."""
+
+    stream: str
+    jobs: list[SieveJob]
+    modulus: int
+    segment_start: int
+
+
+def load_search(run_id: str) -> SearchBasis:
+    """The completed search ``run_id``; ValueError naming it when it is not one."""
+    with connect(read_only=True) as session:
+        run = session.get(Run, run_id)
+        kind = (run.parameters or {}).get("kind") if run is not None else None
+        if run is None or run.state != "completed" or kind == RETRAIN_KIND:
+            raise ValueError(f"search_run_id: {run_id} is not a completed search in the store")
+        jobs = run_jobs(session, run_id)
+        if not jobs:
+            raise ValueError(f"search_run_id: {run_id} recorded no sieve jobs")
+        return SearchBasis(
+            stream=run.stream.name,
+            jobs=jobs,
+            modulus=run.stream.modulus,
+            segment_start=int(run.parameters.get("segment_start") or 0),
+        )
+
+
+def halted_dispatch(decision_id: int | None) -> str | None:
+    """For a run the WATCHER dispatched: the halt's reason when the WATCHER is halted (the
+    decision is then recorded ``halted``), else None. Runs started by a person are never held."""
+    if decision_id is None:
+        return None
+    with connect() as session:
+        halted, reason = halt_state(session)
+        if not halted:
+            return None
+        record = session.get(DecisionRecord, decision_id)
+        why = f"halted before the run started: {reason}"
+        if record is not None:
+            finish_decision(session, record, "halted", why)
+        return why

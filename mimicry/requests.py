@@ -154,6 +154,11 @@ class PipelineRequest(BaseModel):
     #: Steps 2.5–6 after the sieve. Without them no draw is held out: Steps 1–2 read them all,
     #: so a history too short to hold out can still be searched.
     rank: bool = True
+    #: Where the searched draws start: 0, or a change point (DESIGN.md §8). Offsets, windows and
+    #: the held-out split count from it; predictions keep the stream's positions.
+    segment_start: int = Field(0, ge=0)
+    #: The WATCHER decision that started the run, if one did (traced both ways).
+    decision_id: int | None = None
 
     @field_validator("families")
     @classmethod
@@ -187,3 +192,20 @@ class PipelineRequest(BaseModel):
         for name in self.families:
             check_search_space(name, self.sieve.mode, self.sieve.seeds)
         return self
+
+
+#: ``runs.parameters['kind']`` of a retrain; a search (a ``pipeline`` run) has no kind.
+RETRAIN_KIND = "retrain"
+
+
+class RetrainRequest(BaseModel):
+    """Steps 2.5–6 again on a search's stored survivors and the stream's draws as they are now
+    (the WATCHER's ``retrain``): a new scorer, ranking, model, test and prediction."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    stream: StreamName
+    #: The completed search (a ``pipeline`` run) whose sieve jobs give the survivors.
+    search_run_id: str
+    ranking: RankingSettings = RankingSettings()
+    decision_id: int | None = None

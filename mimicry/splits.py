@@ -38,6 +38,19 @@ class Split:
         return len(self.training)
 
 
+class SegmentOutOfRange(ValueError):
+    """A segment start at or past the stream's newest draw."""
+
+
+def segment_of(draws: Sequence[int], start: int) -> Sequence[int]:
+    """The draws a run searches: the stream's from ``start`` on (0, or a change point)."""
+    if start and start >= len(draws):
+        raise SegmentOutOfRange(
+            f"segment_start {start} is at or past the stream's {len(draws)} draws"
+        )
+    return draws[start:] if start else draws
+
+
 def held_out_count(total: int, fraction: float, minimum: int) -> int:
     return max(minimum, math.ceil(fraction * total))
 

@@ -23,6 +23,7 @@ from mimicry_cli import predict as _predict  # noqa: E402, F401
 from mimicry_cli import run as _run  # noqa: E402, F401
 from mimicry_cli import sieve as _sieve  # noqa: E402, F401
 from mimicry_cli import store as _store  # noqa: E402, F401
+from mimicry_cli import watch as _watch  # noqa: E402, F401
 from mimicry_cli.common import EXIT_BAD_INPUT, app, fail  # noqa: E402
 
 __all__ = ["EXIT_BAD_INPUT", "app", "fail"]

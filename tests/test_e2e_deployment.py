@@ -340,18 +340,25 @@ def test_pipeline_deployment_finds_the_secret_seed(rig: Rig) -> None:
 
 
 def test_deployments_are_what_prefect_yaml_says(rig: Rig) -> None:
-    expected = {"pipeline/full": ("flows.pipeline.pipeline", 2, {"request"}),
-                "sieve/adhoc": ("flows.sieve.sieve_flow", 4, {"stream", "family"})}  # fmt: skip
-    for name, (entrypoint, limit, required) in expected.items():
+    expected = {
+        "pipeline/full": ("flows.pipeline.pipeline", 2, {"request"}, "ENQUEUE"),
+        "pipeline/retrain": ("flows.retrain.retrain", 2, {"request"}, "ENQUEUE"),
+        "sieve/adhoc": ("flows.sieve.sieve_flow", 4, {"stream", "family"}, "ENQUEUE"),
+        "watcher/scheduled": ("flows.watcher.watcher_tick", 1, set(), "CANCEL_NEW"),
+    }
+    for name, (entrypoint, limit, required, collisions) in expected.items():
         response = httpx.get(f"{rig.api_url}/deployments/name/{name}", timeout=30)
         assert response.status_code == 200, f"{name}: {response.text}\n{rig.diagnostics()}"
         deployment = response.json()
         assert deployment["entrypoint"] == entrypoint
         assert deployment["work_pool_name"] == POOL
         assert deployment["enforce_parameter_schema"] is True
-        assert set(deployment["parameter_openapi_schema"]["required"]) == required
+        assert set(deployment["parameter_openapi_schema"].get("required", [])) == required
         assert deployment["global_concurrency_limit"]["limit"] == limit
-        assert deployment["concurrency_options"]["collision_strategy"] == "ENQUEUE"
+        assert deployment["concurrency_options"]["collision_strategy"] == collisions
+        if name == "watcher/scheduled":  # a tick every 10 minutes
+            (schedule,) = deployment["schedules"]
+            assert schedule["schedule"]["interval"] == 600 and schedule["active"] is True
         # The checkout is found when a run starts, from the worker's environment: no path of
         # the machine that deployed is baked in.
         assert deployment["pull_steps"] == [

@@ -103,6 +103,13 @@ def test_a_collapse_on_a_stream_with_signal_is_a_regime_shift_with_its_change_po
     assert "stopped matching at draw 130" in fired[TriggerName.REGIME_SHIFT].reason
 
 
+def test_a_chance_hit_after_the_change_does_not_move_the_change_point():
+    # Pools of K out of M hit by chance after a re-seed; the estimate stays where matching ended.
+    state = health([True] * 30 + [False] * 5 + [True] + [False] * 5)
+    shift = next(t for t in fired_triggers(state, Policy()) if t.name == TriggerName.REGIME_SHIFT)
+    assert shift.change_point == 130
+
+
 def test_stale_and_new_data_count_draws():
     assert names(health([True] * 3, draws_since_run=499)) == []
     assert names(health([True] * 3, draws_since_run=500)) == ["stale"]
@@ -202,16 +209,27 @@ def decision(state, advice=None, verdicts=(), policy=DEFAULTS, bigger=False):
     return decide(state, fired_triggers(state, policy), advice, list(verdicts), policy, bigger)
 
 
+def shifted(**fields) -> StreamHealth:
+    """A stream whose run stopped matching at draw 130, 40 draws ago."""
+    return health([True] * 30 + [False] * 4, draws=170, **fields)
+
+
 def test_a_regime_shift_is_searched_again_from_its_change_point():
-    made = decision(health([True] * 30 + [False] * 4))
+    made = decision(shifted())
     assert made.action == Action.RESEARCH and made.segment_start == 130
     assert made.approval == Approval.AUTO and "auto_if_no_bigger" in made.approval_rule
-    spent = decision(health([True] * 30 + [False] * 4, searches_today=2))
+    spent = decision(shifted(searches_today=2))
     assert spent.action == Action.ESCALATE and "budget is spent (2 of 2" in spent.rule
 
 
+def test_a_regime_shift_waits_for_enough_draws_after_it():
+    early = decision(health([True] * 30 + [False] * 4))
+    assert early.action == Action.WAIT
+    assert "regime shift at draw 130; 4 draws after it, a search waits for 12" in early.rule
+
+
 def test_a_bigger_search_waits_for_a_person():
-    made = decision(health([True] * 30 + [False] * 4), bigger=True)
+    made = decision(shifted(), bigger=True)
     assert made.action == Action.RESEARCH and made.approval == Approval.PERSON
 
 
@@ -223,12 +241,12 @@ def test_a_stale_model_is_retrained_automatically_by_default():
 def test_the_advisor_may_only_ask_for_a_person_when_the_rules_wait():
     assert decision(health([True] * 3), ADVICE).action == Action.ESCALATE
     # It cannot turn a research into anything else.
-    assert decision(health([True] * 30 + [False] * 4), ADVICE).action == Action.RESEARCH
+    assert decision(shifted(), ADVICE).action == Action.RESEARCH
 
 
 def every_field_changes_a_decision():
     """For each policy field: the state, and two policies that decide it differently."""
-    shift = health([True] * 30 + [False] * 4)
+    shift = shifted()
     return {
         "alpha": (health([True] * 5 + [False] * 2, promised=0.8), Policy(alpha=0.05)),
         "collapse_window": (
@@ -239,6 +257,10 @@ def every_field_changes_a_decision():
         "new_data_draws": (
             health([], signal=False, draws_since_search=50),
             Policy(new_data_draws=50),
+        ),
+        "research_min_draws": (
+            health([True] * 30 + [False] * 4),
+            Policy(research_min_draws=4),
         ),
         "searches_per_day": (
             shift.model_copy(update={"searches_today": 2}),
@@ -263,3 +285,13 @@ def test_every_policy_field_changes_a_decision():
             continue
         state, changed = case
         assert decision(state) != decision(state, policy=changed), field
+
+
+def test_an_unranked_search_is_ranked_once_its_segment_can_hold_draws_out():
+    short = health([True] * 5, ranked=False, rankable=False)
+    assert decision(short).action == Action.WAIT
+    made = decision(health([True] * 5, ranked=False, rankable=True))
+    assert made.action == Action.RETRAIN and "enough draws to rank" in made.rule
+    # An unranked search without an overwhelming survivor has nothing to rank.
+    chance = decision(health([], signal=False, ranked=False, rankable=True))
+    assert chance.action == Action.WAIT

@@ -49,6 +49,14 @@ def choose_action(
     budget = f"{health.searches_today} of {policy.searches_per_day} searches today"
     shift = _named(triggers, TriggerName.REGIME_SHIFT)
     if shift is not None:
+        after = health.draws - shift.change_point
+        if after < policy.research_min_draws:
+            return (
+                Action.WAIT,
+                f"regime shift at draw {shift.change_point}; {after} draws after it, a search "
+                f"waits for {policy.research_min_draws}",
+                None,
+            )
         if budget_left:
             return Action.RESEARCH, f"regime shift at draw {shift.change_point}", shift.change_point
         return Action.ESCALATE, f"regime shift, but the search budget is spent ({budget})", None
@@ -58,6 +66,9 @@ def choose_action(
     if shortfall is not None:
         # Below chance on a stream that promised only chance: the data or the scoring is off.
         return Action.ESCALATE, f"{shortfall.name.value} on a stream without signal", None
+    if health.signal and not health.ranked and health.rankable:
+        # A search that predicts from its overwhelming survivor alone: rank it once it can.
+        return Action.RETRAIN, "the segment now holds enough draws to rank its survivors", None
     if _named(triggers, TriggerName.STALE) is not None:
         return Action.RETRAIN, "stale: the model has not seen the newest draws", None
     if _named(triggers, TriggerName.NEW_DATA) is not None:
@@ -75,12 +86,11 @@ def approval_for(
     policy: Policy,
     bigger_search: bool,
 ) -> tuple[Approval, str]:
-    """Who approves: a person where the policy asks, automatic by a named rule otherwise."""
-    held = [v.parameter for v in verdicts if v.outcome == Outcome.NEEDS_APPROVAL]
+    """Who approves: a person where the policy asks, automatic by a named rule otherwise.
+    Proposals beyond the auto-accept limit ride only on an action a person approves
+    (:func:`held_back`); they never make an automatic action wait."""
     if action == Action.ESCALATE:
         return Approval.PERSON, "an escalation is for a person"
-    if held:
-        return Approval.PERSON, f"proposed changes beyond the auto-accept limit: {held}"
     if action == Action.RETRAIN:
         if policy.retrain_approval == "person":
             return Approval.PERSON, "policy: retrain_approval = person"
@@ -94,6 +104,25 @@ def approval_for(
             )
         return Approval.AUTO, f"policy: research_approval = {mode}"
     return Approval.AUTO, "nothing to run"
+
+
+def held_back(verdicts: list[ProposalVerdict], approval: Approval) -> list[ProposalVerdict]:
+    """The verdicts as applied: a change that needs a person is applied only with an action a
+    person approves; with an automatic one it is not applied, and the record says so (a large
+    advisory change never holds a detected regime shift's search hostage)."""
+    if approval == Approval.PERSON:
+        return verdicts
+    return [
+        v.model_copy(
+            update={
+                "outcome": Outcome.REJECTED,
+                "rule": f"{v.rule}; not applied: the action runs without a person",
+            }
+        )
+        if v.outcome == Outcome.NEEDS_APPROVAL
+        else v
+        for v in verdicts
+    ]
 
 
 def decide(

@@ -7,14 +7,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mimicry.continuation import best_survivor
+from mimicry.requests import RETRAIN_KIND
 from mimicry.store.decisions import searches_today
-from mimicry.store.models import Evaluation, Prediction, Run, Stream
+from mimicry.store.models import Evaluation, PopulationRecord, Prediction, Run, Stream
 from mimicry.store.streams import draw_count
 from watcher.triggers import Scored, StreamHealth
-
-#: ``runs.parameters['kind']`` of a retrain (Steps 2.5-6 on a search's survivors); a run
-#: without it is a search (the pipeline).
-RETRAIN = "retrain"
 
 
 def completed_runs(session: Session, stream_id: int) -> list[Run]:
@@ -29,7 +27,7 @@ def completed_runs(session: Session, stream_id: int) -> list[Run]:
 
 
 def is_search(run: Run) -> bool:
-    return (run.parameters or {}).get("kind") != RETRAIN
+    return (run.parameters or {}).get("kind") != RETRAIN_KIND
 
 
 def stream_health(session: Session, record: Stream, now: datetime) -> StreamHealth:
@@ -49,12 +47,17 @@ def stream_health(session: Session, record: Stream, now: datetime) -> StreamHeal
             Scored(position=position, hit=hit, promised=promised, chance=chance)
             for position, hit, promised, chance in rows
         )
+    ranked = current is None or session.get(PopulationRecord, current.id) is not None
+    summary_signal = bool(current and (current.summary or {}).get("signal") == "signal")
+    # An unranked search promises what its best survivor predicts when that is overwhelming.
+    survivor_signal = bool(current and not ranked and best_survivor(session, current))
     return StreamHealth(
         stream=record.name,
         draws=draws,
         run_id=current.id if current else None,
-        signal=bool(current and (current.summary or {}).get("signal") == "signal"),
+        signal=summary_signal or survivor_signal,
         segment_start=int((current.parameters or {}).get("segment_start") or 0) if current else 0,
+        ranked=ranked,
         scored=scored,
         draws_since_run=draws - current.draws_used if current else draws,
         draws_since_search=draws - search.draws_used if search else draws,

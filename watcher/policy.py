@@ -68,6 +68,9 @@ class Policy(BaseModel):
     stale_draws: int = Field(500, ge=1)
     #: Draws since the last search that make a no-signal stream worth one more search.
     new_data_draws: int = Field(200, ge=1)
+    #: Draws after a change point before they are searched: a search ranks only what it can
+    #: hold draws out of, and too few draws match a chance seed as well as the true one.
+    research_min_draws: int = Field(12, ge=1)
     #: Searches (research) per stream per day, at most; what is over it escalates or waits.
     searches_per_day: int = Field(2, ge=0)
     #: Ask the advisor when a trigger fired (its advice only proposes; see the acceptance).

@@ -51,6 +51,10 @@ class StreamHealth(BaseModel):
     signal: bool
     #: Where the current run's searched draws start (0, or a change point).
     segment_start: int = 0
+    #: Whether the current run ranked its hypotheses (an unranked one predicts from its best
+    #: survivor), and whether its segment now holds enough draws to rank.
+    ranked: bool = True
+    rankable: bool = False
     #: Scored draws of the current run's predictions, oldest first.
     scored: tuple[Scored, ...] = ()
     #: Draws since the newest run (search or retrain) of the stream was made.
@@ -125,12 +129,26 @@ def miss_streak(health: StreamHealth, policy: Policy) -> Trigger | None:
 
 
 def change_point(health: StreamHealth) -> int:
-    """The first draw after which the run's predictions stop hitting: the one after the last
-    hit (or the first scored draw, when none hit)."""
-    last_hit = next((s.position for s in reversed(health.scored) if s.hit), None)
-    if last_hit is None:
-        return health.scored[0].position
-    return last_hit + 1
+    """The first draw after which the run's predictions stop hitting: the maximum-likelihood
+    split of the scored draws into "as promised" before it and "at chance" after it. Unlike
+    "the draw after the last hit", a pool that hits by chance after the change (K/M of the
+    time) does not move it."""
+    scored = health.scored
+
+    def log_p(hit: bool, rate: float) -> float:
+        rate = min(max(rate, 1e-9), 1 - 1e-9)
+        return math.log(rate if hit else 1.0 - rate)
+
+    # Log-likelihood with the split before index k, for every k, in one pass each way.
+    before = [0.0]
+    for s in scored:
+        before.append(before[-1] + log_p(s.hit, s.promised))
+    after = [0.0]
+    for s in reversed(scored):
+        after.append(after[-1] + log_p(s.hit, s.chance))
+    after.reverse()
+    best = max(range(len(scored)), key=lambda k: (before[k] + after[k], k))
+    return scored[best].position
 
 
 def regime_shift(fired: list[Trigger], health: StreamHealth) -> Trigger | None:

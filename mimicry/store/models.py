@@ -310,3 +310,71 @@ class Evaluation(Base):
 
 
 Index("ix_chunks_job", Chunk.job_key, Chunk.kernel_version)
+
+
+class DecisionRecord(Base):
+    """One WATCHER decision for one stream at one tick: its inputs, verdict, approval, the run it
+    started and the outcome (DESIGN.md §8). Traced both ways with the run (``run_id``, and the
+    run's ``parameters['decision_id']``)."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id"), index=True)
+    #: The tick (one WATCHER flow run, or one ``mimicry watch --once``) that made it.
+    tick_id: Mapped[str] = mapped_column(String(36), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: Draws the stream held when deciding.
+    draws: Mapped[int] = mapped_column(Integer)
+    #: The triggers that fired, with their numbers (name, reason, p_value, baseline, change point).
+    triggers: Mapped[list[Any]] = mapped_column(JSON)
+    #: SHA-256 of the bundle the advisor was given, or None when it was not asked.
+    bundle_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    #: The advice as validated (backend, model, degraded, failures, advice), or None.
+    advice: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: wait | retrain | research | escalate, and the rule that chose it.
+    action: Mapped[str] = mapped_column(String(20))
+    rule: Mapped[str] = mapped_column(Text)
+    #: The acceptance engine's verdict on each proposal (outcome and rule).
+    proposals: Mapped[list[Any]] = mapped_column(JSON)
+    #: auto | person, the rule, and for a person who decided, when and their note.
+    approval: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: pending_approval → running → done | failed; or rejected, halted.
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    #: What it runs (the flow's request), or None.
+    request: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: Made from the decision: a repeated dispatch never starts the same work twice.
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    #: A person's answer is due by then; after it, the decision is rejected.
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    flow_run_id: Mapped[str | None] = mapped_column(String(36))
+    run_id: Mapped[str | None] = mapped_column(ForeignKey("runs.id"))
+    #: How it ended, in words (or why it did nothing).
+    outcome: Mapped[str | None] = mapped_column(Text)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ParameterChange(Base):
+    """A parameter change the WATCHER applied to a stream (the acceptance engine's history)."""
+
+    __tablename__ = "parameter_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id"), index=True)
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"))
+    parameter: Mapped[str] = mapped_column(String(40))
+    old_value: Mapped[float] = mapped_column(Float)
+    new_value: Mapped[float] = mapped_column(Float)
+    applied_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class WatcherHalt(Base):
+    """The one halt switch (a single row, id 1): while ``halted``, no tick decides and no run the
+    WATCHER dispatched starts."""
+
+    __tablename__ = "watcher_halt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    halted: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(Text)
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -221,3 +221,12 @@ def store_result(session: Session, job_id: int, result: SieveResult) -> None:
             finished_at=utcnow(),
         )
     )
+
+
+def run_jobs(session: Session, run_id: str) -> list[SieveJob]:
+    """The sieve jobs a run recorded, in the order it ran them (their survivors are in the
+    coverage ledger, keyed on each job)."""
+    records = session.scalars(
+        select(SieveJobRecord).where(SieveJobRecord.run_id == run_id).order_by(SieveJobRecord.id)
+    )
+    return [SieveJob.model_validate(record.job) for record in records]

@@ -1,0 +1,55 @@
+"""The retrain flow: Steps 2.5 → 6 again on a search's survivors and the stream's draws as they
+are now (the WATCHER's ``retrain``; DESIGN.md §8). No sieve: the hypotheses are the search's;
+the scorer, ranking, model, held-out test and prediction are new.
+"""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from flows.ranking import rank_and_predict
+from flows.runner import dask_task_runner
+from flows.steps import run_in_progress, step
+from mimicry.records import close_run
+from mimicry.requests import RETRAIN_KIND, RetrainRequest
+from mimicry.splits import segment_of, split_history
+from tasks.runs import halted_dispatch_task, load_history_task, load_search_task, start_run_task
+
+
+# Named "pipeline": its deployment is pipeline/retrain beside pipeline/full (prefect.yaml).
+@flow(
+    name="pipeline",
+    flow_run_name="retrain-{request.stream}",
+    task_runner=dask_task_runner(),
+    validate_parameters=True,
+)
+def retrain(request: RetrainRequest) -> dict:
+    """Rank the search's survivors again on the newer draws, test, and predict."""
+    halted = halted_dispatch_task(request.decision_id)
+    if halted:
+        return {"halted": halted}
+    timings: dict[str, float] = {}
+    search = load_search_task(request.search_run_id)
+    with step(timings, "ingest"):
+        history = segment_of(load_history_task(request.stream), search.segment_start)
+    ranking = request.ranking
+    training = list(split_history(history, ranking.holdout_fraction, ranking.holdout_min).training)
+    parameters = request.model_dump(mode="json") | {
+        "kind": RETRAIN_KIND,
+        "segment_start": search.segment_start,
+    }
+    run_id = start_run_task(request.stream, parameters)
+    with run_in_progress(run_id):
+        ranked = rank_and_predict(
+            request.stream,
+            ranking,
+            search.modulus,
+            history,
+            training,
+            search.jobs,
+            run_id,
+            timings,
+            first_position=search.segment_start,
+        )
+        close_run(run_id, "completed", {"signal": ranked["signal"]})
+    return {"run_id": run_id, "signal": ranked["signal"], "timings": timings}

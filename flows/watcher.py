@@ -1,0 +1,127 @@
+"""The WATCHER flow: one tick of the autonomous loop (DESIGN.md §8).
+
+    new draws ─▶ score (Chapter 13) ─▶ triggers ─▶ advisor ─▶ acceptance engine ─▶ approval
+       ─▶ dispatch ─▶ audit record
+
+Per stream: score the draws that arrived, review (triggers, advice, decision, record), and
+dispatch what was approved. A dispatch starts ``pipeline/full`` (a search) or
+``pipeline/retrain`` through ``run_deployment`` with the decision's idempotency key when the
+Prefect server has those deployments (a worker runs them; the next tick records how they ended),
+else runs the same flow in-process. Decisions a person approved since the last tick are
+dispatched first. While the WATCHER is halted a tick records ``halted`` and does nothing else.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from prefect import flow, get_run_logger
+from prefect.runtime import flow_run
+
+from flows.pipeline import pipeline
+from flows.retrain import retrain
+from mimicry.requests import PipelineRequest, RetrainRequest
+from mimicry.settings import get_settings
+from mimicry.store.database import connect
+from mimicry.store.decisions import decisions_with_status, halt_state, stream_names
+from tasks.watch import (
+    claim_task,
+    expire_task,
+    finished_task,
+    halted_task,
+    resolve_task,
+    review_task,
+    score_task,
+    started_task,
+)
+from watcher.policy import load_policy
+from watcher.review import decision_views
+
+#: The deployment that runs each dispatched flow (``prefect.yaml``).
+DEPLOYMENTS = {"pipeline": "pipeline/full", "retrain": "pipeline/retrain"}
+
+
+def served_deployments() -> set[str]:
+    """Which of :data:`DEPLOYMENTS` the Prefect server has (none for a temporary server)."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    served = set()
+    with get_client(sync_client=True) as client:
+        for name in DEPLOYMENTS.values():
+            try:
+                client.read_deployment_by_name(name)
+            except ObjectNotFound:
+                continue
+            served.add(name)
+    return served
+
+
+def dispatch(decision_id: int, served: set[str]) -> None:
+    """Start what an approved decision decided, once (the claim is atomic)."""
+    work = claim_task(decision_id)
+    if work is None:
+        return
+    deployment = DEPLOYMENTS[work.flow]
+    try:
+        if deployment in served:
+            from prefect.deployments import run_deployment
+
+            started = run_deployment(
+                deployment,
+                parameters={"request": work.request},
+                idempotency_key=work.idempotency_key,
+                timeout=0,
+                as_subflow=False,
+            )
+            started_task(decision_id, str(started.id))
+            return
+        if work.flow == "retrain":
+            state = retrain(RetrainRequest.model_validate(work.request), return_state=True)
+        else:
+            state = pipeline(PipelineRequest.model_validate(work.request), return_state=True)
+    except Exception as error:  # a request the flow refused, a server that went away
+        finished_task(decision_id, None, f"{type(error).__name__}: {error}")
+        return
+    result = state.result(raise_on_failure=False)
+    error = None if state.is_completed() else (state.message or state.type.value)
+    finished_task(decision_id, result if isinstance(result, dict) else None, error)
+
+
+@flow(name="watcher", validate_parameters=True)
+def watcher_tick(stream: str | None = None, policy_file: str | None = None) -> dict:
+    """One tick: score new draws, review each stream, dispatch what was approved."""
+    logger = get_run_logger()
+    tick_id = flow_run.id or str(uuid.uuid4())
+    settings = get_settings()
+    policy = load_policy(Path(policy_file) if policy_file else settings.home / "watcher.toml")
+    now = datetime.now(UTC)
+    with connect(read_only=True) as session:
+        halted, reason = halt_state(session)
+        names = [stream] if stream else stream_names(session)
+    if halted:
+        views = [halted_task(name, tick_id, reason) for name in names]
+        logger.info(f"halted ({reason}): nothing decided for {len(names)} streams")
+        return {"decisions": [v.model_dump(mode="json") for v in views]}
+    expire_task(now)
+    resolve_task()
+    served = served_deployments()
+    with connect(read_only=True) as session:
+        approved = [d.id for d in decisions_with_status(session, "approved")]
+    for decision_id in approved:  # approved by a person since the last tick
+        dispatch(decision_id, served)
+    views = []
+    for name in names:
+        scored = score_task(name)
+        view = review_task(name, policy, tick_id, now)
+        logger.info(
+            f"{name}: {scored} new draws scored; {view.action} ({view.rule}): {view.status}"
+        )
+        if view.status == "approved":
+            dispatch(view.id, served)
+        views.append(view)
+    with connect(read_only=True) as session:
+        final = decision_views(session, [v.id for v in views])
+    return {"decisions": [v.model_dump(mode="json") for v in final]}

@@ -1,0 +1,28 @@
+"""The WATCHER's steps as Prefect tasks (:mod:`watcher`, :mod:`mimicry.evaluation`). Nothing here
+is cached: every tick reads the store as it is now."""
+
+from __future__ import annotations
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from mimicry.evaluation import evaluate_stream
+from watcher.lifecycle import claim, expire_approvals, finished, resolve_running, started
+from watcher.review import record_halted, review_stream, stream_pool_size
+
+
+def score_new_draws(stream: str) -> int:
+    """Chapter 13: score the stream's draws that arrived since the last tick against their
+    predictions, and predict the next one; how many were scored."""
+    scored, _ = evaluate_stream(stream, stream_pool_size(stream))
+    return len(scored)
+
+
+score_task = task(score_new_draws, name="score-new-draws", cache_policy=NO_CACHE)
+review_task = task(review_stream, name="review-stream", cache_policy=NO_CACHE)
+halted_task = task(record_halted, name="record-halted", cache_policy=NO_CACHE)
+expire_task = task(expire_approvals, name="expire-approvals", cache_policy=NO_CACHE)
+resolve_task = task(resolve_running, name="resolve-running", cache_policy=NO_CACHE)
+claim_task = task(claim, name="claim-decision", cache_policy=NO_CACHE)
+started_task = task(started, name="record-dispatch", cache_policy=NO_CACHE)
+finished_task = task(finished, name="record-outcome", cache_policy=NO_CACHE)

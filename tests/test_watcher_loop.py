@@ -1,0 +1,304 @@
+"""The autonomous loop end to end (issue 12 §2–§4, small sizes): the WATCHER flow ticking over a
+synthetic feed on a real Prefect server (the test harness), the real pipeline and retrain flows
+dispatched in-process, the store in SQLite, approvals and the halt from the real CLI.
+
+* Re-seed world: C ``rand() % 1000`` seeded with A, re-seeded with B at draw 400. Before the
+  change the WATCHER only waits (or retrains); after it the regime shift is detected within a few
+  draws, a search on the draws after the change point finds B, and predictions hit again.
+* Entropy world: OS entropy; no more searches than the budget, never signal.
+* Approvals, the timeout, the halt, idempotent ticks; the feed's truth never in the store.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import subprocess
+import time
+from datetime import UTC, datetime
+
+import pytest
+from prefect.testing.utilities import prefect_test_harness
+from sqlalchemy import select
+
+from flows.pipeline import pipeline
+from flows.watcher import watcher_tick
+from mimicry.feed import FeedSpec, Reseed, feed, save_feed
+from mimicry.requests import PipelineRequest, RankingSettings, SieveSettings
+from mimicry.settings import get_settings
+from mimicry.store.database import connect
+from mimicry.store.decisions import list_decisions
+from mimicry.store.models import DecisionRecord, Evaluation, Prediction, Run
+from mimicry.store.streams import append_draws
+from tests.test_cli import MIMICRY
+
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+RANKING = RankingSettings(scorer_trials=4, model_trials=1, permutations=19, decoys=120, folds=5)
+#: The searches these tests make: one family, 4096 seeds.
+SEARCH = dict(
+    families=("glibc_rand",),
+    sieve=SieveSettings(seeds=(0, 4095)),
+    window_trials=8,
+    trial_budget=4096,
+    ranking=RANKING,
+)
+
+
+@pytest.fixture(scope="module")
+def prefect_api():
+    with prefect_test_harness(server_startup_timeout=300):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def heuristic_advisor(monkeypatch):
+    """The worlds' advisor is the deterministic one; the model's own tests are in
+    tests/test_advisor_local.py, and a bad advisor below is a real HTTP server."""
+    monkeypatch.setenv("MIMICRY_LLM_BACKEND", "heuristic")
+    get_settings.cache_clear()
+
+
+def policy_file(home, text: str = "") -> str:
+    path = home / "watcher.toml"
+    path.write_text(text)
+    return str(path)
+
+
+def reseed_world(home, first: int, second: int, change: int = 400):
+    path = home / "feed.json"
+    spec = FeedSpec(
+        stream="pick3",
+        family="glibc_rand",
+        seeds=[Reseed(position=0, seed=first), Reseed(position=change, seed=second)],
+    )
+    save_feed(path, spec)
+    return path
+
+
+def initial_search(stream: str) -> dict:
+    return pipeline(PipelineRequest(stream=stream, **SEARCH))
+
+
+def tick(policy: str, **kwargs) -> list[dict]:
+    return watcher_tick(policy_file=policy, **kwargs)["decisions"]
+
+
+def test_the_reseed_world_is_detected_searched_again_and_recovers(prefect_api, home):
+    first, second = 1 + secrets.randbelow(4000), 1 + secrets.randbelow(4000)
+    world = reseed_world(home, first, second)
+    feed(world, 300)
+    answer = initial_search("pick3")
+    assert answer["signal"] == "signal"
+    policy = policy_file(home, "stale_draws = 100000\n")
+    for _ in range(40):  # draws 300 .. 500, five a tick
+        feed(world, 5)
+        tick(policy)
+    with connect() as session:
+        records = list(reversed(list_decisions(session, limit=500)))
+        draws_at = [d.draws for d in records]
+        before = [d for d, n in zip(records, draws_at, strict=True) if n <= 400]
+        assert {d.action for d in before} <= {"wait", "retrain"}
+        detected = next(d for d in records if any(t["name"] == "regime_shift" for t in d.triggers))
+        shift = next(t for t in detected.triggers if t["name"] == "regime_shift")
+        assert shift["change_point"] == 400
+        assert detected.draws - 400 <= 10  # detected within a few draws of the change
+        research = [d for d in records if d.action == "research"]
+        assert len(research) == 1 and research[0].status == "done", research
+        assert research[0].request["request"]["segment_start"] == 400
+        found = session.get(Run, research[0].run_id)
+        assert found.parameters["decision_id"] == research[0].id  # traced both ways
+        # Its best survivor predicts at once (the segment is too short to hold draws out) ...
+        continued = scored_by(session, found.id)
+        assert continued and all(hit for _, hit in continued)
+        # ... until the segment can be ranked: a retrain on the search's survivors.
+        retrains = [d for d in records if d.action == "retrain"]
+        assert retrains and all(d.status == "done" for d in retrains), retrains
+        ranked = session.get(Run, retrains[0].run_id)
+        assert ranked.parameters["kind"] == "retrain" and ranked.summary["signal"] == "signal"
+        assert ranked.parameters["search_run_id"] == found.id
+        after = scored_by(session, ranked.id)
+        assert after and sum(hit for _, hit in after) >= len(after) - 1
+    recovered_at = continued[0][0]
+    print(
+        f"re-seed world: change at 400, detected at {detected.draws}, searched at "
+        f"{research[0].draws}, predictions hit again from draw {recovered_at}, ranked at "
+        f"{retrains[0].draws}"
+    )
+
+
+def scored_by(session, run_id: str) -> list[tuple[int, bool]]:
+    """(position, hit) of every scored prediction the run made."""
+    return session.execute(
+        select(Evaluation.position, Evaluation.hit)
+        .join(Prediction, Prediction.id == Evaluation.prediction_id)
+        .where(Prediction.run_id == run_id)
+        .order_by(Evaluation.position)
+    ).all()
+
+
+def test_the_entropy_world_searches_within_budget_and_never_finds_signal(prefect_api, home):
+    with connect() as session:
+        append_draws(session, "noise", [secrets.randbelow(1000) for _ in range(300)], 1000, "os")
+    assert initial_search("noise")["signal"] == "no_signal"
+    policy = policy_file(home, "new_data_draws = 40\nsearches_per_day = 1\n")
+    for _ in range(5):
+        with connect() as session:
+            append_draws(session, "noise", [secrets.randbelow(1000) for _ in range(20)], 1000, "os")
+        tick(policy)
+    with connect() as session:
+        records = list_decisions(session, limit=100)
+        searches = [d for d in records if d.action == "research"]
+        assert len(searches) == 1 and searches[0].status == "done"
+        assert any("budget is spent (1 of 1" in d.rule for d in records)
+        signals = [r.summary.get("signal") for r in session.query(Run).all()]
+        assert "signal" not in signals
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*MIMICRY, *args], capture_output=True, text=True, timeout=300)
+
+
+def entropy_draws(name: str, draws: int) -> None:
+    with connect() as session:
+        append_draws(session, name, [secrets.randbelow(1000) for _ in range(draws)], 1000, "os")
+
+
+def searched_stream(name: str) -> None:
+    """A stream of OS entropy searched once (small, unranked), then 40 new draws: enough new
+    data, under the policies below, for one more search."""
+    entropy_draws(name, 30)
+    pipeline(PipelineRequest(stream=name, rank=False, **SEARCH))
+    entropy_draws(name, 40)
+
+
+#: Searches wait for a person; 40 new draws on a stream without signal ask for one.
+BY_A_PERSON = 'new_data_draws = 40\nresearch_approval = "person"\n'
+
+
+def test_a_search_waits_for_a_person_and_runs_only_when_approved(prefect_api, home):
+    searched_stream("fresh")
+    policy = policy_file(home, BY_A_PERSON)
+    (waiting,) = tick(policy)
+    assert (waiting["action"], waiting["status"], waiting["run_id"]) == (
+        "research",
+        "pending_approval",
+        None,
+    )
+    assert "research_approval = person" in json.dumps(waiting)
+    # The same store state ticked again: the same decision, not a second one.
+    (again,) = tick(policy)
+    assert again["id"] == waiting["id"] and again["status"] == "pending_approval"
+    listed = json.loads(cli("decisions", "--json").stdout)["decisions"]
+    assert [d["id"] for d in listed] == [waiting["id"]]
+    approved = cli("approve", str(waiting["id"]), "--note", "go", "--json")
+    assert approved.returncode == 0, approved.stderr
+    assert json.loads(approved.stdout) == {"id": waiting["id"], "status": "approved"}
+    tick(policy)  # dispatches what a person approved since the last tick
+    with connect() as session:
+        record = session.get(DecisionRecord, waiting["id"])
+        assert record.status == "done" and record.approval["note"] == "go"
+        run = session.get(Run, record.run_id)
+        assert run.state == "completed" and run.parameters["decision_id"] == record.id
+        assert run.parameters["families"] == ["glibc_rand"]  # the last search's, again
+    # Answering it again is refused: one sentence, exit 2.
+    twice = cli("approve", str(waiting["id"]))
+    assert twice.returncode == 2
+    assert (
+        twice.stderr.strip()
+        == f"mimicry: error: decision {waiting['id']} is done, not waiting for approval"
+    )
+
+
+def test_a_rejected_or_expired_decision_runs_nothing(prefect_api, home):
+    searched_stream("a")
+    searched_stream("b")
+    policy = policy_file(home, BY_A_PERSON + "approval_timeout_minutes = 0.25\n")
+    asked = time.monotonic()
+    first = {d["stream"]: d for d in tick(policy)}
+    rejected = cli("reject", str(first["a"]["id"]), "--note", "not now")
+    assert rejected.returncode == 0 and "rejected" in rejected.stdout
+    time.sleep(max(0.0, asked + 16 - time.monotonic()))  # past b's 15 s approval timeout
+    late = cli("approve", str(first["b"]["id"]))
+    assert late.returncode == 2 and "expired at" in late.stderr and "is rejected" in late.stderr
+    tick(policy)
+    with connect() as session:
+        assert session.query(Run).count() == 2  # the two first searches; nothing since
+        a = session.get(DecisionRecord, first["a"]["id"])
+        b = session.get(DecisionRecord, first["b"]["id"])
+        assert (a.status, a.outcome) == ("rejected", "rejected by " + a.approval["by"])
+        assert (b.status, b.outcome) == ("rejected", "rejected by the approval timeout")
+
+
+def test_the_halt_switch_stops_ticks_and_dispatches(prefect_api, home):
+    searched_stream("held")
+    policy = policy_file(home, BY_A_PERSON)
+    (waiting,) = tick(policy)
+    assert cli("approve", str(waiting["id"])).returncode == 0
+    halted = cli("watch", "--halt", "maintenance window", "--json")
+    assert halted.returncode == 0 and json.loads(halted.stdout)["halted"] is True
+    (record,) = tick(policy)
+    assert record["status"] == "halted" and record["action"] == "wait"
+    with connect() as session:
+        # The approved decision was not dispatched while halted.
+        assert session.get(DecisionRecord, waiting["id"]).status == "approved"
+        assert session.query(Run).count() == 1
+    assert cli("watch", "--resume").returncode == 0
+    tick(policy)
+    with connect() as session:
+        assert session.get(DecisionRecord, waiting["id"]).status == "done"
+
+
+def test_a_claim_is_taken_once_and_refused_while_halted(home):
+    from mimicry.store.decisions import set_halt
+    from watcher.lifecycle import claim
+    from watcher.policy import Policy
+    from watcher.review import review_stream
+
+    entropy_draws("s", 50)  # never searched: a research of the defaults, approved by policy
+    view = review_stream("s", Policy(new_data_draws=40, research_approval="auto"), "t", NOW)
+    assert view.status == "approved"
+    with connect() as session:
+        set_halt(session, True, "test")
+    assert claim(view.id) is None
+    with connect() as session:
+        assert session.get(DecisionRecord, view.id).status == "halted"
+    # The same store state gives the same (halted) decision; a new draw, a new one.
+    again = review_stream("s", Policy(new_data_draws=40, research_approval="auto"), "t2", NOW)
+    assert again.id == view.id and again.status == "halted"
+    entropy_draws("s", 1)
+    view = review_stream("s", Policy(new_data_draws=40, research_approval="auto"), "t3", NOW)
+    with connect() as session:
+        set_halt(session, False, None)
+    first, second = claim(view.id), claim(view.id)
+    assert first is not None and second is None
+
+
+@pytest.mark.parametrize(
+    ("args", "sentence"),
+    [
+        ((), "name one of --once, --serve, --halt REASON or --resume"),
+        (("--once", "--resume"), "name one of --once, --serve, --halt REASON or --resume"),
+        (("--once", "--policy", "missing.toml"), "--policy: missing.toml is not a file"),
+    ],
+)
+def test_watch_refuses_bad_flags_in_one_sentence(home, args, sentence):
+    proc = cli("watch", *args)
+    assert proc.returncode == 2 and proc.stderr.strip() == f"mimicry: error: {sentence}"
+
+
+def test_a_bad_policy_file_is_refused_before_the_tick(home):
+    (home / "bad.toml").write_text("[acceptance]\nmax_change = 3\n")
+    proc = cli("watch", "--once", "--policy", str(home / "bad.toml"))
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        f"mimicry: error: {home / 'bad.toml'}: unknown key 'acceptance.max_change'"
+    )
+
+
+def test_approving_an_unknown_decision_is_one_sentence(home):
+    entropy_draws("s", 5)
+    proc = cli("approve", "999")
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        "mimicry: error: no decision 999 in the store (mimicry decisions lists them)"
+    )
