@@ -11,11 +11,12 @@ the store (changes are recorded when applied), so these checks see what really h
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from mimicry.store.models import as_utc
 from watcher.policy import Acceptance
 
 
@@ -46,8 +47,7 @@ class AppliedChange(BaseModel):
     @field_validator("applied_at")
     @classmethod
     def _utc(cls, moment: datetime) -> datetime:
-        # SQLite gives back naive datetimes; the store writes UTC.
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return as_utc(moment)
 
 
 class ProposalVerdict(BaseModel):

@@ -8,7 +8,7 @@ and starts nothing; a decision whose work cannot be started records ``failed`` w
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from pydantic import BaseModel
 from sqlalchemy import select, update
@@ -21,22 +21,15 @@ from mimicry.store.decisions import (
     record_change,
     require_decision,
 )
-from mimicry.store.models import DecisionRecord, Run, Stream
+from mimicry.store.models import DecisionRecord, Run, Stream, as_utc
 
 
 class DecisionRefused(ValueError):
     """An approval or rejection that cannot be taken; ``str()`` says why in one sentence."""
 
 
-def _as_utc(moment: datetime | None) -> datetime | None:
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
-
-
 def _expired(record: DecisionRecord, now: datetime) -> bool:
-    expires = _as_utc(record.expires_at)
-    return expires is not None and now >= expires
+    return record.expires_at is not None and now >= as_utc(record.expires_at)
 
 
 def expire_approvals(now: datetime) -> list[int]:
@@ -49,7 +42,7 @@ def expire_approvals(now: datetime) -> list[int]:
                     session,
                     record,
                     "rejected",
-                    f"no answer by {_as_utc(record.expires_at):%Y-%m-%d %H:%M:%S} UTC: "
+                    f"no answer by {as_utc(record.expires_at):%Y-%m-%d %H:%M:%S} UTC: "
                     "rejected by the approval timeout",
                 )
                 expired.append(record.id)
@@ -73,7 +66,7 @@ def answer(decision_id: int, approve: bool, by: str, note: str | None, now: date
         if _expired(record, now):
             finish_decision(session, record, "rejected", "rejected by the approval timeout")
             refusal = (
-                f"decision {decision_id} expired at {_as_utc(record.expires_at):%Y-%m-%d %H:%M:%S}"
+                f"decision {decision_id} expired at {as_utc(record.expires_at):%Y-%m-%d %H:%M:%S}"
                 " UTC and is rejected"
             )
         else:

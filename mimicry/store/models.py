@@ -48,6 +48,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """A time read from the store, as UTC: SQLite hands back naive datetimes, and every time
+    the store writes is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 class Unsigned64(TypeDecorator):
     """An integer in ``[0, 2^64]`` (a half-open bound may be 2^64) stored exactly.
 

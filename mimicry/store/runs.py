@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from gpu_kernels.job import ChunkResult, SieveJob, WindowMatch
 from mimicry.results import SieveResult
-from mimicry.store.models import Chunk, Run, SieveJobRecord, SurvivorRecord, utcnow
+from mimicry.store.models import Chunk, Run, SieveJobRecord, SurvivorRecord, as_utc, utcnow
 
 
 def create_run(
@@ -43,11 +43,6 @@ def beat(session: Session, run_id: str) -> None:
     )
 
 
-def _as_utc(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; every time the store writes is UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def mark_crashed(session: Session, heartbeat_seconds: float) -> list[str]:
     """Mark crashed every running run whose process has been silent for :data:`STALE_BEATS`
     heartbeats; returns their ids. A run never closes itself as crashed: its process is gone."""
@@ -55,7 +50,7 @@ def mark_crashed(session: Session, heartbeat_seconds: float) -> list[str]:
     now = utcnow()
     crashed = []
     for run in session.scalars(select(Run).where(Run.state == "running")):
-        last = _as_utc(run.heartbeat_at or run.created_at)
+        last = as_utc(run.heartbeat_at or run.created_at)
         if now - last > stale_after:
             run.state = "crashed"
             run.finished_at = now
