@@ -31,6 +31,7 @@ from tasks.watch import (
     expire_task,
     finished_task,
     halted_task,
+    picture_task,
     resolve_task,
     review_task,
     score_task,
@@ -39,8 +40,9 @@ from tasks.watch import (
 from watcher.policy import load_policy
 from watcher.review import decision_views
 
-#: The deployment that runs each dispatched flow (``prefect.yaml``).
+#: The deployment that runs each dispatched flow (``prefect.yaml``), and the approval form's.
 DEPLOYMENTS = {"pipeline": "pipeline/full", "retrain": "pipeline/retrain"}
+APPROVAL_FORM = "watcher-approval/ui"
 
 
 def served_deployments() -> set[str]:
@@ -50,7 +52,7 @@ def served_deployments() -> set[str]:
 
     served = set()
     with get_client(sync_client=True) as client:
-        for name in DEPLOYMENTS.values():
+        for name in [*DEPLOYMENTS.values(), APPROVAL_FORM]:
             try:
                 client.read_deployment_by_name(name)
             except ObjectNotFound:
@@ -90,6 +92,19 @@ def dispatch(decision_id: int, served: set[str]) -> None:
     finished_task(decision_id, result if isinstance(result, dict) else None, error)
 
 
+def ask_in_the_ui(decision_id: int) -> None:
+    """A form in the Prefect UI for a decision that waits for a person (once per decision)."""
+    from prefect.deployments import run_deployment
+
+    run_deployment(
+        APPROVAL_FORM,
+        parameters={"decision_id": decision_id},
+        idempotency_key=f"approval-{decision_id}",
+        timeout=0,
+        as_subflow=False,
+    )
+
+
 @flow(name="watcher", validate_parameters=True)
 def watcher_tick(stream: str | None = None, policy_file: str | None = None) -> dict:
     """One tick: score new draws, review each stream, dispatch what was approved."""
@@ -121,6 +136,10 @@ def watcher_tick(stream: str | None = None, policy_file: str | None = None) -> d
         )
         if view.status == "approved":
             dispatch(view.id, served)
+        elif view.status == "pending_approval" and APPROVAL_FORM in served:
+            ask_in_the_ui(view.id)
+        shift = next((t for t in view.triggers if t["name"] == "regime_shift"), None)
+        picture_task(name, policy.collapse_window, shift["change_point"] if shift else None)
         views.append(view)
     with connect(read_only=True) as session:
         final = decision_views(session, [v.id for v in views])

@@ -130,16 +130,23 @@ def switch_halt(reason: str | None, as_json: bool) -> None:
 
 
 def serve_watcher(policy_file: str | None, interval: float) -> None:
-    """Serve the WATCHER flow every ``interval`` minutes from this process (no work pool)."""
+    """Serve the WATCHER flow every ``interval`` minutes from this process (no work pool): one
+    tick at a time (a tick due while one runs waits), until SIGTERM or Ctrl-C. Reports to
+    PREFECT_API_URL's server, else to one this command starts and stops."""
     from datetime import timedelta
 
     from flows.watcher import watcher_tick
+    from mimicry_cli.lifetime import prefect_api
 
-    watcher_tick.serve(
-        name="scheduled",
-        interval=timedelta(minutes=interval),
-        parameters={"policy_file": policy_file},
-    )
+    with prefect_api():
+        watcher_tick.serve(
+            name="scheduled",
+            interval=timedelta(minutes=interval),
+            parameters={"policy_file": policy_file},
+            limit=1,
+            pause_on_shutdown=False,
+            print_starting_message=False,
+        )
 
 
 @app.command()

@@ -8,6 +8,7 @@ from prefect.cache_policies import NO_CACHE
 
 from mimicry.evaluation import evaluate_stream
 from watcher.lifecycle import claim, expire_approvals, finished, resolve_running, started
+from watcher.picture import write_health_picture
 from watcher.review import record_halted, review_stream, stream_pool_size
 
 
@@ -18,6 +19,25 @@ def score_new_draws(stream: str) -> int:
     return len(scored)
 
 
+def health_picture(stream: str, window: int, change_point: int | None) -> str:
+    """The stream-health picture, written under MIMICRY_HOME and shown as an image artifact
+    (a data URL: the UI shows it without reaching this machine's files); its path."""
+    import base64
+    import hashlib
+
+    from prefect.artifacts import create_image_artifact
+
+    path, png = write_health_picture(stream, window, change_point)
+    digest = hashlib.sha256(stream.encode()).hexdigest()[:12]
+    create_image_artifact(
+        image_url="data:image/png;base64," + base64.b64encode(png).decode(),
+        key=f"stream-health-{digest}",
+        description=f"Stream {stream!r}: rolling hit rate against chance and the promise ({path})",
+    )
+    return path
+
+
+picture_task = task(health_picture, name="stream-health", cache_policy=NO_CACHE)
 score_task = task(score_new_draws, name="score-new-draws", cache_policy=NO_CACHE)
 review_task = task(review_stream, name="review-stream", cache_policy=NO_CACHE)
 halted_task = task(record_halted, name="record-halted", cache_policy=NO_CACHE)

@@ -12,12 +12,16 @@ dispatched in-process, the store in SQLite, approvals and the halt from the real
 from __future__ import annotations
 
 import json
+import random
 import secrets
 import subprocess
+import threading
 import time
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from prefect.client.orchestration import get_client
 from prefect.testing.utilities import prefect_test_harness
 from sqlalchemy import select
 
@@ -31,6 +35,8 @@ from mimicry.store.decisions import list_decisions
 from mimicry.store.models import DecisionRecord, Evaluation, Prediction, Run
 from mimicry.store.streams import append_draws
 from tests.test_cli import MIMICRY
+from watcher.picture import picture_path
+from watcher.policy import Policy
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 RANKING = RankingSettings(scorer_trials=4, model_trials=1, permutations=19, decoys=120, folds=5)
@@ -119,6 +125,13 @@ def test_the_reseed_world_is_detected_searched_again_and_recovers(prefect_api, h
         after = scored_by(session, ranked.id)
         assert after and sum(hit for _, hit in after) >= len(after) - 1
     recovered_at = continued[0][0]
+    # The stream-health picture: a PNG under MIMICRY_HOME and an image artifact in the UI.
+    picture = picture_path(get_settings().home, "pick3")
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with get_client(sync_client=True) as client:
+        images = [a for a in client.read_artifacts() if (a.key or "").startswith("stream-health-")]
+    assert images and images[0].type == "image"
+    assert images[0].data.startswith("data:image/png;base64,")
     print(
         f"re-seed world: change at 400, detected at {detected.draws}, searched at "
         f"{research[0].draws}, predictions hit again from draw {recovered_at}, ranked at "
@@ -251,7 +264,6 @@ def test_the_halt_switch_stops_ticks_and_dispatches(prefect_api, home):
 def test_a_claim_is_taken_once_and_refused_while_halted(home):
     from mimicry.store.decisions import set_halt
     from watcher.lifecycle import claim
-    from watcher.policy import Policy
     from watcher.review import review_stream
 
     entropy_draws("s", 50)  # never searched: a research of the defaults, approved by policy
@@ -302,3 +314,127 @@ def test_approving_an_unknown_decision_is_one_sentence(home):
     assert proc.stderr.strip() == (
         "mimicry: error: no decision 999 in the store (mimicry decisions lists them)"
     )
+
+
+class RandomAdvisor(BaseHTTPRequestHandler):
+    """An OpenAI-compatible server whose every answer is a random advice that validates:
+    any action, any failure mode, up to three proposals anywhere inside the schema's bounds."""
+
+    rng = random.Random(0)
+    answered = 0
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        schema = body["response_format"]["json_schema"]["schema"]
+        names = schema["properties"]["evidence"]["items"].get("enum", [])
+        rng = RandomAdvisor.rng
+        ranges = {
+            "pool_size": (1, 100),
+            "holdout_fraction": (0.05, 0.5),
+            "model_trials": (1, 50),
+            "window_trials": (1, 200),
+        }
+        proposals = []
+        for parameter in rng.sample(sorted(ranges), rng.randint(0, 3)):
+            low, high = ranges[parameter]
+            value = rng.uniform(low, high) if isinstance(low, float) else rng.randint(low, high)
+            proposals.append({"parameter": parameter, "value": value})
+        advice = {
+            "schema_version": "1",
+            "recommended_action": rng.choice(["wait", "retrain", "research", "escalate"]),
+            "failure_mode": rng.choice(["none", "regime_shift", "chance", "data_quality"]),
+            "retrain_scope": rng.choice(["none", "model", "ranking", "search"]),
+            "parameter_proposals": proposals,
+            "confidence": rng.random(),
+            "evidence": rng.sample(names, min(len(names), rng.randint(0, 3))),
+            "rationale": "random",
+        }
+        RandomAdvisor.answered += 1
+        reply = json.dumps(
+            {"model": "random", "choices": [{"message": {"content": json.dumps(advice)}}]}
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(reply)))
+        self.end_headers()
+        self.wfile.write(reply)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_random_advisor_stays_inside_the_policy_and_the_world_still_recovers(
+    prefect_api, home, monkeypatch
+):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), RandomAdvisor)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("MIMICRY_LLM_BACKEND", "http")
+    monkeypatch.setenv("MIMICRY_LLM_URL", f"http://127.0.0.1:{server.server_address[1]}")
+    get_settings.cache_clear()
+    try:
+        first, second = 1 + secrets.randbelow(4000), 1 + secrets.randbelow(4000)
+        world = reseed_world(home, first, second, change=330)
+        feed(world, 300)
+        assert initial_search("pick3")["signal"] == "signal"
+        policy = policy_file(home, "stale_draws = 100000\n")
+        for _ in range(12):  # draws 300 .. 360, five a tick
+            feed(world, 5)
+            tick(policy)
+    finally:
+        server.shutdown()
+    assert RandomAdvisor.answered > 0
+    defaults = Policy().acceptance
+    with connect() as session:
+        records = list_decisions(session, limit=500)
+        advised = [d for d in records if d.advice is not None]
+        assert advised and all(not d.advice["degraded"] for d in advised)
+        for record in records:
+            for verdict in record.proposals:
+                if verdict["outcome"] == "accepted":
+                    low, high = defaults.bounds[verdict["parameter"]]
+                    assert verdict["parameter"] in defaults.whitelist
+                    assert low <= verdict["value"] <= high
+                    change = abs(verdict["value"] - verdict["current"]) / verdict["current"]
+                    assert change <= defaults.auto_accept_relative_change
+        research = [d for d in records if d.action == "research" and d.status == "done"]
+        assert research and research[-1].request["request"]["segment_start"] == 330
+        found = session.get(Run, research[-1].run_id)
+        continued = scored_by(session, found.id)
+        assert continued and all(hit for _, hit in continued)
+
+
+def test_the_ui_form_answers_a_decision(prefect_api, home):
+    """The approval flow pauses with its form; input sent through the Prefect API (what the
+    UI's form does) approves the decision."""
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+    from prefect.flow_runs import resume_flow_run
+
+    from flows.approval import approval
+    from watcher.review import review_stream
+
+    entropy_draws("s", 50)  # never searched: a research of the defaults waits for a person
+    view = review_stream("s", Policy(new_data_draws=40), "t", datetime.now(UTC))
+    assert view.status == "pending_approval"
+    outcome = {}
+    runner = threading.Thread(target=lambda: outcome.update(status=approval(view.id)))
+    runner.start()
+    name = f"decision-{view.id}"
+    deadline = time.monotonic() + 120
+    with get_client(sync_client=True) as client:
+        while time.monotonic() < deadline:
+            runs = client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[name]))
+            )
+            if runs and runs[0].state.is_paused():
+                break
+            time.sleep(0.5)
+        else:
+            raise AssertionError("the approval flow never paused for its form")
+        assert runs[0].state.state_details.run_input_keyset  # it waits for input, not a click
+    resume_flow_run(runs[0].id, run_input={"approve": True, "note": "looks right"})
+    runner.join(120)
+    assert outcome["status"] == "approved"
+    with connect() as session:
+        record = session.get(DecisionRecord, view.id)
+        assert record.status == "approved"
+        assert record.approval["by"] == "prefect-ui" and record.approval["note"] == "looks right"

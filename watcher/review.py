@@ -75,14 +75,19 @@ class DecisionView(BaseModel):
         )
 
 
-#: Decisions on their way: a stream has at most one.
+#: Decisions on their way. A stream has at most one that runs something (retrain or
+#: research) and at most one escalation waiting; an escalation never holds up a run.
 OPEN_STATUSES = ("pending_approval", "approved", "running")
 
 
-def open_decision_of(session, stream_id: int) -> DecisionRecord | None:
+def open_decision_of(session, stream_id: int, actions: tuple[str, ...]) -> DecisionRecord | None:
     return session.scalar(
         select(DecisionRecord)
-        .where(DecisionRecord.stream_id == stream_id, DecisionRecord.status.in_(OPEN_STATUSES))
+        .where(
+            DecisionRecord.stream_id == stream_id,
+            DecisionRecord.status.in_(OPEN_STATUSES),
+            DecisionRecord.action.in_(actions),
+        )
         .order_by(DecisionRecord.id)
         .limit(1)
     )
@@ -224,7 +229,8 @@ def review_stream(
             AppliedChange.model_validate(change, from_attributes=True)
             for change in applied_changes(session, record.id)
         ]
-        open_decision = open_decision_of(session, record.id)
+        open_run = open_decision_of(session, record.id, (Action.RETRAIN, Action.RESEARCH))
+        open_escalation = open_decision_of(session, record.id, (Action.ESCALATE,))
     health = health.model_copy(
         update={"rankable": can_rank(health.draws - health.segment_start, base.ranking)}
     )
@@ -246,8 +252,9 @@ def review_stream(
     decision = decide(health, triggers, advice, [], policy, bigger_search=False)
     verdicts = []
     request_json = None
+    open_decision = open_escalation if decision.action == Action.ESCALATE else open_run
     if open_decision is not None and decision.action != Action.WAIT:
-        # One decision in flight per stream: a new one waits until it has ended.
+        # One run in flight per stream, one escalation waiting: a new one waits for it to end.
         decision = decision.model_copy(
             update={
                 "action": Action.WAIT,

@@ -1,0 +1,117 @@
+"""The stream-health picture: the rolling hit rate of the stream's scored predictions against
+the chance band of K/M and the current run's calibrated P(hit), with the runs (searches and
+retrains) and the change point marked. One PNG, written under ``MIMICRY_HOME/health/`` for the
+terminal user and shown as an image artifact in the Prefect UI."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+from pydantic import BaseModel
+from scipy.stats import binom
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mimicry.store.models import Evaluation, Prediction, Run, Stream
+
+
+class HealthSeries(BaseModel):
+    stream: str
+    positions: list[int]
+    hits: list[bool]
+    promised: list[float]
+    chance: list[float]
+    #: (stream position, label) of each completed run: where it started predicting.
+    runs: list[tuple[int, str]]
+
+
+def health_series(session: Session, record: Stream) -> HealthSeries:
+    rows = session.execute(
+        select(Evaluation.position, Evaluation.hit, Prediction.p_hit, Prediction.chance)
+        .join(Prediction, Prediction.id == Evaluation.prediction_id)
+        .where(Evaluation.stream_id == record.id)
+        .order_by(Evaluation.position, Evaluation.id)
+    ).all()
+    runs = session.execute(
+        select(Run.draws_used, Run.parameters)
+        .where(Run.stream_id == record.id, Run.state == "completed")
+        .order_by(Run.created_at)
+    ).all()
+    return HealthSeries(
+        stream=record.name,
+        positions=[r[0] for r in rows],
+        hits=[r[1] for r in rows],
+        promised=[r[2] for r in rows],
+        chance=[r[3] for r in rows],
+        runs=[
+            (used, "retrain" if (parameters or {}).get("kind") == "retrain" else "search")
+            for used, parameters in runs
+        ],
+    )
+
+
+def health_png(series: HealthSeries, window: int, change_point: int | None) -> bytes:
+    """The picture as PNG bytes (matplotlib, no display)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    figure, axes = pyplot.subplots(figsize=(9, 3.6), dpi=100)
+    if series.positions:
+        rates, lows, highs = [], [], []
+        for index in range(len(series.positions)):
+            recent = series.hits[max(0, index + 1 - window) : index + 1]
+            chance = series.chance[index]
+            rates.append(sum(recent) / len(recent))
+            lows.append(binom.ppf(0.025, len(recent), chance) / len(recent))
+            highs.append(binom.ppf(0.975, len(recent), chance) / len(recent))
+        axes.fill_between(series.positions, lows, highs, color="0.85", label="chance, 95 %")
+        axes.plot(series.positions, series.promised, color="tab:green", lw=1, label="promised")
+        axes.plot(
+            series.positions, rates, color="tab:blue", lw=1.5, label=f"hit rate (last {window})"
+        )
+    for position, kind in series.runs:
+        axes.axvline(position, color="tab:purple" if kind == "search" else "tab:orange", lw=0.8)
+    if change_point is not None:
+        axes.axvline(change_point, color="tab:red", ls="--", lw=1, label="change point")
+    axes.set_ylim(-0.02, 1.02)
+    axes.set_xlabel("draw")
+    axes.set_ylabel("P(hit)")
+    axes.set_title(f"{series.stream}: rolling hit rate (searches purple, retrains orange)")
+    axes.legend(loc="lower left", fontsize=8)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    pyplot.close(figure)
+    return buffer.getvalue()
+
+
+def picture_path(home: Path, stream: str) -> Path:
+    """Where a stream's picture is written: a file name made of the name's safe characters
+    and a hash of the whole name (two names never share a file)."""
+    import hashlib
+
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", stream).strip("-")[:60] or "stream"
+    digest = hashlib.sha256(stream.encode()).hexdigest()[:8]
+    return home / "health" / f"{safe}-{digest}.png"
+
+
+def write_health_picture(stream: str, window: int, change_point: int | None) -> tuple[str, bytes]:
+    """Draw the stream's picture from the store and write it under ``MIMICRY_HOME/health``;
+    its path and PNG bytes."""
+    from mimicry.settings import get_settings
+    from mimicry.store.database import connect
+    from mimicry.store.streams import require_stream
+
+    with connect(read_only=True) as session:
+        series = health_series(session, require_stream(session, stream))
+    png = health_png(series, window, change_point)
+    path = picture_path(get_settings().home, stream)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".png.tmp")
+    temporary.write_bytes(png)
+    temporary.replace(path)
+    return str(path), png
