@@ -15,7 +15,7 @@ from flows.report import incomplete, sieve_answer
 from flows.runner import dask_task_runner
 from flows.sieve import sieve_step
 from flows.steps import run_in_progress, step
-from mimicry.records import close_run
+from mimicry.records import close_run, halted_dispatch
 from mimicry.render import verdict_line, window_choice_line
 from mimicry.requests import PipelineRequest
 from mimicry.settings import get_settings
@@ -23,7 +23,6 @@ from mimicry.splits import segment_of, split_history
 from mimicry.store.database import database_url
 from tasks.ingest import ingest_task
 from tasks.runs import (
-    halted_dispatch_task,
     load_history_task,
     start_run_task,
 )
@@ -33,7 +32,8 @@ from tasks.window import optimize_window_task
 @flow(name="pipeline", task_runner=dask_task_runner(), validate_parameters=True)
 def pipeline(request: PipelineRequest):
     """Find the generator behind a stream's draws, rank what was found, predict the next draw."""
-    halted = halted_dispatch_task(request.decision_id)
+    # A run the WATCHER dispatched checks the halt switch first (a person's run never waits).
+    halted = halted_dispatch(request.decision_id) if request.decision_id is not None else None
     if halted:
         return {"halted": halted}
     timings: dict[str, float] = {}

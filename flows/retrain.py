@@ -10,10 +10,10 @@ from prefect import flow
 from flows.ranking import rank_and_predict
 from flows.runner import dask_task_runner
 from flows.steps import run_in_progress, step
-from mimicry.records import close_run
+from mimicry.records import close_run, halted_dispatch
 from mimicry.requests import RETRAIN_KIND, RetrainRequest
 from mimicry.splits import segment_of, split_history
-from tasks.runs import halted_dispatch_task, load_history_task, load_search_task, start_run_task
+from tasks.runs import load_history_task, load_search_task, start_run_task
 
 
 # Named "pipeline": its deployment is pipeline/retrain beside pipeline/full (prefect.yaml).
@@ -25,7 +25,8 @@ from tasks.runs import halted_dispatch_task, load_history_task, load_search_task
 )
 def retrain(request: RetrainRequest) -> dict:
     """Rank the search's survivors again on the newer draws, test, and predict."""
-    halted = halted_dispatch_task(request.decision_id)
+    # A run the WATCHER dispatched checks the halt switch first (a person's run never waits).
+    halted = halted_dispatch(request.decision_id) if request.decision_id is not None else None
     if halted:
         return {"halted": halted}
     timings: dict[str, float] = {}

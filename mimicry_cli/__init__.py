@@ -2,8 +2,21 @@
 
 import atexit
 import gc
+import os
+import signal
+import sys
 
-from mimicry.settings import apply_prefect_defaults
+
+def _stopped_while_starting(signum, frame) -> None:
+    """A SIGTERM before a command installs its own handler (the imports below take seconds):
+    nothing was started or written yet, so the process ends at once with exit 143."""
+    sys.stderr.write("mimicry: error: stopped by SIGTERM while starting; nothing was written\n")
+    os._exit(143)
+
+
+signal.signal(signal.SIGTERM, _stopped_while_starting)
+
+from mimicry.settings import apply_prefect_defaults  # noqa: E402 (after the handler)
 
 
 def _leave_objects_to_the_os() -> None:

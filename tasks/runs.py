@@ -7,7 +7,6 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from mimicry.records import (
-    halted_dispatch,
     load_history,
     load_search,
     start_run,
@@ -25,8 +24,7 @@ def start_flow_run_record(stream: str, parameters: dict) -> str:
 
 load_history_task = task(load_history, name="load-history")
 load_search_task = task(load_search, name="load-search", cache_policy=NO_CACHE)
-# Read when the run starts, never from a cache: the halt switch is the store's now.
-halted_dispatch_task = task(halted_dispatch, name="check-halt", cache_policy=NO_CACHE)
+
 start_run_task = task(start_flow_run_record, name="start-run")
 store_job_result_task = task(
     store_job_result, name="store-survivors", retries=2, retry_condition_fn=transient

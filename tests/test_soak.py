@@ -7,6 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+# Minutes each: run with `pytest -m slow tests/test_soak.py` (CI keeps under its time budget).
+pytestmark = pytest.mark.slow
+
 SOAK = Path(__file__).resolve().parent.parent / "benchmarks" / "soak.py"
 
 

@@ -106,11 +106,13 @@ def test_the_reseed_world_is_detected_searched_again_and_recovers(prefect_api, h
         assert {d.action for d in before} <= {"wait", "retrain"}
         detected = next(d for d in records if any(t["name"] == "regime_shift" for t in d.triggers))
         shift = next(t for t in detected.triggers if t["name"] == "regime_shift")
-        assert shift["change_point"] == 400
+        # The change point is estimated: an old pool that hits the new generator's first draw
+        # by chance (K/M = 1 %) places it one draw later, where the search still finds B.
+        assert 400 <= shift["change_point"] <= 402
         assert detected.draws - 400 <= 10  # detected within a few draws of the change
         research = [d for d in records if d.action == "research"]
         assert len(research) == 1 and research[0].status == "done", research
-        assert research[0].request["request"]["segment_start"] == 400
+        assert 400 <= research[0].request["request"]["segment_start"] <= 402
         found = session.get(Run, research[0].run_id)
         assert found.parameters["decision_id"] == research[0].id  # traced both ways
         # Its best survivor predicts at once (the segment is too short to hold draws out) ...
@@ -397,7 +399,7 @@ def test_a_random_advisor_stays_inside_the_policy_and_the_world_still_recovers(
                     change = abs(verdict["value"] - verdict["current"]) / verdict["current"]
                     assert change <= defaults.auto_accept_relative_change
         research = [d for d in records if d.action == "research" and d.status == "done"]
-        assert research and research[-1].request["request"]["segment_start"] == 330
+        assert research and 330 <= research[-1].request["request"]["segment_start"] <= 332
         found = session.get(Run, research[-1].run_id)
         continued = scored_by(session, found.id)
         assert continued and all(hit for _, hit in continued)
