@@ -205,8 +205,8 @@ ADVICE = StreamAdvice(
 )
 
 
-def decision(state, advice=None, verdicts=(), policy=DEFAULTS, bigger=False):
-    return decide(state, fired_triggers(state, policy), advice, list(verdicts), policy, bigger)
+def decision(state, advice=None, policy=DEFAULTS, bigger=False):
+    return decide(state, fired_triggers(state, policy), advice, policy, bigger)
 
 
 def shifted(**fields) -> StreamHealth:

@@ -82,7 +82,6 @@ def choose_action(
 
 def approval_for(
     action: Action,
-    verdicts: list[ProposalVerdict],
     policy: Policy,
     bigger_search: bool,
 ) -> tuple[Approval, str]:
@@ -129,12 +128,11 @@ def decide(
     health: StreamHealth,
     triggers: list[Trigger],
     advice: StreamAdvice | None,
-    verdicts: list[ProposalVerdict],
     policy: Policy,
     bigger_search: bool,
 ) -> Decision:
     action, rule, segment_start = choose_action(health, triggers, advice, policy)
-    approval, approval_rule = approval_for(action, verdicts, policy, bigger_search)
+    approval, approval_rule = approval_for(action, policy, bigger_search)
     return Decision(
         action=action,
         rule=rule,

@@ -235,7 +235,7 @@ def review_stream(
         update={"rankable": can_rank(health.draws - health.segment_start, base.ranking)}
     )
     triggers = fired_triggers(health, policy)
-    by_rules = decide(health, triggers, None, [], policy, bigger_search=False)
+    by_rules = decide(health, triggers, None, policy, bigger_search=False)
     if by_rules.action != Action.WAIT:
         # The same decision on the same store state, made by an earlier tick: that one stands
         # (and the advisor is not asked again).
@@ -249,7 +249,7 @@ def review_stream(
     advice = report.advice if report is not None else None
     # A first decision without proposals chooses the action; proposals are judged only for an
     # action that runs something, and applied to what it runs.
-    decision = decide(health, triggers, advice, [], policy, bigger_search=False)
+    decision = decide(health, triggers, advice, policy, bigger_search=False)
     verdicts = []
     request_json = None
     open_decision = open_escalation if decision.action == Action.ESCALATE else open_run
@@ -289,7 +289,7 @@ def review_stream(
             bigger = work["flow"] == "pipeline" and bigger_search(
                 PipelineRequest.model_validate(work["request"]), base if last_search else None
             )
-            made = decide(health, triggers, advice, verdicts, policy, bigger_search=bigger)
+            made = decide(health, triggers, advice, policy, bigger_search=bigger)
             return made, work
 
         verdicts = judged
