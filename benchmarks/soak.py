@@ -2,6 +2,7 @@
 
     python benchmarks/soak.py idle --minutes 120 [--interval-seconds 30]
     python benchmarks/soak.py retrains --count 10
+    python benchmarks/soak.py sustained --minutes 60 [--interval-seconds 30] [--per-tick 5]
 
 * ``idle`` (A, idle endurance): ``mimicry watch --serve`` ticking on a stream with a ranked run
   and no new draws. Every process of its tree (the command, the Prefect server it started, each
@@ -11,6 +12,10 @@
 * ``retrains`` (B): ``--count`` ticks, each after 5 new draws with ``stale_draws = 5``: every
   tick retrains. Pass: all completed, no duplicate decision, none left pending, each decision's
   run names the decision and the decision names the run.
+* ``sustained`` (C): ``mimicry watch --serve`` ticking while a feed appends ``--per-tick`` draws
+  every interval, its generator re-seeded a third of the way through. Pass: at least 20 ticks,
+  the change detected (a regime shift), a search done after it whose predictions hit again,
+  every fed draw stored once and in order, no decision failed or left open, no traceback.
 
 Prints one line per sample (idle) or per tick (retrains) and a verdict line; exit 1 on a fail.
 """
@@ -40,13 +45,15 @@ def fresh_home() -> Path:
     return home
 
 
-def seeded_stream(home: Path, draws: int = 300) -> Path:
-    """A glibc rand() stream fed from a feed file, searched once (small, ranked)."""
+def seeded_stream(home: Path, draws: int = 300, change: int | None = None) -> Path:
+    """A glibc rand() stream fed from a feed file (re-seeded at ``change``), searched once."""
     from mimicry.feed import FeedSpec, Reseed, feed, save_feed
 
     path = home / "feed.json"
-    seed = 1 + secrets.randbelow(4000)
-    spec = FeedSpec(stream="pick3", family="glibc_rand", seeds=[Reseed(position=0, seed=seed)])
+    seeds = [Reseed(position=0, seed=1 + secrets.randbelow(4000))]
+    if change is not None:
+        seeds.append(Reseed(position=change, seed=1 + secrets.randbelow(4000)))
+    spec = FeedSpec(stream="pick3", family="glibc_rand", seeds=seeds)
     save_feed(path, spec)
     feed(path, draws)
     subprocess.run(
@@ -105,29 +112,52 @@ def sample(pid: int) -> tuple[int, int, str] | None:
     return rss, fds, command
 
 
+class Served:
+    """``mimicry watch --serve`` in a process of its own, its output in ``serve.log``."""
+
+    def __init__(self, home: Path, interval_seconds: float) -> None:
+        self.log_path = home / "serve.log"
+        self._log = open(self.log_path, "w")  # noqa: SIM115 (held for the whole soak)
+        self.process = subprocess.Popen(
+            [*MIMICRY, "watch", "--serve", "--interval", str(interval_seconds / 60)],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def stop(self) -> int:
+        """SIGTERM, wait; the number of tracebacks it printed."""
+        self.process.terminate()
+        self.process.wait(60)
+        self._log.close()
+        return self.log_path.read_text().count("Traceback")
+
+
+def tick_count() -> int:
+    from mimicry.store.database import connect
+    from mimicry.store.models import DecisionRecord
+
+    with connect(read_only=True) as session:
+        return session.query(DecisionRecord).count()  # one decision per tick: one stream
+
+
 def idle(minutes: float, interval_seconds: float) -> bool:
     home = fresh_home()
     seeded_stream(home)
-    log = open(home / "serve.log", "w")  # noqa: SIM115 (held for the whole soak)
-    serve = subprocess.Popen(
-        [*MIMICRY, "watch", "--serve", "--interval", str(interval_seconds / 60)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    served = Served(home, interval_seconds)
     started = time.monotonic()
     baseline: dict[int, tuple[int, int]] = {}
     worst: dict[int, tuple[int, int, str]] = {}
     try:
         time.sleep(max(30.0, 2 * interval_seconds))  # warm-up: the server and a first tick
         while time.monotonic() - started < minutes * 60:
-            if serve.poll() is not None:
-                print(f"mimicry watch --serve exited with {serve.returncode}")
+            if served.process.poll() is not None:
+                print(f"mimicry watch --serve exited with {served.process.returncode}")
                 return False
             # The long-lived processes: the command and the Prefect server it started (each
             # tick's flow-run process lives seconds; a leak there dies with it).
-            for pid in tree(serve.pid):
+            for pid in tree(served.process.pid):
                 figures = sample(pid)
-                if figures is None or (pid != serve.pid and "uvicorn" not in figures[2]):
+                if figures is None or (pid != served.process.pid and "uvicorn" not in figures[2]):
                     continue
                 rss, fds, command = figures
                 baseline.setdefault(pid, (rss, fds))
@@ -141,16 +171,8 @@ def idle(minutes: float, interval_seconds: float) -> bool:
                 )
             time.sleep(10)
     finally:
-        serve.terminate()
-        serve.wait(60)
-        log.close()
-    output = (home / "serve.log").read_text()
-    tracebacks = output.count("Traceback")
-    from mimicry.store.database import connect
-    from mimicry.store.models import DecisionRecord
-
-    with connect(read_only=True) as session:
-        ticks = session.query(DecisionRecord).count()  # one decision per tick: one stream
+        tracebacks = served.stop()
+    ticks = tick_count()
     expected = int(minutes * 60 / interval_seconds) // 2
     passed = (
         tracebacks == 0
@@ -162,6 +184,101 @@ def idle(minutes: float, interval_seconds: float) -> bool:
     print(
         f"idle soak {minutes:g} min, a tick every {interval_seconds:g} s: {ticks} ticks "
         f"(at least {expected} expected), {tracebacks} tracebacks: {'PASS' if passed else 'FAIL'}"
+    )
+    return passed
+
+
+def sustained(minutes: float, interval_seconds: float, per_tick: int) -> bool:
+    from sqlalchemy import func, select
+
+    from mimicry.feed import draws_of, feed, load_feed
+    from mimicry.store.database import connect
+    from mimicry.store.models import DecisionRecord, Evaluation, Prediction
+    from mimicry.store.streams import get_stream, stored_values
+
+    rounds = int(minutes * 60 / interval_seconds)
+    change = 300 + per_tick * (rounds // 3)
+    home = fresh_home()
+    path = seeded_stream(home, change=change)
+    (home / "watcher.toml").write_text("stale_draws = 100000\n")  # retrains only when asked
+    served = Served(home, interval_seconds)
+    started = time.monotonic()
+    try:
+        for index in range(rounds):
+            time.sleep(max(0.0, started + (index + 1) * interval_seconds - time.monotonic()))
+            feed(path, per_tick)
+            print(
+                f"{(time.monotonic() - started) / 60:6.1f} min: {300 + (index + 1) * per_tick} "
+                f"draws fed, {tick_count()} ticks",
+                flush=True,
+            )
+            if served.process.poll() is not None:
+                print(f"mimicry watch --serve exited with {served.process.returncode}")
+                return False
+        # The last draws scored and whatever the last tick started finished.
+        deadline = time.monotonic() + 30 * interval_seconds
+        while time.monotonic() < deadline:
+            with connect(read_only=True) as session:
+                open_ = session.scalar(
+                    select(func.count())
+                    .select_from(DecisionRecord)
+                    .where(DecisionRecord.status.in_(("pending_approval", "approved", "running")))
+                )
+                newest = session.scalars(
+                    select(DecisionRecord).order_by(DecisionRecord.id.desc()).limit(1)
+                ).one()
+            if not open_ and newest.draws == 300 + rounds * per_tick:
+                break
+            time.sleep(interval_seconds / 2)
+    finally:
+        tracebacks = served.stop()
+    spec = load_feed(path)
+    with connect(read_only=True) as session:
+        stored = list(stored_values(session, get_stream(session, spec.stream)))
+        records = session.scalars(select(DecisionRecord).order_by(DecisionRecord.id)).all()
+        detected = next(
+            (r.draws for r in records if any(t["name"] == "regime_shift" for t in r.triggers)),
+            None,
+        )
+        research = next(
+            (
+                r
+                for r in records
+                if r.action == "research" and r.status == "done" and r.draws >= change
+            ),
+            None,
+        )
+        first_hit = research and session.scalar(
+            select(Evaluation.position)
+            .join(Prediction, Prediction.id == Evaluation.prediction_id)
+            .where(Evaluation.hit, Evaluation.position >= change)
+            .where(Prediction.run_id == research.run_id)
+            .order_by(Evaluation.position)
+            .limit(1)
+        )
+        failed = [r.id for r in records if r.status == "failed"]
+        still_open = [
+            r.id for r in records if r.status in ("pending_approval", "approved", "running")
+        ]
+    fed = 300 + rounds * per_tick
+    intact = stored == draws_of(spec, 0, fed)
+    after = lambda n: "never" if n is None else f"{n - change} draws"  # noqa: E731
+    passed = (
+        len(records) >= 20
+        and intact
+        and detected is not None
+        and first_hit is not None
+        and not failed
+        and not still_open
+        and tracebacks == 0
+    )
+    print(
+        f"sustained loop {minutes:g} min, a tick every {interval_seconds:g} s, {per_tick} draws "
+        f"each: {len(records)} ticks, re-seed at draw {change}, detected after {after(detected)}, "
+        f"searched after {after(research.draws if research else None)}, hits again after "
+        f"{after(first_hit)}; {len(stored)} of {fed} draws stored intact: {intact}; "
+        f"{len(failed)} failed, {len(still_open)} open, {tracebacks} tracebacks: "
+        f"{'PASS' if passed else 'FAIL'}"
     )
     return passed
 
@@ -214,12 +331,18 @@ def retrains(count: int) -> bool:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("soak", choices=["idle", "retrains"])
+    parser.add_argument("soak", choices=["idle", "retrains", "sustained"])
     parser.add_argument("--minutes", type=float, default=120.0)
     parser.add_argument("--interval-seconds", type=float, default=30.0)
     parser.add_argument("--count", type=int, default=10)
+    parser.add_argument("--per-tick", type=int, default=5)
     args = parser.parse_args()
-    ok = idle(args.minutes, args.interval_seconds) if args.soak == "idle" else retrains(args.count)
+    if args.soak == "idle":
+        ok = idle(args.minutes, args.interval_seconds)
+    elif args.soak == "retrains":
+        ok = retrains(args.count)
+    else:
+        ok = sustained(args.minutes, args.interval_seconds, args.per_tick)
     sys.exit(0 if ok else 1)
 
 

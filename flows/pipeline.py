@@ -15,6 +15,7 @@ from flows.report import incomplete, sieve_answer
 from flows.runner import dask_task_runner
 from flows.sieve import sieve_step
 from flows.steps import run_in_progress, step
+from flows.stream_slot import one_run_per_stream
 from mimicry.records import close_run, halted_dispatch
 from mimicry.render import verdict_line, window_choice_line
 from mimicry.requests import PipelineRequest
@@ -36,64 +37,65 @@ def pipeline(request: PipelineRequest):
     halted = halted_dispatch(request.decision_id) if request.decision_id is not None else None
     if halted:
         return {"halted": halted}
-    timings: dict[str, float] = {}
-    logger = get_run_logger()
-    with step(timings, "ingest"):
-        if request.draws_file:
-            ingest_task(
-                request.draws_file,
-                request.stream,
-                modulus=request.sieve.modulus,
-                session=request.session,
-                column=request.column,
-            )
-        history = segment_of(load_history_task(request.stream), request.segment_start)
-    # The machine's settings fill what the flags left open, once, for every step and the record.
-    request = request.model_copy(update={"sieve": request.sieve.resolved(get_settings())})
-    ranking, sieve = request.ranking, request.sieve
-    if request.rank:
-        split = split_history(history, ranking.holdout_fraction, ranking.holdout_min)
-        training = list(split.training)
-    else:
-        training = list(history)
-    run_id = start_run_task(request.stream, request.model_dump(mode="json"))
-    with run_in_progress(run_id):
-        # Steps 1–2, per family, on the training draws.
-        results, choices = [], {}
-        for family in request.families:
-            with step(timings, "1 window"):
-                choice = optimize_window_task(training, family, request, database_url())
-            logger.info(window_choice_line(family, choice))
-            choices[family] = choice.model_dump(mode="json")
-            job = choice.config.job(training, family, sieve)
-            with step(timings, "2 sieve"):
-                result = sieve_step(run_id, training, job, sieve, family, newest=history)
-            results.append(result)
-        answer = sieve_answer(run_id, results, sieve.top, choices)
-        logger.info(verdict_line(answer))
-        stats = answer.stats.model_dump(mode="json")
-        if not answer.stats.complete:
-            close_run(run_id, "incomplete", stats)
-            return incomplete(answer)
-
+    with one_run_per_stream(request.stream):
+        timings: dict[str, float] = {}
+        logger = get_run_logger()
+        with step(timings, "ingest"):
+            if request.draws_file:
+                ingest_task(
+                    request.draws_file,
+                    request.stream,
+                    modulus=request.sieve.modulus,
+                    session=request.session,
+                    column=request.column,
+                )
+            history = segment_of(load_history_task(request.stream), request.segment_start)
+        # The machine's settings fill what the flags left open, once, for every step and the record.
+        request = request.model_copy(update={"sieve": request.sieve.resolved(get_settings())})
+        ranking, sieve = request.ranking, request.sieve
         if request.rank:
-            # Imported here: the ranking's libraries (scipy.stats, Optuna, the model types) cost
-            # a second of start-up that a --no-rank run does not need to pay.
-            from flows.ranking import rank_and_predict
+            split = split_history(history, ranking.holdout_fraction, ranking.holdout_min)
+            training = list(split.training)
+        else:
+            training = list(history)
+        run_id = start_run_task(request.stream, request.model_dump(mode="json"))
+        with run_in_progress(run_id):
+            # Steps 1–2, per family, on the training draws.
+            results, choices = [], {}
+            for family in request.families:
+                with step(timings, "1 window"):
+                    choice = optimize_window_task(training, family, request, database_url())
+                logger.info(window_choice_line(family, choice))
+                choices[family] = choice.model_dump(mode="json")
+                job = choice.config.job(training, family, sieve)
+                with step(timings, "2 sieve"):
+                    result = sieve_step(run_id, training, job, sieve, family, newest=history)
+                results.append(result)
+            answer = sieve_answer(run_id, results, sieve.top, choices)
+            logger.info(verdict_line(answer))
+            stats = answer.stats.model_dump(mode="json")
+            if not answer.stats.complete:
+                close_run(run_id, "incomplete", stats)
+                return incomplete(answer)
 
-            ranked = rank_and_predict(
-                request.stream,
-                ranking,
-                sieve.modulus,
-                history,
-                training,
-                [r.job for r in results],
-                run_id,
-                timings,
-                first_position=request.segment_start,
-            )
-            answer = answer.model_copy(update=ranked)
-        answer = answer.model_copy(update={"timings": timings})
-        signal = {"signal": answer.signal} if answer.signal is not None else {}
-        close_run(run_id, "completed", stats | signal)
-        return answer.model_dump(mode="json")
+            if request.rank:
+                # Imported here: the ranking's libraries (scipy.stats, Optuna, the model types) cost
+                # a second of start-up that a --no-rank run does not need to pay.
+                from flows.ranking import rank_and_predict
+
+                ranked = rank_and_predict(
+                    request.stream,
+                    ranking,
+                    sieve.modulus,
+                    history,
+                    training,
+                    [r.job for r in results],
+                    run_id,
+                    timings,
+                    first_position=request.segment_start,
+                )
+                answer = answer.model_copy(update=ranked)
+            answer = answer.model_copy(update={"timings": timings})
+            signal = {"signal": answer.signal} if answer.signal is not None else {}
+            close_run(run_id, "completed", stats | signal)
+            return answer.model_dump(mode="json")

@@ -10,6 +10,7 @@ from prefect import flow
 from flows.ranking import rank_and_predict
 from flows.runner import dask_task_runner
 from flows.steps import run_in_progress, step
+from flows.stream_slot import one_run_per_stream
 from mimicry.records import close_run, halted_dispatch
 from mimicry.requests import RETRAIN_KIND, RetrainRequest
 from mimicry.splits import segment_of, split_history
@@ -29,28 +30,30 @@ def retrain(request: RetrainRequest) -> dict:
     halted = halted_dispatch(request.decision_id) if request.decision_id is not None else None
     if halted:
         return {"halted": halted}
-    timings: dict[str, float] = {}
-    search = load_search_task(request.search_run_id)
-    with step(timings, "ingest"):
-        history = segment_of(load_history_task(request.stream), search.segment_start)
-    ranking = request.ranking
-    training = list(split_history(history, ranking.holdout_fraction, ranking.holdout_min).training)
-    parameters = request.model_dump(mode="json") | {
-        "kind": RETRAIN_KIND,
-        "segment_start": search.segment_start,
-    }
-    run_id = start_run_task(request.stream, parameters)
-    with run_in_progress(run_id):
-        ranked = rank_and_predict(
-            request.stream,
-            ranking,
-            search.modulus,
-            history,
-            training,
-            search.jobs,
-            run_id,
-            timings,
-            first_position=search.segment_start,
-        )
-        close_run(run_id, "completed", {"signal": ranked["signal"]})
-    return {"run_id": run_id, "signal": ranked["signal"], "timings": timings}
+    with one_run_per_stream(request.stream):
+        timings: dict[str, float] = {}
+        search = load_search_task(request.search_run_id)
+        with step(timings, "ingest"):
+            history = segment_of(load_history_task(request.stream), search.segment_start)
+        ranking = request.ranking
+        split = split_history(history, ranking.holdout_fraction, ranking.holdout_min)
+        training = list(split.training)
+        parameters = request.model_dump(mode="json") | {
+            "kind": RETRAIN_KIND,
+            "segment_start": search.segment_start,
+        }
+        run_id = start_run_task(request.stream, parameters)
+        with run_in_progress(run_id):
+            ranked = rank_and_predict(
+                request.stream,
+                ranking,
+                search.modulus,
+                history,
+                training,
+                search.jobs,
+                run_id,
+                timings,
+                first_position=search.segment_start,
+            )
+            close_run(run_id, "completed", {"signal": ranked["signal"]})
+        return {"run_id": run_id, "signal": ranked["signal"], "timings": timings}

@@ -61,6 +61,21 @@ def served_deployments() -> set[str]:
     return served
 
 
+def flow_run_ending(flow_run_id: str) -> str | None:
+    """A dispatched flow run's final state in words (None while it is not final)."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            state = client.read_flow_run(uuid.UUID(flow_run_id)).state
+        except ObjectNotFound:
+            return "unknown: the Prefect server has no such flow run"
+    if state is None or not state.is_final():
+        return None
+    return f"{state.name}: {state.message}" if state.message else state.name
+
+
 def dispatch(decision_id: int, served: set[str]) -> None:
     """Start what an approved decision decided, once (the claim is atomic)."""
     work = claim_task(decision_id)
@@ -121,7 +136,7 @@ def watcher_tick(stream: str | None = None, policy_file: str | None = None) -> d
         logger.info(f"halted ({reason}): nothing decided for {len(names)} streams")
         return {"decisions": [v.model_dump(mode="json") for v in views]}
     expire_task(now)
-    resolve_task()
+    resolve_task(flow_run_ending)
     served = served_deployments()
     with connect(read_only=True) as session:
         approved = [d.id for d in decisions_with_status(session, "approved")]

@@ -8,6 +8,9 @@ serve every test of this module; the store is SQLite under a temporary MIMICRY_H
 * ``pipeline/full`` triggered the way CI does (``prefect deployment run --param request=...
   --watch``) finds a secret mt19937 seed; the flow run is Completed in the API, and the store
   holds a completed run linked to that flow run whose best survivor is the secret seed.
+* A WATCHER tick on new draws of that stream dispatches ``pipeline/retrain`` through the
+  deployment (the decision's idempotency key; the worker runs it) and the next tick records
+  how it ended: decision, flow run and store run name each other.
 * The deployments are what ``prefect.yaml`` says: pool, parameters enforced by the flows'
   models, concurrency limits, and a pull step whose directory is resolved when a run starts.
 * Bad parameters are refused when the run is created: nothing runs.
@@ -45,7 +48,8 @@ import pytest
 from sqlalchemy import select
 
 from mimicry.store.database import connect
-from mimicry.store.models import Chunk, Run
+from mimicry.store.models import Chunk, DecisionRecord, Run
+from mimicry.store.streams import append_draws, require_stream
 
 REPO = Path(__file__).resolve().parents[1]
 DEPLOYMENTS = REPO / "deployments"
@@ -319,7 +323,16 @@ def stored_run(rig: Rig, run_id: str) -> dict:
         return {"state": run.state, "summary": run.summary, "error": run.error, "jobs": jobs}
 
 
-def test_pipeline_deployment_finds_the_secret_seed(rig: Rig) -> None:
+@dataclass
+class SecretSearch:
+    secret: int
+    stream: str
+    flow_run_id: str
+
+
+@pytest.fixture(scope="module")
+def secret_search(rig: Rig) -> SecretSearch:
+    """``pipeline/full`` triggered the way CI does, on 60 draws of a secret mt19937 seed."""
     secret = secrets.randbelow(10_000)
     draws = simulate(rig, secret, "secret")
     request = {
@@ -330,13 +343,83 @@ def test_pipeline_deployment_finds_the_secret_seed(rig: Rig) -> None:
         "window_trials": 4,
     }
     _, run_id = run_deployment(rig, "pipeline/full", "--param", f"request={json.dumps(request)}")
+    return SecretSearch(secret, "e2e-secret", run_id)
 
-    run = stored_run(rig, run_id)
-    context = f"secret seed {secret}; stored run {run}\n{rig.diagnostics()}"
+
+def test_pipeline_deployment_finds_the_secret_seed(rig: Rig, secret_search: SecretSearch) -> None:
+    run = stored_run(rig, secret_search.flow_run_id)
+    context = f"secret seed {secret_search.secret}; stored run {run}\n{rig.diagnostics()}"
     assert run["state"] == "completed", context
     assert run["summary"]["significant"] is True, context
     assert len(run["jobs"]) == 1 and run["jobs"][0]["state"] == "complete", context
-    assert run["jobs"][0]["best"][0][:2] == ("mt19937", secret), context
+    assert run["jobs"][0]["best"][0][:2] == ("mt19937", secret_search.secret), context
+
+
+def watch_once(rig: Rig, policy: Path) -> dict:
+    result = rig.cli(str(BIN / "mimicry"), "watch", "--once", "--json", "--policy", str(policy))
+    (decision,) = json.loads(result.stdout)["decisions"]
+    return decision
+
+
+def wait_until_final(rig: Rig, flow_run_id: str) -> dict:
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while time.monotonic() < deadline:
+        flow_run = httpx.get(f"{rig.api_url}/flow_runs/{flow_run_id}", timeout=30).json()
+        if flow_run["state"]["type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
+            return flow_run
+        time.sleep(2)
+    pytest.fail(f"flow run {flow_run_id} did not end in {RUN_TIMEOUT} s\n{rig.diagnostics()}")
+
+
+def test_the_watcher_dispatches_a_retrain_through_its_deployment(
+    rig: Rig, secret_search: SecretSearch
+) -> None:
+    """A WATCHER tick on a server with the deployments starts ``pipeline/retrain`` with
+    ``run_deployment`` and the decision's idempotency key; the worker runs it; the next tick
+    reads how it ended. Each side names the other: decision, flow run, store run."""
+    more = rig.root / "more.txt"
+    rig.cli(
+        str(BIN / "mimicry"), "simulate", "--family", "mt19937",
+        "--seed", str(secret_search.secret), "--count", "65", "--out", str(more),
+    )  # fmt: skip
+    with connect(rig.store_url) as session:
+        stream = require_stream(session, secret_search.stream)
+        values = [int(line) for line in more.read_text().split()][60:]
+        append_draws(session, secret_search.stream, values, stream.modulus, "test")
+    policy = rig.root / "watcher.toml"
+    policy.write_text("stale_draws = 5\n")
+
+    first = watch_once(rig, policy)
+    context = f"{first}\n{rig.diagnostics()}"
+    assert first["action"] == "retrain" and first["status"] == "running", context
+    with connect(rig.store_url) as session:
+        record = session.get(DecisionRecord, first["id"])
+        flow_run_id, key = record.flow_run_id, record.idempotency_key
+    assert flow_run_id is not None, context
+    flow_run = wait_until_final(rig, flow_run_id)
+    assert flow_run["state"]["type"] == "COMPLETED", f"{flow_run['state']}\n{rig.diagnostics()}"
+    assert flow_run["idempotency_key"] == key
+    deployment = httpx.get(f"{rig.api_url}/deployments/{flow_run['deployment_id']}").json()
+    assert deployment["name"] == "retrain"
+    # The same key again (a repeated tick) names the same flow run: nothing starts twice.
+    again = httpx.post(
+        f"{rig.api_url}/deployments/{flow_run['deployment_id']}/create_flow_run",
+        json={"idempotency_key": key, "parameters": flow_run["parameters"]},
+        timeout=30,
+    ).json()
+    assert again["id"] == flow_run_id
+
+    second = watch_once(rig, policy)  # resolves the first, then waits: nothing new arrived
+    assert second["action"] == "wait", f"{second}\n{rig.diagnostics()}"
+    listed = json.loads(rig.cli(str(BIN / "mimicry"), "decisions", "--json").stdout)["decisions"]
+    (dispatched,) = [d for d in listed if d["id"] == first["id"]]
+    assert dispatched["status"] == "done" and dispatched["flow_run_id"] == flow_run_id
+    run = stored_run(rig, flow_run_id)
+    assert run["state"] == "completed", run
+    with connect(rig.store_url) as session:
+        stored = session.scalars(select(Run).where(Run.flow_run_id == flow_run_id)).one()
+        assert str(stored.id) == dispatched["run_id"]
+        assert stored.parameters["decision_id"] == first["id"]
 
 
 def test_deployments_are_what_prefect_yaml_says(rig: Rig) -> None:

@@ -26,6 +26,7 @@ from prefect.testing.utilities import prefect_test_harness
 from sqlalchemy import select
 
 from flows.pipeline import pipeline
+from flows.stream_slot import slot_name
 from flows.watcher import watcher_tick
 from mimicry.feed import FeedSpec, Reseed, feed, save_feed
 from mimicry.requests import PipelineRequest, RankingSettings, SieveSettings
@@ -134,11 +135,47 @@ def test_the_reseed_world_is_detected_searched_again_and_recovers(prefect_api, h
         images = [a for a in client.read_artifacts() if (a.key or "").startswith("stream-health-")]
     assert images and images[0].type == "image"
     assert images[0].data.startswith("data:image/png;base64,")
+    # Every search and retrain held the stream's one slot, and gave it back.
+    with get_client(sync_client=True) as client:
+        slot = client.read_global_concurrency_limit_by_name(slot_name("pick3"))
+    assert slot.limit == 1 and slot.active_slots == 0
     print(
         f"re-seed world: change at 400, detected at {detected.draws}, searched at "
         f"{research[0].draws}, predictions hit again from draw {recovered_at}, ranked at "
         f"{retrains[0].draws}"
     )
+
+
+def test_one_search_per_stream_at_a_time(prefect_api):
+    """The stream's slot (a global concurrency limit of one): a second run on the same stream
+    waits for it, a run on another stream does not."""
+    from prefect.concurrency.sync import concurrency
+
+    from flows.stream_slot import one_run_per_stream
+
+    held, release = threading.Event(), threading.Event()
+
+    def first_run():
+        with one_run_per_stream("busy/stream 1"):
+            held.set()
+            release.wait(60)
+
+    thread = threading.Thread(target=first_run)
+    thread.start()
+    try:
+        assert held.wait(60)
+        with (
+            pytest.raises(TimeoutError),
+            concurrency(slot_name("busy/stream 1"), occupy=1, timeout_seconds=3, strict=True),
+        ):
+            pass
+        with one_run_per_stream("another stream"):
+            pass
+    finally:
+        release.set()
+        thread.join(60)
+    with concurrency(slot_name("busy/stream 1"), occupy=1, timeout_seconds=30, strict=True):
+        pass  # given back when the first run ended
 
 
 def scored_by(session, run_id: str) -> list[tuple[int, bool]]:
@@ -285,6 +322,37 @@ def test_a_claim_is_taken_once_and_refused_while_halted(home):
         set_halt(session, False, None)
     first, second = claim(view.id), claim(view.id)
     assert first is not None and second is None
+
+
+def test_a_dispatched_run_whose_flow_run_ended_without_it_fails_its_decision(home):
+    """A deployment's flow run that crashed (or was cancelled, or lost) before its run reached
+    the store must not leave the decision running, blocking the stream for good."""
+    from watcher.lifecycle import claim, resolve_running, started
+    from watcher.review import review_stream
+
+    entropy_draws("s", 50)
+    view = review_stream("s", Policy(new_data_draws=40, research_approval="auto"), "t", NOW)
+    assert claim(view.id) is not None
+    started(view.id, "2f5f3b9e-0000-4000-8000-000000000000")
+    asked = []
+
+    def still_running(flow_run_id):
+        asked.append(flow_run_id)
+        return None
+
+    assert resolve_running(still_running) == []
+    assert asked == ["2f5f3b9e-0000-4000-8000-000000000000"]
+    with connect() as session:
+        assert session.get(DecisionRecord, view.id).status == "running"
+    assert resolve_running(lambda _: "Crashed: the worker's process was killed") == [view.id]
+    with connect() as session:
+        record = session.get(DecisionRecord, view.id)
+        assert record.status == "failed"
+        assert record.outcome == "flow run ended Crashed: the worker's process was killed"
+    # The stream is free again: the next review may decide a new search.
+    entropy_draws("s", 1)
+    again = review_stream("s", Policy(new_data_draws=40, research_approval="auto"), "t2", NOW)
+    assert again.id != view.id and again.action == "research"
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ and starts nothing; a decision whose work cannot be started records ``failed`` w
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from pydantic import BaseModel
@@ -161,8 +162,14 @@ def finished(decision_id: int, result: object, error: str | None = None) -> str:
         return finish_decision(session, record, status, f"run {run_id} {state}").status
 
 
-def resolve_running() -> list[int]:
-    """Decisions dispatched to a deployment whose run has ended since: done or failed."""
+def resolve_running(flow_run_ending: Callable[[str], str | None]) -> list[int]:
+    """Decisions dispatched to a deployment whose run has ended since: done or failed.
+
+    ``flow_run_ending`` reads the Prefect flow run: its final state in words, None while it is
+    not final. A flow run that ended without a finished run in the store (it crashed, was
+    cancelled, its parameters were refused, the server lost it) fails its decision with that
+    state: the stream is not blocked by a decision nothing will finish.
+    """
     resolved = []
     with connect() as session:
         for record in decisions_with_status(session, "running"):
@@ -170,9 +177,15 @@ def resolve_running() -> list[int]:
                 continue
             run = session.scalar(select(Run).where(Run.flow_run_id == record.flow_run_id).limit(1))
             if run is None or run.state in ("pending", "running"):
-                continue
-            record.run_id = run.id
-            status = "done" if run.state == "completed" else "failed"
-            finish_decision(session, record, status, f"run {run.id} {run.state}")
+                ending = flow_run_ending(record.flow_run_id)
+                if ending is None:
+                    continue
+                if run is not None:
+                    record.run_id = run.id
+                finish_decision(session, record, "failed", f"flow run ended {ending}")
+            else:
+                record.run_id = run.id
+                status = "done" if run.state == "completed" else "failed"
+                finish_decision(session, record, status, f"run {run.id} {run.state}")
             resolved.append(record.id)
     return resolved
