@@ -39,6 +39,8 @@ def fresh_home() -> Path:
     os.environ["MIMICRY_HOME"] = str(home)
     os.environ.pop("MIMICRY_DATABASE_URL", None)
     os.environ.setdefault("MIMICRY_LLM_BACKEND", "heuristic")
+    # Prefect's telemetry heartbeat logs a traceback when two servers share its database.
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     from mimicry.settings import get_settings
 
     get_settings.cache_clear()

@@ -1,6 +1,6 @@
 """The approval form in the Prefect UI: one flow run per decision that waits for a person.
 
-The WATCHER starts it (``run_deployment('watcher/approval')``) for each decision that asks a
+The WATCHER starts it (``run_deployment('watcher-approval/ui')``) for each decision that asks a
 person, when a worker serves that deployment. The run pauses with a form (approve, and a note)
 until the decision's time is up; the answer goes through the same lifecycle as ``mimicry
 approve`` / ``mimicry reject`` (an answer to a decision that expired or was answered already is

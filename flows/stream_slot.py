@@ -6,20 +6,16 @@ slot's lease lapses if the holder's process dies, so a crash never blocks the st
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
-#: Characters Prefect refuses in a limit's name (and anything else not plainly readable).
-_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+from mimicry.names import stream_label
 
 
 def slot_name(stream: str) -> str:
-    """The limit's name: readable in the UI's Concurrency page, unique per stream (a digest
-    tells apart names that read the same once their unsafe characters are replaced)."""
-    digest = hashlib.sha256(stream.encode()).hexdigest()[:8]
-    return f"mimicry-stream-{_UNSAFE.sub('_', stream)[:60]}-{digest}"
+    """The limit's name, readable on the UI's Concurrency page (Prefect refuses ``/``, ``%``,
+    ``&``, ``<`` and ``>`` in it), one per stream."""
+    return f"mimicry-stream-{stream_label(stream)}"
 
 
 @contextmanager
@@ -27,11 +23,18 @@ def one_run_per_stream(stream: str) -> Iterator[None]:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
     from prefect.concurrency.sync import concurrency
-    from prefect.exceptions import ObjectAlreadyExists
+    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
     name = slot_name(stream)
-    # Created once; an operator's later change of its limit is kept.
-    with get_client(sync_client=True) as client, suppress(ObjectAlreadyExists):
-        client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
+    # Created once (read first: a refused duplicate is logged as an error by the server); an
+    # operator's later change of its limit is kept.
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_global_concurrency_limit_by_name(name)
+        except ObjectNotFound:
+            with suppress(ObjectAlreadyExists):  # another run created it just now
+                client.create_global_concurrency_limit(
+                    GlobalConcurrencyLimitCreate(name=name, limit=1)
+                )
     with concurrency(name, occupy=1, strict=True):
         yield

@@ -9,6 +9,8 @@ SQLite does not, so the rule is checked here, before anything is written.
 
 from __future__ import annotations
 
+import hashlib
+import re
 import unicodedata
 from typing import Annotated
 
@@ -55,6 +57,14 @@ def check_source_path(path: str) -> str:
             f"has {len(path)} (move or link the file to a shorter path)",
         )
     return path
+
+
+def stream_label(name: str) -> str:
+    """A stream's name as a label safe in file names and Prefect's names: its letters, digits,
+    ``.``, ``_`` and ``-`` (others replaced, at most 60) and a digest of the whole name, so two
+    streams never share a label."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_")[:60] or "stream"
+    return f"{safe}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
 
 
 #: A stream name as a pydantic field type (a flow's request, a CLI flag).

@@ -7,6 +7,7 @@ folder, and a PostgreSQL database created for the test and dropped after it.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -510,3 +511,16 @@ def test_only_a_completed_run_feeds_predictions(store_url, tmp_path):
         newer = create_run(session, stream.id, {}, draws_used=10)  # still "running"
         save_population(session, newer.id, [], {}, {})
         assert latest_ranked_run(session, stream.id).id == done.id
+
+
+def test_a_stream_label_is_safe_and_never_shared():
+    """Labels name picture files and Prefect concurrency limits: only safe characters, bounded,
+    and two names that read the same once cleaned still get two labels."""
+    from mimicry.names import stream_label
+
+    first, second = stream_label("pick 3/east"), stream_label("pick_3_east")
+    assert first != second
+    assert first.startswith("pick_3_east-") and second.startswith("pick_3_east-")
+    long = stream_label("ä" * 5 + "x" * 190)
+    assert len(long) <= 60 + 9 and re.fullmatch(r"[A-Za-z0-9._-]+", long)
+    assert re.fullmatch(r"stream-[0-9a-f]{8}", stream_label("€€€"))

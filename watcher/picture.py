@@ -6,7 +6,6 @@ terminal user and shown as an image artifact in the Prefect UI."""
 from __future__ import annotations
 
 import io
-import re
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -14,6 +13,7 @@ from scipy.stats import binom
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mimicry.names import stream_label
 from mimicry.store.models import Evaluation, Prediction, Run, Stream
 
 
@@ -81,7 +81,10 @@ def health_png(series: HealthSeries, window: int, change_point: int | None) -> b
     axes.set_xlabel("draw")
     axes.set_ylabel("P(hit)")
     axes.set_title(f"{series.stream}: rolling hit rate (searches purple, retrains orange)")
-    axes.legend(loc="lower left", fontsize=8)
+    if series.positions or change_point is not None:
+        axes.legend(loc="lower left", fontsize=8)
+    else:
+        axes.text(0.5, 0.5, "no draw scored yet", ha="center", transform=axes.transAxes)
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
@@ -90,13 +93,8 @@ def health_png(series: HealthSeries, window: int, change_point: int | None) -> b
 
 
 def picture_path(home: Path, stream: str) -> Path:
-    """Where a stream's picture is written: a file name made of the name's safe characters
-    and a hash of the whole name (two names never share a file)."""
-    import hashlib
-
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", stream).strip("-")[:60] or "stream"
-    digest = hashlib.sha256(stream.encode()).hexdigest()[:8]
-    return home / "health" / f"{safe}-{digest}.png"
+    """Where a stream's picture is written (two streams never share a file)."""
+    return home / "health" / f"{stream_label(stream)}.png"
 
 
 def write_health_picture(stream: str, window: int, change_point: int | None) -> tuple[str, bytes]:
