@@ -31,6 +31,8 @@ from typing import TypeVar
 
 import httpx
 
+from mimicry.settings import get_settings
+
 T = TypeVar("T")
 
 #: Exit status of a command stopped by SIGTERM (128 + the signal's number), as a shell reports it.
@@ -122,9 +124,20 @@ _DIE_WITH_PARENT = (
 )
 
 
-def start_prefect_server(port: int, timeout: float) -> subprocess.Popen:
+def _services_environment() -> dict[str, str]:
+    if os.environ.get("PREFECT_SERVER_DATABASE_CONNECTION_URL"):
+        return {}
+    database = get_settings().home / "prefect-services.db"
+    return {"PREFECT_SERVER_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{database}"}
+
+
+def start_prefect_server(port: int, timeout: float, services: bool = False) -> subprocess.Popen:
     """Prefect's API server (the same app Prefect's own temporary server runs, without its UI)
-    on ``127.0.0.1:port``, answering ``/health`` before this returns."""
+    on ``127.0.0.1:port``, answering ``/health`` before this returns. ``services``: also its
+    background services (the scheduler that makes a served flow's scheduled runs among them),
+    which a temporary server does not run, on a SQLite database of its own under MIMICRY_HOME
+    unless PREFECT_SERVER_DATABASE_CONNECTION_URL names one: beside other commands' servers on
+    Prefect's shared file, their writes failed with "database is locked"."""
     import prefect
     from prefect.settings import get_current_settings
 
@@ -154,10 +167,14 @@ def start_prefect_server(port: int, timeout: float) -> subprocess.Popen:
             **os.environ,
             **get_current_settings().to_environment_variables(exclude_unset=True),
             "PREFECT_UI_ENABLED": "0",
-            "PREFECT__SERVER_EPHEMERAL": "1",
             "PREFECT__SERVER_FINAL": "1",
-        },
+        }
+        | (_services_environment() if services else {"PREFECT__SERVER_EPHEMERAL": "1"}),
         stdin=subprocess.DEVNULL,
+        # Out of the terminal's process group: a Ctrl-C (or a signal to the group) reaches the
+        # command, which stops its flows while the server still records their states, then
+        # stops the server. The server still dies with the command (the prctl above).
+        start_new_session=True,
     )
     deadline = time.monotonic() + timeout
     with httpx.Client() as client:
@@ -192,10 +209,11 @@ def _drain_to(url: str) -> None:
 
 
 @contextmanager
-def prefect_api() -> Iterator[str]:
+def prefect_api(services: bool = False) -> Iterator[str]:
     """The Prefect API the command's flows report to: ``PREFECT_API_URL`` when it is set (a
     server of the rig's, whose UI shows the runs), else a server this command starts and stops
-    (see the module doc). Yields the API's URL."""
+    (see the module doc; ``services``: with its scheduler, for a served flow). Yields the API's
+    URL."""
     from prefect.settings import (
         PREFECT_API_URL,
         PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
@@ -207,7 +225,9 @@ def prefect_api() -> Iterator[str]:
         yield configured
         return
     port = _free_loopback_port()
-    server = start_prefect_server(port, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value())
+    server = start_prefect_server(
+        port, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value(), services
+    )
     url = f"http://127.0.0.1:{port}/api"
     try:
         with temporary_settings(updates={PREFECT_API_URL: url}):

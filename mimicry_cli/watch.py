@@ -138,7 +138,7 @@ def serve_watcher(policy_file: str | None, interval: float) -> None:
     from flows.watcher import watcher_tick
     from mimicry_cli.lifetime import prefect_api
 
-    with prefect_api():
+    with prefect_api(services=True):  # the scheduler makes the schedule's runs
         watcher_tick.serve(
             name="scheduled",
             interval=timedelta(minutes=interval),

@@ -355,6 +355,33 @@ def test_a_dispatched_run_whose_flow_run_ended_without_it_fails_its_decision(hom
     assert again.id != view.id and again.action == "research"
 
 
+def test_watch_serve_ticks_on_its_schedule_and_stops_cleanly(home, monkeypatch):
+    """``mimicry watch --serve`` without a Prefect server of the user's: the server it starts
+    runs the scheduler (a temporary server does not, and no tick ever ran), on a database of
+    its own; SIGTERM stops it without a traceback and leaves no process behind."""
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    entropy_draws("s", 20)
+    log = home / "serve.log"
+    with log.open("w") as out:
+        serve = subprocess.Popen(
+            [*MIMICRY, "watch", "--serve", "--interval", "0.1"], stdout=out, stderr=out
+        )
+        deadline, ticks = time.monotonic() + 240, 0
+        while time.monotonic() < deadline and ticks < 2 and serve.poll() is None:
+            time.sleep(2)
+            with connect(read_only=True) as session:
+                ticks = session.query(DecisionRecord).count()
+        serve.terminate()
+        code = serve.wait(120)
+    output = log.read_text()
+    assert ticks >= 2, output[-3000:]
+    assert "Traceback" not in output, output[-3000:]
+    assert code in (0, 143), output[-3000:]
+    assert (get_settings().home / "prefect-services.db").is_file()
+    with connect(read_only=True) as session:
+        assert {d.action for d in list_decisions(session, limit=10)} == {"wait"}
+
+
 @pytest.mark.parametrize(
     ("args", "sentence"),
     [
