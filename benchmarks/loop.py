@@ -1,6 +1,7 @@
 """The autonomous loop measured in its worlds (issue 12 §4): prints one table row per world.
 
     python benchmarks/loop.py [--worlds reseed entropy] [--change 400] [--per-tick 5]
+                              [--advisor heuristic|random]
 
 * ``reseed``: C ``rand() % 1000`` (glibc through the registry's twin) seeded with A, re-seeded
   with B at ``--change``; the first 300 draws make the initial search, the rest arrive
@@ -12,7 +13,8 @@
 
 Each world runs in a fresh ``MIMICRY_HOME`` (SQLite) on a temporary Prefect server, the searches
 over one family and seeds 0..4095 (the worlds' seeds are drawn there), the advisor heuristic
-unless ``MIMICRY_LLM_BACKEND`` says otherwise.
+unless ``MIMICRY_LLM_BACKEND`` says otherwise; ``--advisor random``: a bad advisor, random valid
+advice from an HTTP server on 127.0.0.1 (``tests/random_advisor.py``), the same worlds.
 """
 
 from __future__ import annotations
@@ -30,8 +32,6 @@ def setup_home() -> str:
     os.environ["MIMICRY_HOME"] = home
     os.environ.pop("MIMICRY_DATABASE_URL", None)
     os.environ.setdefault("MIMICRY_LLM_BACKEND", "heuristic")
-    # Prefect's telemetry heartbeat logs a traceback when two servers share its database.
-    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     from mimicry.settings import get_settings
 
     get_settings.cache_clear()
@@ -165,16 +165,27 @@ def main() -> None:
     parser.add_argument("--worlds", nargs="+", default=["reseed", "entropy"])
     parser.add_argument("--change", type=int, default=400)
     parser.add_argument("--per-tick", type=int, default=5)
+    parser.add_argument("--advisor", choices=["heuristic", "random"], default="heuristic")
     args = parser.parse_args()
+    # Prefect's telemetry heartbeat logs a traceback when two servers share its database.
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    import contextlib
+    import sys
+
     from prefect.testing.utilities import prefect_test_harness
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from tests.random_advisor import random_advisor
 
     rows = []
     with prefect_test_harness(server_startup_timeout=300):
         for world in args.worlds:
-            if world == "reseed":
-                rows.append(reseed_world(args.change, args.per_tick))
-            else:
-                rows.append(entropy_world(args.per_tick))
+            with random_advisor() if args.advisor == "random" else contextlib.nullcontext():
+                if world == "reseed":
+                    row = reseed_world(args.change, args.per_tick)
+                else:
+                    row = entropy_world(args.per_tick)
+            rows.append({"advisor": args.advisor} | row)
             print(rows[-1], flush=True)
     for row in rows:
         print("| " + " | ".join(f"{k}: {v}" for k, v in row.items()) + " |")

@@ -11,14 +11,13 @@ dispatched in-process, the store in SQLite, approvals and the halt from the real
 
 from __future__ import annotations
 
+import contextlib
 import json
-import random
 import secrets
 import subprocess
 import threading
 import time
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from prefect.client.orchestration import get_client
@@ -35,6 +34,7 @@ from mimicry.store.database import connect
 from mimicry.store.decisions import list_decisions
 from mimicry.store.models import DecisionRecord, Evaluation, Prediction, Run
 from mimicry.store.streams import append_draws
+from tests.random_advisor import random_advisor
 from tests.test_cli import MIMICRY
 from watcher.picture import picture_path
 from watcher.policy import Policy
@@ -188,15 +188,22 @@ def scored_by(session, run_id: str) -> list[tuple[int, bool]]:
     ).all()
 
 
-def test_the_entropy_world_searches_within_budget_and_never_finds_signal(prefect_api, home):
+@pytest.mark.parametrize("advisor", ["heuristic", "random"])
+def test_the_entropy_world_searches_within_budget_and_never_finds_signal(
+    prefect_api, home, advisor
+):
+    """Also with a bad advisor (random valid advice): it may ask for any action, and the
+    policy still allows one search a day."""
     with connect() as session:
         append_draws(session, "noise", [secrets.randbelow(1000) for _ in range(300)], 1000, "os")
     assert initial_search("noise")["signal"] == "no_signal"
     policy = policy_file(home, "new_data_draws = 40\nsearches_per_day = 1\n")
-    for _ in range(5):
-        with connect() as session:
-            append_draws(session, "noise", [secrets.randbelow(1000) for _ in range(20)], 1000, "os")
-        tick(policy)
+    with random_advisor() if advisor == "random" else contextlib.nullcontext():
+        for _ in range(5):
+            with connect() as session:
+                values = [secrets.randbelow(1000) for _ in range(20)]
+                append_draws(session, "noise", values, 1000, "os")
+            tick(policy)
     with connect() as session:
         records = list_decisions(session, limit=100)
         searches = [d for d in records if d.action == "research"]
@@ -413,62 +420,8 @@ def test_approving_an_unknown_decision_is_one_sentence(home):
     )
 
 
-class RandomAdvisor(BaseHTTPRequestHandler):
-    """An OpenAI-compatible server whose every answer is a random advice that validates:
-    any action, any failure mode, up to three proposals anywhere inside the schema's bounds."""
-
-    rng = random.Random(0)
-    answered = 0
-
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        schema = body["response_format"]["json_schema"]["schema"]
-        names = schema["properties"]["evidence"]["items"].get("enum", [])
-        rng = RandomAdvisor.rng
-        ranges = {
-            "pool_size": (1, 100),
-            "holdout_fraction": (0.05, 0.5),
-            "model_trials": (1, 50),
-            "window_trials": (1, 200),
-        }
-        proposals = []
-        for parameter in rng.sample(sorted(ranges), rng.randint(0, 3)):
-            low, high = ranges[parameter]
-            value = rng.uniform(low, high) if isinstance(low, float) else rng.randint(low, high)
-            proposals.append({"parameter": parameter, "value": value})
-        advice = {
-            "schema_version": "1",
-            "recommended_action": rng.choice(["wait", "retrain", "research", "escalate"]),
-            "failure_mode": rng.choice(["none", "regime_shift", "chance", "data_quality"]),
-            "retrain_scope": rng.choice(["none", "model", "ranking", "search"]),
-            "parameter_proposals": proposals,
-            "confidence": rng.random(),
-            "evidence": rng.sample(names, min(len(names), rng.randint(0, 3))),
-            "rationale": "random",
-        }
-        RandomAdvisor.answered += 1
-        reply = json.dumps(
-            {"model": "random", "choices": [{"message": {"content": json.dumps(advice)}}]}
-        ).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(reply)))
-        self.end_headers()
-        self.wfile.write(reply)
-
-    def log_message(self, *args):
-        pass
-
-
-def test_a_random_advisor_stays_inside_the_policy_and_the_world_still_recovers(
-    prefect_api, home, monkeypatch
-):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), RandomAdvisor)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("MIMICRY_LLM_BACKEND", "http")
-    monkeypatch.setenv("MIMICRY_LLM_URL", f"http://127.0.0.1:{server.server_address[1]}")
-    get_settings.cache_clear()
-    try:
+def test_a_random_advisor_stays_inside_the_policy_and_the_world_still_recovers(prefect_api, home):
+    with random_advisor() as advisor:
         first, second = 1 + secrets.randbelow(4000), 1 + secrets.randbelow(4000)
         world = reseed_world(home, first, second, change=330)
         feed(world, 300)
@@ -477,9 +430,7 @@ def test_a_random_advisor_stays_inside_the_policy_and_the_world_still_recovers(
         for _ in range(12):  # draws 300 .. 360, five a tick
             feed(world, 5)
             tick(policy)
-    finally:
-        server.shutdown()
-    assert RandomAdvisor.answered > 0
+    assert advisor.answered > 0
     defaults = Policy().acceptance
     with connect() as session:
         records = list_decisions(session, limit=500)
