@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import pytest
 
 from mimicry.settings import get_settings
@@ -32,3 +35,23 @@ def home(tmp_path, monkeypatch):
     monkeypatch.setenv("MIMICRY_HOME", str(tmp_path / "home"))
     get_settings.cache_clear()
     return tmp_path
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the soaks the collected tests will read (tests/test_soak.py) now, so that they run
+    beside the rest of the suite instead of after it."""
+    from tests.test_soak import start_soaks
+
+    names = {
+        marker.args[0]
+        for item in session.items
+        if (marker := item.get_closest_marker("soak")) is not None
+    }
+    if names:
+        start_soaks(session.config, names, Path(tempfile.mkdtemp(prefix="mimicry-soaks-")))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    from tests.test_soak import stop_soaks
+
+    stop_soaks(session.config)
