@@ -1,7 +1,13 @@
-"""One search or retrain per stream at a time (DESIGN.md §8): a Prefect global concurrency limit
-of one slot per stream, created on first use and held for the whole flow run. A second run on the
-same stream (the WATCHER's, a person's ``mimicry run``, a deployment run) waits for the slot; the
-slot's lease lapses if the holder's process dies, so a crash never blocks the stream for good.
+"""One search or retrain per stream at a time for deployment runs (DESIGN.md §8): a Prefect global
+concurrency limit of one slot per stream, created on first use and held for the whole flow run. A
+second deployment run on the same stream (the WATCHER's dispatch, an operator's or CI's trigger)
+waits for the slot; the server's repossessor frees a slot whose holder died when its lease lapses.
+
+Runs outside a deployment (``mimicry run``, the WATCHER's in-process dispatch) take no slot: they
+report to a temporary server, which runs no repossessor, and every temporary server shares one
+database, so a killed run's slot would never be freed and every later run on its stream would
+wait for good (seen: three killed test runs hung the runs after them). The WATCHER's own rule,
+one open decision per stream, holds in both cases.
 """
 
 from __future__ import annotations
@@ -20,6 +26,18 @@ def slot_name(stream: str) -> str:
 
 @contextmanager
 def one_run_per_stream(stream: str) -> Iterator[None]:
+    """The stream's slot held while the body runs, in a deployment's flow run; else nothing."""
+    from prefect.runtime import deployment
+
+    if deployment.id is None:
+        yield
+        return
+    with stream_slot(stream):
+        yield
+
+
+@contextmanager
+def stream_slot(stream: str) -> Iterator[None]:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
     from prefect.concurrency.sync import concurrency

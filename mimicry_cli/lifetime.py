@@ -124,11 +124,29 @@ _DIE_WITH_PARENT = (
 )
 
 
+#: The services a served flow needs from a server of its own: the scheduler makes the runs, the
+#: repossessor frees a concurrency slot whose holder died, the task-run recorder keeps task runs.
+#: The rest (the event persister above all) only add writers to its SQLite database, where a
+#: write that meets another fails at once with "database is locked" (SQLite's lock upgrade).
+_SERVED_SERVICES_OFF = (
+    "EVENT_PERSISTER",
+    "TRIGGERS",
+    "LATE_RUNS",
+    "FOREMAN",
+    "PAUSE_EXPIRATIONS",
+    "CANCELLATION_CLEANUP",
+    "CLEANUP_RECONCILER",
+)
+
+
 def _services_environment() -> dict[str, str]:
-    if os.environ.get("PREFECT_SERVER_DATABASE_CONNECTION_URL"):
-        return {}
-    database = get_settings().home / "prefect-services.db"
-    return {"PREFECT_SERVER_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{database}"}
+    environment = {
+        f"PREFECT_SERVER_SERVICES_{name}_ENABLED": "false" for name in _SERVED_SERVICES_OFF
+    }
+    if not os.environ.get("PREFECT_SERVER_DATABASE_CONNECTION_URL"):
+        database = get_settings().home / "prefect-services.db"
+        environment["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = f"sqlite+aiosqlite:///{database}"
+    return environment
 
 
 def start_prefect_server(port: int, timeout: float, services: bool = False) -> subprocess.Popen:

@@ -42,6 +42,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     beside the rest of the suite instead of after it."""
     from tests.test_soak import start_soaks
 
+    if session.config.option.collectonly:
+        return
     names = {
         marker.args[0]
         for item in session.items

@@ -47,6 +47,7 @@ import psutil
 import pytest
 from sqlalchemy import select
 
+from flows.stream_slot import slot_name
 from mimicry.store.database import connect
 from mimicry.store.models import Chunk, DecisionRecord, Run
 from mimicry.store.streams import append_draws, require_stream
@@ -420,6 +421,11 @@ def test_the_watcher_dispatches_a_retrain_through_its_deployment(
         stored = session.scalars(select(Run).where(Run.flow_run_id == flow_run_id)).one()
         assert str(stored.id) == dispatched["run_id"]
         assert stored.parameters["decision_id"] == first["id"]
+    # The deployment run held the stream's slot (one search or retrain at a time) and gave it back.
+    slot = httpx.get(
+        f"{rig.api_url}/v2/concurrency_limits/{slot_name(secret_search.stream)}", timeout=30
+    ).json()
+    assert slot["limit"] == 1 and slot["active_slots"] == 0, slot
 
 
 def test_deployments_are_what_prefect_yaml_says(rig: Rig) -> None:
