@@ -59,6 +59,7 @@ def reseed_world(change: int, per_tick: int) -> dict:
     from mimicry.feed import FeedSpec, Reseed, feed, save_feed
     from mimicry.store.database import connect
     from mimicry.store.decisions import list_decisions
+    from mimicry.store.predictions import run_scores
 
     home = Path(setup_home())
     path = home / "feed.json"
@@ -94,20 +95,10 @@ def reseed_world(change: int, per_tick: int) -> dict:
         ranked = next(
             (d.draws for d in records if d.action == "retrain" and d.status == "done"), None
         )
-        first_hit = None
-        if research is not None:
-            from sqlalchemy import select
-
-            from mimicry.store.models import Evaluation, Prediction
-
-            first_hit = session.scalar(
-                select(Evaluation.position)
-                .join(Prediction, Prediction.id == Evaluation.prediction_id)
-                .where(Evaluation.hit, Evaluation.position >= change)
-                .where(Prediction.run_id == research.run_id)
-                .order_by(Evaluation.position)
-                .limit(1)
-            )
+        first_hit = research and next(
+            (at for at, hit in run_scores(session, research.run_id) if hit and at >= change),
+            None,
+        )
     after = lambda n: "-" if n is None else str(n - change)  # noqa: E731
     return {
         "world": f"reseed at {change}",

@@ -22,7 +22,6 @@ from datetime import UTC, datetime
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.testing.utilities import prefect_test_harness
-from sqlalchemy import select
 
 from flows.pipeline import pipeline
 from flows.stream_slot import slot_name
@@ -32,7 +31,8 @@ from mimicry.requests import PipelineRequest, RankingSettings, SieveSettings
 from mimicry.settings import get_settings
 from mimicry.store.database import connect
 from mimicry.store.decisions import list_decisions
-from mimicry.store.models import DecisionRecord, Evaluation, Prediction, Run
+from mimicry.store.models import DecisionRecord, Run
+from mimicry.store.predictions import run_scores
 from mimicry.store.streams import append_draws
 from tests.random_advisor import random_advisor
 from tests.test_cli import MIMICRY
@@ -117,7 +117,7 @@ def test_the_reseed_world_is_detected_searched_again_and_recovers(prefect_api, h
         found = session.get(Run, research[0].run_id)
         assert found.parameters["decision_id"] == research[0].id  # traced both ways
         # Its best survivor predicts at once (the segment is too short to hold draws out) ...
-        continued = scored_by(session, found.id)
+        continued = run_scores(session, found.id)
         assert continued and all(hit for _, hit in continued)
         # ... until the segment can be ranked: a retrain on the search's survivors.
         retrains = [d for d in records if d.action == "retrain"]
@@ -125,7 +125,7 @@ def test_the_reseed_world_is_detected_searched_again_and_recovers(prefect_api, h
         ranked = session.get(Run, retrains[0].run_id)
         assert ranked.parameters["kind"] == "retrain" and ranked.summary["signal"] == "signal"
         assert ranked.parameters["search_run_id"] == found.id
-        after = scored_by(session, ranked.id)
+        after = run_scores(session, ranked.id)
         assert after and sum(hit for _, hit in after) >= len(after) - 1
     recovered_at = continued[0][0]
     # The stream-health picture: a PNG under MIMICRY_HOME and an image artifact in the UI.
@@ -177,16 +177,6 @@ def test_one_search_per_stream_at_a_time(prefect_api):
         thread.join(60)
     with concurrency(slot_name("busy/stream 1"), occupy=1, timeout_seconds=30, strict=True):
         pass  # given back when the first run ended
-
-
-def scored_by(session, run_id: str) -> list[tuple[int, bool]]:
-    """(position, hit) of every scored prediction the run made."""
-    return session.execute(
-        select(Evaluation.position, Evaluation.hit)
-        .join(Prediction, Prediction.id == Evaluation.prediction_id)
-        .where(Prediction.run_id == run_id)
-        .order_by(Evaluation.position)
-    ).all()
 
 
 @pytest.mark.parametrize("advisor", ["heuristic", "random"])
@@ -448,7 +438,7 @@ def test_a_random_advisor_stays_inside_the_policy_and_the_world_still_recovers(p
         research = [d for d in records if d.action == "research" and d.status == "done"]
         assert research and 330 <= research[-1].request["request"]["segment_start"] <= 332
         found = session.get(Run, research[-1].run_id)
-        continued = scored_by(session, found.id)
+        continued = run_scores(session, found.id)
         assert continued and all(hit for _, hit in continued)
 
 

@@ -96,6 +96,19 @@ def stream_evaluations(session: Session, stream_id: int) -> list[Evaluation]:
     )
 
 
+def run_scores(session: Session, run_id: str) -> list[tuple[int, bool]]:
+    """(position, hit) of every scored prediction the run made, by position."""
+    return [
+        (position, hit)
+        for position, hit in session.execute(
+            select(Evaluation.position, Evaluation.hit)
+            .join(Prediction, Prediction.id == Evaluation.prediction_id)
+            .where(Prediction.run_id == run_id)
+            .order_by(Evaluation.position)
+        )
+    ]
+
+
 def latest_ranked_run(session: Session, stream_id: int) -> Run | None:
     """The newest completed run of the stream that ranked hypotheses. A run still "running"
     (or killed while it was) never feeds a prediction: its model may be missing or half-made."""
