@@ -47,6 +47,7 @@ import functools
 import io
 import itertools
 import json
+import math
 import operator
 import os
 import re
@@ -57,6 +58,7 @@ from typing import Any, cast
 
 __all__ = [
     "DRAW_COLUMN_NAMES",
+    "Domain",
     "DrawBatch",
     "DrawFileError",
     "DrawHistory",
@@ -79,6 +81,7 @@ _NUMBER_LIKE_RE = re.compile(
     r"(?:nan|inf|infinity))",
     re.ASCII | re.IGNORECASE,
 )
+_FLOAT_RE = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
 _ISO_DATE_RE = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
     r"(?:[T ][0-9]{2}(?::[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?)?"
@@ -124,6 +127,38 @@ class DrawFileError(ValueError):
 
 
 @dataclass(frozen=True)
+class Domain:
+    """What one draw may be: an integer in ``[low, high)``, or with ``floats`` also a decimal
+    number there (the doubles ``Math.random()`` and ``random.random()`` print)."""
+
+    low: int
+    high: int
+    floats: bool = False
+
+    def holds(self, value: int | float) -> bool:
+        return self.low <= value < self.high
+
+    @property
+    def expected(self) -> str:
+        return "a number draw" if self.floats else "an integer draw"
+
+    def outside(self, token: str) -> str:
+        """Says that the number ``token`` spells lies outside the domain."""
+        token = token.strip()
+        if len(token) > _SHOW_MAX:
+            shown = token[: _SHOW_MAX - 1] + "…"
+        else:
+            shown = token if self.floats and _parse_int_token(token) is None else str(int(token))
+        return f"value {shown} is outside the range [{self.low}, {self.high})"
+
+
+def _domain_of(modulus: int | None, domain: Domain | None) -> Domain:
+    if (modulus is None) == (domain is None):
+        raise ValueError("give exactly one of modulus and domain")
+    return domain if domain is not None else Domain(0, _checked_positive("modulus", modulus))
+
+
+@dataclass(frozen=True)
 class DrawHistory:
     """One stream of draws read from a file, oldest first."""
 
@@ -164,7 +199,8 @@ class DrawBatch:
 def read_draws(
     path: str | os.PathLike[str],
     *,
-    modulus: int,
+    modulus: int | None = None,
+    domain: Domain | None = None,
     session: str | None = None,
     column: str | None = None,
 ) -> DrawHistory:
@@ -172,9 +208,11 @@ def read_draws(
 
     ``session`` selects a stream; it is required when the file holds several sessions and
     optional when it holds one.  ``column`` names the draw column of a CSV file (or the draw
-    field of JSON objects).  Raises :class:`DrawFileError` on any bad input.
+    field of JSON objects).  ``domain`` in place of ``modulus``: draws in another range, or
+    decimal numbers (negative integers, 64-bit words and floats for state recovery).  Raises
+    :class:`DrawFileError` on any bad input.
     """
-    stream = stream_draws(path, modulus=modulus, session=session, column=column)
+    stream = stream_draws(path, modulus=modulus, domain=domain, session=session, column=column)
     values: list[int] = []
     locations: list[int] = []
     dates: list[str] = []
@@ -198,7 +236,8 @@ def read_draws(
 def stream_draws(
     path: str | os.PathLike[str],
     *,
-    modulus: int,
+    modulus: int | None = None,
+    domain: Domain | None = None,
     session: str | None = None,
     column: str | None = None,
     batch_size: int = 65536,
@@ -211,9 +250,9 @@ def stream_draws(
     raise :class:`DrawFileError` here; the others raise while iterating, in place of the batch
     that would hold the bad draw, and an empty file raises once iteration reaches its end.
     """
-    modulus = _checked_positive("modulus", modulus)
+    domain = _domain_of(modulus, domain)
     batch_size = _checked_positive("batch_size", batch_size)
-    layout, rows = _parse(path, modulus=modulus, column=column)
+    layout, rows = _parse(path, domain=domain, column=column)
     chosen = None
     if layout.has_sessions:
         # The choice (and its messages) needs every session name: a first pass over the file.
@@ -228,7 +267,7 @@ def stream_draws(
             source=layout.source,
         )
     return DrawStream(
-        path, layout, chosen, rows, modulus=modulus, column=column, batch_size=batch_size
+        path, layout, chosen, rows, domain=domain, column=column, batch_size=batch_size
     )
 
 
@@ -245,7 +284,7 @@ class DrawStream:
         session: str | None,
         rows: Iterator[_Rows] | None,
         *,
-        modulus: int,
+        domain: Domain,
         column: str | None,
         batch_size: int,
     ) -> None:
@@ -258,14 +297,14 @@ class DrawStream:
         self._path = path
         self._layout = layout
         self._rows = rows  # the rows of the parse stream_draws began, for the first iteration
-        self._modulus = modulus
+        self._domain = domain
         self._column = column
         self._batch_size = batch_size
 
     def __iter__(self) -> Iterator[DrawBatch]:
         rows, self._rows = self._rows, None
         if rows is None:
-            rows = _parse(self._path, modulus=self._modulus, column=self._column)[1]
+            rows = _parse(self._path, domain=self._domain, column=self._column)[1]
         return self._batches(rows)
 
     def where(self, location: int) -> str:
@@ -303,7 +342,7 @@ def sessions_in(path: str | os.PathLike[str], *, column: str | None = None) -> l
     :class:`DrawFileError`), except that draws are not checked against a range, an empty
     file gives ``[]`` and dates are not checked for order.
     """
-    layout, rows = _parse(path, modulus=None, column=column)
+    layout, rows = _parse(path, domain=None, column=column)
     known = _distinct_sessions(rows)
     return known if layout.has_sessions else []
 
@@ -524,13 +563,6 @@ def _show_names(names: Sequence[str]) -> str:
     return ", ".join(repr(n) for n in names) if names else "none"
 
 
-def _range_text(token: str, modulus: int) -> str:
-    """Says that the integer ``token`` spells lies outside ``[0, modulus)``."""
-    token = token.strip()
-    shown = str(int(token)) if len(token) <= _SHOW_MAX else token[: _SHOW_MAX - 1] + "…"
-    return f"value {shown} is outside the range [0, {modulus})"
-
-
 def _text_chunks(path: str | os.PathLike[str], src: str) -> Iterator[str]:
     """The text of a file, decoded piece by piece, with the BOM dropped and every line end
     (CRLF, CR, LF) turned into ``"\\n"``.
@@ -639,7 +671,7 @@ def _pick_delimiter(content: str | None) -> str:
 
 
 def _parse(
-    path: str | os.PathLike[str], *, modulus: int | None, column: str | None
+    path: str | os.PathLike[str], *, domain: Domain | None, column: str | None
 ) -> tuple[_Layout, Iterator[_Rows]]:
     """Opens ``path`` and reads its head (raising the problems found there); the rows follow."""
     src = os.fsdecode(os.fspath(path))
@@ -651,9 +683,9 @@ def _parse(
     fmt = _detect_format(src, first_char, content)
     text = itertools.chain(head, chunks)
     if fmt == "json":
-        return _parse_json(src, text, modulus, column)
+        return _parse_json(src, text, domain, column)
     if fmt == "csv":
-        return _parse_csv(src, text, _pick_delimiter(content), modulus, column)
+        return _parse_csv(src, text, _pick_delimiter(content), domain, column)
     if column is not None:
         raise DrawFileError(
             f"Draw file '{src}' is plain text with one draw per line, so column '{column}'"
@@ -661,7 +693,7 @@ def _parse(
             source=src,
         )
     layout = _Layout(src, "line", False, False, " (expected one integer per line)")
-    return layout, _plain_rows(src, text, modulus)
+    return layout, _plain_rows(src, text, domain)
 
 
 def _line_blocks(chunks: Iterable[str]) -> Iterator[tuple[int, str]]:
@@ -693,6 +725,15 @@ def _parse_int_token(token: str) -> int | None:
             return -1 if sign else (1 << 64) ** 64
         token = sign + digits
     return int(token)
+
+
+def _parse_number(token: str, domain: Domain | None) -> int | float | None:
+    """The integer ``token`` spells, or with a float domain the finite decimal number; None
+    when it is neither."""
+    value = _parse_int_token(token)
+    if value is None and domain is not None and domain.floats and _FLOAT_RE.fullmatch(token):
+        return float(token)
+    return value
 
 
 def _at(src: str, kind: str, n: int, message: str) -> DrawFileError:
@@ -769,20 +810,20 @@ def _choose_session(src: str, known: list[str], session: str | None) -> str:
 # plain text
 
 
-def _plain_rows(src: str, text: Iterable[str], modulus: int | None) -> Iterator[_Rows]:
+def _plain_rows(src: str, text: Iterable[str], domain: Domain | None) -> Iterator[_Rows]:
     for first_line, block in _line_blocks(text):
-        rows = _plain_digits_block(block, first_line, modulus)
+        rows = _plain_digits_block(block, first_line, domain)
         if rows is not None:
             yield rows
             continue
-        rows, error = _plain_block(src, block, first_line, modulus)
+        rows, error = _plain_block(src, block, first_line, domain)
         if rows.values:
             yield rows
         if error is not None:
             raise error
 
 
-def _plain_digits_block(block: str, first_line: int, modulus: int | None) -> _Rows | None:
+def _plain_digits_block(block: str, first_line: int, domain: Domain | None) -> _Rows | None:
     """The fast path: a block of plain ASCII integers in range, one per line, and nothing else
     (no blank lines, comments, signs or spaces).  None when the block is anything else."""
     if not block.endswith("\n"):
@@ -795,19 +836,18 @@ def _plain_digits_block(block: str, first_line: int, modulus: int | None) -> _Ro
         values = list(map(int, lines))
     except ValueError:  # a number too long for int(): the exact path says what to do
         return None
-    if modulus is not None and max(values) >= modulus:
+    if domain is not None and not (domain.holds(min(values)) and domain.holds(max(values))):
         return None
     return _Rows(values, range(first_line, first_line + len(values)))
 
 
 def _plain_block(
-    src: str, block: str, first_line: int, modulus: int | None
+    src: str, block: str, first_line: int, domain: Domain | None
 ) -> tuple[_Rows, DrawFileError | None]:
     """Every line of ``block`` read by the rules; the draws before a bad line, and its error."""
-    values: list[int] = []
+    values: list[int | float] = []
     locs: list[int] = []
     append = values.append
-    top = modulus if modulus is not None else -1
     error = None
     for number, line in enumerate(block.split("\n"), first_line):
         if "#" in line:
@@ -818,13 +858,14 @@ def _plain_block(
         if token.isdigit() and token.isascii() and len(token) < 20:
             value = int(token)
         else:
-            parsed = _parse_int_token(token)
+            parsed = _parse_number(token, domain)
             if parsed is None:
-                error = _at(src, "line", number, f"expected an integer draw, found {_show(token)}")
+                expected = domain.expected if domain is not None else "an integer draw"
+                error = _at(src, "line", number, f"expected {expected}, found {_show(token)}")
                 break
             value = parsed
-        if top >= 0 and not 0 <= value < top:
-            error = _at(src, "line", number, _range_text(token, top))
+        if domain is not None and not domain.holds(value):
+            error = _at(src, "line", number, domain.outside(token))
             break
         append(value)
         locs.append(number)
@@ -866,7 +907,7 @@ def _csv_error(src: str, done: list[int], exc: csv.Error) -> DrawFileError:
 
 
 def _parse_csv(
-    src: str, text: Iterable[str], delimiter: str, modulus: int | None, column: str | None
+    src: str, text: Iterable[str], delimiter: str, domain: Domain | None, column: str | None
 ) -> tuple[_Layout, Iterator[_Rows]]:
     lines = (line for _, block in _line_blocks(text) for line in io.StringIO(block, newline=""))
     reader = csv.reader(lines, delimiter=delimiter, strict=True)
@@ -883,7 +924,7 @@ def _parse_csv(
     header = [cell.strip() for cell in row]
     while header and not header[-1]:
         header.pop()
-    if all(_parse_int_token(cell) is not None for cell in header):
+    if all(_parse_number(cell, domain) is not None for cell in header):
         # No header: one column of numbers reads like a text file.
         if len(header) != 1:
             raise _at(
@@ -911,7 +952,7 @@ def _parse_csv(
             columns.date >= 0,
             f" (only a header on line {header_line})",
         )
-    return layout, _csv_data_rows(src, rows, done, columns, modulus)
+    return layout, _csv_data_rows(src, rows, done, columns, domain)
 
 
 @dataclass(frozen=True)
@@ -929,7 +970,7 @@ def _csv_data_rows(
     rows: Iterator[tuple[int, list[str]]],
     done: list[int],
     columns: _CsvColumns,
-    modulus: int | None,
+    domain: Domain | None,
 ) -> Iterator[_Rows]:
     names, draw_i, date_i, session_i = columns.names, columns.draw, columns.date, columns.session
     width = len(names)
@@ -953,20 +994,21 @@ def _csv_data_rows(
             if token.isdigit() and token.isascii() and len(token) < 20:
                 value = int(token)
             else:
-                parsed = _parse_int_token(token)
+                parsed = _parse_number(token, domain)
                 if parsed is None:
                     if not token and _blank(row):
                         continue
                     found = _show(token) if token else "an empty field"
+                    expected = domain.expected if domain is not None else "an integer draw"
                     raise _at(
                         src,
                         "line",
                         line,
-                        f"expected an integer draw in column {names[draw_i]!r}, found {found}",
+                        f"expected {expected} in column {names[draw_i]!r}, found {found}",
                     )
                 value = parsed
-            if modulus is not None and not 0 <= value < modulus:
-                raise _at(src, "line", line, _range_text(token, modulus))
+            if domain is not None and not domain.holds(value):
+                raise _at(src, "line", line, domain.outside(token))
             name = ""
             if session_i >= 0:
                 name = row[session_i].strip()
@@ -1247,7 +1289,7 @@ def _show_json(value: object) -> str:
 
 
 def _parse_json(
-    src: str, text: Iterable[str], modulus: int | None, column: str | None
+    src: str, text: Iterable[str], domain: Domain | None, column: str | None
 ) -> tuple[_Layout, Iterator[_Rows]]:
     scanner = _JsonScanner(src, iter(text))
     if not scanner.starts_list():
@@ -1265,7 +1307,7 @@ def _parse_json(
     first = first_run[0]
     if isinstance(first, dict):
         layout = _Layout(src, "item", _SESSION_NAME in first, _DATE_NAME in first, "")
-        return layout, _json_object_rows(src, runs, layout, modulus, column)
+        return layout, _json_object_rows(src, runs, layout, domain, column)
     if column is not None:
         raise DrawFileError(
             f"Draw file '{src}' is a JSON list of integers without fields, so column"
@@ -1273,45 +1315,63 @@ def _parse_json(
             source=src,
         )
     layout = _Layout(src, "item", False, False, " (an empty JSON list)")
-    return layout, _json_integer_rows(src, runs, modulus)
+    return layout, _json_integer_rows(src, runs, domain)
 
 
 def _json_integer_rows(
-    src: str, runs: Iterator[list[object]], modulus: int | None
+    src: str, runs: Iterator[list[object]], domain: Domain | None
 ) -> Iterator[_Rows]:
     start = 0  # the item of the run's first value
     for run in runs:
         if set(map(type, run)) == {int}:
             values = cast("list[int]", run)
-            if modulus is None or (min(values) >= 0 and max(values) < modulus):
+            if domain is None or (domain.holds(min(values)) and domain.holds(max(values))):
                 yield _Rows(values, range(start, start + len(values)))
                 start += len(values)
                 continue
-        good, error = _first_bad_integer(src, run, start, modulus)
+        good, error = _first_bad_number(src, run, start, domain)
         if good:  # the draws before a bad item still go out, then its error
-            yield _Rows(cast("list[int]", run[:good]), range(start, start + good))
-        raise error
+            yield _Rows(_json_values(run[:good]), range(start, start + good))
+            start += good
+        if error is not None:
+            raise error
 
 
-def _first_bad_integer(
-    src: str, items: list[object], start: int, modulus: int | None
-) -> tuple[int, DrawFileError]:
-    """Where the first item that is not a draw stands in ``items`` (item ``start`` first), and
-    the error it makes."""
+def _first_bad_number(
+    src: str, items: list[object], start: int, domain: Domain | None
+) -> tuple[int, DrawFileError | None]:
+    """How many items from the run's start are draws (item ``start`` first), and the error
+    the first one that is not makes (None when all are)."""
     for j, item in enumerate(items):
         i = start + j
-        if type(item) is not int:
-            return j, _at(src, "item", i, f"expected an integer draw, found {_show_json(item)}")
-        if modulus is not None and not 0 <= item < modulus:
-            return j, _at(src, "item", i, _range_text(str(item), modulus))
-    raise AssertionError("no bad item")  # pragma: no cover
+        value = _json_value(item, domain)
+        if value is None:
+            expected = domain.expected if domain is not None else "an integer draw"
+            return j, _at(src, "item", i, f"expected {expected}, found {_show_json(item)}")
+        if domain is not None and not domain.holds(value):
+            return j, _at(src, "item", i, domain.outside(str(item)))
+    return len(items), None
+
+
+def _json_value(item: object, domain: Domain | None) -> int | float | None:
+    """The draw a JSON item is (an integer; with a float domain also a finite float)."""
+    if type(item) is int:
+        return item
+    if isinstance(item, _JsonNumber) and domain is not None and domain.floats:
+        value = float(item)
+        return value if math.isfinite(value) else None
+    return None
+
+
+def _json_values(items: list[object]) -> list[int | float]:
+    return [float(item) if isinstance(item, _JsonNumber) else cast("int", item) for item in items]
 
 
 def _json_object_rows(
     src: str,
     runs: Iterator[list[object]],
     layout: _Layout,
-    modulus: int | None,
+    domain: Domain | None,
     column: str | None,
 ) -> Iterator[_Rows]:
     draw_key = column if column is not None else _JSON_DRAW_KEY
@@ -1330,13 +1390,13 @@ def _json_object_rows(
                 raise _at(
                     src, "item", i, f'the object has no "{draw_key}" field; found fields {fields}'
                 )
-            value = obj[draw_key]
-            if type(value) is not int:
-                raise _at(
-                    src, "item", i, f'expected an integer "{draw_key}", found {_show_json(value)}'
-                )
-            if modulus is not None and not 0 <= value < modulus:
-                raise _at(src, "item", i, _range_text(str(value), modulus))
+            value = _json_value(obj[draw_key], domain)
+            if value is None:
+                kind = "a number" if domain is not None and domain.floats else "an integer"
+                found = _show_json(obj[draw_key])
+                raise _at(src, "item", i, f'expected {kind} "{draw_key}", found {found}')
+            if domain is not None and not domain.holds(value):
+                raise _at(src, "item", i, domain.outside(str(obj[draw_key])))
 
             if (_SESSION_NAME in obj) != has_session or (_DATE_NAME in obj) != has_date:
                 for name, wanted in ((_SESSION_NAME, has_session), (_DATE_NAME, has_date)):

@@ -33,6 +33,7 @@ apply_prefect_defaults()  # before any command module imports Prefect
 
 from mimicry_cli import advise as _advise  # noqa: E402, F401  (each registers its commands)
 from mimicry_cli import predict as _predict  # noqa: E402, F401
+from mimicry_cli import recover as _recover  # noqa: E402, F401
 from mimicry_cli import run as _run  # noqa: E402, F401
 from mimicry_cli import sieve as _sieve  # noqa: E402, F401
 from mimicry_cli import store as _store  # noqa: E402, F401

@@ -1,4 +1,4 @@
-"""Run the real runtimes that define the generators: g++, the JDK, PHP, glibc.
+"""Run the real runtimes that define the generators: g++, the JDK, PHP, Node, glibc.
 
 Each program is written to a private temporary directory and compiled once per test session
 (cached by the hash of its source), then run with its input batched into one process. A missing
@@ -26,6 +26,7 @@ _INSTALL = {
     "javac": "install a JDK (Debian: apt-get install -y default-jdk-headless)",
     "java": "install a JDK (Debian: apt-get install -y default-jdk-headless)",
     "php": "install PHP's command line (Debian: apt-get install -y php-cli)",
+    "node": "install Node.js (Debian: apt-get install -y nodejs)",
 }
 
 _WORKDIR: Path | None = None
@@ -104,6 +105,11 @@ def run_php(code: str, stdin: str = "") -> str:
     if not path.exists():
         path.write_text(code)
     return _run([_tool("php"), "-n", str(path)], stdin, "the PHP script")
+
+
+def run_node(script: str, *flags: str) -> str:
+    """Run JavaScript ``script`` with node (``flags`` before it, e.g. ``--random-seed=5``)."""
+    return _run([_tool("node"), *flags, "-e", script], "", "the Node script")
 
 
 class Glibc:

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mimicry.draws import (
+    Domain,
     DrawBatch,
     DrawFileError,
     DrawHistory,
@@ -1137,3 +1138,51 @@ def test_streaming_memory_stays_bounded(tmp_path: Path) -> None:
     count, peak_kib = int(out[0]), int(out[1])
     assert count == 3_000_000
     assert peak_kib < 100 * 1024
+
+
+# -- domains other than [0, M): signed and 64-bit integers, doubles (state recovery) ----------
+
+UNIT = Domain(0, 1, floats=True)
+SIGNED = Domain(-(1 << 31), 1 << 31)
+
+
+def test_a_float_domain_reads_doubles_in_every_format(tmp_path: Path) -> None:
+    values = [0.9311600617849973, 0.0, 0.5, 1e-05]
+    text = write(tmp_path / "d.txt", "".join(f"{v!r}\n" for v in values))
+    as_csv = write(tmp_path / "d.csv", "draw\n" + "".join(f"{v!r}\n" for v in values))
+    as_json = write(tmp_path / "d.json", json.dumps(values))
+    objects = write(tmp_path / "o.json", json.dumps([{"draw": v} for v in values]))
+    for path in (text, as_csv, as_json, objects):
+        assert read_draws(path, domain=UNIT).values == tuple(values)
+
+
+def test_a_signed_domain_reads_negative_and_64_bit_integers(tmp_path: Path) -> None:
+    path = write(tmp_path / "s.txt", "-2147483648\n2147483647\n-1\n")
+    assert read_draws(path, domain=SIGNED).values == (-(1 << 31), (1 << 31) - 1, -1)
+    wide = write(tmp_path / "w.json", json.dumps([(1 << 64) - 1, 0]))
+    assert read_draws(wide, domain=Domain(0, 1 << 64)).values == ((1 << 64) - 1, 0)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "domain", "message"),
+    [
+        ("f.txt", "0.5\nnan\n", UNIT, "line 2: expected a number draw, found 'nan'"),
+        ("f.txt", "0.5\n1.0\n", UNIT, "line 2: value 1.0 is outside the range [0, 1)"),
+        ("f.json", "[0.5, Infinity]", UNIT, "item 1: expected a number draw, found Infinity"),
+        ("f.json", "[0.5, -0.25]", UNIT, "item 1: value -0.25 is outside the range [0, 1)"),
+        ("f.txt", "3\n-2147483649\n", SIGNED, "line 2: value -2147483649 is outside the range"),
+        ("f.txt", "0.5\n", SIGNED, "line 1: expected an integer draw, found '0.5'"),
+        ("f.json", "[1.5]", SIGNED, "item 0: expected an integer draw, found 1.5"),
+    ],
+)
+def test_a_domain_refuses_what_it_does_not_hold(
+    tmp_path: Path, name: str, content: str, domain: Domain, message: str
+) -> None:
+    path = write(tmp_path / name, content)
+    assert message in error_of(path, modulus=None, domain=domain)
+
+
+def test_modulus_and_domain_are_exclusive(tmp_path: Path) -> None:
+    path = write(tmp_path / "x.txt", "1\n")
+    with pytest.raises(ValueError, match="exactly one of modulus and domain"):
+        read_draws(path, modulus=10, domain=SIGNED)

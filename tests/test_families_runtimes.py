@@ -1,13 +1,14 @@
-"""The families of mersenne.py, glibc.py and lcg.py against the runtimes that define them, and
-their inverse steps.
+"""The families of mersenne.py, glibc.py, lcg.py and v8.py against the runtimes that define them,
+and their inverse steps.
 
 Expected values come from the runtimes themselves (g++ <random>, PHP, CPython, glibc through
-ctypes, the JDK), run inside the tests; the only hard-coded words are Microsoft's published
+ctypes, the JDK, Node), run inside the tests; the only hard-coded words are Microsoft's published
 ``rand()`` sequences, since no MSVC runtime exists here.
 """
 
 from __future__ import annotations
 
+import json
 import random
 from itertools import islice
 
@@ -24,6 +25,7 @@ from gpu_kernels.families.lcg import (
     MsvcRand,
 )
 from gpu_kernels.families.mersenne import MT19937, PythonRandom
+from gpu_kernels.families.v8 import V8MathRandom
 from tests import runtimes
 
 WORDS = 2000
@@ -151,6 +153,18 @@ JAVA_SEEDS = [
 ]
 
 
+#: Node's --random-seed is a 32-bit int flag, sign-extended to V8's 64-bit seed.
+NODE_SEEDS = [1337, -5, 1, 2**31 - 1, -(2**31), _rng.randrange(1, 2**31)]
+
+
+@pytest.mark.parametrize("seed", NODE_SEEDS)
+def test_v8_matches_node_math_random_across_cache_refills(seed):
+    script = "console.log(JSON.stringify(Array.from(Array(300), Math.random)))"
+    doubles = json.loads(runtimes.run_node(script, f"--random-seed={seed}"))
+    words = islice(V8MathRandom().words(V8MathRandom().seed(seed % 2**64)), 300)
+    assert [(word >> 12) / 2**52 for word in words] == doubles
+
+
 def test_java_random_matches_the_jdk():
     family = JavaRandom()
     got = runtimes.java_random([(s, 0, WORDS) for s in JAVA_SEEDS])
@@ -213,6 +227,7 @@ ALL_MINE = [
     MinstdRand(),
     MinstdRand0(),
     MsvcRand(),
+    V8MathRandom(),
 ]
 
 
@@ -231,6 +246,7 @@ def test_declared_attributes(family):
 # Inverse steps: prev∘next and next∘prev are the identity on random states.
 
 U32 = st.integers(0, 2**32 - 1)
+U64 = st.integers(0, 2**64 - 1)
 
 
 def _mt_state(data: bytes, index: int) -> tuple:
@@ -251,6 +267,8 @@ STATES = {
     "minstd_rand": st.integers(1, 2**31 - 2),
     "minstd_rand0": st.integers(1, 2**31 - 2),
     "msvc_rand": U32,
+    # Any xorshift state but (0, 0), at any place in its cache.
+    "v8": st.tuples(U64, U64.filter(bool), st.integers(0, 63)),
 }
 
 

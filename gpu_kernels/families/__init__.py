@@ -7,6 +7,7 @@ from gpu_kernels.families.pcg import Pcg32
 from gpu_kernels.families.philox import Philox4x32
 from gpu_kernels.families.sfc import Sfc64
 from gpu_kernels.families.splitmix import SplitMix64
+from gpu_kernels.families.v8 import V8MathRandom
 from gpu_kernels.families.xorshift import Xorshift32, Xorshift64, Xorshift128, Xorshift128Plus
 from gpu_kernels.families.xoshiro import Xoshiro256pp, Xoshiro256ss
 
@@ -24,6 +25,7 @@ ALL_FAMILIES = (
     Xorshift64(),
     Xorshift128(),
     Xorshift128Plus(),
+    V8MathRandom(),
     SplitMix64(),
     Pcg32(),
     Xoshiro256pp(),

@@ -1,0 +1,218 @@
+"""State recovery: the generator's internal state from consecutive outputs, no seed needed.
+
+The job of randcrack, untwister's state inference and the V8 predictors: a program printed a
+run of its generator's outputs (``getrandbits(32)``, ``mt_rand()``, ``nextInt()``,
+``Math.random()``...), drawn from a state nobody knows (an ``os.urandom`` seed, a long-running
+process). The solver for the family (untempering and GF(2) algebra for the Mersenne Twister and
+xorshift128+, the 2**16 low bits of java.util.Random, the carries of glibc's additive generator)
+finds the state from the fewest draws that fix it; the family's reference twin then replays the
+whole history from that state, so every draw the solver did not use is a check, and a state that
+fails one is never reported. The answer says how likely the fit is to be luck: ``2**state_bits``
+states can explain at most that many of the ``2**known_bits`` possible histories.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from gpu_kernels.family import Family, State
+from gpu_kernels.registry import get_family
+from mimicry.recovery.readings import READINGS, Draw, Reading, ReadingError
+
+
+class RecoveryError(ValueError):
+    """The request cannot be answered as asked (unknown pairing, too few draws, a draw the
+    projection cannot produce); ``str()`` is one sentence. Bad input: exit 2. ``index``: the
+    draw at fault (0-based) and ``reason`` what is wrong with it, when one is."""
+
+    def __init__(self, message: str, index: int | None = None, reason: str = "") -> None:
+        super().__init__(message)
+        self.index = index
+        self.reason = reason
+
+
+class Unexplained(ValueError):
+    """No state of the family explains the draws (a different generator, a gap, a re-seed);
+    ``str()`` says where the draws stop fitting."""
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """A recovered state and what it predicts."""
+
+    family: str
+    projection: str
+    method: str
+    #: The family's state right before the first draw, as ``mimicry`` reports states.
+    state: int | list[int]
+    #: The draws after the newest one, in the draws' own form.
+    next: list[Draw]
+    #: Draws the solver needed; the rest were checked by replaying from the state.
+    used: int
+    checked: int
+    #: States that fit every draw (more than 1: ``next`` stops where they part).
+    states_fitting: int
+    #: Word bits the draws fix, and the bits of state that can reach an output.
+    known_bits: int
+    state_bits: int
+    seconds: float
+
+    @property
+    def chance_log2(self) -> float:
+        """log2 of an upper bound on the chance that a random history of this length fits some
+        state (at most ``2**state_bits`` of the ``2**known_bits`` histories are fits)."""
+        return min(0.0, float(self.state_bits - self.known_bits))
+
+    def to_json(self) -> dict:
+        return {
+            "family": self.family,
+            "projection": self.projection,
+            "method": self.method,
+            "state": self.state,
+            "next": self.next,
+            "used": self.used,
+            "checked": self.checked,
+            "states_fitting": self.states_fitting,
+            "known_bits": self.known_bits,
+            "state_bits": self.state_bits,
+            "chance_log2": self.chance_log2,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass(frozen=True)
+class Solved:
+    """What a solver returns: the state right after the word ``used_words - 1``."""
+
+    state: State
+    used_words: int
+    method: str
+    #: Other states that fit every draw used (V8: the cache position inside one block).
+    alternatives: tuple[State, ...] = ()
+
+
+#: A solver: (family, reading, words known as (mask, value), in order) -> Solved.
+Solver = Callable[[Family, Reading, list[tuple[int, int]]], Solved]
+
+
+def _solvers() -> dict[str, tuple[Solver, tuple[str, ...], int]]:
+    """Family -> (solver, readings it accepts, bits of state that reach an output)."""
+    from mimicry.recovery import glibc, java, mersenne, v8
+
+    mt_readings = ("raw", "php_mt_rand", "python_getrandbits", "python_random_float")
+    return {
+        "mt19937": (mersenne.solve, mt_readings, mersenne.STATE_BITS),
+        "python_random": (mersenne.solve, mt_readings, mersenne.STATE_BITS),
+        "glibc_rand": (glibc.solve, ("raw",), glibc.STATE_BITS),
+        "java_random": (java.solve, ("java_nextint32", "raw"), java.STATE_BITS),
+        "v8": (v8.solve, ("v8_math_random",), v8.STATE_BITS),
+    }
+
+
+DEFAULT_READINGS = {
+    "python_random": "python_getrandbits",
+    "java_random": "java_nextint32",
+    "v8": "v8_math_random",
+}
+
+
+def reading_for(family_name: str, projection: str | None, bits: int | None) -> Reading:
+    """The reading ``projection`` names for ``family_name``; RecoveryError when the pair is
+    not one this release can recover."""
+    solvers = _solvers()
+    if family_name not in solvers:
+        raise RecoveryError(
+            f"--family: state recovery knows {', '.join(sorted(solvers))}, not {family_name!r}"
+        )
+    _, accepted, _ = solvers[family_name]
+    name = projection or DEFAULT_READINGS.get(family_name, "raw")
+    if name not in accepted:
+        raise RecoveryError(
+            f"--projection: {family_name} state recovery reads {', '.join(accepted)}, not {name!r}"
+        )
+    word_bits = get_family(family_name).word_bits
+    if name == "python_getrandbits":
+        bits = 32 if bits is None else bits
+        if not 1 <= bits <= 32:
+            raise RecoveryError(f"--bits: getrandbits(k) reads 1 to 32 bits a word, not {bits}")
+        return READINGS[name](word_bits=word_bits, bits=bits)
+    if bits is not None:
+        raise RecoveryError(f"--bits applies to python_getrandbits only, not to {name}")
+    return READINGS[name](word_bits=word_bits)
+
+
+def recover(
+    draws: Sequence[Draw],
+    family_name: str,
+    projection: str | None = None,
+    *,
+    bits: int | None = None,
+    predict: int = 10,
+) -> Recovery:
+    """The state behind ``draws`` (oldest first) and the ``predict`` draws after them."""
+    started = time.perf_counter()
+    reading = reading_for(family_name, projection, bits)
+    solver, _, state_bits = _solvers()[family_name]
+    family = get_family(family_name)
+    known: list[tuple[int, int]] = []
+    for index, draw in enumerate(draws):
+        try:
+            known += reading.known(reading.checked(draw))
+        except ReadingError as error:
+            raise RecoveryError(f"draw {index + 1}: {error}", index, str(error)) from None
+    solved = solver(family, reading, known)
+    used = math.ceil(solved.used_words / reading.words_per_draw)
+    replays = []
+    for state in (solved.state, *solved.alternatives):
+        for _ in range(solved.used_words):
+            state = family.prev(state)
+        replayed = replay(family, state, reading, len(draws) + predict)
+        for index, (draw, expected) in enumerate(zip(draws, replayed, strict=False)):
+            if draw != expected:
+                raise Unexplained(
+                    f"no {family_name} state explains these {reading.name} draws: replayed "
+                    f"from the state solved from the first {used}, draw {index + 1} would be "
+                    f"{expected!r}, and the file has {draw!r}"
+                )
+        replays.append((state, replayed[len(draws) :]))
+    state, predicted = replays[0]
+    agreed = 0
+    while agreed < predict and all(other[agreed] == predicted[agreed] for _, other in replays):
+        agreed += 1
+    return Recovery(
+        family=family_name,
+        projection=reading.name,
+        method=solved.method,
+        state=family.state_to_json(state),
+        next=predicted[:agreed],
+        used=used,
+        checked=len(draws) - used,
+        states_fitting=len(replays),
+        known_bits=reading.known_bits * len(draws),
+        state_bits=state_bits,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def replay(family: Family, state: State, reading: Reading, count: int) -> list[Draw]:
+    """The first ``count`` draws from ``state``."""
+    words = family.words(state)
+    return [
+        reading.draw(tuple(next(words) for _ in range(reading.words_per_draw)))
+        for _ in range(count)
+    ]
+
+
+def too_few(
+    family_name: str, reading: Reading, needed_words: int, have_words: int
+) -> RecoveryError:
+    """The sentence for a history shorter than the method needs."""
+    needed = math.ceil(needed_words / reading.words_per_draw)
+    have = have_words // reading.words_per_draw
+    return RecoveryError(
+        f"{family_name} state recovery from {reading.name} draws needs at least {needed} "
+        f"consecutive draws; the history has {have}"
+    )
