@@ -28,7 +28,7 @@ def main() -> None:
     parser.add_argument("--chunk-size", type=int, default=None)
     args = parser.parse_args()
     family, mode = get_family(args.family), Mode(args.mode)
-    lo, hi = family.candidate_space(mode)
+    lo, hi = family.default_candidates(mode)
     truth = random.Random().randint(lo, hi)
     state = family.state_from_int(truth) if mode is Mode.STATE else family.seed(truth)
     words = family.words(state)

@@ -55,8 +55,10 @@ class Family(ABC):
     state_search: ClassVar[bool] = False
     #: Inclusive range of meaningful states for state mode (``None``: ``[0, 2**state_bits)``).
     state_range: ClassVar[tuple[int, int] | None] = None
-    #: Inclusive default seed range (``None``: ``[0, 2**seed_bits)``).
-    seed_range: ClassVar[tuple[int, int] | None] = None
+    #: The seeds a search sweeps when it is given none (``None``: the whole seed space). A
+    #: family whose seeds are wider than the ones programs use (CPython seeds millisecond
+    #: timestamps, but mostly 32-bit values) sweeps the common ones by default.
+    default_seed_range: ClassVar[tuple[int, int] | None] = None
     #: What the family is checked against, for docs and ``mimicry families``.
     verified_against: ClassVar[str] = ""
 
@@ -114,7 +116,13 @@ class Family(ABC):
                     f"{self.name} has a {self.state_bits}-bit state"
                 )
             return self.state_range or (0, (1 << self.state_bits) - 1)
-        return self.seed_range or (0, (1 << self.seed_bits) - 1)
+        return (0, (1 << self.seed_bits) - 1)
+
+    def default_candidates(self, mode: str = "seed") -> tuple[int, int]:
+        """The inclusive range a search sweeps in ``mode`` when it is given none."""
+        if mode == "seed" and self.default_seed_range is not None:
+            return self.default_seed_range
+        return self.candidate_space(mode)
 
     def __repr__(self) -> str:
         return f"<family {self.name}>"

@@ -22,9 +22,15 @@ from mimicry.models import MODEL_NAMES
 from mimicry.names import StreamName
 from mimicry.settings import Settings
 
-#: Families sieved when a run names none: every one whose whole seed space (at most 2^32
+#: Families sieved when a run names none: every one whose default seed range (at most 2^32
 #: seeds) can be swept on one machine.
-DEFAULT_FAMILIES = tuple(sorted(name for name, f in FAMILIES.items() if f.seed_bits <= 32))
+DEFAULT_FAMILIES = tuple(
+    sorted(
+        name
+        for name, f in FAMILIES.items()
+        if f.default_candidates("seed")[1] - f.default_candidates("seed")[0] < 1 << 32
+    )
+)
 
 Range = tuple[int, int]
 #: The most draws a survivor's continuation may predict.

@@ -116,11 +116,11 @@ class WindowChoice(BaseModel):
 
 
 def candidate_range(family: str, sieve: SieveSettings) -> tuple[int, int]:
-    """The seeds (or states) the flags name, else the family's whole space in the mode."""
+    """The seeds (or states) the flags name, else the family's default range in the mode."""
     if sieve.seeds is not None:
         return sieve.seeds
     check_search_space(family, sieve.mode, None)
-    return get_family(family).candidate_space(sieve.mode)
+    return get_family(family).default_candidates(sieve.mode)
 
 
 def requested_config(history_size: int, sieve: SieveSettings) -> WindowConfig:

@@ -138,6 +138,33 @@ def test_json_contract_and_seed_from_a_txt_file(tmp_path):
     assert stats["seconds"] >= 0 and stats["candidates_per_second"] > 0
 
 
+def test_python_random_seeded_with_a_millisecond_timestamp_is_found(tmp_path):
+    """random.seed(int(time.time() * 1000)) is a 41-bit seed: searchable when named, while a
+    search given no seeds sweeps the 32-bit ones."""
+    import random
+
+    seed = 1_764_460_800_000 + random.randrange(86_400_000)
+    generator = random.Random(seed)
+    (tmp_path / "ms.txt").write_text("".join(f"{generator.randrange(1000)}\n" for _ in range(24)))
+    low = seed - seed % 100_000
+    answer = only_json(
+        mimicry(
+            tmp_path,
+            "sieve",
+            "ms.txt",
+            "--family",
+            "python_random",
+            "--projection",
+            "python_randrange",
+            "--seeds",
+            f"{low}..{low + 99_999}",
+            "--json",
+        )
+    )
+    assert answer["survivors"][0]["seed"] == seed
+    assert answer["job"]["candidate_range"] == [low, low + 99_999]
+
+
 def test_seed_from_a_csv_file_with_sessions(tmp_path):
     # Two interleaved sessions; the evening one is CPython's random.seed(SEED).randrange(1000).
     evening = seeded_history("python_random", 777, 16, projection="python_randrange")

@@ -234,10 +234,13 @@ class MT19937(_MTBase):
 
 class PythonRandom(_MTBase):
     """CPython's ``random.seed(int)``: ``init_by_array`` on the 32-bit chunks of ``abs(seed)``;
-    words are ``getrandbits(32)``. The default seed space is 32 bits, but any int is accepted
-    (the numba twin takes seeds below 2**64)."""
+    words are ``getrandbits(32)``. Seeds below 2**64 can be searched (``random.seed`` of a
+    millisecond timestamp is a 41-bit seed); a search sweeps the 32-bit ones unless told; the
+    reference twin takes any int."""
 
     name = "python_random"
+    seed_bits = 64
+    default_seed_range = (0, (1 << 32) - 1)
     verified_against = "CPython random.Random(seed).getrandbits(32)"
 
     def seed(self, seed):
