@@ -30,12 +30,19 @@ class Projection(ABC):
     rejects: ClassVar[bool] = False
     #: Word widths this projection is defined on (``None``: any).
     word_bits: ClassVar[tuple[int, ...] | None] = None
+    #: The one M of a projection that takes no bound (``mt_rand()``): its draws' whole range.
+    fixed_modulus: ClassVar[int | None] = None
     description: ClassVar[str] = ""
 
     def check(self, word_bits: int, modulus: int) -> str | None:
         """Why this projection cannot draw ``[0, M)`` from ``word_bits``-bit words (or None)."""
         if not 2 <= modulus <= MAX_MODULUS:
             return f"the modulus must be between 2 and {MAX_MODULUS}, got {modulus}"
+        if self.fixed_modulus is not None and modulus != self.fixed_modulus:
+            return (
+                f"projection {self.name} makes draws in [0, {self.fixed_modulus}), so the "
+                f"modulus must be {self.fixed_modulus}, got {modulus}"
+            )
         if self.word_bits is not None and word_bits not in self.word_bits:
             widths = " or ".join(str(b) for b in self.word_bits)
             return (
@@ -242,6 +249,62 @@ class PhpMtRandRange(Projection):
         return 0xFFFFFFFF if limit is None else limit
 
 
+# --------------------------------------------------------------------------------------------
+# php_mt_rand: PHP mt_rand() with no arguments, every version: word >> 1
+
+
+@nb.njit(inline="always")
+def _php_mt_rand_draw(next_fn, state, modulus, param):
+    return np.int64((next_fn(state) & np.uint64(0xFFFFFFFF)) >> np.uint64(1))
+
+
+class PhpMtRand(Projection):
+    name = "php_mt_rand"
+    word_bits = (32,)
+    fixed_modulus = 1 << 31
+    description = "PHP mt_rand() with no arguments: word >> 1 (M = 2147483648)"
+    numba_draw = _php_mt_rand_draw
+
+    def accepts(self, words, modulus, word_bits):
+        return True
+
+    def value(self, words, modulus, word_bits):
+        return words[0] >> 1
+
+
+# --------------------------------------------------------------------------------------------
+# php5_mt_rand_range: PHP 5.2.1-7.0 (and MT_RAND_PHP) mt_rand(0, M - 1), RAND_RANGE_BADSCALING
+
+
+@nb.njit(inline="always")
+def _php5_mt_rand_range_draw(next_fn, state, modulus, param):
+    n = np.float64((next_fn(state) & np.uint64(0xFFFFFFFF)) >> np.uint64(1))
+    return np.int64(np.float64(modulus) * (n / 2147483648.0))
+
+
+class Php5MtRandRange(Projection):
+    name = "php5_mt_rand_range"
+    word_bits = (32,)
+    description = "PHP <= 7.0 (and MT_RAND_PHP) mt_rand(0, M-1): (word >> 1) * M / 2**31, floored"
+    numba_draw = _php5_mt_rand_range_draw
+
+    def accepts(self, words, modulus, word_bits):
+        return True
+
+    def value(self, words, modulus, word_bits):
+        # PHP's double arithmetic, step for step: (double) M * (n / (PHP_MT_RAND_MAX + 1.0)).
+        return int(float(modulus) * ((words[0] >> 1) / 2147483648.0))
+
+
 PROJECTIONS: dict[str, Projection] = {
-    p.name: p for p in (Mod(), PythonRandrange(), PythonFloat(), JavaNextInt(), PhpMtRandRange())
+    p.name: p
+    for p in (
+        Mod(),
+        PythonRandrange(),
+        PythonFloat(),
+        JavaNextInt(),
+        PhpMtRand(),
+        PhpMtRandRange(),
+        Php5MtRandRange(),
+    )
 }

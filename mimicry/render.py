@@ -31,11 +31,14 @@ def p_value_cell(p: float) -> str:
     return p_value_text(p).removeprefix("= ")
 
 
-def survivor_rows(survivors: Sequence[Survivor]) -> list[dict[str, str]]:
+def survivor_rows(
+    survivors: Sequence[Survivor], *, hex_seeds: bool = False
+) -> list[dict[str, str]]:
+    number = hex if hex_seeds else str
     return [
         {
             "family": s.family,
-            "seed or state": str(s.seed if s.seed is not None else s.state),
+            "seed or state": number(s.seed if s.seed is not None else s.state),
             # None: a variable-skip walk back from the window cannot reach the first draw.
             "offset": "-" if s.offset is None else str(s.offset),
             "skip": str(s.skip),

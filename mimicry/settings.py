@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     dask_dashboard: str | None = None
     #: K, the values in a predicted pool, when a command predicts without a run's request.
     pool_size: int = Field(10, ge=1)
+    #: A search given no ``--seeds`` whose measured duration passes this many seconds does not
+    #: start without ``--yes`` (no silent 2^64 sweeps).
+    confirm_seconds: float = Field(3600.0, gt=0)
     #: Draws compared on each side of the window by the bidirectional check.
     extension_limit: int = Field(DEFAULT_EXTENSION_LIMIT, ge=0)
     #: Seconds between a running run's heartbeats in the store; a run silent for

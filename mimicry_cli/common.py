@@ -84,14 +84,33 @@ def invalid_input(error: ValidationError | JobFieldError) -> str:
 
 
 def print_table(title: str, rows: list[dict[str, str]], console: Console) -> None:
-    """Rows of :mod:`mimicry.render` as a terminal table (text columns left, numbers right)."""
-    table = Table(title=title)
-    left = {"family", "next", "hypothesis", "model"}
-    for name in rows[0] if rows else ("result",):
-        table.add_column(name, justify="left" if name in left else "right")
-    for row in rows:
-        table.add_row(*row.values())
-    console.print(table)
+    """Rows of :mod:`mimicry.render` as a terminal table (text columns left, numbers right).
+
+    No cell is ever cut short: a narrow terminal folds the text columns, the ``next`` column
+    goes first when that is not enough, and the seed column always keeps its whole width."""
+
+    def table(names: list[str]) -> Table:
+        built = Table(title=title)
+        left = {"family", "next", "hypothesis", "model"}
+        for name in names:
+            widest = max((len(row[name]) for row in rows), default=0)
+            whole = name not in left  # numbers are never folded or cut
+            built.add_column(
+                name,
+                justify="left" if name in left else "right",
+                overflow="fold",
+                no_wrap=whole,
+                min_width=widest if whole else None,
+            )
+        for row in rows:
+            built.add_row(*(row[name] for name in names))
+        return built
+
+    names = list(rows[0]) if rows else ["result"]
+    shown = table(names)
+    if "next" in names and console.measure(shown).minimum > console.width:
+        shown = table([name for name in names if name != "next"])
+    console.print(shown)
 
 
 def markdown_text(text: str) -> str:
@@ -101,18 +120,29 @@ def markdown_text(text: str) -> str:
 
 
 def parse_range(flag: str, text: str | None, default):
-    """``LO..HI`` (inclusive) or a single number; ``None`` means ``default``."""
+    """``LO..HI`` (inclusive) or a single number, each decimal or ``0x`` hex (as php_mt_seed
+    prints seeds); ``None`` means ``default``."""
     if text is None:
         return default
     lo_text, dots, hi_text = text.partition("..")
     try:
-        lo = int(lo_text)
-        hi = int(hi_text) if dots else lo
+        lo = _integer(lo_text)
+        hi = _integer(hi_text) if dots else lo
     except ValueError:
-        fail(f"{flag} expects an inclusive range LO..HI or a single number, got {text!r}")
+        fail(
+            f"{flag} expects an inclusive range LO..HI or a single number (decimal or 0x hex), "
+            f"got {text!r}"
+        )
     if lo < 0 or hi < lo:
         fail(f"{flag} expects 0 <= LO <= HI, got {text!r}")
     return lo, hi
+
+
+def _integer(text: str) -> int:
+    text = text.strip()
+    if text[:2].lower() == "0x":
+        return int(text[2:], 16)
+    return int(text)
 
 
 # -- flags shared by `mimicry sieve`, `mimicry run` and `mimicry ingest` -------------------------
@@ -120,6 +150,25 @@ def parse_range(flag: str, text: str | None, default):
 DrawsFile = Annotated[Path, typer.Argument(help="Draw history: .txt, .csv or .json, oldest first.")]
 ProjectionFlag = Annotated[str, typer.Option(help="How words become draws.")]
 ModulusFlag = Annotated[int, typer.Option(help="Draws are in [0, M).")]
+#: ``--modulus`` where a projection may fix it (``mt_rand()``): None means its own range or 1000.
+OptionalModulusFlag = Annotated[
+    int | None,
+    typer.Option(
+        "--modulus", help="Draws are in [0, M) (default: the projection's range, or 1000)."
+    ),
+]
+
+
+def modulus_for(projection: str, modulus: int | None) -> int:
+    """``--modulus`` as given, else the projection's own range (``php_mt_rand``), else 1000."""
+    if modulus is not None:
+        return modulus
+    from gpu_kernels.projections import PROJECTIONS
+
+    chosen = PROJECTIONS.get(projection)
+    return chosen.fixed_modulus if chosen is not None and chosen.fixed_modulus else 1000
+
+
 SessionFlag = Annotated[str | None, typer.Option(help="Stream to read from a multi-session file.")]
 ColumnFlag = Annotated[str | None, typer.Option(help="CSV column holding the draws.")]
 WindowFlag = Annotated[int | None, typer.Option(help="Window size W (default 8, or all draws).")]

@@ -28,7 +28,7 @@ def recover(
     draws: DrawsFile,
     family: Annotated[
         str,
-        typer.Option(help="mt19937, python_random, glibc_rand, java_random or v8."),
+        typer.Option(help="mt19937, php5_mt, python_random, glibc_rand, java_random or v8."),
     ],
     projection: Annotated[
         str | None,

@@ -14,13 +14,15 @@ from typing import Annotated, TextIO
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from gpu_kernels.job import MAX_CALL, JobFieldError, Mode
 from gpu_kernels.projections import MAX_MODULUS
 from mimicry.answers import SieveAnswer
 from mimicry.draws import DrawFileError, read_draws
+from mimicry.estimate import rate_text
 from mimicry.render import survivor_rows
 from mimicry.requests import SieveSettings
 from mimicry.settings import get_settings
@@ -32,8 +34,8 @@ from mimicry_cli.common import (
     MaxMissesFlag,
     MinMatchesFlag,
     ModeFlag,
-    ModulusFlag,
     OffsetsFlag,
+    OptionalModulusFlag,
     PredictFlag,
     ProjectionFlag,
     SeedsFlag,
@@ -47,6 +49,7 @@ from mimicry_cli.common import (
     fail,
     invalid_input,
     markdown_text,
+    modulus_for,
     parse_range,
     print_table,
     stderr,
@@ -59,7 +62,7 @@ def sieve(
     draws: DrawsFile,
     family: Annotated[str, typer.Option(help="Generator family (see `mimicry families`).")],
     projection: ProjectionFlag = "mod",
-    modulus: ModulusFlag = 1000,
+    modulus: OptionalModulusFlag = None,
     session: SessionFlag = None,
     column: ColumnFlag = None,
     window: WindowFlag = None,
@@ -74,6 +77,14 @@ def sieve(
     predict: PredictFlag = 0,
     top: TopFlag = 20,
     backend: BackendFlag = None,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes",
+            help="Start a search given no --seeds that will outlast MIMICRY_CONFIRM_SECONDS.",
+        ),
+    ] = False,
+    hex_seeds: Annotated[bool, typer.Option("--hex", help="Show seeds and states in hex.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Sieve seeds or states of one family for the generator behind DRAWS."""
@@ -82,6 +93,7 @@ def sieve(
     from mimicry.sieve import run_sieve
     from mimicry.window import requested_config
 
+    modulus = modulus_for(projection, modulus)
     if not 2 <= modulus <= MAX_MODULUS:
         fail(f"--modulus must be between 2 and {MAX_MODULUS}, got {modulus}")
     try:
@@ -114,6 +126,7 @@ def sieve(
         engine = sieve_backend(flags.backend)
     except (BackendUnavailable, ValueError) as error:
         fail(f"--backend: {error}")
+    announce_size(job, engine, named=seeds is not None, confirmed=yes)
 
     def run(progress=None) -> SieveAnswer:
         result = run_sieve(
@@ -135,22 +148,49 @@ def sieve(
         TextColumn("[bold]sieve[/] {task.description}"),
         BarColumn(),
         TextColumn("{task.percentage:>5.1f}%"),
+        RateColumn(),
         TimeRemainingColumn(),
         console=stderr,
         transient=True,
     ) as bar:
         task = bar.add_task(f"{job.family}/{job.projection}", total=job.candidate_count)
         answer = run(lambda done, total: bar.update(task, completed=done))
-    print_sieve_answer(answer)
+    print_sieve_answer(answer, hex_seeds=hex_seeds)
 
 
-def print_sieve_answer(answer: SieveAnswer) -> None:
+class RateColumn(ProgressColumn):
+    """Candidates per second so far (Rich's own speed: completed over elapsed, smoothed)."""
+
+    def render(self, task) -> Text:
+        return Text("" if task.speed is None else rate_text(task.speed))
+
+
+def announce_size(job, engine, *, named: bool, confirmed: bool) -> None:
+    """Say how long a big search will take before it starts, and refuse one given no seeds
+    that would outlast ``MIMICRY_CONFIRM_SECONDS`` unless ``--yes`` says to go."""
+    from mimicry.estimate import UNPROBED_CANDIDATES, measure
+
+    if job.candidate_count <= UNPROBED_CANDIDATES:
+        return
+    estimate = measure(job, engine)
+    limit = get_settings().confirm_seconds
+    first, last = job.candidate_range
+    if estimate.seconds > limit and not named and not confirmed:
+        fail(
+            f"--seeds: sweeping {job.family}'s {job.candidate_count:,} candidates "
+            f"{first:#x}..{last:#x} would take {estimate.text()}, past MIMICRY_CONFIRM_SECONDS "
+            f"= {limit:g}; give --seeds LO..HI, or --yes to start it anyway"
+        )
+    stderr.print(f"sieve: {job.candidate_count:,} candidates, {estimate.text()}")
+
+
+def print_sieve_answer(answer: SieveAnswer, *, hex_seeds: bool = False) -> None:
     console = terminal()
     stats, job = answer.stats, answer.job
     print_table(
         f"{job.family} / {job.projection}, M = {job.modulus}, "
         f"window {job.window_start}+{job.window_size}",
-        survivor_rows(answer.survivors),
+        survivor_rows(answer.survivors, hex_seeds=hex_seeds),
         console,
     )
     console.print(
@@ -166,7 +206,7 @@ def simulate(
     seed: Annotated[int, typer.Option(help="Seed the history is drawn from.")],
     count: Annotated[int, typer.Option(help="Draws to write.")] = 100,
     projection: Annotated[str, typer.Option(help="How words become draws.")] = "mod",
-    modulus: Annotated[int, typer.Option(help="Draws are in [0, M).")] = 1000,
+    modulus: OptionalModulusFlag = None,
     skip: Annotated[int, typer.Option(help="Calls dropped between written draws.")] = 0,
     discard: Annotated[int, typer.Option(help="Calls dropped before the first draw.")] = 0,
     out: Annotated[Path | None, typer.Option(help="File to write (default: stdout).")] = None,
@@ -178,6 +218,7 @@ def simulate(
         generator, projector = get_family(family), get_projection(projection)
     except KeyError as error:
         fail(error.args[0])
+    modulus = modulus_for(projection, modulus)
     problem = projector.check(generator.word_bits, modulus)
     if problem:
         fail(f"--projection: {problem}")

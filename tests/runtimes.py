@@ -226,13 +226,14 @@ public class RandomDump {
 }
 """
 
-#: ``seed max count``: ``mt_srand(seed)``, then ``count`` calls of ``mt_rand()`` (max -1) or
-#: ``mt_rand(0, max)``.
+#: ``seed max count [php]``: ``mt_srand(seed)`` (``php``: with ``MT_RAND_PHP``, PHP 5.2.1-7.0's
+#: twist and range scaling), then ``count`` calls of ``mt_rand()`` (max -1) or ``mt_rand(0, max)``.
 PHP_MT_RAND = r"""<?php
+error_reporting(E_ALL & ~E_DEPRECATED);  // MT_RAND_PHP is deprecated from PHP 8.3
 while (($line = fgets(STDIN)) !== false) {
     $f = explode(' ', trim($line));
     if (count($f) < 3) continue;
-    mt_srand((int)$f[0]);
+    mt_srand((int)$f[0], count($f) > 3 && $f[3] === 'php' ? MT_RAND_PHP : MT_RAND_MT19937);
     $max = (int)$f[1];
     $n = (int)$f[2];
     $out = [];
@@ -263,5 +264,5 @@ def java_random(requests: list[tuple]) -> list[list[int]]:
 
 
 def php_mt_rand(requests: list[tuple]) -> list[list[int]]:
-    """``(seed, max, count)`` requests to :data:`PHP_MT_RAND`."""
+    """``(seed, max, count)`` or ``(seed, max, count, "php")`` requests to :data:`PHP_MT_RAND`."""
     return batch(lambda stdin: run_php(PHP_MT_RAND, stdin), requests)

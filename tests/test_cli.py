@@ -165,6 +165,62 @@ def test_python_random_seeded_with_a_millisecond_timestamp_is_found(tmp_path):
     assert answer["job"]["candidate_range"] == [low, low + 99_999]
 
 
+#: php_mt_seed's README cases (php_mt_seed.c's tests), each seed confirmed by php-cli in the
+#: test, searched over a slice of the 2^32 seeds around the answer (the full sweep is a
+#: benchmark): (family, projection, modulus, draws, seed).
+PHP_MT_SEED_CASES = {
+    "A, mt_rand() of 7.1+": ("mt19937", "php_mt_rand", None, [1328851649], 1234567890),
+    "A, mt_rand() of 5.2.1-7.0": ("php5_mt", "php_mt_rand", None, [1328851649], 658126103),
+    "B, two outputs only 5.2.1-7.0 explains": (
+        "php5_mt",
+        "php_mt_rand",
+        None,
+        [1328851649, 1423851145],
+        1234567890,
+    ),
+    "C, a password of mt_rand(0, 56) in 5.2.1-7.0": (
+        "php5_mt",
+        "php5_mt_rand_range",
+        57,
+        [14, 25, 8, 21, 18, 10, 53, 47, 4, 3],
+        2709990964,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", PHP_MT_SEED_CASES)
+def test_php_mt_seed_readme_cases(tmp_path, case):
+    from tests.runtimes import run_php
+
+    family, projection, modulus, draws, seed = PHP_MT_SEED_CASES[case]
+    mode = "MT_RAND_PHP" if family == "php5_mt" else "MT_RAND_MT19937"
+    call = "mt_rand()" if modulus is None else f"mt_rand(0, {modulus - 1})"
+    script = (
+        f"error_reporting(E_ALL & ~E_DEPRECATED); mt_srand({seed}, {mode}); "
+        f'for ($i = 0; $i < {len(draws)}; $i++) echo {call}, "\\n";'
+    )
+    assert [int(v) for v in run_php(script).split()] == draws
+    (tmp_path / "draws.txt").write_text("".join(f"{d}\n" for d in draws))
+    flags = ["--modulus", str(modulus)] if modulus else []
+    low = seed - seed % 1_000_000
+    answer = only_json(
+        mimicry(
+            tmp_path,
+            "sieve",
+            "draws.txt",
+            "--family",
+            family,
+            "--projection",
+            projection,
+            *flags,
+            "--seeds",
+            f"{low}..{low + 999_999}",
+            "--json",
+        )
+    )
+    assert [s["seed"] for s in answer["survivors"]] == [seed]
+
+
 def test_seed_from_a_csv_file_with_sessions(tmp_path):
     # Two interleaved sessions; the evening one is CPython's random.seed(SEED).randrange(1000).
     evening = seeded_history("python_random", 777, 16, projection="python_randrange")
@@ -337,15 +393,18 @@ BAD_INPUT = {
     ),
     "seeds-syntax": (
         ["ok.txt", "--family", "mt19937", "--seeds", "5-7"],
-        "--seeds expects an inclusive range LO..HI or a single number, got '5-7'",
+        "--seeds expects an inclusive range LO..HI or a single number (decimal or 0x"
+        " hex), got '5-7'",
     ),
     "offsets-syntax": (
         ["ok.txt", "--family", "mt19937", "--offsets", "x..3"],
-        "--offsets expects an inclusive range LO..HI or a single number, got 'x..3'",
+        "--offsets expects an inclusive range LO..HI or a single number (decimal or 0x"
+        " hex), got 'x..3'",
     ),
     "skip-syntax": (
         ["ok.txt", "--family", "mt19937", "--skip", "1..two", "--json"],
-        "--skip expects an inclusive range LO..HI or a single number, got '1..two'",
+        "--skip expects an inclusive range LO..HI or a single number (decimal or 0x"
+        " hex), got '1..two'",
     ),
     "skip-reversed": (
         ["ok.txt", "--family", "mt19937", "--skip", "3..1"],
@@ -412,6 +471,16 @@ BAD_INPUT = {
         ["ok.txt", "--family", "xorshift64", "--projection", "python_randrange"],
         "--projection: projection python_randrange is defined on 32-bit words, and this family"
         " makes 64-bit words",
+    ),
+    "bad-hex-seeds": (
+        ["ok.txt", "--family", "mt19937", "--seeds", "0x10..0xZZ"],
+        "--seeds expects an inclusive range LO..HI or a single number (decimal or 0x hex), got"
+        " '0x10..0xZZ'",
+    ),
+    "modulus-a-projection-fixes": (
+        ["ok.txt", "--family", "mt19937", "--projection", "php_mt_rand", "--modulus", "1000"],
+        "--projection: projection php_mt_rand makes draws in [0, 2147483648), so the modulus must"
+        " be 2147483648, got 1000",
     ),
 }
 
@@ -664,3 +733,67 @@ def test_simulate_streams_its_draws_in_the_same_memory_for_any_count(tmp_path):
     assert (tmp_path / "20000.txt").read_text().splitlines()[:3] == [
         str(v) for v in seeded_history("xorshift32", 9, 3)
     ]
+
+
+# -- no silent giants ---------------------------------------------------------------------------
+
+
+def test_a_search_of_2_to_the_64_seeds_does_not_start_without_seeds_or_yes(tmp_path):
+    (tmp_path / "x.txt").write_text(
+        "".join(f"{v}\n" for v in seeded_history("xorshift128plus", 5, 12))
+    )
+    proc = mimicry(tmp_path, "sieve", "x.txt", "--family", "xorshift128plus")
+    assert proc.returncode == 2 and proc.stdout == ""
+    sentence = proc.stderr.strip()
+    assert sentence.startswith(
+        "mimicry: error: --seeds: sweeping xorshift128plus's 18,446,744,073,709,551,616 "
+        "candidates 0x0..0xffffffffffffffff would take about "
+    )
+    assert " years at " in sentence and "measured here" in sentence
+    assert sentence.endswith(
+        "past MIMICRY_CONFIRM_SECONDS = 3600; give --seeds LO..HI, or --yes to start it anyway"
+    )
+
+
+def test_the_confirmation_threshold_is_a_setting_and_named_seeds_go_ahead(tmp_path):
+    (tmp_path / "m.txt").write_text("".join(f"{v}\n" for v in seeded_history("mt19937", 77, 12)))
+    env_proc = subprocess.run(
+        [*MIMICRY, "sieve", "m.txt", "--family", "mt19937"],
+        cwd=tmp_path,
+        env={**os.environ, "MIMICRY_HOME": str(tmp_path / "home"), "MIMICRY_CONFIRM_SECONDS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert env_proc.returncode == 2
+    assert "past MIMICRY_CONFIRM_SECONDS = 1; give --seeds" in env_proc.stderr
+    # Seeds given by name (in hex, as php_mt_seed prints them): the estimate, then the search.
+    proc = mimicry(
+        tmp_path, "sieve", "m.txt", "--family", "mt19937", "--seeds", "0x0..0x7fffff", "--hex"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "sieve: 8,388,608 candidates, about " in proc.stderr
+    assert " 0x4d " in proc.stdout  # seed 77, in hex
+
+
+def test_a_narrow_table_drops_next_before_it_cuts_a_seed():
+    import io
+
+    from rich.console import Console
+
+    from mimicry_cli.common import print_table
+
+    row = {
+        "family": "python_random",
+        "seed or state": "1700000000123",
+        "offset": "0",
+        "p-value": "1e-57",
+        "next": "228 620 296 456 280 480 60 301",
+    }
+    # Wide: one line each; 60 columns: ``next`` folds onto a second line; 30: it goes.
+    for width, next_shown in ((200, True), (60, True), (30, False)):
+        out = io.StringIO()
+        print_table("t", [row], Console(file=out, width=width))
+        text = out.getvalue()
+        assert "1700000000123" in text, text
+        assert ("228 620" in text) is next_shown, text

@@ -13,7 +13,7 @@ import pytest
 
 from gpu_kernels.backends.cpu_prefilters import Divisor, _equals_mod, prefilter_for
 from gpu_kernels.job import Mode, SieveJob
-from gpu_kernels.registry import get_family
+from gpu_kernels.registry import get_family, get_projection
 
 
 @nb.njit
@@ -96,6 +96,66 @@ def test_prefilter_keeps_exactly_the_first_draw_matches(family_name, mode, lo, o
     assert kept == expected
 
 
+# PHP's draws on PHP's generators (family, projection, modulus, offsets). 2**30 + 1 rejects
+# about every other word: the prefilter keeps every lane that met a rejection.
+PHP_CASES = [
+    ("mt19937", "php_mt_rand_range", 62, (0, 0)),
+    ("mt19937", "php_mt_rand_range", 62, (2, 6)),
+    ("mt19937", "php_mt_rand_range", 1024, (0, 3)),
+    ("mt19937", "php_mt_rand_range", 2**30 + 1, (0, 2)),
+    ("mt19937", "php_mt_rand", 2**31, (0, 4)),
+    ("php5_mt", "php_mt_rand", 2**31, (1, 3)),
+    ("php5_mt", "php5_mt_rand_range", 57, (0, 5)),
+    ("php5_mt", "php5_mt_rand_range", 2**31, (0, 0)),
+    ("php5_mt", "mod", 1000, (0, 2)),
+]
+
+
+@pytest.mark.parametrize(("family_name", "projection_name", "modulus", "offsets"), PHP_CASES)
+def test_php_prefilter_keeps_every_first_draw_match(family_name, projection_name, modulus, offsets):
+    family, projection = get_family(family_name), get_projection(projection_name)
+    lo, count = 2**31 - 700, 1500
+    words = family.words(family.seed(lo))
+    calls = [projection.draw(words, modulus, 32) for _ in range(offsets[1] + 1)]
+    job = SieveJob(
+        family=family_name,
+        projection=projection_name,
+        window=(calls[-1], 0, 0),
+        modulus=modulus,
+        candidate_range=(lo, lo + count - 1),
+        offsets=offsets,
+    )
+    prefilter = prefilter_for(family_name, job)
+    assert prefilter is not None
+    kept = {int(c) for c in prefilter(lo, count)}
+    expected = set()
+    for candidate in range(lo, lo + count):
+        words = family.words(family.seed(candidate))
+        calls = [projection.draw(words, modulus, 32) for _ in range(offsets[1] + 1)]
+        if job.window[0] in calls[offsets[0] :]:
+            expected.add(candidate)
+    assert lo in expected and expected <= kept
+    if not projection.rejects or modulus & (modulus - 1) == 0:
+        assert kept == expected
+    else:  # kept beyond the matches only for a rejected word, and those are rare below 2**30
+        assert len(kept - expected) <= (count if modulus > 2**29 else count // 100)
+
+
+def test_php5_range_interval_is_the_exact_preimage():
+    from gpu_kernels.backends.cpu_prefilters import php5_range_interval
+
+    projection = get_projection("php5_mt_rand_range")
+    for modulus in (57, 62, 1000, 2**31 - 1, 3):
+        for draw in (0, 1, modulus // 2, modulus - 1):
+            low, high = php5_range_interval(modulus, draw)
+            for n in (low, high - 1):
+                assert projection.value((n << 1,), modulus, 32) == draw
+            if low > 0:
+                assert projection.value(((low - 1) << 1,), modulus, 32) == draw - 1
+            if high < 2**31:
+                assert projection.value((high << 1,), modulus, 32) == draw + 1
+
+
 def test_prefilters_stand_aside_where_they_would_not_be_exact():
     window = (1, 2, 3)
     assert (
@@ -112,7 +172,7 @@ def test_prefilters_stand_aside_where_they_would_not_be_exact():
                 family="mt19937",
                 window=window,
                 candidate_range=(0, 9),
-                projection="php_mt_rand_range",
+                projection="java_nextint",
             ),
         )
         is None

@@ -24,7 +24,7 @@ from gpu_kernels.families.lcg import (
     MinstdRand0,
     MsvcRand,
 )
-from gpu_kernels.families.mersenne import MT19937, PythonRandom
+from gpu_kernels.families.mersenne import MT19937, PhpMt, PythonRandom
 from gpu_kernels.families.v8 import V8MathRandom
 from tests import runtimes
 
@@ -220,6 +220,7 @@ def test_msvc_rand_published_vectors():
 ALL_MINE = [
     MT19937(),
     PythonRandom(),
+    PhpMt(),
     GlibcRand(),
     Lcg32(),
     JavaRandom(),
@@ -249,17 +250,24 @@ U32 = st.integers(0, 2**32 - 1)
 U64 = st.integers(0, 2**64 - 1)
 
 
-def _mt_state(data: bytes, index: int) -> tuple:
+def _mt_state(data: bytes, index: int, oldest: int = 0x80000000) -> tuple:
     words = [int.from_bytes(data[4 * i : 4 * i + 4], "little") for i in range(624)]
-    words[index] &= 0x80000000  # the oldest word's low bits are always clear
+    words[index] &= oldest  # the oldest word keeps only the bits a later step reads
     return (tuple(words), index)
 
 
 MT_STATES = st.builds(_mt_state, st.binary(min_size=2496, max_size=2496), st.integers(0, 623))
+PHP_MT_STATES = st.builds(
+    _mt_state,
+    st.binary(min_size=2496, max_size=2496),
+    st.integers(0, 623),
+    st.just(0x80000001),
+)
 
 STATES = {
     "mt19937": MT_STATES,
     "python_random": MT_STATES,
+    "php5_mt": PHP_MT_STATES,
     "glibc_rand": st.tuples(*[U32] * 31),
     "lcg32": st.integers(0, 2**31 - 1),
     "java_random": st.integers(0, 2**48 - 1),
@@ -297,7 +305,7 @@ def test_backward_walk_returns_to_the_seed(family):
 
 def test_prev_recovers_words_before_the_window():
     # Stepping back from mid-stream and forward again reproduces the words the runtime made.
-    for family in (MT19937(), GlibcRand()):
+    for family in (MT19937(), PhpMt(), GlibcRand()):
         state = family.seed(4242)
         words = []
         for _ in range(1500):

@@ -16,7 +16,7 @@ import pytest
 
 from gpu_kernels.families.glibc import GlibcRand
 from gpu_kernels.families.lcg import JavaRandom
-from gpu_kernels.families.mersenne import MT19937, PythonRandom
+from gpu_kernels.families.mersenne import MT19937, PhpMt, PythonRandom
 from gpu_kernels.projections import PROJECTIONS
 from tests import runtimes
 
@@ -128,6 +128,26 @@ def test_php_mt_rand_range():
         rejected[top + 1] += read - DRAWS
     assert rejected[10**9] > 0 and rejected[1_500_000_000] > 0
     assert rejected[1024] == rejected[2**31] == 0
+
+
+def test_php5_mt_rand_range():
+    """PHP 5.2.1-7.0's scaling, as PHP 8 runs it under MT_RAND_PHP (with that twist)."""
+    family = PhpMt()
+    moduli = [62, 1000, 1024, 10**9, 2**31]
+    requests = [(s, m - 1, DRAWS, "php") for m in moduli for s in SEEDS_32]
+    got = runtimes.php_mt_rand(requests)
+    for (seed, top, _, _), expected in zip(requests, got, strict=True):
+        draws, read = project(family, seed, "php5_mt_rand_range", top + 1)
+        assert draws == expected, f"seed {seed} M {top + 1}"
+        assert read == DRAWS
+
+
+@pytest.mark.parametrize("family", [MT19937(), PhpMt()], ids=lambda f: f.name)
+def test_php_mt_rand_without_arguments(family):
+    mode = ("php",) if family.name == "php5_mt" else ()
+    requests = [(s, -1, DRAWS, *mode) for s in SEEDS_32]
+    for (seed, *_), expected in zip(requests, runtimes.php_mt_rand(requests), strict=True):
+        assert project(family, seed, "php_mt_rand", 2**31)[0] == expected
 
 
 # ------------------------------------------------------------------------------------------------

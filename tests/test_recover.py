@@ -70,6 +70,20 @@ def test_php_mt_rand_from_an_unknown_seed_predicts_php():
     assert answer.chance_log2 < -20000
 
 
+def test_php5_mt_rand_is_told_apart_from_php7():
+    """PHP 5.2.1-7.0's twist (MT_RAND_PHP): its own family recovers it, mt19937 cannot."""
+    seed = secrets.randbits(32)
+    script = (
+        "error_reporting(E_ALL & ~E_DEPRECATED); "
+        f'mt_srand({seed}, MT_RAND_PHP); for ($i = 0; $i < 1310; $i++) echo mt_rand(), "\\n";'
+    )
+    values = [int(v) for v in run_php(script).split()]
+    answer = recover(values[:1300], "php5_mt", predict=10)
+    assert answer.next == values[1300:]
+    with pytest.raises(Unexplained):
+        recover(values[:1300], "mt19937", "php_mt_rand")
+
+
 def test_php_mt_rand_too_short_says_how_many_it_needs():
     values = [
         int(v)
@@ -254,8 +268,8 @@ def test_recover_exits_1_when_no_state_explains_the_draws(tmp_path):
 RECOVER_BAD_INPUT = {
     "unknown family": (
         ["--family", "pcg32"],
-        "--family: state recovery knows glibc_rand, java_random, mt19937, python_random, v8, "
-        "not 'pcg32'",
+        "--family: state recovery knows glibc_rand, java_random, mt19937, php5_mt, "
+        "python_random, v8, not 'pcg32'",
     ),
     "projection the family cannot read": (
         ["--family", "glibc_rand", "--projection", "php_mt_rand"],

@@ -52,16 +52,13 @@ def _combos(families: list[str]) -> list[tuple[str, str]]:
     others = [projection for projection in PROJECTIONS.values() if projection.name != "mod"]
     for turn, projection in enumerate(others):
         accepting = [
-            name for name in families if projection.check(FAMILIES[name].word_bits, 1000) is None
+            name
+            for name in families
+            if projection.check(FAMILIES[name].word_bits, MODULI[projection.name][0]) is None
         ]
         combos.append((accepting[turn % len(accepting)], projection.name))
     return combos
 
-
-SEED_COMBOS = _combos(list(FAMILIES))
-#: State mode: the families with ``state_search``, and each other projection (rejection ones
-#: too, whose backward walk (matches_before) must skip the rejected attempts).
-STATE_COMBOS = _combos(STATE_FAMILIES)
 
 #: Moduli per projection: small ones (chance matches common), Pick-3's 1000, a prime, and large
 #: ones that make the rejection projections reject often (2**30 + 1: about every other attempt).
@@ -73,7 +70,14 @@ MODULI = {
     "python_float": (1000, 10, 2**31),
     "java_nextint": (1000, 1024, 2**30 + 1),
     "php_mt_rand_range": (1000, 1024, 2**30 + 1),
+    "php_mt_rand": (2**31,),
+    "php5_mt_rand_range": (1000, 57, 2**31),
 }
+SEED_COMBOS = _combos(list(FAMILIES))
+#: State mode: the families with ``state_search``, and each other projection (rejection ones
+#: too, whose backward walk (matches_before) must skip the rejected attempts).
+STATE_COMBOS = _combos(STATE_FAMILIES)
+
 PREDICT = 3
 
 PROPERTY_SETTINGS = settings(

@@ -88,43 +88,93 @@ def _mt_first_output(low_w, low_w1, high_w):
     return _mt_temper(value)
 
 
+@nb.njit(inline="always")
+def _init_genrand_rows(lo, base, words, low, high):
+    """``init_genrand`` of the block's seeds, keeping state words ``0 .. words`` in ``low`` and
+    ``397 .. 396 + words`` in ``high`` (one row per word, one column per lane)."""
+    multiplier = np.uint32(1812433253)
+    thirty = np.uint32(30)
+    x = np.empty(LANES, np.uint32)
+    for lane in range(LANES):
+        x[lane] = np.uint32((lo + np.uint64(base + lane)) & np.uint64(0xFFFFFFFF))
+        low[0, lane] = x[lane]
+    # Three loops instead of one with stores under a condition: each inner loop is a plain
+    # lane loop that LLVM vectorises.
+    for i in range(1, words + 1):
+        for lane in range(LANES):
+            v = x[lane]
+            v = add32(mul32(multiplier, xor32(v, shr32(v, thirty))), np.uint32(i))
+            x[lane] = v
+            low[i, lane] = v
+    for i in range(words + 1, 397):
+        for lane in range(LANES):
+            v = x[lane]
+            x[lane] = add32(mul32(multiplier, xor32(v, shr32(v, thirty))), np.uint32(i))
+    for i in range(397, 397 + words):
+        for lane in range(LANES):
+            v = x[lane]
+            v = add32(mul32(multiplier, xor32(v, shr32(v, thirty))), np.uint32(i))
+            x[lane] = v
+            high[i - 397, lane] = v
+
+
 @nb.njit(parallel=True, cache=True, nogil=True)
 def _mt19937_seed_prefilter(lo, count, word_lo, word_hi, draw, divisor, keep):
     words = word_hi + 1
     blocks = (count + LANES - 1) // LANES
-    multiplier = np.uint32(1812433253)
-    thirty = np.uint32(30)
     for block in nb.prange(blocks):
         base = block * LANES
-        x = np.empty(LANES, np.uint32)
         low = np.empty((words + 1, LANES), np.uint32)  # state words 0 .. word_hi + 1
         high = np.empty((words, LANES), np.uint32)  # state words 397 .. 397 + word_hi
         hit = np.zeros(LANES, np.bool_)
-        for lane in range(LANES):
-            x[lane] = np.uint32((lo + np.uint64(base + lane)) & np.uint64(0xFFFFFFFF))
-            low[0, lane] = x[lane]
-        # Three loops instead of one with stores under a condition: each inner loop is a plain
-        # lane loop that LLVM vectorises.
-        for i in range(1, words + 1):
-            for lane in range(LANES):
-                v = x[lane]
-                v = add32(mul32(multiplier, xor32(v, shr32(v, thirty))), np.uint32(i))
-                x[lane] = v
-                low[i, lane] = v
-        for i in range(words + 1, 397):
-            for lane in range(LANES):
-                v = x[lane]
-                x[lane] = add32(mul32(multiplier, xor32(v, shr32(v, thirty))), np.uint32(i))
-        for i in range(397, 397 + words):
-            for lane in range(LANES):
-                v = x[lane]
-                v = add32(mul32(multiplier, xor32(v, shr32(v, thirty))), np.uint32(i))
-                x[lane] = v
-                high[i - 397, lane] = v
+        _init_genrand_rows(lo, base, words, low, high)
         for w in range(word_lo, words):
             for lane in range(LANES):
                 output = _mt_first_output(low[w, lane], low[w + 1, lane], high[w, lane])
                 hit[lane] |= _equals_mod(output, draw, divisor)
+        for lane in range(min(LANES, count - base)):
+            keep[base + lane] = hit[lane]
+
+
+@nb.njit(parallel=True, cache=True, nogil=True)
+def _php_mt_seed_prefilter(
+    lo, count, word_lo, word_hi, php_twist, kind, draw, divisor, low_bound, high_bound, limit, keep
+):
+    """PHP's generators (``mt19937``, or ``php5_mt`` with ``php_twist``) under PHP's draws.
+
+    ``kind`` 0 keeps ``output % M == draw``
+    (``mod``, and ``mt_rand(0, M-1)`` of 7.1+, which redraws a word above ``limit``: a lane
+    that met such a word before its last call is kept whole, since its calls no longer sit on
+    their words); kind 1 keeps ``low_bound <= output >> 1 < high_bound`` (``mt_rand()``, and
+    the scaled ``mt_rand(0, M-1)`` of 5.2.1-7.0, which maps an interval of ``output >> 1`` to
+    each draw).
+    """
+    words = word_hi + 1
+    blocks = (count + LANES - 1) // LANES
+    for block in nb.prange(blocks):
+        base = block * LANES
+        low = np.empty((words + 1, LANES), np.uint32)
+        high = np.empty((words, LANES), np.uint32)
+        hit = np.zeros(LANES, np.bool_)
+        _init_genrand_rows(lo, base, words, low, high)
+        if php_twist:
+            # PHP 5's twist takes the odd bit from word w, not w+1: give word w+1 word w's bit 0
+            # (the only bit of word w+1 the output then misses), last row first so each row
+            # still holds its own bit when the row before copies it.
+            for w in range(words - 1, -1, -1):
+                for lane in range(LANES):
+                    odd = and32(low[w, lane], np.uint32(1))
+                    low[w + 1, lane] = or32(and32(low[w + 1, lane], np.uint32(0xFFFFFFFE)), odd)
+        for w in range(words):
+            for lane in range(LANES):
+                output = _mt_first_output(low[w, lane], low[w + 1, lane], high[w, lane])
+                if kind == 0:
+                    match = _equals_mod(output, draw, divisor)
+                else:
+                    half = shr32(output, np.uint32(1))
+                    match = (half >= low_bound) & (half < high_bound)
+                hit[lane] |= (w >= word_lo) & match
+                hit[lane] |= output > limit
         for lane in range(min(LANES, count - base)):
             keep[base + lane] = hit[lane]
 
@@ -282,9 +332,46 @@ def _xorshift32_state_prefilter(lo, count, word_lo, word_hi, draw, divisor, keep
             keep[base + lane] = hit[lane]
 
 
+def php5_range_interval(modulus: int, draw: int) -> tuple[int, int]:
+    """The ``n = word >> 1`` that PHP 5's ``mt_rand(0, M-1)`` maps to ``draw``: an interval,
+    since ``(double) M * (n / 2^31)`` never decreases with n; found with PHP's own arithmetic."""
+
+    def first_reaching(value: int) -> int:
+        low, high = 0, 1 << 31
+        while low < high:
+            middle = (low + high) // 2
+            if int(float(modulus) * (middle / 2147483648.0)) >= value:
+                high = middle
+            else:
+                low = middle + 1
+        return low
+
+    return first_reaching(draw), first_reaching(draw + 1)
+
+
+def _php_test(projection: str, modulus: int, draw: int) -> tuple | None:
+    """``kind, draw, divisor, low_bound, high_bound, limit`` of :func:`_php_mt_seed_prefilter`
+    for a projection, or None when it has no such test."""
+    divisor = Divisor.of(modulus)
+    no_limit = np.uint32(0xFFFFFFFF)
+    if projection == "mod":
+        return (0, np.uint32(draw), divisor, np.uint32(0), np.uint32(0), no_limit)
+    if projection == "php_mt_rand_range":
+        power_of_two = modulus & (modulus - 1) == 0
+        limit = no_limit if power_of_two else np.uint32(0xFFFFFFFF - 0xFFFFFFFF % modulus - 1)
+        return (0, np.uint32(draw), divisor, np.uint32(0), np.uint32(0), limit)
+    if projection == "php_mt_rand":
+        low, high = draw, draw + 1
+    elif projection == "php5_mt_rand_range":
+        low, high = php5_range_interval(modulus, draw)
+    else:
+        return None
+    return (1, np.uint32(draw), divisor, np.uint32(low), np.uint32(high), no_limit)
+
+
 def prefilter_for(family: str, job: SieveJob) -> Prefilter | None:
     """The exact first-draw prefilter for this job, or None when none applies."""
-    if job.projection != "mod" or job.misses_allowed:
+    if job.misses_allowed:
         return None
     # Every call the window's first draw may sit at, whatever the skip.
     word_lo, word_hi = job.positions
@@ -294,20 +381,28 @@ def prefilter_for(family: str, job: SieveJob) -> Prefilter | None:
     def run(kernel, *extra) -> Prefilter:
         def prefilter(lo: int, count: int) -> np.ndarray:
             keep = np.empty(count, np.bool_)
-            kernel(np.uint64(lo), count, word_lo, word_hi, draw, divisor, *extra, keep)
+            kernel(np.uint64(lo), count, word_lo, word_hi, *extra, keep)
             return np.uint64(lo) + np.flatnonzero(keep).astype(np.uint64)
 
         return prefilter
 
-    if family == "mt19937" and seed_mode and word_hi <= MT_MAX_WORD:
-        return run(_mt19937_seed_prefilter)
+    if family in ("mt19937", "php5_mt") and seed_mode and word_hi <= MT_MAX_WORD:
+        if family == "mt19937" and job.projection == "mod":
+            return run(_mt19937_seed_prefilter, draw, divisor)
+        test = _php_test(job.projection, job.modulus, job.window[0])
+        if test is not None:
+            return run(_php_mt_seed_prefilter, family == "php5_mt", *test)
+    if job.projection != "mod":
+        return None
     one_word_key = job.candidate_range[1] < 1 << 32  # init_by_array([seed])
     if family == "python_random" and seed_mode and word_hi <= MT_MAX_WORD and one_word_key:
-        return run(_python_random_seed_prefilter, _python_init_genrand_19650218())
+        return run(_python_random_seed_prefilter, draw, divisor, _python_init_genrand_19650218())
     if family == "glibc_rand" and seed_mode:
-        return run(_glibc_rand_seed_prefilter, _glibc_output_coefficients(word_hi + 1))
+        return run(
+            _glibc_rand_seed_prefilter, draw, divisor, _glibc_output_coefficients(word_hi + 1)
+        )
     if family == "java_random" and seed_mode:
-        return run(_java_random_seed_prefilter)
+        return run(_java_random_seed_prefilter, draw, divisor)
     if family == "xorshift32" and not seed_mode:
-        return run(_xorshift32_state_prefilter)
+        return run(_xorshift32_state_prefilter, draw, divisor)
     return None

@@ -2,7 +2,7 @@
 
 from gpu_kernels.families.glibc import GlibcRand, Lcg32
 from gpu_kernels.families.lcg import JavaLcg, JavaRandom, MinstdRand, MinstdRand0, MsvcRand
-from gpu_kernels.families.mersenne import MT19937, PythonRandom
+from gpu_kernels.families.mersenne import MT19937, PhpMt, PythonRandom
 from gpu_kernels.families.pcg import Pcg32
 from gpu_kernels.families.philox import Philox4x32
 from gpu_kernels.families.sfc import Sfc64
@@ -14,6 +14,7 @@ from gpu_kernels.families.xoshiro import Xoshiro256pp, Xoshiro256ss
 ALL_FAMILIES = (
     MT19937(),
     PythonRandom(),
+    PhpMt(),
     GlibcRand(),
     JavaRandom(),
     JavaLcg(),

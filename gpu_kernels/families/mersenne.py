@@ -19,6 +19,8 @@ from the two newest words (low 31 bits; they came from it one step earlier).
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numba as nb
 import numpy as np
 
@@ -89,45 +91,61 @@ class _MTBase(Family):
     word_bits = 32
     seed_bits = 32
     state_bits = 19968
+    #: PHP 5.2.1-7.0's twist (``MT_RAND_PHP``): the odd bit comes from the oldest word, so the
+    #: state keeps that word's bit 0 as well as its top bit.
+    php_twist: ClassVar[bool] = False
 
-    @staticmethod
-    def _state(mt: list[int]) -> tuple:
-        mt[0] &= UPPER
+    @property
+    def _oldest(self) -> int:
+        return UPPER | 1 if self.php_twist else UPPER
+
+    def _state(self, mt: list[int]) -> tuple:
+        mt[0] &= self._oldest
         return (tuple(mt), 0)
+
+    def _twist(self, oldest: int, after: int) -> int:
+        y = (oldest & UPPER) | (after & LOWER)
+        odd = oldest if self.php_twist else after
+        return (y >> 1) ^ (MATRIX_A if odd & 1 else 0)
 
     def next(self, state):
         words, i = state
         j = i + 1 if i + 1 < N else 0
-        y = (words[i] & UPPER) | (words[j] & LOWER)
-        new = words[(i + M) % N] ^ (y >> 1) ^ (MATRIX_A if y & 1 else 0)
+        new = words[(i + M) % N] ^ self._twist(words[i], words[j])
         buf = list(words)
         buf[i] = new
-        buf[j] &= UPPER  # words[j] is now the oldest; its low bits never matter again
+        buf[j] &= self._oldest  # words[j] is now the oldest; its other bits never matter again
         return (tuple(buf), j), _temper(new)
 
     def prev(self, state):
         words, i = state
         j = i - 1 if i > 0 else N - 1  # the newest value, the one the last step wrote
-        # new = x[k+397] ^ A(y) with y = upper(old) | lower(words[i]); A is invertible.
+        # new = x[k+397] ^ (y >> 1) ^ odd * A with y = upper(old) | lower(words[i]); the top bit
+        # of y >> 1 is 0 and A's is 1, so the top bit of the XOR is the odd bit.
         z = words[j] ^ words[(j + M) % N]
         odd = z >> 31
         if odd:
             z ^= MATRIX_A
-        y = ((z << 1) & MASK32) | odd
+        if self.php_twist:  # the odd bit was the old word's bit 0; y's bit 0 is words[i]'s
+            y = ((z << 1) & MASK32) | (words[i] & 1)
+            old = (y & UPPER) | odd
+        else:
+            y = ((z << 1) & MASK32) | odd
+            old = y & UPPER
         buf = list(words)
-        buf[j] = y & UPPER
-        buf[i] = (words[i] & UPPER) | (y & LOWER)
+        buf[j] = old
+        buf[i] = (words[i] & self._oldest) | (y & LOWER)
         return (tuple(buf), j)
 
     def words(self, state):
         # Same stream as Family.words, without copying the 624-word tuple on every step.
         words, i = state
         buf = list(words)
+        twist = self._twist
         while True:
             j = i + 1 if i + 1 < N else 0
-            y = (buf[i] & UPPER) | (buf[j] & LOWER)
             k = i + M
-            new = buf[k - N if k >= N else k] ^ (y >> 1) ^ (MATRIX_A if y & 1 else 0)
+            new = buf[k - N if k >= N else k] ^ twist(buf[i], buf[j])
             buf[i] = new
             i = j
             yield _temper(new)
@@ -197,7 +215,9 @@ def _nb_python_seed(seed, state):
 
 
 @nb.njit(inline="always")
-def _nb_mt_next(state):
+def _nb_mt_step(state, php_twist):
+    """One step: MT19937's twist, or PHP 5.2.1-7.0's (the odd bit from the oldest word, whose
+    bit 0 the state then keeps); ``php_twist`` is a constant of each caller."""
     i = state[N]
     j = i + np.uint64(1)
     if j == _N:
@@ -207,16 +227,34 @@ def _nb_mt_next(state):
         k -= _N
     y = (state[i] & _U) | (state[j] & _L)
     new = state[k] ^ (y >> np.uint64(1))
-    if y & np.uint64(1):
+    odd = state[i] if php_twist else state[j]
+    if odd & np.uint64(1):
         new ^= _A
     state[i] = new
-    state[j] &= _U
+    state[j] &= (_U | np.uint64(1)) if php_twist else _U
     state[N] = j
     new ^= new >> np.uint64(11)
     new ^= (new << np.uint64(7)) & np.uint64(0x9D2C5680)
     new ^= (new << np.uint64(15)) & np.uint64(0xEFC60000)
     new ^= new >> np.uint64(18)
     return new & _MASK32
+
+
+@nb.njit(inline="always")
+def _nb_mt_next(state):
+    return _nb_mt_step(state, False)
+
+
+@nb.njit(inline="always")
+def _nb_php_mt_next(state):
+    return _nb_mt_step(state, True)
+
+
+@nb.njit(inline="always")
+def _nb_php_mt_seed(seed, state):
+    _nb_init_genrand(np.uint64(seed), state)
+    state[0] &= _U | np.uint64(1)
+    state[N] = np.uint64(0)
 
 
 class MT19937(_MTBase):
@@ -247,3 +285,18 @@ class PythonRandom(_MTBase):
         return self._state(_init_by_array(python_seed_key(seed)))
 
     numba = NumbaKernels(state_words=N + 1, seed=_nb_python_seed, next=_nb_mt_next)
+
+
+class PhpMt(_MTBase):
+    """PHP 5.2.1 to 7.0 ``mt_srand(seed)`` (and ``MT_RAND_PHP`` in 7.1+, HHVM): MT19937's
+    seeding with a twist that takes the odd bit from the wrong word. ``mt_rand()`` is
+    ``word >> 1``; ``mt_rand(min, max)`` scales it (projection ``php5_mt_rand_range``)."""
+
+    name = "php5_mt"
+    php_twist = True
+    verified_against = "PHP 8.2 mt_srand(seed, MT_RAND_PHP); mt_rand() and mt_rand(0, M-1)"
+
+    def seed(self, seed):
+        return self._state(_init_genrand(seed))
+
+    numba = NumbaKernels(state_words=N + 1, seed=_nb_php_mt_seed, next=_nb_php_mt_next)

@@ -106,6 +106,7 @@ def _solvers() -> dict[str, tuple[Solver, tuple[str, ...], int]]:
     return {
         "mt19937": (mersenne.solve, mt_readings, mersenne.STATE_BITS),
         "python_random": (mersenne.solve, mt_readings, mersenne.STATE_BITS),
+        "php5_mt": (mersenne.solve, ("raw", "php_mt_rand"), mersenne.STATE_BITS),
         "glibc_rand": (glibc.solve, ("raw",), glibc.STATE_BITS),
         "java_random": (java.solve, ("java_nextint32", "raw"), java.STATE_BITS),
         "v8": (v8.solve, ("v8_math_random",), v8.STATE_BITS),
@@ -113,6 +114,7 @@ def _solvers() -> dict[str, tuple[Solver, tuple[str, ...], int]]:
 
 
 DEFAULT_READINGS = {
+    "php5_mt": "php_mt_rand",
     "python_random": "python_getrandbits",
     "java_random": "java_nextint32",
     "v8": "v8_math_random",

@@ -101,10 +101,13 @@ def add_recurrence(system: LinearSystem, words: list[AffineWord], k: int, php_tw
         system.add(mask, constant)
 
 
-def determined(system: LinearSystem, words: list[AffineWord], end: int) -> bool:
+def determined(
+    system: LinearSystem, words: list[AffineWord], end: int, php_twist: bool = False
+) -> bool:
     """Whether the equations fix every state bit that the outputs after word ``end - 1``
-    depend on: words ``end - 623 .. end - 1`` whole and the top bit of ``end - 624``."""
-    needed = [words[end - N].form(31)]
+    depend on: words ``end - 623 .. end - 1`` whole and the top bit of ``end - 624`` (and its
+    bit 0 under PHP's twist)."""
+    needed = [words[end - N].form(31)] + ([words[end - N].form(0)] if php_twist else [])
     needed += [words[k].form(bit) for k in range(end - N + 1, end) for bit in range(32)]
     return all(system.reduce(*form)[0] == 0 for form in needed)
 
@@ -122,8 +125,9 @@ def solved_window(system: LinearSystem, words: list[AffineWord], end: int) -> tu
     return tuple(window)
 
 
-def solve(family, reading, known: list[tuple[int, int]], php_twist: bool = False):
+def solve(family, reading, known: list[tuple[int, int]]):
     """The state after the fewest words that determine it (the rest are left to checks)."""
+    php_twist = family.php_twist
     from mimicry.recovery import RecoveryError, Solved, Unexplained, too_few
     from mimicry.recovery.gf2 import Contradiction
 
@@ -151,7 +155,7 @@ def solve(family, reading, known: list[tuple[int, int]], php_twist: bool = False
                 words.append(word)
                 if len(words) > N:
                     add_recurrence(system, words, len(words) - N - 1, php_twist)
-            if determined(system, words, end):
+            if determined(system, words, end, php_twist):
                 break
             if end == len(known):
                 raise too_few(family.name, reading, end + N // 8, len(known))
@@ -162,6 +166,6 @@ def solve(family, reading, known: list[tuple[int, int]], php_twist: bool = False
             f"{math.ceil(len(words) / reading.words_per_draw)} break the twist's recurrence"
         ) from None
     window = list(solved_window(system, words, end))
-    window[0] &= 0x80000000  # the family keeps the oldest word's low bits at 0
+    window[0] &= 0x80000001 if php_twist else 0x80000000  # the bits the family keeps
     method = "untemper" if variables == 0 else f"GF(2) over {variables} unknown output bits"
     return Solved(state=(tuple(window), 0), used_words=end, method=method)
