@@ -133,6 +133,40 @@ class PythonRandrange(Projection):
 
 
 # --------------------------------------------------------------------------------------------
+# python_getrandbits: CPython getrandbits(k) for k <= 31, the word's top k bits (M = 2**k)
+
+
+@nb.njit(inline="always")
+def _python_getrandbits_draw(next_fn, state, modulus, param):
+    return np.int64((next_fn(state) & np.uint64(0xFFFFFFFF)) >> np.uint64(param))
+
+
+class PythonGetrandbits(Projection):
+    name = "python_getrandbits"
+    word_bits = (32,)
+    description = "CPython getrandbits(k), k <= 31: the word's top k bits (M = 2**k)"
+    numba_draw = _python_getrandbits_draw
+
+    def check(self, word_bits, modulus):
+        problem = super().check(word_bits, modulus)
+        if problem is None and modulus & (modulus - 1):
+            return (
+                f"getrandbits(k) makes draws in [0, 2**k), so M must be a power of two, "
+                f"got {modulus}"
+            )
+        return problem
+
+    def accepts(self, words, modulus, word_bits):
+        return True
+
+    def value(self, words, modulus, word_bits):
+        return words[0] >> self.numba_param(modulus, word_bits)
+
+    def numba_param(self, modulus, word_bits):
+        return 32 - (modulus.bit_length() - 1)
+
+
+# --------------------------------------------------------------------------------------------
 # python_float: floor(random() * M), random() from two words (53-bit float)
 
 
@@ -301,6 +335,7 @@ PROJECTIONS: dict[str, Projection] = {
     for p in (
         Mod(),
         PythonRandrange(),
+        PythonGetrandbits(),
         PythonFloat(),
         JavaNextInt(),
         PhpMtRand(),

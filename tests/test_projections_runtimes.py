@@ -54,6 +54,14 @@ def project(family, seed: int, projection_name: str, modulus: int, count: int = 
 # CPython
 
 
+@pytest.mark.parametrize("bits", [1, 8, 16, 31])
+def test_python_getrandbits(bits):
+    for seed in SEEDS_32[:6]:
+        generator = random.Random(seed)
+        expected = [generator.getrandbits(bits) for _ in range(DRAWS)]
+        assert project(PythonRandom(), seed, "python_getrandbits", 2**bits)[0] == expected
+
+
 @pytest.mark.parametrize("modulus", [1000, 1024, 10, 37, 10**6])
 def test_python_randrange_and_randint(modulus):
     family, words_read = PythonRandom(), 0

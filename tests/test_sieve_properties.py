@@ -67,6 +67,7 @@ def _combos(families: list[str]) -> list[tuple[str, str]]:
 MODULI = {
     "mod": (1000, 10, 997, 10007, 2**31 - 1),
     "python_randrange": (1000, 10, 2**30 + 1),
+    "python_getrandbits": (1024, 8, 2**31),
     "python_float": (1000, 10, 2**31),
     "java_nextint": (1000, 1024, 2**30 + 1),
     "php_mt_rand_range": (1000, 1024, 2**30 + 1),
