@@ -34,11 +34,14 @@ def recover(
         str | None,
         typer.Option(
             help="The draws' form: raw, php_mt_rand, python_getrandbits, python_random_float, "
-            "java_nextint32, v8_math_random (default: the family's usual one)."
+            "java_nextint32, java_nextint, v8_math_random (default: the family's usual one)."
         ),
     ] = None,
     bits: Annotated[
         int | None, typer.Option(help="k of python_getrandbits(k), 8 to 32 (default 32).")
+    ] = None,
+    modulus: Annotated[
+        int | None, typer.Option(help="M of java_nextint's nextInt(M), a power of two >= 8.")
     ] = None,
     predict: Annotated[int, typer.Option(help="Draws to predict past the newest one.")] = 10,
     session: SessionFlag = None,
@@ -56,12 +59,14 @@ def recover(
     if not 0 <= predict <= 100_000:
         fail(f"--predict must be between 0 and 100000, got {predict}")
     try:
-        reading = reading_for(family, projection, bits)
+        reading = reading_for(family, projection, bits, modulus)
         history = read_draws(draws, domain=reading.domain(), session=session, column=column)
     except (RecoveryError, DrawFileError) as error:
         fail(str(error))
     try:
-        answer = recover_state(history.values, family, reading.name, bits=bits, predict=predict)
+        answer = recover_state(
+            history.values, family, reading.name, bits=bits, modulus=modulus, predict=predict
+        )
     except RecoveryError as error:
         if error.index is None:
             fail(str(error))

@@ -140,6 +140,37 @@ def test_java_nextint_from_the_jdk_predicts_the_jdk():
     assert answer.used in (2, 3) and answer.used + answer.checked == 25
 
 
+@pytest.mark.parametrize("bound", [8, 16, 256, 2**20])
+def test_java_nextint_of_a_power_of_two_by_lattice_predicts_the_jdk(bound):
+    seed = secrets.randbits(63)
+    values = java_random([(seed, bound, 80)])[0]
+    answer = recover(values[10:70], "java_random", "java_nextint", modulus=bound, predict=10)
+    assert answer.next == values[70:]
+    assert answer.states_fitting == 1 and answer.method.startswith("lattice")
+
+
+def test_latticg_vector_sixteen_zeros_of_nextint_8():
+    """LattiCG's DynamicProgramTest: 16 nextInt(8) of 0 come from state 211804640834172."""
+    state = 211804640834172
+    values = java_random([(state ^ 0x5DEECE66D, 8, 16)])[0]
+    assert values == [0] * 16
+    answer = recover(values, "java_random", "java_nextint", modulus=8, predict=3)
+    assert answer.state == state and answer.states_fitting == 1
+
+
+@pytest.mark.parametrize("modulus", [None, 4, 12, 2**32])
+def test_java_nextint_recovery_needs_a_power_of_two_from_8(modulus):
+    with pytest.raises(RecoveryError, match="--modulus: java_nextint state recovery reads"):
+        recover([1] * 40, "java_random", "java_nextint", modulus=modulus)
+
+
+def test_java_nextint_too_few_draws_says_how_many():
+    with pytest.raises(
+        RecoveryError, match="needs at least 12 consecutive draws; the history has 9"
+    ):
+        recover([1] * 9, "java_random", "java_nextint", modulus=16)
+
+
 # -- glibc rand() ----------------------------------------------------------------------------
 
 

@@ -108,7 +108,7 @@ def _solvers() -> dict[str, tuple[Solver, tuple[str, ...], int]]:
         "python_random": (mersenne.solve, mt_readings, mersenne.STATE_BITS),
         "php5_mt": (mersenne.solve, ("raw", "php_mt_rand"), mersenne.STATE_BITS),
         "glibc_rand": (glibc.solve, ("raw",), glibc.STATE_BITS),
-        "java_random": (java.solve, ("java_nextint32", "raw"), java.STATE_BITS),
+        "java_random": (java.solve, ("java_nextint32", "java_nextint", "raw"), java.STATE_BITS),
         "v8": (v8.solve, ("v8_math_random",), v8.STATE_BITS),
     }
 
@@ -121,7 +121,9 @@ DEFAULT_READINGS = {
 }
 
 
-def reading_for(family_name: str, projection: str | None, bits: int | None) -> Reading:
+def reading_for(
+    family_name: str, projection: str | None, bits: int | None, modulus: int | None = None
+) -> Reading:
     """The reading ``projection`` names for ``family_name``; RecoveryError when the pair is
     not one this release can recover."""
     solvers = _solvers()
@@ -143,6 +145,15 @@ def reading_for(family_name: str, projection: str | None, bits: int | None) -> R
         return READINGS[name](word_bits=word_bits, bits=bits)
     if bits is not None:
         raise RecoveryError(f"--bits applies to python_getrandbits only, not to {name}")
+    if name == "java_nextint":
+        if modulus is None or modulus < 8 or modulus > 1 << 31 or modulus & (modulus - 1):
+            raise RecoveryError(
+                f"--modulus: java_nextint state recovery reads nextInt(M) for M a power of two "
+                f"from 8 to 2147483648 (fewer bits a draw leave too many states), got {modulus}"
+            )
+        return READINGS[name](word_bits=word_bits, bound=modulus)
+    if modulus is not None:
+        raise RecoveryError(f"--modulus applies to java_nextint only, not to {name}")
     return READINGS[name](word_bits=word_bits)
 
 
@@ -152,11 +163,12 @@ def recover(
     projection: str | None = None,
     *,
     bits: int | None = None,
+    modulus: int | None = None,
     predict: int = 10,
 ) -> Recovery:
     """The state behind ``draws`` (oldest first) and the ``predict`` draws after them."""
     started = time.perf_counter()
-    reading = reading_for(family_name, projection, bits)
+    reading = reading_for(family_name, projection, bits, modulus)
     solver, _, state_bits = _solvers()[family_name]
     family = get_family(family_name)
     known: list[tuple[int, int]] = []

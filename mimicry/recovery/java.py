@@ -1,10 +1,12 @@
-"""java.util.Random state recovery from two consecutive ``nextInt()`` (the classic attack).
+"""java.util.Random state recovery from ``nextInt()`` (the classic attack) or ``nextInt(2^k)``.
 
 ``nextInt()`` is the top 32 bits of the 48-bit LCG state after a step, so one draw leaves 16
 bits unknown: the 2**16 candidates for the state behind the first draw are stepped once and
 kept when their top 32 bits make the second draw. Two draws carry 64 bits against 48 of state,
 so a second candidate survives with a chance of about 2**-16; then a third draw decides, and
-more draws than needed are checks.
+more draws than needed are checks. ``nextInt(2^k)`` shows only the state's top k bits: a lattice
+(:mod:`mimicry.recovery.lattice`) finds the states from ceil(48 / k) draws (two more leave one
+state almost always), k >= 3.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ STATE_BITS = 48
 def solve(family, reading, known: list[tuple[int, int]]):
     from mimicry.recovery import Solved, Unexplained, too_few
 
+    if known and known[0][0] != 0xFFFFFFFF:
+        return _solve_truncated(family, reading, known)
     if len(known) < 2:
         raise too_few(family.name, reading, 2, len(known))
     low = np.arange(1 << 16, dtype=np.uint64)
@@ -36,3 +40,41 @@ def solve(family, reading, known: list[tuple[int, int]]):
             f"makes the first {used} of them"
         )
     return Solved(state=int(candidates[0]), used_words=used, method="2**16 low bits")
+
+
+def _solve_truncated(family, reading, known: list[tuple[int, int]]):
+    """``nextInt(2^k)``: each draw puts the state in an interval of width 2^(48-k); LLL and an
+    enumeration of the lattice points in the box give the states (LattiCG's way)."""
+    from mimicry.recovery import RecoveryError, Solved, Unexplained, too_few
+    from mimicry.recovery.lattice import TooMany, truncated_lcg_states
+
+    bits = known[0][0].bit_count()
+    least = -(-STATE_BITS // bits)  # the information; two more draws almost always leave one
+    if len(known) < least:
+        raise too_few(family.name, reading, least, len(known))
+    needed = min(len(known), least + 2)
+    width = 1 << (STATE_BITS - bits)
+    lows = [value << 16 for _, value in known[:needed]]  # the word's top bits are the state's
+    try:
+        states = truncated_lcg_states(JAVA_A, JAVA_C, MASK48 + 1, lows, width)
+    except TooMany:
+        raise RecoveryError(
+            f"{family.name} state recovery from {len(known)} nextInt({1 << bits}) draws: the "
+            f"first {needed} leave too many states; give more draws"
+        ) from None
+    if not states:
+        raise Unexplained(
+            f"no {family.name} state explains these {reading.name} draws: no 48-bit state "
+            f"makes the first {needed} of them"
+        )
+    after = []
+    for state in states:
+        for _ in range(needed - 1):
+            state = (state * JAVA_A + JAVA_C) & MASK48
+        after.append(state)
+    return Solved(
+        state=after[0],
+        used_words=needed,
+        method=f"lattice (LLL) over {needed} draws of {bits} bits",
+        alternatives=tuple(after[1:]),
+    )

@@ -135,6 +135,30 @@ class JavaNextInt32(Reading):
 
 
 @dataclass(frozen=True)
+class JavaNextIntBound(Reading):
+    """``java.util.Random.nextInt(bound)`` for a power-of-two bound: the top ``log2(bound)``
+    bits of ``next(31)``, which are the word's top bits."""
+
+    name = "java_nextint"
+    description = "java.util.Random.nextInt(M), M a power of two: the word's top log2(M) bits"
+    bound: int = 16
+
+    @property
+    def bits(self) -> int:
+        return self.bound.bit_length() - 1
+
+    def known(self, draw):
+        shift = 32 - self.bits
+        return [(((1 << self.bits) - 1) << shift, draw << shift)]
+
+    def draw(self, words):
+        return words[0] >> (32 - self.bits)
+
+    def range(self):
+        return 0, self.bound - 1
+
+
+@dataclass(frozen=True)
 class _Double(Reading):
     """A double in [0, 1) made from ``precision`` word bits: every one a multiple of
     ``2**-precision``, so the bits come back whole."""
@@ -202,6 +226,7 @@ READINGS: dict[str, type[Reading]] = {
         PythonGetrandbits,
         PythonRandomFloat,
         JavaNextInt32,
+        JavaNextIntBound,
         V8MathRandom,
     )
 }
