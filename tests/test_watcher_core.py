@@ -110,6 +110,37 @@ def test_a_chance_hit_after_the_change_does_not_move_the_change_point():
     assert shift.change_point == 130
 
 
+def test_a_chance_hit_right_after_the_change_makes_the_search_reach_back():
+    # Re-seeded at 130: a miss, a chance hit at 131 (a pool of 10 in 1000), then misses. The
+    # split after the hit is the likelier (one miss of a 0.9 promise costs less than one chance
+    # hit), but the true change is within the support, so the search's offsets reach it.
+    state = health([True] * 30 + [False, True] + [False] * 12)
+    shift = next(t for t in fired_triggers(state, Policy()) if t.name == TriggerName.REGIME_SHIFT)
+    assert (shift.change_point, shift.change_earliest) == (132, 130)
+    made = decide(state, fired_triggers(state, Policy()), None, Policy(), False)
+    assert (made.action, made.segment_start, made.segment_slack) == (Action.RESEARCH, 132, 2)
+
+
+def test_the_research_of_an_uncertain_change_sieves_offsets_back_to_it():
+    from mimicry.requests import PipelineRequest, SieveSettings
+    from watcher.review import current_values, planned_work
+
+    state = health([True] * 30 + [False, True] + [False] * 12)
+    made = decide(state, fired_triggers(state, Policy()), None, Policy(), False)
+    for offsets, expected in ((None, [0, 2]), ((1, 4), [1, 6])):
+        base = PipelineRequest(stream="s", sieve=SieveSettings(offsets=offsets))
+        work = planned_work(made, base, current_values(base), None, state, "s")
+        assert work["flow"] == "pipeline"
+        assert work["request"]["segment_start"] == 132
+        assert work["request"]["sieve"]["offsets"] == expected
+
+
+def test_a_clean_change_has_no_slack():
+    state = health([True] * 30 + [False] * 14)
+    shift = next(t for t in fired_triggers(state, Policy()) if t.name == TriggerName.REGIME_SHIFT)
+    assert (shift.change_point, shift.change_earliest) == (130, 130)
+
+
 def test_stale_and_new_data_count_draws():
     assert names(health([True] * 3, draws_since_run=499)) == []
     assert names(health([True] * 3, draws_since_run=500)) == ["stale"]

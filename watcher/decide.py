@@ -8,6 +8,7 @@ The rules choose the action; the advisor only proposes parameter changes (judged
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
@@ -32,10 +33,26 @@ class Decision(BaseModel):
     approval_rule: str
     #: For a research: where its searched segment starts (a change point, or the current one).
     segment_start: int | None = None
+    #: For a research after a regime shift: calls by which the change may precede
+    #: ``segment_start`` (the search's offsets reach that far back).
+    segment_slack: int = 0
 
 
 def _named(triggers: list[Trigger], name: TriggerName) -> Trigger | None:
     return next((t for t in triggers if t.name == name), None)
+
+
+#: The most calls a research's offsets reach back before its segment for an uncertain change
+#: point (each one more is one more hypothesis per seed).
+MAX_SEGMENT_SLACK = 16
+
+
+class Choice(NamedTuple):
+    action: Action
+    rule: str
+    #: For a research: its segment's start, and how far before it the change may be.
+    segment_start: int | None = None
+    segment_slack: int = 0
 
 
 def choose_action(
@@ -43,41 +60,55 @@ def choose_action(
     triggers: list[Trigger],
     advice: StreamAdvice | None,
     policy: Policy,
-) -> tuple[Action, str, int | None]:
-    """The action, the rule that chose it and, for a research, its segment's start."""
+) -> Choice:
+    """The action, the rule that chose it and, for a research, its segment."""
     budget_left = health.searches_today < policy.searches_per_day
     budget = f"{health.searches_today} of {policy.searches_per_day} searches today"
     shift = _named(triggers, TriggerName.REGIME_SHIFT)
     if shift is not None:
         after = health.draws - shift.change_point
         if after < policy.research_min_draws:
-            return (
+            return Choice(
                 Action.WAIT,
                 f"regime shift at draw {shift.change_point}; {after} draws after it, a search "
                 f"waits for {policy.research_min_draws}",
                 None,
             )
         if budget_left:
-            return Action.RESEARCH, f"regime shift at draw {shift.change_point}", shift.change_point
-        return Action.ESCALATE, f"regime shift, but the search budget is spent ({budget})", None
+            earliest = (
+                shift.change_earliest if shift.change_earliest is not None else shift.change_point
+            )
+            return Choice(
+                Action.RESEARCH,
+                f"regime shift at draw {shift.change_point}",
+                shift.change_point,
+                min(shift.change_point - earliest, MAX_SEGMENT_SLACK),
+            )
+        return Choice(
+            Action.ESCALATE, f"regime shift, but the search budget is spent ({budget})", None
+        )
     shortfall = _named(triggers, TriggerName.HIT_RATE_COLLAPSE) or _named(
         triggers, TriggerName.MISS_STREAK
     )
     if shortfall is not None:
         # Below chance on a stream that promised only chance: the data or the scoring is off.
-        return Action.ESCALATE, f"{shortfall.name.value} on a stream without signal", None
+        return Choice(Action.ESCALATE, f"{shortfall.name.value} on a stream without signal", None)
     if health.signal and not health.ranked and health.rankable:
         # A search that predicts from its overwhelming survivor alone: rank it once it can.
-        return Action.RETRAIN, "the segment now holds enough draws to rank its survivors", None
+        return Choice(
+            Action.RETRAIN, "the segment now holds enough draws to rank its survivors", None
+        )
     if _named(triggers, TriggerName.STALE) is not None:
-        return Action.RETRAIN, "stale: the model has not seen the newest draws", None
+        return Choice(Action.RETRAIN, "stale: the model has not seen the newest draws", None)
     if _named(triggers, TriggerName.NEW_DATA) is not None:
         if budget_left:
-            return Action.RESEARCH, "new data on a stream without signal", health.segment_start
-        return Action.WAIT, f"new data, but the search budget is spent ({budget})", None
+            return Choice(
+                Action.RESEARCH, "new data on a stream without signal", health.segment_start
+            )
+        return Choice(Action.WAIT, f"new data, but the search budget is spent ({budget})")
     if advice is not None and advice.recommended_action == Action.ESCALATE:
-        return Action.ESCALATE, "no rule fired; the advisor asks a person to look", None
-    return Action.WAIT, "no trigger fired" if not triggers else "no rule acts on these", None
+        return Choice(Action.ESCALATE, "no rule fired; the advisor asks a person to look", None)
+    return Choice(Action.WAIT, "no trigger fired" if not triggers else "no rule acts on these")
 
 
 def approval_for(
@@ -131,12 +162,13 @@ def decide(
     policy: Policy,
     bigger_search: bool,
 ) -> Decision:
-    action, rule, segment_start = choose_action(health, triggers, advice, policy)
-    approval, approval_rule = approval_for(action, policy, bigger_search)
+    choice = choose_action(health, triggers, advice, policy)
+    approval, approval_rule = approval_for(choice.action, policy, bigger_search)
     return Decision(
-        action=action,
-        rule=rule,
+        action=choice.action,
+        rule=choice.rule,
         approval=approval,
         approval_rule=approval_rule,
-        segment_start=segment_start,
+        segment_start=choice.segment_start,
+        segment_slack=choice.segment_slack,
     )

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import select
 
+from gpu_kernels.job import Mode
 from llm.advisor import AdviceReport, advise
 from llm.backends import AdvisorUnavailable, HeuristicBackend, backend_from, sized_bundle
 from llm.schemas import Action
@@ -205,9 +206,17 @@ def planned_work(
         request = RetrainRequest(stream=stream, search_run_id=last_search.id, ranking=ranking)
         return {"flow": "retrain", "request": request.model_dump(mode="json")}
     segment_start = decision.segment_start or 0
-    request = with_values(base, values).model_copy(
+    searched = with_values(base, values)
+    sieve = searched.sieve
+    if decision.segment_slack and sieve.mode is Mode.SEED:
+        # The change may precede the segment by up to the slack: the re-seeded generator's
+        # first draws in the segment are then its calls 1, 2, ..., which offsets reach.
+        low, high = sieve.offsets or (0, 0)
+        sieve = sieve.model_copy(update={"offsets": (low, high + decision.segment_slack)})
+    request = searched.model_copy(
         update={
             "segment_start": segment_start,
+            "sieve": sieve,
             "rank": can_rank(health.draws - segment_start, base.ranking),
         }
     )
@@ -263,6 +272,7 @@ def review_stream(
                     f"{open_decision.id} is {open_decision.status}"
                 ),
                 "segment_start": None,
+                "segment_slack": 0,
             }
         )
     if decision.action == Action.RETRAIN and last_search is None:

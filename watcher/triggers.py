@@ -76,6 +76,9 @@ class Trigger(BaseModel):
     baseline: float | None = None
     #: For a regime shift: the first draw after which the run's hypotheses stop matching.
     change_point: int | None = None
+    #: For a regime shift: the earliest draw the change may have come at (the likelihood's
+    #: support interval; chance hits of a pool after the change make the estimate late).
+    change_earliest: int | None = None
 
     def line(self) -> str:
         return f"{self.name.value}: {self.reason}"
@@ -128,11 +131,19 @@ def miss_streak(health: StreamHealth, policy: Policy) -> Trigger | None:
     )
 
 
-def change_point(health: StreamHealth) -> int:
-    """The first draw after which the run's predictions stop hitting: the maximum-likelihood
-    split of the scored draws into "as promised" before it and "at chance" after it. Unlike
-    "the draw after the last hit", a pool that hits by chance after the change (K/M of the
-    time) does not move it."""
+#: How much less likely than the best split a split may be and still be where the change was
+#: (a likelihood ratio of 20, the usual support interval).
+CHANGE_SUPPORT = math.log(20)
+
+
+def change_points(health: StreamHealth) -> tuple[int, int]:
+    """The first draw after which the run's predictions stop hitting, and the earliest draw it
+    may be: the maximum-likelihood split of the scored draws into "as promised" before it and
+    "at chance" after it (the latest of equally likely splits), and the earliest split within
+    :data:`CHANGE_SUPPORT` of it. Unlike "the draw after the last hit", a pool that hits by
+    chance after the change (K/M of the time) does not move the estimate far, and the support
+    says how far it may have moved it: two misses, a chance hit and misses again tie the split
+    before the misses with the one after the hit."""
     scored = health.scored
 
     def log_p(hit: bool, rate: float) -> float:
@@ -147,8 +158,10 @@ def change_point(health: StreamHealth) -> int:
     for s in reversed(scored):
         after.append(after[-1] + log_p(s.hit, s.chance))
     after.reverse()
-    best = max(range(len(scored)), key=lambda k: (before[k] + after[k], k))
-    return scored[best].position
+    likelihood = [before[k] + after[k] for k in range(len(scored))]
+    best = max(range(len(scored)), key=lambda k: (likelihood[k], k))
+    earliest = min(k for k in range(best + 1) if likelihood[k] >= likelihood[best] - CHANGE_SUPPORT)
+    return scored[best].position, scored[earliest].position
 
 
 def regime_shift(fired: list[Trigger], health: StreamHealth) -> Trigger | None:
@@ -162,7 +175,7 @@ def regime_shift(fired: list[Trigger], health: StreamHealth) -> Trigger | None:
     if not evidence:
         return None
     strongest = min(evidence, key=lambda t: t.p_value)
-    point = change_point(health)
+    point, earliest = change_points(health)
     return Trigger(
         name=TriggerName.REGIME_SHIFT,
         reason=(
@@ -172,6 +185,7 @@ def regime_shift(fired: list[Trigger], health: StreamHealth) -> Trigger | None:
         p_value=strongest.p_value,
         baseline=strongest.baseline,
         change_point=point,
+        change_earliest=earliest,
     )
 
 
