@@ -1,9 +1,11 @@
 """Candidates per second per family on one backend: the table in BENCHMARKS.md.
 
-    python benchmarks/sieve_throughput.py [--backend cpu] [--repeats 5] [--no-prefilter] [FAMILY…]
+    python benchmarks/sieve_throughput.py [--backend cpu] [--repeats 5] [--no-prefilter]
+        [--projection mod --modulus 1000] [FAMILY…]
 
-Workload: a window of 8 draws mod 1000, offset 0, skip 0, the truth inside the swept range;
-seed mode except xorshift32 (state mode). Prints the median of the timed runs (compile excluded).
+Workload: a window of 8 draws mod 1000 (or of ``--projection`` with ``--modulus``), offset 0,
+skip 0, the truth inside the swept range; seed mode except xorshift32 (state mode). Prints the
+median of the timed runs (compile excluded).
 """
 
 from __future__ import annotations
@@ -23,11 +25,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--candidates", type=int, default=None)
     parser.add_argument("--no-prefilter", action="store_true")
+    parser.add_argument("--projection", default="mod")
+    parser.add_argument("--modulus", type=int, default=1000)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     print(
         f"# cores: {os.cpu_count()}, backend: {args.backend}, repeats: {args.repeats}, "
-        f"prefilter: {not args.no_prefilter}",
+        f"prefilter: {not args.no_prefilter}, projection: {args.projection}, M = {args.modulus}",
         flush=True,
     )
     print("| family | mode | candidates | median M/s | runs (s) | compile (s) | truth found |")
@@ -40,6 +44,8 @@ def main() -> None:
             candidates=args.candidates,
             repeats=args.repeats,
             prefilter=not args.no_prefilter,
+            projection=args.projection,
+            modulus=args.modulus,
         )
         rows.append(result)
         runs = ", ".join(f"{s:.2f}" for s in result.seconds)

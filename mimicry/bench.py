@@ -54,6 +54,8 @@ def bench_family(
     repeats: int = 3,
     mode: Mode | None = None,
     prefilter: bool = True,
+    projection: str = "mod",
+    modulus: int = MODULUS,
 ) -> BenchResult:
     family = get_family(name)
     if mode is None:
@@ -65,12 +67,13 @@ def bench_family(
     truth = random.Random(1).randint(lo, hi)
     state = family.state_from_int(truth) if mode is Mode.STATE else family.seed(truth)
     words = family.words(state)
-    projection = get_projection("mod")
-    history = [projection.draw(words, MODULUS, family.word_bits) for _ in range(WINDOW + 16)]
+    projector = get_projection(projection)
+    history = [projector.draw(words, modulus, family.word_bits) for _ in range(WINDOW + 16)]
     job = SieveJob(
         family=name,
+        projection=projection,
         window=tuple(history[:WINDOW]),
-        modulus=MODULUS,
+        modulus=modulus,
         mode=mode,
         candidate_range=(lo, hi),
     )
