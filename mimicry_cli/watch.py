@@ -54,7 +54,8 @@ def decision_rows(views) -> list[dict[str, str]]:
             "action": v.action,
             "status": v.status,
             "run": v.run_id or "-",
-            "why": v.outcome or v.rule,
+            "why": (v.outcome or v.rule)
+            + (f' ("{v.approval["note"]}")' if v.approval.get("note") else ""),
         }
         for v in views
     ]

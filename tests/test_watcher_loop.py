@@ -277,6 +277,9 @@ def test_a_rejected_or_expired_decision_runs_nothing(prefect_api, home):
         b = session.get(DecisionRecord, first["b"]["id"])
         assert (a.status, a.outcome) == ("rejected", "rejected by " + a.approval["by"])
         assert (b.status, b.outcome) == ("rejected", "rejected by the approval timeout")
+    # The person's note is in the listing, beside what became of the decision.
+    listed = cli("decisions", "--stream", "a")
+    assert f'rejected by {a.approval["by"]} ("not now")' in listed.stdout
 
 
 def test_the_halt_switch_stops_ticks_and_dispatches(prefect_api, home):
