@@ -19,21 +19,29 @@ from fractions import Fraction
 _VISIT_LIMIT = 2_000_000
 
 
-def lll(basis: list[list[int]], delta: Fraction = Fraction(99, 100)) -> list[list[int]]:
-    """An LLL-reduced basis of the lattice the integer rows of ``basis`` span (exact rational
-    arithmetic, Gram-Schmidt coefficients updated in place: Cohen, Algorithm 2.6.3)."""
-    rows = [list(row) for row in basis]
+def gram_schmidt(rows: list[list[int]], number: type) -> tuple[list, list, list]:
+    """``mu`` (the coefficients, below the diagonal), the squared norms and the orthogonal
+    vectors of ``rows``, in ``number`` arithmetic (exact ``Fraction`` or ``float``)."""
     n = len(rows)
-    mu = [[Fraction(0)] * n for _ in range(n)]
-    norms: list[Fraction] = []
-    ortho: list[list[Fraction]] = []
+    mu = [[number(0)] * n for _ in range(n)]
+    norms: list = []
+    ortho: list[list] = []
     for i in range(n):
-        vector = [Fraction(x) for x in rows[i]]
+        vector = [number(x) for x in rows[i]]
         for j in range(i):
             mu[i][j] = sum(x * y for x, y in zip(rows[i], ortho[j], strict=True)) / norms[j]
             vector = [x - mu[i][j] * y for x, y in zip(vector, ortho[j], strict=True)]
         ortho.append(vector)
         norms.append(sum(x * x for x in vector))
+    return mu, norms, ortho
+
+
+def lll(basis: list[list[int]], delta: Fraction = Fraction(99, 100)) -> list[list[int]]:
+    """An LLL-reduced basis of the lattice the integer rows of ``basis`` span (exact rational
+    arithmetic, Gram-Schmidt coefficients updated in place: Cohen, Algorithm 2.6.3)."""
+    rows = [list(row) for row in basis]
+    n = len(rows)
+    mu, norms, _ = gram_schmidt(rows, Fraction)
 
     def reduce(k: int, j: int) -> None:
         q = round(mu[k][j])
@@ -77,16 +85,7 @@ def points_in_box(basis: list[list[int]], centre: list[Fraction], half: int) -> 
     enumeration in the reduced ``basis``, Gram-Schmidt in floats with the radius padded, so no
     point is missed to rounding."""
     n = len(basis)
-    ortho: list[list[float]] = []
-    mu = [[0.0] * n for _ in range(n)]
-    norms: list[float] = []
-    for i in range(n):
-        vector = [float(x) for x in basis[i]]
-        for j in range(i):
-            mu[i][j] = sum(x * y for x, y in zip(basis[i], ortho[j], strict=True)) / norms[j]
-            vector = [x - mu[i][j] * y for x, y in zip(vector, ortho[j], strict=True)]
-        ortho.append(vector)
-        norms.append(sum(x * x for x in vector))
+    mu, norms, ortho = gram_schmidt(basis, float)
     target = [float(x) for x in centre]
     tau = [sum(x * y for x, y in zip(target, ortho[i], strict=True)) / norms[i] for i in range(n)]
     radius = n * float(half) ** 2 * (1 + 1e-9) + 1.0

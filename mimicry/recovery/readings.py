@@ -99,22 +99,35 @@ class PhpMtRand(Reading):
 
 
 @dataclass(frozen=True)
-class PythonGetrandbits(Reading):
+class _TopBits(Reading):
+    """A draw that is its word's top ``top_bits`` bits."""
+
+    @property
+    def top_bits(self) -> int:
+        raise NotImplementedError
+
+    def known(self, draw):
+        shift = 32 - self.top_bits
+        return [(((1 << self.top_bits) - 1) << shift, draw << shift)]
+
+    def draw(self, words):
+        return words[0] >> (32 - self.top_bits)
+
+    def range(self):
+        return 0, (1 << self.top_bits) - 1
+
+
+@dataclass(frozen=True)
+class PythonGetrandbits(_TopBits):
     """CPython ``getrandbits(k)`` for k <= 32: the top k bits of one word."""
 
     name = "python_getrandbits"
     description = "CPython getrandbits(k), k <= 32: the word's top k bits"
     bits: int = 32
 
-    def known(self, draw):
-        shift = 32 - self.bits
-        return [(((1 << self.bits) - 1) << shift, draw << shift)]
-
-    def draw(self, words):
-        return words[0] >> (32 - self.bits)
-
-    def range(self):
-        return 0, (1 << self.bits) - 1
+    @property
+    def top_bits(self) -> int:
+        return self.bits
 
 
 @dataclass(frozen=True)
@@ -135,7 +148,7 @@ class JavaNextInt32(Reading):
 
 
 @dataclass(frozen=True)
-class JavaNextIntBound(Reading):
+class JavaNextIntBound(_TopBits):
     """``java.util.Random.nextInt(bound)`` for a power-of-two bound: the top ``log2(bound)``
     bits of ``next(31)``, which are the word's top bits."""
 
@@ -144,18 +157,8 @@ class JavaNextIntBound(Reading):
     bound: int = 16
 
     @property
-    def bits(self) -> int:
+    def top_bits(self) -> int:
         return self.bound.bit_length() - 1
-
-    def known(self, draw):
-        shift = 32 - self.bits
-        return [(((1 << self.bits) - 1) << shift, draw << shift)]
-
-    def draw(self, words):
-        return words[0] >> (32 - self.bits)
-
-    def range(self):
-        return 0, self.bound - 1
 
 
 @dataclass(frozen=True)
