@@ -85,13 +85,16 @@ class Recovery:
 
 @dataclass(frozen=True)
 class Solved:
-    """What a solver returns: the state right after the word ``used_words - 1``."""
+    """What a solver returns: a state ``words_past`` words after the first draw's first word
+    (by default right after the last word it used), and how many words it needed."""
 
     state: State
     used_words: int
     method: str
-    #: Other states that fit every draw used (V8: the cache position inside one block).
+    #: Other states that fit every draw used, as far past the start (V8: the cache position).
     alternatives: tuple[State, ...] = ()
+    #: Words between the first draw's start and ``state`` (None: ``used_words``).
+    words_past: int | None = None
 
 
 #: A solver: (family, reading, words known as (mask, value), in order) -> Solved.
@@ -180,8 +183,9 @@ def recover(
     solved = solver(family, reading, known)
     used = math.ceil(solved.used_words / reading.words_per_draw)
     replays = []
+    walk_back = solved.used_words if solved.words_past is None else solved.words_past
     for state in (solved.state, *solved.alternatives):
-        for _ in range(solved.used_words):
+        for _ in range(walk_back):
             state = family.prev(state)
         replayed = replay(family, state, reading, len(draws) + predict)
         for index, (draw, expected) in enumerate(zip(draws, replayed, strict=False)):

@@ -67,14 +67,10 @@ def _solve_truncated(family, reading, known: list[tuple[int, int]]):
             f"no {family.name} state explains these {reading.name} draws: no 48-bit state "
             f"makes the first {needed} of them"
         )
-    after = []
-    for state in states:
-        for _ in range(needed - 1):
-            state = (state * JAVA_A + JAVA_C) & MASK48
-        after.append(state)
     return Solved(
-        state=after[0],
+        state=states[0],  # each the state after the first draw's step
         used_words=needed,
         method=f"lattice (LLL) over {needed} draws of {bits} bits",
-        alternatives=tuple(after[1:]),
+        alternatives=tuple(states[1:]),
+        words_past=1,
     )

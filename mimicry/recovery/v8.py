@@ -96,14 +96,11 @@ def solve(family, reading, known: list[tuple[int, int]]):
     # shifted); only where the next refill falls tells those states apart.
     places = list(survivors)
     shown = ", ".join(map(str, places)) if len(places) < 6 else f"{places[0]}-{places[-1]}"
-    states = []
-    for state in survivors.values():
-        for _ in range(len(known) - decided):
-            state = family.prev(state)
-        states.append(state)
+    states = list(survivors.values())  # each after every draw: the replay just walked there
     return Solved(
         state=states[0],
         used_words=decided,
         method=f"GF(2), cache position {shown}",
         alternatives=tuple(states[1:]),
+        words_past=len(known),
     )
