@@ -8,6 +8,16 @@ backward walk unambiguous: every call ends with exactly one accepted attempt, an
 attempts before it belong to it.
 
 Offsets and skips count *calls* (draws), never words, so rejection is handled here, once.
+
+Inside the sieve every draw is an integer in ``[0, M)``: the projection's *code* of the draw.
+For the projections that take a bound (``mod``, ``python_randrange``, …) the code is the draw.
+The projections of a program's own output form (``raw`` words, Java's signed ``nextInt()`` and
+``nextLong()``, the doubles of CPython's ``random()`` and V8's ``Math.random()``) say what a draw
+file may hold (:meth:`Projection.domain`) and turn a draw into its code and back
+(:meth:`Projection.encode`, :meth:`Projection.decode`): a Java ``nextInt()`` of -1 is the code
+2**32 - 1, a ``random()`` of 0.5 the code 2**52. Their M is fixed (up to 2**64); the numba
+kernels hold draws as int64, so a code of 2**63 or more travels as its two's complement
+(:func:`kernel_int`) and their numba draws return the same bits.
 """
 
 from __future__ import annotations
@@ -19,7 +29,32 @@ from typing import ClassVar
 import numba as nb
 import numpy as np
 
+#: The largest M a projection that takes a bound (``--modulus``) accepts.
 MAX_MODULUS = 1 << 31
+#: The largest M of a projection with a range of its own: a 64-bit word's.
+MAX_FIXED_MODULUS = 1 << 64
+
+MASK32 = (1 << 32) - 1
+MASK64 = (1 << 64) - 1
+
+#: A draw as the program printed it: an int (a word, a signed int) or a double in [0, 1).
+Draw = int | float
+
+
+def kernel_int(value: int) -> int:
+    """``value`` in ``[0, 2**64]`` as the int64 a numba kernel holds: its two's complement when
+    it is ``2**63`` or more (a 64-bit code), M = 2**64 as 0 (no 64-bit draw reads its M)."""
+    value &= MASK64
+    return value - (1 << 64) if value >> 63 else value
+
+
+def signed(value: int, bits: int) -> int:
+    """The ``bits``-bit word ``value`` read as a two's-complement signed int."""
+    return value - (1 << bits) if value >> (bits - 1) else value
+
+
+class DrawError(ValueError):
+    """A draw that no attempt of a projection makes; ``str()`` says what was expected."""
 
 
 class Projection(ABC):
@@ -31,17 +66,27 @@ class Projection(ABC):
     #: Word widths this projection is defined on (``None``: any).
     word_bits: ClassVar[tuple[int, ...] | None] = None
     #: The one M of a projection that takes no bound (``mt_rand()``): its draws' whole range.
+    #: A projection whose range depends on the word width overrides :meth:`modulus_for`.
     fixed_modulus: ClassVar[int | None] = None
+    #: Whether ``mimicry run`` (the ranking pipeline) takes it: codes are the draws and
+    #: M <= MAX_MODULUS. The projections of a program's own output form are sieve-only.
+    in_pipeline: ClassVar[bool] = True
     description: ClassVar[str] = ""
+
+    def modulus_for(self, word_bits: int) -> int | None:
+        """The M this projection fixes on ``word_bits``-bit words, or None when it takes a bound
+        (``--modulus``)."""
+        return self.fixed_modulus
 
     def check(self, word_bits: int, modulus: int) -> str | None:
         """Why this projection cannot draw ``[0, M)`` from ``word_bits``-bit words (or None)."""
-        if not 2 <= modulus <= MAX_MODULUS:
+        fixed = self.modulus_for(word_bits)
+        if fixed is None and not 2 <= modulus <= MAX_MODULUS:
             return f"the modulus must be between 2 and {MAX_MODULUS}, got {modulus}"
-        if self.fixed_modulus is not None and modulus != self.fixed_modulus:
+        if fixed is not None and modulus != fixed:
             return (
-                f"projection {self.name} makes draws in [0, {self.fixed_modulus}), so the "
-                f"modulus must be {self.fixed_modulus}, got {modulus}"
+                f"projection {self.name} makes draws in [0, {fixed}), so the "
+                f"modulus must be {fixed}, got {modulus}"
             )
         if self.word_bits is not None and word_bits not in self.word_bits:
             widths = " or ".join(str(b) for b in self.word_bits)
@@ -65,6 +110,31 @@ class Projection(ABC):
             attempt = tuple(next(words) for _ in range(self.words_per_attempt))
             if self.accepts(attempt, modulus, word_bits):
                 return self.value(attempt, modulus, word_bits)
+
+    # -- the program's form of a draw: what a file holds, and its code in [0, M) ---------------
+
+    def domain(self, modulus: int) -> tuple[int, int, bool]:
+        """What a draw file may hold: ``(low, high, floats)``, integers in ``[low, high)`` or,
+        with ``floats``, also decimal numbers there (each must pass :meth:`encode`)."""
+        return 0, modulus, False
+
+    def encode(self, draw: Draw) -> int:
+        """The code in ``[0, M)`` of a draw in the program's form (in :meth:`domain`);
+        :class:`DrawError` when no attempt makes it."""
+        if isinstance(draw, bool) or not isinstance(draw, int):
+            raise DrawError(f"expected an integer draw, got {draw!r}")
+        return draw
+
+    def decode(self, code: int) -> Draw:
+        """The draw in the program's form whose code is ``code``."""
+        return code
+
+    def form(self, words: tuple[int, ...], word_bits: int) -> Draw:
+        """The draw one accepted attempt makes, in the program's form (fixed-M projections)."""
+        modulus = self.modulus_for(word_bits)
+        if modulus is None:
+            raise TypeError(f"projection {self.name} takes a bound; use value()")
+        return self.decode(self.value(words, modulus, word_bits))
 
     # -- numba twin: draw(next_fn, state, modulus, param) -> int64 ------------------------------
 
@@ -330,6 +400,174 @@ class Php5MtRandRange(Projection):
         return int(float(modulus) * ((words[0] >> 1) / 2147483648.0))
 
 
+# --------------------------------------------------------------------------------------------
+# The program's own output forms: M fixed by the form, draws decoded for files and answers.
+
+
+@nb.njit(inline="always")
+def _word_draw(next_fn, state, modulus, param):
+    # param: the word mask, as int64 (-1 for 64-bit words: the word's bits reinterpreted).
+    return np.int64(next_fn(state) & np.uint64(param))
+
+
+class _OwnForm(Projection):
+    """A projection whose draws have a range of their own (no ``--modulus``)."""
+
+    in_pipeline = False
+
+
+class Raw(_OwnForm):
+    name = "raw"
+    description = (
+        "the word itself: std::mt19937(), getrandbits(32), glibc rand(), a 64-bit word "
+        "(M = 2**word_bits)"
+    )
+    numba_draw = _word_draw
+
+    def modulus_for(self, word_bits):
+        return 1 << word_bits
+
+    def accepts(self, words, modulus, word_bits):
+        return True
+
+    def value(self, words, modulus, word_bits):
+        return words[0]
+
+    def numba_param(self, modulus, word_bits):
+        return kernel_int((1 << word_bits) - 1)
+
+
+class _Signed(_OwnForm):
+    """Draws that are the code read as a two's-complement ``bits``-bit int."""
+
+    bits: ClassVar[int]
+
+    def domain(self, modulus):
+        return -(1 << (self.bits - 1)), 1 << (self.bits - 1), False
+
+    def encode(self, draw):
+        return super().encode(draw) & ((1 << self.bits) - 1)
+
+    def decode(self, code):
+        return signed(code, self.bits)
+
+
+class JavaNextInt32(_Signed):
+    name = "java_nextint32"
+    word_bits = (32,)
+    fixed_modulus = 1 << 32
+    bits = 32
+    description = "java.util.Random.nextInt(): next(32) as a signed int (draws -2**31 .. 2**31-1)"
+    numba_draw = _word_draw
+
+    def accepts(self, words, modulus, word_bits):
+        return True
+
+    def value(self, words, modulus, word_bits):
+        return words[0]
+
+    def numba_param(self, modulus, word_bits):
+        return MASK32
+
+
+@nb.njit(inline="always")
+def _java_nextlong_draw(next_fn, state, modulus, param):
+    high = next_fn(state) & np.uint64(0xFFFFFFFF)
+    low = next_fn(state) & np.uint64(0xFFFFFFFF)
+    code = (high << np.uint64(32)) + low
+    if low >= np.uint64(0x80000000):  # + (long) next(32): a negative int borrows 2**32
+        code -= np.uint64(0x100000000)
+    return np.int64(code)
+
+
+class JavaNextLong(_Signed):
+    name = "java_nextlong"
+    words_per_attempt = 2
+    word_bits = (32,)
+    fixed_modulus = 1 << 64
+    bits = 64
+    description = (
+        "java.util.Random.nextLong(): ((long) next(32) << 32) + next(32), a signed 64-bit int"
+    )
+    numba_draw = _java_nextlong_draw
+
+    def accepts(self, words, modulus, word_bits):
+        return True
+
+    def value(self, words, modulus, word_bits):
+        return ((words[0] << 32) + signed(words[1], 32)) & MASK64
+
+
+class _Double(_OwnForm):
+    """A double in [0, 1) that is a ``precision``-bit code over ``2**precision``: every such
+    double is a multiple of ``2**-precision``, so the code comes back whole."""
+
+    precision: ClassVar[int]
+
+    def domain(self, modulus):
+        return 0, 1, True
+
+    def encode(self, draw):
+        if isinstance(draw, bool) or not isinstance(draw, float | int):
+            raise DrawError(f"expected a float in [0, 1), got {draw!r}")
+        draw = float(draw)
+        scaled = draw * (1 << self.precision)
+        if not 0.0 <= draw < 1.0 or scaled != int(scaled):
+            raise DrawError(
+                f"expected a float in [0, 1) with {self.precision} bits (a multiple of "
+                f"2**-{self.precision}), got {draw!r}"
+            )
+        return int(scaled)
+
+    def decode(self, code):
+        return code / (1 << self.precision)
+
+
+@nb.njit(inline="always")
+def _python_random_float_draw(next_fn, state, modulus, param):
+    a = (next_fn(state) & np.uint64(0xFFFFFFFF)) >> np.uint64(5)
+    b = (next_fn(state) & np.uint64(0xFFFFFFFF)) >> np.uint64(6)
+    return np.int64((a << np.uint64(26)) | b)
+
+
+class PythonRandomFloat(_Double):
+    name = "python_random_float"
+    words_per_attempt = 2
+    word_bits = (32,)
+    fixed_modulus = 1 << 53
+    precision = 53
+    description = (
+        "CPython random.random(): (a >> 5) * 2**26 + (b >> 6) over 2**53, the printed float"
+    )
+    numba_draw = _python_random_float_draw
+
+    def accepts(self, words, modulus, word_bits):
+        return True
+
+    def value(self, words, modulus, word_bits):
+        return ((words[0] >> 5) << 26) | (words[1] >> 6)
+
+
+@nb.njit(inline="always")
+def _v8_math_random_draw(next_fn, state, modulus, param):
+    return np.int64(next_fn(state) >> np.uint64(12))
+
+
+class V8MathRandom(_Double):
+    name = "v8_math_random"
+    word_bits = (64,)
+    fixed_modulus = 1 << 52
+    precision = 52
+    description = "V8 Math.random() (Node 12-23): (word >> 12) / 2**52, the printed float"
+    numba_draw = _v8_math_random_draw
+
+    def accepts(self, words, modulus, word_bits):
+        return True
+
+    def value(self, words, modulus, word_bits):
+        return words[0] >> 12
+
+
 PROJECTIONS: dict[str, Projection] = {
     p.name: p
     for p in (
@@ -341,5 +579,10 @@ PROJECTIONS: dict[str, Projection] = {
         PhpMtRand(),
         PhpMtRandRange(),
         Php5MtRandRange(),
+        Raw(),
+        JavaNextInt32(),
+        JavaNextLong(),
+        PythonRandomFloat(),
+        V8MathRandom(),
     )
 }

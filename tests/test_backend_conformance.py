@@ -115,12 +115,14 @@ class Case:
         return f"{self.family}-{self.projection}-{self.mode.value}"
 
 
-def case_modulus(projection: str, modulus: int) -> int:
-    """The kind's modulus, or the nearest one the projection takes: ``mt_rand()``'s own 2^31, the
-    next power of two for ``getrandbits(k)``."""
+def case_modulus(projection: str, modulus: int, word_bits: int) -> int:
+    """The kind's modulus, or the nearest one the projection takes: its own range where it has
+    one (``mt_rand()``'s 2^31, a raw word's 2^word_bits, a Java long's 2^64), the next power of
+    two for ``getrandbits(k)``."""
     chosen = PROJECTIONS[projection]
-    if chosen.fixed_modulus is not None:
-        return chosen.fixed_modulus
+    fixed = chosen.modulus_for(word_bits)
+    if fixed is not None:
+        return fixed
     if chosen.check(32, modulus) is not None and chosen.check(32, 1024) is None:
         return min(1 << (modulus - 1).bit_length(), MAX_MODULUS)
     return modulus
@@ -131,7 +133,7 @@ def registry_cases() -> list[Case]:
     for family in FAMILIES.values():
         modes = [Mode.SEED, Mode.STATE] if family.state_search else [Mode.SEED]
         for projection in PROJECTIONS.values():
-            modulus = case_modulus(projection.name, CHECK_MODULUS)
+            modulus = case_modulus(projection.name, CHECK_MODULUS, family.word_bits)
             if projection.check(family.word_bits, modulus) is None:
                 cases.extend(Case(family.name, projection.name, mode) for mode in modes)
     return cases
@@ -171,8 +173,8 @@ def scenario(case: Case, kind_name: str) -> Scenario:
     around it inside the state space.
     """
     kind = KINDS[kind_name]
-    kind = replace(kind, modulus=case_modulus(case.projection, kind.modulus))
     family = get_family(case.family)
+    kind = replace(kind, modulus=case_modulus(case.projection, kind.modulus, family.word_bits))
     count = candidate_count(case.family, kind)
     true_offset = kind.true_offset if case.mode is Mode.SEED else 0
     positions = constant_positions(

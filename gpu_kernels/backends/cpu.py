@@ -32,6 +32,7 @@ from gpu_kernels.backends.cpu_kernel import BLOCK
 from gpu_kernels.backends.cpu_prefilters import prefilter_for
 from gpu_kernels.backends.cpu_specialise import specialised_sieve
 from gpu_kernels.job import ChunkResult, Mode, SieveJob, WindowMatch
+from gpu_kernels.projections import MAX_MODULUS, kernel_int
 from gpu_kernels.registry import get_family, get_projection
 
 #: Held while a chunk computes. The kernels already use every core, so two chunks at once would
@@ -104,12 +105,16 @@ class CpuBackend:
         if family.numba is None:
             raise ValueError(f"{family.name} has no numba kernels; use --backend reference")
         state_words = family.numba.state_words
-        window = np.asarray(job.window, dtype=np.int64)
+        # Codes of 2**63 and more (64-bit words, Java longs) travel as their int64 two's
+        # complement, as the projections' numba draws return them.
+        window = np.asarray([kernel_int(draw) for draw in job.window], dtype=np.int64)
 
         candidates = np.zeros(1, np.uint64)
         use_list = False
         count = hi - lo
-        prefilter = prefilter_for(family.name, job) if self.prefilter else None
+        # The prefilters test the first draw as a 32-bit word modulo a bounded M.
+        use_prefilter = self.prefilter and job.modulus <= MAX_MODULUS
+        prefilter = prefilter_for(family.name, job) if use_prefilter else None
         if prefilter is not None and count > 0:
             candidates = prefilter(lo, count)
             use_list, count = True, len(candidates)
@@ -133,7 +138,7 @@ class CpuBackend:
                 np.uint64(lo & 0xFFFFFFFFFFFFFFFF),
                 count,
                 window,
-                job.modulus,
+                kernel_int(job.modulus),
                 projection.numba_param(job.modulus, family.word_bits),
                 job.offsets[0],
                 job.offsets[1],
