@@ -15,6 +15,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import ClassVar
 
+from gpu_kernels.projections import PROJECTIONS, DrawError, Projection
 from mimicry.draws import Domain
 
 Draw = int | float
@@ -27,20 +28,37 @@ class ReadingError(ValueError):
 
 @dataclass(frozen=True)
 class Reading(ABC):
-    """How draws are made from ``word_bits``-bit words, ``words_per_draw`` words a draw."""
+    """How draws are made from ``word_bits``-bit words, ``words_per_draw`` words a draw.
+
+    The words-to-draw arithmetic, the draws' range and the check of a double's bits are the
+    sieve projection's of the same name (:mod:`gpu_kernels.projections`), defined once there;
+    a reading adds which word bits a draw fixes."""
 
     name: ClassVar[str]
     description: ClassVar[str]
     words_per_draw: ClassVar[int] = 1
     word_bits: int = 32
 
+    @property
+    def projection(self) -> Projection:
+        """The sieve projection of the same name, which makes these draws."""
+        return PROJECTIONS[self.name]
+
+    @property
+    def modulus(self) -> int:
+        """The projection's M: its own range, or the bound a reading carries."""
+        fixed = self.projection.modulus_for(self.word_bits)
+        assert fixed is not None, f"{self.name} must say its bound"
+        return fixed
+
     @abstractmethod
     def known(self, draw: Draw) -> list[tuple[int, int]]:
         """For each word of the draw: (mask of the bits the draw fixes, their values)."""
 
-    @abstractmethod
     def draw(self, words: tuple[int, ...]) -> Draw:
         """The draw the words make, in the form the program printed."""
+        projection = self.projection
+        return projection.decode(projection.value(words, self.modulus, self.word_bits))
 
     @property
     def known_bits(self) -> int:
@@ -59,12 +77,13 @@ class Reading(ABC):
         return draw
 
     def range(self) -> tuple[int, int]:
-        return 0, (1 << self.word_bits) - 1
+        low, high, _ = self.projection.domain(self.modulus)
+        return low, high - 1
 
     def domain(self) -> Domain:
         """What a draw file may hold for this reading."""
-        low, high = self.range()
-        return Domain(low, high + 1)
+        low, high, floats = self.projection.domain(self.modulus)
+        return Domain(low, high, floats=floats)
 
     def range_text(self) -> str:
         low, high = self.range()
@@ -79,9 +98,6 @@ class Raw(Reading):
     def known(self, draw):
         return [((1 << self.word_bits) - 1, draw)]
 
-    def draw(self, words):
-        return words[0]
-
 
 @dataclass(frozen=True)
 class PhpMtRand(Reading):
@@ -91,35 +107,28 @@ class PhpMtRand(Reading):
     def known(self, draw):
         return [(0xFFFFFFFE, draw << 1)]
 
-    def draw(self, words):
-        return words[0] >> 1
-
-    def range(self):
-        return 0, (1 << 31) - 1
-
 
 @dataclass(frozen=True)
 class _TopBits(Reading):
-    """A draw that is its word's top ``top_bits`` bits."""
+    """A draw that is its word's top ``top_bits`` bits (M = 2**top_bits)."""
 
     @property
     def top_bits(self) -> int:
         raise NotImplementedError
 
+    @property
+    def modulus(self) -> int:
+        return 1 << self.top_bits
+
     def known(self, draw):
         shift = 32 - self.top_bits
         return [(((1 << self.top_bits) - 1) << shift, draw << shift)]
 
-    def draw(self, words):
-        return words[0] >> (32 - self.top_bits)
-
-    def range(self):
-        return 0, (1 << self.top_bits) - 1
-
 
 @dataclass(frozen=True)
 class PythonGetrandbits(_TopBits):
-    """CPython ``getrandbits(k)`` for k <= 32: the top k bits of one word."""
+    """CPython ``getrandbits(k)`` for k <= 32: the top k bits of one word (the sieve's
+    ``python_getrandbits`` takes k <= 31; its arithmetic holds for 32)."""
 
     name = "python_getrandbits"
     description = "CPython getrandbits(k), k <= 32: the word's top k bits"
@@ -140,12 +149,6 @@ class JavaNextInt32(Reading):
     def known(self, draw):
         return [(0xFFFFFFFF, draw & 0xFFFFFFFF)]
 
-    def draw(self, words):
-        return words[0] - (1 << 32) if words[0] >> 31 else words[0]
-
-    def range(self):
-        return -(1 << 31), (1 << 31) - 1
-
 
 @dataclass(frozen=True)
 class JavaNextIntBound(_TopBits):
@@ -164,27 +167,17 @@ class JavaNextIntBound(_TopBits):
 @dataclass(frozen=True)
 class _Double(Reading):
     """A double in [0, 1) made from ``precision`` word bits: every one a multiple of
-    ``2**-precision``, so the bits come back whole."""
-
-    precision: ClassVar[int]
+    ``2**-precision``, so the bits come back whole (the projection checks it)."""
 
     def checked(self, draw):
-        if isinstance(draw, bool) or not isinstance(draw, float | int):
-            raise ReadingError(f"expected {self.range_text()}, got {draw!r}")
-        draw = float(draw)
-        scaled = draw * (1 << self.precision)
-        if not 0.0 <= draw < 1.0 or scaled != int(scaled):
-            raise ReadingError(
-                f"expected {self.range_text()} with {self.precision} bits (a multiple of "
-                f"2**-{self.precision}), got {draw!r}"
-            )
-        return draw
+        try:
+            self.projection.encode(draw)
+        except DrawError as error:
+            raise ReadingError(str(error)) from None
+        return float(draw)
 
     def range_text(self):
         return "a float in [0, 1)"
-
-    def domain(self):
-        return Domain(0, 1, floats=True)
 
 
 @dataclass(frozen=True)
@@ -195,14 +188,10 @@ class PythonRandomFloat(_Double):
     name = "python_random_float"
     description = "CPython random.random(): two words' top 27 and 26 bits as a 53-bit double"
     words_per_draw = 2
-    precision = 53
 
     def known(self, draw):
-        whole = int(draw * 9007199254740992.0)
+        whole = self.projection.encode(draw)
         return [(0xFFFFFFE0, (whole >> 26) << 5), (0xFFFFFFC0, (whole & 0x3FFFFFF) << 6)]
-
-    def draw(self, words):
-        return ((words[0] >> 5) * 67108864.0 + (words[1] >> 6)) * (1.0 / 9007199254740992.0)
 
 
 @dataclass(frozen=True)
@@ -211,14 +200,10 @@ class V8MathRandom(_Double):
 
     name = "v8_math_random"
     description = "V8 Math.random() (Node 12-23): a 64-bit word's top 52 bits as a double"
-    precision = 52
     word_bits: int = 64
 
     def known(self, draw):
-        return [(0xFFFFFFFFFFFFF000, int(draw * 4503599627370496.0) << 12)]
-
-    def draw(self, words):
-        return (words[0] >> 12) / 4503599627370496.0
+        return [(0xFFFFFFFFFFFFF000, self.projection.encode(draw) << 12)]
 
 
 READINGS: dict[str, type[Reading]] = {
