@@ -15,9 +15,10 @@ ENV PYTHONUNBUFFERED=1 \
     PREFECT_HOME=/var/lib/prefect \
     PREFECT_LOCAL_STORAGE_PATH=/var/lib/prefect/storage
 
-# tini reaps and forwards signals; procps gives ps to look at a running worker.
+# tini reaps and forwards signals; procps gives ps to look at a running worker; gcc builds the
+# cpu backend's compiled MT19937 prefilter for the worker's own CPU at first use.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends tini procps \
+    && apt-get install -y --no-install-recommends tini procps gcc libc6-dev \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /opt/mimicry

@@ -22,7 +22,7 @@ ENV DEBIAN_FRONTEND=noninteractive \
 
 # Ubuntu 24.04's Python is 3.12 (mimicry needs >= 3.11).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends python3 python3-venv tini procps \
+    && apt-get install -y --no-install-recommends python3 python3-venv tini procps gcc libc6-dev \
     && rm -rf /var/lib/apt/lists/* \
     && python3 -m venv "$VIRTUAL_ENV"
 

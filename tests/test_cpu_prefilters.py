@@ -13,7 +13,10 @@ import pytest
 
 from gpu_kernels.backends.cpu_prefilters import Divisor, _equals_mod, prefilter_for
 from gpu_kernels.job import Mode, SieveJob
+from gpu_kernels.projections import PROJECTIONS
 from gpu_kernels.registry import get_family, get_projection
+
+PROJECTION_NAMES = set(PROJECTIONS)
 
 
 @nb.njit
@@ -81,7 +84,7 @@ def test_prefilter_keeps_exactly_the_first_draw_matches(family_name, mode, lo, o
         else (lo, lo + count - 1),
         offsets=offsets if mode is Mode.SEED else (0, 0),
     )
-    prefilter = prefilter_for(family_name, job)
+    prefilter = prefilter_for(family_name, job, compiled=False)
     assert prefilter is not None
     first, last = job.candidate_range
     kept = [int(c) for c in prefilter(first, last - first + 1)]
@@ -125,7 +128,7 @@ def test_php_prefilter_keeps_every_first_draw_match(family_name, projection_name
         candidate_range=(lo, lo + count - 1),
         offsets=offsets,
     )
-    prefilter = prefilter_for(family_name, job)
+    prefilter = prefilter_for(family_name, job, compiled=False)
     assert prefilter is not None
     kept = {int(c) for c in prefilter(lo, count)}
     expected = set()
@@ -185,3 +188,102 @@ def test_prefilters_stand_aside_where_they_would_not_be_exact():
         )
         is None
     )
+
+
+# The compiled MT19937 seed prefilter (gpu_kernels/backends/native): it tests the first `depth`
+# window draws at calls p, p + stride, ... (family, projection, modulus, offsets, skip, window
+# size). M = 2 and M = 3 keep many chance survivors, so the depth logic is exercised on lanes
+# that pass some draws and fail others.
+COMPILED_CASES = [
+    ("mt19937", "mod", 1000, (0, 0), 0, 8),
+    ("mt19937", "mod", 2, (0, 5), 0, 6),
+    ("mt19937", "mod", 3, (1, 4), 2, 5),
+    ("mt19937", "raw", 2**32, (0, 3), 0, 3),
+    ("mt19937", "php_mt_rand_range", 62, (0, 0), 0, 10),
+    ("mt19937", "php_mt_rand_range", 2**30 + 1, (0, 2), 1, 4),
+    ("mt19937", "php_mt_rand_range", 4, (2, 6), 0, 4),
+    ("mt19937", "php_mt_rand", 2**31, (0, 2), 0, 3),
+    ("php5_mt", "php_mt_rand", 2**31, (1, 3), 0, 3),
+    ("php5_mt", "php5_mt_rand_range", 3, (0, 5), 0, 6),
+    ("php5_mt", "php5_mt_rand_range", 62, (0, 0), 3, 9),
+    ("php5_mt", "mod", 2, (0, 2), 1, 12),
+    ("mt19937", "mod", 2, (200, 223), 0, 3),  # the depth the room before the first twist allows
+]
+
+
+@pytest.mark.parametrize(
+    ("family_name", "projection_name", "modulus", "offsets", "skip", "size"), COMPILED_CASES
+)
+def test_compiled_mt_seed_prefilter_keeps_exactly_the_prefix_matches(
+    family_name, projection_name, modulus, offsets, skip, size
+):
+    from gpu_kernels.backends import native
+
+    if projection_name not in PROJECTION_NAMES:
+        pytest.fail(f"projection {projection_name} is not registered")
+    assert native.native_available() is None, native.native_available()
+    family, projection = get_family(family_name), get_projection(projection_name)
+    lo, count = 2**32 - 1200, 1200  # the top of the seed space: the last block is partial
+    truth = lo + 17
+    stride = skip + 1
+    last_call = offsets[1] + (size - 1) * stride
+
+    def calls_and_words(seed):
+        words = family.words(family.seed(seed))
+        seen = []
+
+        def counted():
+            for word in words:
+                seen.append(word)
+                yield word
+
+        stream = counted()
+        calls = [projection.draw(stream, modulus, 32) for _ in range(last_call + 1)]
+        return calls, seen
+
+    truth_calls, _ = calls_and_words(truth)
+    window = tuple(truth_calls[offsets[1] + j * stride] for j in range(size))
+    job = SieveJob(
+        family=family_name,
+        projection=projection_name,
+        window=window,
+        modulus=modulus,
+        candidate_range=(lo, lo + count - 1),
+        offsets=offsets,
+        skips=(skip, skip),
+    )
+    prefilter = prefilter_for(family_name, job)
+    assert prefilter is not None and prefilter.depth > 1
+    depth = prefilter.depth
+    kept = {int(c) for c in prefilter(lo, count)}
+    limit = projection.numba_param(modulus, 32) if projection.rejects else None
+    last_word = offsets[1] + (depth - 1) * stride
+    expected, rejected = set(), set()
+    for candidate in range(lo, lo + count):
+        calls, words = calls_and_words(candidate)
+        if any(
+            all(calls[p + j * stride] == window[j] for j in range(depth))
+            for p in range(offsets[0], offsets[1] + 1)
+        ):
+            expected.add(candidate)
+        if limit is not None and any(word > limit for word in words[: last_word + 1]):
+            rejected.add(candidate)
+    assert truth in expected and expected <= kept
+    assert kept - expected <= rejected
+    if modulus > 4 and not rejected:
+        assert len(kept) < count // 50  # the prefix really filters
+
+
+def test_compiled_prefilter_stands_aside_when_switched_off(monkeypatch):
+    from gpu_kernels.backends import native
+
+    job = SieveJob(family="mt19937", window=(1, 2, 3), candidate_range=(0, 9))
+    assert prefilter_for("mt19937", job).depth == 3
+    assert not hasattr(prefilter_for("mt19937", job, compiled=False), "depth")
+    native.mt_seed_library.cache_clear()
+    monkeypatch.setenv("MIMICRY_NATIVE_KERNELS", "0")
+    try:
+        assert native.native_available() == "MIMICRY_NATIVE_KERNELS=0"
+        assert not hasattr(prefilter_for("mt19937", job), "depth")
+    finally:
+        native.mt_seed_library.cache_clear()

@@ -31,6 +31,7 @@ def kernel_version() -> str:
     root = Path(__file__).resolve().parents[2]
     sources = sorted((root / "gpu_kernels").rglob("*.py"))
     sources += sorted((root / "gpu_kernels").rglob("*.cu"))
+    sources += sorted((root / "gpu_kernels").rglob("*.c"))
     digest = hashlib.sha256()
     for path in sources:
         digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())

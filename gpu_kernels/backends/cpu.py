@@ -32,7 +32,7 @@ from gpu_kernels.backends.cpu_kernel import BLOCK
 from gpu_kernels.backends.cpu_prefilters import prefilter_for
 from gpu_kernels.backends.cpu_specialise import specialised_sieve
 from gpu_kernels.job import ChunkResult, Mode, SieveJob, WindowMatch
-from gpu_kernels.projections import MAX_MODULUS, kernel_int
+from gpu_kernels.projections import kernel_int
 from gpu_kernels.registry import get_family, get_projection
 
 #: Held while a chunk computes. The kernels already use every core, so two chunks at once would
@@ -112,9 +112,13 @@ class CpuBackend:
         candidates = np.zeros(1, np.uint64)
         use_list = False
         count = hi - lo
-        # The prefilters test the first draw as a 32-bit word modulo a bounded M.
-        use_prefilter = self.prefilter and job.modulus <= MAX_MODULUS
-        prefilter = prefilter_for(family.name, job) if use_prefilter else None
+        # Each prefilter says which projections and moduli it tests (raw 32-bit words on the
+        # MT19937 family among them: its Divisor of 2^32 is equality).
+        prefilter = (
+            prefilter_for(family.name, job, kernel_cache=self.kernel_cache)
+            if self.prefilter
+            else None
+        )
         if prefilter is not None and count > 0:
             candidates = prefilter(lo, count)
             use_list, count = True, len(candidates)

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
+from pathlib import Path
 from typing import NamedTuple
 
 import numba as nb
 import numpy as np
 
+from gpu_kernels.backends import native
 from gpu_kernels.job import Mode, SieveJob
 from gpu_kernels.uint32_ops import add32, and32, mul32, or32, shl32, shr32, sub32, xor32
 
@@ -49,6 +51,8 @@ class Divisor(NamedTuple):
 
     @classmethod
     def of(cls, modulus: int) -> Divisor:
+        if modulus == 1 << 32:  # the whole word: the test below becomes ``word == d``
+            return cls(np.uint32(1), np.uint32(0), np.uint32(0))
         shift = (modulus & -modulus).bit_length() - 1
         odd = modulus >> shift
         return cls(
@@ -354,7 +358,7 @@ def _php_test(projection: str, modulus: int, draw: int) -> tuple | None:
     for a projection, or None when it has no such test."""
     divisor = Divisor.of(modulus)
     no_limit = np.uint32(0xFFFFFFFF)
-    if projection == "mod":
+    if projection in ("mod", "raw"):  # raw: M = 2^32, the Divisor tests equality
         return (0, np.uint32(draw), divisor, np.uint32(0), np.uint32(0), no_limit)
     if projection == "php_mt_rand_range":
         power_of_two = modulus & (modulus - 1) == 0
@@ -369,8 +373,53 @@ def _php_test(projection: str, modulus: int, draw: int) -> tuple | None:
     return (1, np.uint32(draw), divisor, np.uint32(low), np.uint32(high), no_limit)
 
 
-def prefilter_for(family: str, job: SieveJob) -> Prefilter | None:
-    """The exact first-draw prefilter for this job, or None when none applies."""
+def _native_mt_seed_prefilter(
+    family: str, job: SieveJob, test: tuple, kernel_cache: Path | None
+) -> Prefilter | None:
+    """The compiled MT19937 seed prefilter (:mod:`gpu_kernels.backends.native`) for a PHP test,
+    testing as many window draws as fit before the first twist; None where it cannot run."""
+    if native.native_available(kernel_cache) is not None:
+        return None
+    word_lo, word_hi = job.positions
+    constant_skip = not job.variable_skip and job.skips[0] == job.skips[1]
+    stride = job.skips[0] + 1 if constant_skip else 1
+    depth = 1
+    if constant_skip:
+        room = (native.MAX_WORD - word_hi) // stride + 1
+        depth = max(1, min(job.window_size, native.MAX_DEPTH, room))
+    kind, _, divisor, _, _, reject_limit = test
+    tests = [_php_test(job.projection, job.modulus, draw) for draw in job.window[:depth]]
+
+    def prefilter(lo: int, count: int) -> np.ndarray:
+        native_job = native.MtSeedJob(
+            lo=lo,
+            count=count,
+            word_lo=word_lo,
+            word_hi=word_hi,
+            depth=depth,
+            stride=stride,
+            php_twist=family == "php5_mt",
+            kind=kind,
+            inverse=int(divisor.inverse),
+            shift=int(divisor.shift),
+            limit=int(divisor.limit),
+            reject_limit=int(reject_limit),
+        )
+        for j, (_, draw, _, low, high, _) in enumerate(tests):
+            native_job.draw[j], native_job.low[j], native_job.high[j] = draw, low, high
+        keep = native.mt_seed_prefilter(native_job, kernel_cache)
+        return np.uint64(lo) + np.flatnonzero(keep).astype(np.uint64)
+
+    prefilter.depth = depth  # type: ignore[attr-defined]
+    return prefilter
+
+
+def prefilter_for(
+    family: str, job: SieveJob, compiled: bool = True, kernel_cache: Path | None = None
+) -> Prefilter | None:
+    """The exact prefilter for this job, or None when none applies. ``compiled``: the MT19937
+    seed prefilter may be the compiled one (it tests more than the first draw), kept in
+    ``kernel_cache`` (default :func:`gpu_kernels.backends.default_kernel_cache`)."""
     if job.misses_allowed:
         return None
     # Every call the window's first draw may sit at, whatever the skip.
@@ -387,9 +436,13 @@ def prefilter_for(family: str, job: SieveJob) -> Prefilter | None:
         return prefilter
 
     if family in ("mt19937", "php5_mt") and seed_mode and word_hi <= MT_MAX_WORD:
+        test = _php_test(job.projection, job.modulus, job.window[0])
+        if compiled and test is not None:
+            compiled_prefilter = _native_mt_seed_prefilter(family, job, test, kernel_cache)
+            if compiled_prefilter is not None:
+                return compiled_prefilter
         if family == "mt19937" and job.projection == "mod":
             return run(_mt19937_seed_prefilter, draw, divisor)
-        test = _php_test(job.projection, job.modulus, job.window[0])
         if test is not None:
             return run(_php_mt_seed_prefilter, family == "php5_mt", *test)
     if job.projection != "mod":

@@ -1,0 +1,139 @@
+"""The cpu backend's compiled kernels: C sources in ``native/`` built for this host at first use.
+
+numba vectorises the prefilters' lane loops 8 wide at best (LLVM keeps to 256-bit vectors); the
+MT19937 seed prefilter is where the project meets php_mt_seed, which runs AVX-512 and
+interleaves eight vectors, so it is also written in C with GCC vector types and compiled with the
+host's C compiler (``$CC``, else ``cc``) as ``-O3 -march=native -fopenmp``. The library is cached
+under the kernel cache, keyed on the source, the flags, the compiler and the CPU, so a home shared
+by different machines never loads another CPU's build; it is written under a temporary name and
+renamed, so concurrent workers never load a half-written file.
+
+Without a compiler (or with ``MIMICRY_NATIVE_KERNELS=0``) :func:`mt_seed_library` says why and
+the numba prefilter runs instead; both are exact and tested against the reference generators.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+from functools import cache
+from pathlib import Path
+
+import numba
+import numpy as np
+
+from gpu_kernels.backends import default_kernel_cache
+
+SOURCE = Path(__file__).with_name("native") / "mt_seed_prefilter.c"
+FLAGS = ("-O3", "-march=native", "-fopenmp", "-shared", "-fPIC")
+#: ``struct mt_seed_job``'s MAX_DEPTH and MAX_WORD.
+MAX_DEPTH = 8
+MAX_WORD = 225
+#: Seeds below which one thread does the whole job (about a millisecond of work).
+SMALL_JOB = 1 << 17
+
+
+class MtSeedJob(ctypes.Structure):
+    """``struct mt_seed_job`` of ``mt_seed_prefilter.c``, field for field."""
+
+    _fields_ = [
+        ("lo", ctypes.c_uint64),
+        ("count", ctypes.c_int64),
+        ("word_lo", ctypes.c_int32),
+        ("word_hi", ctypes.c_int32),
+        ("depth", ctypes.c_int32),
+        ("stride", ctypes.c_int32),
+        ("php_twist", ctypes.c_int32),
+        ("kind", ctypes.c_int32),
+        ("inverse", ctypes.c_uint32),
+        ("shift", ctypes.c_uint32),
+        ("limit", ctypes.c_uint32),
+        ("reject_limit", ctypes.c_uint32),
+        ("threads", ctypes.c_int32),
+        ("reserved", ctypes.c_int32),
+        ("draw", ctypes.c_uint32 * MAX_DEPTH),
+        ("low", ctypes.c_uint32 * MAX_DEPTH),
+        ("high", ctypes.c_uint32 * MAX_DEPTH),
+    ]
+
+
+class NativeUnavailable(RuntimeError):
+    """The compiled kernel cannot be built or loaded here; the message says why."""
+
+
+def _compiler() -> str:
+    compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    if not compiler:
+        raise NativeUnavailable("no C compiler (set CC or install gcc)")
+    return compiler
+
+
+def _build_key(compiler: str) -> str:
+    version = subprocess.run([compiler, "--version"], capture_output=True, text=True).stdout
+    digest = hashlib.sha256()
+    for part in (SOURCE.read_bytes(), " ".join(FLAGS).encode(), version.encode(), _cpu_id()):
+        digest.update(part + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def _cpu_id() -> bytes:
+    """The CPU model and its feature flags: what ``-march=native`` compiles for."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return platform.processor().encode() + platform.machine().encode()
+    wanted = ("model name", "flags", "Features", "CPU part")
+    return "\n".join(sorted({line for line in lines if line.startswith(wanted)})).encode()
+
+
+@cache
+def mt_seed_library(kernel_cache: Path | None = None) -> ctypes.CDLL:
+    """The built MT19937 seed prefilter, built now into ``kernel_cache/native`` if it is not
+    there yet (default :func:`default_kernel_cache`); :class:`NativeUnavailable` if it cannot be."""
+    if os.environ.get("MIMICRY_NATIVE_KERNELS", "1") == "0":
+        raise NativeUnavailable("MIMICRY_NATIVE_KERNELS=0")
+    compiler = _compiler()
+    directory = (kernel_cache or default_kernel_cache()) / "native"
+    library = directory / f"mt_seed_prefilter-{_build_key(compiler)}.so"
+    if not library.exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=directory) as scratch:
+            built = Path(scratch) / library.name
+            result = subprocess.run(
+                [compiler, *FLAGS, "-o", str(built), str(SOURCE)], capture_output=True, text=True
+            )
+            if result.returncode != 0:
+                last = (result.stderr or result.stdout).strip().splitlines()[-1:]
+                raise NativeUnavailable(f"{compiler} failed: {' '.join(last)}")
+            os.replace(built, library)
+    loaded = ctypes.CDLL(str(library))
+    loaded.mt_seed_prefilter.argtypes = [ctypes.POINTER(MtSeedJob), ctypes.c_void_p]
+    loaded.mt_seed_prefilter.restype = ctypes.c_int
+    return loaded
+
+
+def native_available(kernel_cache: Path | None = None) -> str | None:
+    """None when the compiled kernels can run here, else why not."""
+    try:
+        mt_seed_library(kernel_cache)
+    except (NativeUnavailable, OSError) as error:
+        return str(error)
+    return None
+
+
+def mt_seed_prefilter(job: MtSeedJob, kernel_cache: Path | None = None) -> np.ndarray:
+    """The kept flags of seeds ``job.lo .. job.lo + job.count - 1`` (one bool each)."""
+    keep = np.empty(job.count, np.bool_)
+    # As many threads as numba's kernels use, so a worker's thread setting holds for both; one
+    # for a small job (a probe's first chunks), whose work is less than one late thread's wait
+    # at the region's closing barrier on a busy machine (8 ms a call, measured on 2 cores).
+    job.threads = numba.get_num_threads() if job.count >= SMALL_JOB else 1
+    status = mt_seed_library(kernel_cache).mt_seed_prefilter(ctypes.byref(job), keep.ctypes.data)
+    if status != 0:
+        raise ValueError(f"mt_seed_prefilter refused its job (status {status})")
+    return keep

@@ -1,0 +1,142 @@
+/* The MT19937 seed prefilter of the cpu backend, compiled for the host (gcc -O3 -march=native
+ * -fopenmp): php_mt_seed's method in GCC vector types, so the same source runs 16 lanes on
+ * AVX-512, 8 on AVX2 and 4 on SSE2 or NEON, whatever the compiler finds.
+ *
+ * For a block of consecutive seeds it runs init_genrand only as far as the words the window's
+ * first draws read (state words w, w+1 and w+397 make output w of a fresh state), and keeps a
+ * seed when the first `depth` window draws sit on outputs p, p + stride, ... for some first call
+ * p in [word_lo, word_hi]. It is exact: a kept seed may still fail the full check, a seed it
+ * drops always would. Where a projection redraws a word above `reject_limit` (PHP 7.1+'s
+ * mt_rand(0, M-1)), calls no longer sit on their words, so a seed that meets such a word is kept
+ * whole for the full check.
+ *
+ * The Python side (gpu_kernels/backends/native.py) mirrors `struct mt_seed_job` with ctypes and
+ * falls back to the numba prefilter when no C compiler is there; the tests run both against the
+ * reference generators.
+ */
+#include <stdint.h>
+
+#ifndef VECTOR_BYTES
+#define VECTOR_BYTES 64
+#endif
+#define LANES (VECTOR_BYTES / 4)
+/* Independent vectors advanced together: init_genrand is one long dependency chain per seed,
+ * and eight chains in flight keep the multiplier busy (php_mt_seed interleaves eight too). */
+#define VECTORS 8
+#define BLOCK (LANES * VECTORS)
+#define MAX_DEPTH 8
+/* Output w needs state word w + 397 of init_genrand; past this the first twist is needed. */
+#define MAX_WORD 225
+
+typedef uint32_t u32v __attribute__((vector_size(VECTOR_BYTES)));
+typedef int32_t i32v __attribute__((vector_size(VECTOR_BYTES)));
+
+struct mt_seed_job {
+    uint64_t lo;          /* first seed (seeds are taken mod 2^32) */
+    int64_t count;        /* seeds lo .. lo + count - 1 */
+    int32_t word_lo;      /* calls the first window draw may sit at */
+    int32_t word_hi;
+    int32_t depth;        /* window draws tested, 1 .. MAX_DEPTH */
+    int32_t stride;       /* calls from one window draw to the next (constant skip + 1) */
+    int32_t php_twist;    /* PHP 5.2.1-7.0's twist: the odd bit from word w, not w + 1 */
+    int32_t kind;         /* 0: output % M == draw;  1: low <= output >> 1 < high */
+    uint32_t inverse;     /* kind 0: Divisor.of(M), see cpu_prefilters.Divisor */
+    uint32_t shift;
+    uint32_t limit;
+    uint32_t reject_limit; /* a word above it is redrawn (0xFFFFFFFF: never) */
+    int32_t threads;
+    int32_t reserved;
+    uint32_t draw[MAX_DEPTH];
+    uint32_t low[MAX_DEPTH];
+    uint32_t high[MAX_DEPTH];
+};
+
+static inline i32v matches(const struct mt_seed_job *job, u32v output, int j)
+{
+    if (job->kind == 0) {
+        /* output % M == draw without a division (Hacker's Delight 10-17), as the numba kernel */
+        u32v product = (output - job->draw[j]) * job->inverse;
+        u32v rotated = (product >> job->shift) | (product << ((32 - job->shift) & 31));
+        return (output >= job->draw[j]) & (rotated <= job->limit);
+    }
+    u32v half = output >> 1;
+    return (half >= job->low[j]) & (half < job->high[j]);
+}
+
+static inline u32v temper(u32v y)
+{
+    y ^= y >> 11;
+    y ^= (y << 7) & 0x9D2C5680u;
+    y ^= (y << 15) & 0xEFC60000u;
+    return y ^ (y >> 18);
+}
+
+int mt_seed_prefilter(const struct mt_seed_job *job, uint8_t *keep)
+{
+    if (job->depth < 1 || job->depth > MAX_DEPTH || job->stride < 1 || job->word_lo < 0 ||
+        job->word_hi < job->word_lo)
+        return 1;
+    const int last_word = job->word_hi + (job->depth - 1) * job->stride;
+    if (last_word > MAX_WORD)
+        return 2;
+    const int64_t blocks = (job->count + BLOCK - 1) / BLOCK;
+
+#pragma omp parallel for schedule(dynamic, 8) num_threads(job->threads)
+    for (int64_t block = 0; block < blocks; block++) {
+        /* State words 0 .. last_word + 1 and 397 .. 397 + last_word, a row per word. */
+        u32v low[last_word + 2][VECTORS];
+        u32v high[last_word + 1][VECTORS];
+        u32v x[VECTORS];
+        const uint32_t first = (uint32_t)(job->lo + (uint64_t)(block * BLOCK));
+        u32v lane_index = {0};
+        for (int lane = 0; lane < LANES; lane++)
+            lane_index[lane] = (uint32_t)lane;
+        for (int v = 0; v < VECTORS; v++) {
+            x[v] = first + (uint32_t)(v * LANES) + lane_index;
+            low[0][v] = x[v];
+        }
+        /* Three loops, each a plain chain step, so the vectors stay in registers. */
+        for (int i = 1; i <= last_word + 1; i++) {
+#pragma GCC unroll 8
+            for (int v = 0; v < VECTORS; v++) {
+                x[v] = 1812433253u * (x[v] ^ (x[v] >> 30)) + (uint32_t)i;
+                low[i][v] = x[v];
+            }
+        }
+        for (int i = last_word + 2; i < 397; i++) {
+#pragma GCC unroll 8
+            for (int v = 0; v < VECTORS; v++)
+                x[v] = 1812433253u * (x[v] ^ (x[v] >> 30)) + (uint32_t)i;
+        }
+        for (int i = 397; i <= 397 + last_word; i++) {
+#pragma GCC unroll 8
+            for (int v = 0; v < VECTORS; v++) {
+                x[v] = 1812433253u * (x[v] ^ (x[v] >> 30)) + (uint32_t)i;
+                high[i - 397][v] = x[v];
+            }
+        }
+        for (int v = 0; v < VECTORS; v++) {
+            u32v output[last_word + 1];
+            i32v rejected = {0};
+            for (int w = 0; w <= last_word; w++) {
+                u32v odd_source = job->php_twist ? low[w][v] : low[w + 1][v];
+                u32v y = (low[w][v] & 0x80000000u) | (low[w + 1][v] & 0x7FFFFFFFu);
+                u32v value = high[w][v] ^ (y >> 1) ^ (-(odd_source & 1u) & 0x9908B0DFu);
+                output[w] = temper(value);
+                rejected |= output[w] > job->reject_limit;
+            }
+            i32v hit = rejected;
+            for (int p = job->word_lo; p <= job->word_hi; p++) {
+                i32v all = matches(job, output[p], 0);
+                for (int j = 1; j < job->depth; j++)
+                    all &= matches(job, output[p + j * job->stride], j);
+                hit |= all;
+            }
+            const int64_t base = block * BLOCK + v * LANES;
+            for (int lane = 0; lane < LANES; lane++)
+                if (base + lane < job->count)
+                    keep[base + lane] = hit[lane] != 0;
+        }
+    }
+    return 0;
+}
