@@ -16,7 +16,7 @@ from gpu_kernels.job import (
     check_search_space,
     check_state_offsets,
 )
-from gpu_kernels.projections import MAX_MODULUS
+from gpu_kernels.projections import MAX_FIXED_MODULUS, MAX_MODULUS, PROJECTIONS
 from gpu_kernels.registry import FAMILIES, get_family
 from mimicry.models import MODEL_NAMES
 from mimicry.names import StreamName
@@ -45,7 +45,9 @@ class SieveSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     projection: str = "mod"
-    modulus: int = Field(1000, ge=2, le=MAX_MODULUS)
+    #: Up to 2^31 where the projection takes a bound, its own range (up to 2^64) where it has
+    #: one; the ranking pipeline takes 2^31 at most (:class:`PipelineRequest`).
+    modulus: int = Field(1000, ge=2, le=MAX_FIXED_MODULUS)
     window: int | None = Field(None, ge=1)
     window_start: int | None = Field(None, ge=0)
     #: Inclusive seed (or state) range; ``None``: the family's whole space.
@@ -178,6 +180,25 @@ class PipelineRequest(BaseModel):
             except KeyError as error:
                 raise JobFieldError("family", error.args[0]) from None
         return tuple(dict.fromkeys(names))
+
+    @model_validator(mode="after")
+    def _ranked_projection(self) -> PipelineRequest:
+        """The ranking reads draws in [0, M) with M <= 2^31 (its features, pools and
+        distributions are over every value): the projections of a program's own output form
+        (raw words, Java's nextInt() and nextLong(), the doubles) are `mimicry sieve`'s."""
+        chosen = PROJECTIONS.get(self.sieve.projection)
+        if chosen is not None and not chosen.in_pipeline:
+            raise JobFieldError(
+                "projection",
+                f"`mimicry run` ranks draws in [0, M) with M up to {MAX_MODULUS}, and "
+                f"projection {chosen.name} makes draws of its own form; search them with "
+                "`mimicry sieve`",
+            )
+        if self.sieve.modulus > MAX_MODULUS:
+            raise JobFieldError(
+                "modulus", f"must be between 2 and {MAX_MODULUS}, got {self.sieve.modulus}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _pool_below_modulus(self) -> PipelineRequest:

@@ -33,8 +33,10 @@ class Survivor(BaseModel):
     checked_before: int
     checked_after: int
     p_value: float
-    #: The draws after the stream's newest draw under this hypothesis.
-    next: list[int] = Field(default_factory=list)
+    #: The draws after the stream's newest draw under this hypothesis: codes in [0, M) as the
+    #: sieve makes them, the program's draws (a signed int, a double) in a ``mimicry sieve``
+    #: answer (:func:`mimicry.forms.in_program_form`).
+    next: list[int | float] = Field(default_factory=list)
 
     @property
     def evidence(self) -> int:

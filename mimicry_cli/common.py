@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -150,23 +151,36 @@ def _integer(text: str) -> int:
 DrawsFile = Annotated[Path, typer.Argument(help="Draw history: .txt, .csv or .json, oldest first.")]
 ProjectionFlag = Annotated[str, typer.Option(help="How words become draws.")]
 ModulusFlag = Annotated[int, typer.Option(help="Draws are in [0, M).")]
-#: ``--modulus`` where a projection may fix it (``mt_rand()``): None means its own range or 1000.
+#: ``--modulus`` where a projection may fix it (``mt_rand()``, raw words, Java's ``nextInt()``,
+#: the doubles): None means its own range or 1000.
 OptionalModulusFlag = Annotated[
     int | None,
     typer.Option(
-        "--modulus", help="Draws are in [0, M) (default: the projection's range, or 1000)."
+        "--modulus",
+        help="Draws are in [0, M) (default: the projection's own range, or 1000; "
+        "raw, java_nextint32, java_nextlong, python_random_float, v8_math_random and "
+        "php_mt_rand fix it).",
     ),
 ]
 
 
-def modulus_for(projection: str, modulus: int | None) -> int:
-    """``--modulus`` as given, else the projection's own range (``php_mt_rand``), else 1000."""
+def modulus_for(projection: str, modulus: int | None, family: str | None = None) -> int:
+    """``--modulus`` as given, else the projection's own range (``php_mt_rand``'s 2^31, a
+    ``raw`` word's 2^word_bits of ``family``), else 1000."""
     if modulus is not None:
         return modulus
     from gpu_kernels.projections import PROJECTIONS
+    from gpu_kernels.registry import get_family
 
     chosen = PROJECTIONS.get(projection)
-    return chosen.fixed_modulus if chosen is not None and chosen.fixed_modulus else 1000
+    if chosen is None:
+        return 1000
+    word_bits = 32  # an unknown family is the job's to report, with every other flag
+    if family is not None:
+        with contextlib.suppress(KeyError):
+            word_bits = get_family(family).word_bits
+    fixed = chosen.modulus_for(word_bits)
+    return 1000 if fixed is None else fixed
 
 
 SessionFlag = Annotated[str | None, typer.Option(help="Stream to read from a multi-session file.")]

@@ -21,8 +21,9 @@ from rich.text import Text
 from gpu_kernels.job import MAX_CALL, JobFieldError, Mode
 from gpu_kernels.projections import MAX_MODULUS
 from mimicry.answers import SieveAnswer
-from mimicry.draws import DrawFileError, read_draws
+from mimicry.draws import DrawFileError
 from mimicry.estimate import rate_text
+from mimicry.forms import in_program_form, read_codes
 from mimicry.render import survivor_rows
 from mimicry.requests import SieveSettings
 from mimicry.settings import get_settings
@@ -93,11 +94,11 @@ def sieve(
     from mimicry.sieve import run_sieve
     from mimicry.window import requested_config
 
-    modulus = modulus_for(projection, modulus)
-    if not 2 <= modulus <= MAX_MODULUS:
-        fail(f"--modulus must be between 2 and {MAX_MODULUS}, got {modulus}")
+    modulus = modulus_for(projection, modulus, family)
+    check_modulus(projection, modulus, family)
     try:
-        history = read_draws(draws, modulus=modulus, session=session, column=column)
+        # The draws as the program printed them, as their codes in [0, M) (mimicry.forms).
+        history = read_codes(draws, projection, modulus, session=session, column=column)
     except DrawFileError as error:
         fail(str(error))
     values = history.values
@@ -139,7 +140,8 @@ def sieve(
             extension_limit=flags.extension_limit,
             progress=progress,
         )
-        return SieveAnswer(job=result.job, survivors=result.survivors, stats=result.stats)
+        survivors = in_program_form(result.survivors, job.projection)
+        return SieveAnswer(job=result.job, survivors=survivors, stats=result.stats)
 
     if as_json:
         print(run().model_dump_json())
@@ -156,6 +158,26 @@ def sieve(
         task = bar.add_task(f"{job.family}/{job.projection}", total=job.candidate_count)
         answer = run(lambda done, total: bar.update(task, completed=done))
     print_sieve_answer(answer, hex_seeds=hex_seeds)
+
+
+def check_modulus(projection: str, modulus: int, family: str) -> None:
+    """``--modulus`` against the projection: 2 to 2^31 where it takes a bound, its own range
+    where it has one (checked before the file is read, in the job's words)."""
+    from gpu_kernels.registry import get_family
+    from mimicry.forms import projection_or_none
+
+    chosen = projection_or_none(projection)
+    try:
+        word_bits = get_family(family).word_bits
+    except KeyError:
+        word_bits = None  # the job reports the unknown family
+    if chosen is None or word_bits is None or chosen.modulus_for(word_bits) is None:
+        if not 2 <= modulus <= MAX_MODULUS:
+            fail(f"--modulus must be between 2 and {MAX_MODULUS}, got {modulus}")
+        return
+    problem = chosen.check(word_bits, modulus)
+    if problem:
+        fail(f"--projection: {problem}")
 
 
 class RateColumn(ProgressColumn):
@@ -218,7 +240,7 @@ def simulate(
         generator, projector = get_family(family), get_projection(projection)
     except KeyError as error:
         fail(error.args[0])
-    modulus = modulus_for(projection, modulus)
+    modulus = modulus_for(projection, modulus, family)
     problem = projector.check(generator.word_bits, modulus)
     if problem:
         fail(f"--projection: {problem}")
@@ -236,7 +258,10 @@ def simulate(
                 f"got {calls:,}"
             )
     words = generator.words(generator.seed(seed))
-    calls = (projector.draw(words, modulus, generator.word_bits) for _ in iter(int, 1))
+    # Each draw in the program's form (a signed int, a double), as `mimicry sieve` reads them.
+    calls = (
+        projector.decode(projector.draw(words, modulus, generator.word_bits)) for _ in iter(int, 1)
+    )
 
     def lines():
         """The draws as text, one at a time: memory stays the same for any --count."""
@@ -363,10 +388,18 @@ def families(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         }
         for f in FAMILIES.values()
     ]
+    projections = [
+        {
+            "name": p.name,
+            "description": p.description,
+            # The M it fixes (raw: per family, 2^word_bits), or null: it takes --modulus.
+            "modulus": p.fixed_modulus,
+            "word_bits": list(p.word_bits) if p.word_bits else None,
+        }
+        for p in sorted(PROJECTIONS.values(), key=lambda p: p.name)
+    ]
     if as_json:
-        print(
-            json.dumps({"families": rows, "aliases": ALIASES, "projections": sorted(PROJECTIONS)})
-        )
+        print(json.dumps({"families": rows, "aliases": ALIASES, "projections": projections}))
         return
     table = Table(title="families")
     for column in rows[0]:
@@ -375,4 +408,9 @@ def families(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         table.add_row(*(str(value) for value in row.values()))
     Console().print(table)
     Console().print("aliases: " + ", ".join(f"{a} = {n}" for a, n in ALIASES.items()))
-    Console().print("projections: " + ", ".join(sorted(PROJECTIONS)))
+    shown = Table(title="projections")
+    for column in ("name", "description"):
+        shown.add_column(column)
+    for p in projections:
+        shown.add_row(p["name"], p["description"])
+    Console().print(shown)

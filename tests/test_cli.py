@@ -355,6 +355,8 @@ FILES = {
     "ok.txt": "1\n2\n3\n4\n5\n",
     "range.txt": "1\n2\n1000\n",
     "nonint.txt": "1\n2.5\n",
+    "doubles.txt": "0.5\n0.25\n0.1\n",
+    "signed.txt": "-2147483648\n2147483647\n2147483648\n",
     "empty.txt": "",
     "sessions.csv": "date,session,draw\n2024-01-01,midday,1\n2024-01-01,evening,2\n",
     "unsorted.csv": "date,draw\n2024-01-02,1\n2024-01-01,2\n",
@@ -477,6 +479,30 @@ BAD_INPUT = {
         "--seeds expects an inclusive range LO..HI or a single number (decimal or 0x hex), got"
         " '0x10..0xZZ'",
     ),
+    "float-for-an-integer-projection": (
+        ["nonint.txt", "--family", "java_random", "--projection", "java_nextint32"],
+        "Draw file 'nonint.txt', line 2: expected an integer draw, found '2.5'.",
+    ),
+    "double-random-cannot-print": (
+        ["doubles.txt", "--family", "python_random", "--projection", "python_random_float"],
+        "Draw file 'doubles.txt', line 3: expected a float in [0, 1) with 53 bits (a multiple of"
+        " 2**-53), got 0.1.",
+    ),
+    "outside-the-signed-range": (
+        ["signed.txt", "--family", "java_random", "--projection", "java_nextint32", "--json"],
+        "Draw file 'signed.txt', line 3: value 2147483648 is outside the range [-2147483648,"
+        " 2147483648).",
+    ),
+    "modulus-raw-fixes": (
+        ["ok.txt", "--family", "mt19937", "--projection", "raw", "--modulus", "1000"],
+        "--projection: projection raw makes draws in [0, 4294967296), so the modulus must be"
+        " 4294967296, got 1000",
+    ),
+    "own-form-projection-on-other-words": (
+        ["doubles.txt", "--family", "mt19937", "--projection", "v8_math_random"],
+        "--projection: projection v8_math_random is defined on 64-bit words, and this family"
+        " makes 32-bit words",
+    ),
     "modulus-a-projection-fixes": (
         ["ok.txt", "--family", "mt19937", "--projection", "php_mt_rand", "--modulus", "1000"],
         "--projection: projection php_mt_rand makes draws in [0, 2147483648), so the modulus must"
@@ -548,6 +574,12 @@ RUN_BAD_INPUT = {
     "control-character-in-stream-name": (
         ["--stream", "pick\x1b[2J3"],
         "--stream: a stream name must not hold control characters; character 5 is U+001B",
+    ),
+    "projection-of-a-program-form": (
+        ["--projection", "java_nextint32"],
+        "--projection: `mimicry run` ranks draws in [0, M) with M up to 2147483648, and"
+        " projection java_nextint32 makes draws of its own form; search them with"
+        " `mimicry sieve`",
     ),
     "unknown-model-type": (
         ["--model-type", "forest"],
@@ -797,3 +829,17 @@ def test_a_narrow_table_drops_next_before_it_cuts_a_seed():
         text = out.getvalue()
         assert "1700000000123" in text, text
         assert ("228 620" in text) is next_shown, text
+
+
+def test_families_lists_every_projection_with_its_description(tmp_path):
+    from gpu_kernels.projections import PROJECTIONS
+
+    listed = only_json(mimicry(tmp_path, "families", "--json"))["projections"]
+    assert [p["name"] for p in listed] == sorted(PROJECTIONS)
+    by_name = {p["name"]: p for p in listed}
+    for name in ("raw", "java_nextint32", "java_nextlong", "python_random_float", "v8_math_random"):
+        assert by_name[name]["description"] == PROJECTIONS[name].description != ""
+    assert by_name["java_nextlong"]["modulus"] == 2**64
+    assert by_name["raw"]["modulus"] is None  # 2^word_bits of the family
+    table = mimicry(tmp_path, "families").stdout
+    assert "java_nextlong" in table and "nextLong()" in table
