@@ -197,7 +197,7 @@ int main() {
 """
 
 #: ``seed bound count`` (seed a Java long): ``new Random(seed)``, then ``count`` calls of
-#: ``nextInt()`` (bound 0) or ``nextInt(bound)``.
+#: ``nextInt()`` (bound 0), ``nextLong()`` (bound -1) or ``nextInt(bound)``.
 JAVA_RANDOM_CLASS = "RandomDump"
 JAVA_RANDOM = r"""
 import java.io.BufferedReader;
@@ -217,7 +217,9 @@ public class RandomDump {
             int n = Integer.parseInt(f[2]);
             Random r = new Random(seed);
             for (int i = 0; i < n; i++) {
-                out.append(bound == 0 ? r.nextInt() : r.nextInt(bound));
+                if (bound == 0) out.append(r.nextInt());
+                else if (bound == -1) out.append(r.nextLong());
+                else out.append(r.nextInt(bound));
                 out.append(i + 1 < n ? ' ' : '\n');
             }
         }

@@ -1,6 +1,9 @@
 """The projections, driven by the reference words of the families, against the runtimes' own
 bounded draws: CPython randrange/randint/random, Java nextInt(bound), PHP mt_rand(min, max),
-C++ and C ``% M``.
+C++ and C ``% M``; and against the draws programs print: raw words (g++ ``std::mt19937``,
+CPython ``getrandbits(32)``, glibc ``rand()``), Java ``nextInt()`` and ``nextLong()``, CPython
+``random()``, Node's ``Math.random()``, each also found by ``mimicry sieve`` from the runtime's
+output.
 
 Every expected draw is made by the runtime inside the test. Cases with rejection sampling also
 check that rejection really happened (more words read than draws made), so the rejection path
@@ -9,14 +12,20 @@ is exercised, not just the fast path.
 
 from __future__ import annotations
 
+import json
+import os
 import random
+import subprocess
+import sys
 from itertools import islice
+from pathlib import Path
 
 import pytest
 
 from gpu_kernels.families.glibc import GlibcRand
 from gpu_kernels.families.lcg import JavaRandom
 from gpu_kernels.families.mersenne import MT19937, PhpMt, PythonRandom
+from gpu_kernels.families.v8 import V8MathRandom
 from gpu_kernels.projections import PROJECTIONS
 from tests import runtimes
 
@@ -185,3 +194,170 @@ def test_runtimes_draws_differ_between_seeds():
     got = runtimes.cpp_engines([("mt19937", s, 1000, 20) for s in (1, 2)])
     assert got[0] != got[1]
     assert list(islice(GlibcRand().words(GlibcRand().seed(1)), 3)) != [0, 0, 0]
+
+
+# ------------------------------------------------------------------------------------------------
+# The program's own output forms: raw words, Java's nextInt() and nextLong(), the doubles of
+# random.random() and Math.random(). A projection makes codes in [0, M); decode() gives the draw
+# the program printed and encode() takes it back.
+
+
+def project_forms(family, seed: int, projection_name: str, count: int = DRAWS):
+    """``count`` draws in the program's form, after checking that each one encodes back to its
+    code; and the number of words they read."""
+    projection = PROJECTIONS[projection_name]
+    modulus = projection.modulus_for(family.word_bits)
+    codes, read = project(family, seed, projection_name, modulus, count)
+    draws = [projection.decode(code) for code in codes]
+    assert [projection.encode(draw) for draw in draws] == codes
+    assert all(0 <= code < modulus for code in codes)
+    return draws, read
+
+
+def test_raw_is_gxx_mt19937():
+    got = runtimes.cpp_engines([("mt19937", s, 0, DRAWS) for s in SEEDS_32])
+    for seed, expected in zip(SEEDS_32, got, strict=True):
+        assert project_forms(MT19937(), seed, "raw") == (expected, DRAWS), f"seed {seed}"
+
+
+def test_raw_is_cpython_getrandbits_32():
+    for seed in SEEDS_32[:8]:
+        generator = random.Random(seed)
+        expected = [generator.getrandbits(32) for _ in range(DRAWS)]
+        assert project_forms(PythonRandom(), seed, "raw")[0] == expected, f"seed {seed}"
+
+
+def test_raw_is_glibc_rand_31_bit_words():
+    family, libc = GlibcRand(), runtimes.glibc()
+    assert PROJECTIONS["raw"].modulus_for(family.word_bits) == 2**31
+    for seed in SEEDS_32[:8]:
+        assert project_forms(family, seed, "raw")[0] == libc.rand_words(seed, DRAWS)
+
+
+def test_java_nextint32_and_nextlong_are_the_jdk():
+    family = JavaRandom()
+    requests = [(s, bound, DRAWS) for bound in (0, -1) for s in JAVA_SEEDS]
+    got = runtimes.java_random(requests)
+    negative = 0
+    for (seed, bound, _), expected in zip(requests, got, strict=True):
+        name = "java_nextint32" if bound == 0 else "java_nextlong"
+        draws, read = project_forms(family, seed & (2**64 - 1), name)
+        assert draws == expected, f"{name} seed {seed}"
+        assert read == DRAWS * (1 if bound == 0 else 2)
+        negative += sum(draw < 0 for draw in draws)
+    assert negative > 0  # the signed reading was exercised
+
+
+def test_python_random_float_is_cpython_random():
+    for seed in SEEDS_32:
+        generator = random.Random(seed)
+        expected = [generator.random() for _ in range(DRAWS)]
+        assert project_forms(PythonRandom(), seed, "python_random_float") == (
+            expected,
+            2 * DRAWS,
+        ), f"seed {seed}"
+
+
+@pytest.mark.parametrize("seed", [1337, 2**31 - 1, -5])
+def test_v8_math_random_is_node(seed):
+    script = f"console.log(JSON.stringify(Array.from(Array({DRAWS}), Math.random)))"
+    expected = json.loads(runtimes.run_node(script, f"--random-seed={seed}"))
+    assert project_forms(V8MathRandom(), seed % 2**64, "v8_math_random")[0] == expected
+
+
+# -- the sieve finds the seed behind each form, from the runtime's own output ------------------
+
+_SCRIPT = Path(sys.executable).with_name("mimicry")
+MIMICRY = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "mimicry_cli"]
+
+
+def sieve(cwd: Path, draws: list, *args: str) -> subprocess.CompletedProcess[str]:
+    """``mimicry sieve draws.txt ARGS`` on ``draws`` written as the program printed them."""
+    (cwd / "draws.txt").write_text("".join(f"{draw!r}\n" for draw in draws))
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MIMICRY_")}
+    env.update(MIMICRY_HOME=str(cwd / "home"), COLUMNS="200", NO_COLOR="1")
+    return subprocess.run(
+        [*MIMICRY, "sieve", "draws.txt", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def found(
+    cwd: Path, draws: list, family: str, projection: str, truth: int, predict: int, seeds: str
+) -> list:
+    """Sieve ``draws`` (offset 0) over ``seeds`` and return the best survivor's predictions,
+    after checking that it is ``truth`` and significant."""
+    proc = sieve(
+        cwd,
+        draws,
+        "--family",
+        family,
+        "--projection",
+        projection,
+        "--seeds",
+        seeds,
+        "--predict",
+        str(predict),
+        "--json",
+    )
+    assert proc.returncode == 0, proc.stderr
+    answer = json.loads(proc.stdout)
+    best = answer["survivors"][0]
+    assert (best["seed"], best["offset"], best["matches"]) == (truth, 0, len(draws))
+    assert answer["stats"]["significant"] is True
+    return best["next"]
+
+
+def test_sieve_finds_java_random_from_nextint(tmp_path):
+    truth = 1_718_000_002_024
+    (ints,) = runtimes.java_random([(truth, 0, 8)])
+    seeds = f"{truth - 2500}..{truth + 2500}"
+    assert found(tmp_path, ints[:5], "java_random", "java_nextint32", truth, 3, seeds) == ints[5:]
+
+
+def test_sieve_finds_java_random_from_nextlong(tmp_path):
+    truth = 31_337
+    (longs,) = runtimes.java_random([(truth, -1, 5)])
+    assert any(value < 0 for value in longs)
+    nxt = found(tmp_path, longs[:3], "java_random", "java_nextlong", truth, 2, "30000..35000")
+    assert nxt == longs[3:]
+
+
+def test_sieve_finds_python_random_from_random_and_getrandbits(tmp_path):
+    truth = 4_242
+    generator = random.Random(truth)
+    doubles = [generator.random() for _ in range(6)]
+    nxt = found(tmp_path, doubles[:4], "python_random", "python_random_float", truth, 2, "0..5000")
+    assert nxt == doubles[4:]
+    generator = random.Random(truth)
+    words = [generator.getrandbits(32) for _ in range(6)]
+    assert found(tmp_path, words[:4], "python_random", "raw", truth, 2, "0..5000") == words[4:]
+
+
+def test_sieve_finds_gxx_mt19937_from_raw_words(tmp_path):
+    truth = 123_456_789
+    (words,) = runtimes.cpp_engines([("mt19937", truth, 0, 6)])
+    seeds = f"{truth - 3000}..{truth + 2000}"
+    assert found(tmp_path, words[:4], "mt19937", "raw", truth, 2, seeds) == words[4:]
+
+
+def test_sieve_finds_node_from_math_random(tmp_path):
+    truth = 20_261
+    script = "console.log(JSON.stringify(Array.from(Array(7), Math.random)))"
+    doubles = json.loads(runtimes.run_node(script, f"--random-seed={truth}"))
+    nxt = found(tmp_path, doubles[:4], "v8", "v8_math_random", truth, 3, "18000..23000")
+    assert nxt == doubles[4:]
+
+
+def test_sieve_on_64_bit_words_past_2_63(tmp_path):
+    """Raw 64-bit words (no runtime prints V8's words: the family's reference, checked against
+    Node above): codes of 2^63 and more travel through the int64 kernels and come back whole."""
+    family, truth = V8MathRandom(), 777
+    words = list(islice(family.words(family.seed(truth)), 8))
+    assert any(word >= 2**63 for word in words[:4]) and any(word >= 2**63 for word in words[4:])
+    assert found(tmp_path, words[:4], "v8", "raw", truth, 4, "0..1000") == words[4:]
