@@ -167,6 +167,19 @@ def test_the_design_example_has_four_chance_survivors():
     assert expected_false_survivors(2**32, chance) == pytest.approx(2**32 / 1e9, rel=1e-12)
 
 
+@pytest.mark.parametrize("modulus", [2**32, 2**52, 2**53, 2**64])
+def test_the_projections_own_moduli_up_to_2_64(modulus):
+    """Raw words, Java longs and the doubles: M up to 2^64 as a Python int, no overflow, and
+    the figures are the binomial's (1/M is a float like any other)."""
+    assert chance_per_hypothesis(1, 1, modulus) == 1 / modulus
+    assert chance_per_hypothesis(4, 4, modulus) == pytest.approx(modulus**-4.0, rel=1e-9)
+    assert chance_per_hypothesis(4, 3, modulus) == pytest.approx(4 * modulus**-3.0, rel=1e-6)
+    # Variable skip over three gaps: each later draw may sit on three calls.
+    assert chance_per_hypothesis(4, 4, modulus, 3) == pytest.approx(27 * modulus**-4.0, rel=1e-6)
+    assert expected_false_survivors(modulus, chance_per_hypothesis(1, 1, modulus)) == 1.0
+    assert 0.0 <= search_p_value(2**40, 12, 12, modulus) < 1e-100
+
+
 # -- the numbers a result carries ---------------------------------------------------------------
 
 
