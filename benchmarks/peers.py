@@ -1,6 +1,6 @@
 """mimicry against php_mt_seed on php_mt_seed's own jobs, paired, whole processes, 2^32 seeds.
 
-    python benchmarks/peers.py [--source URL_OR_DIR] [--repeat 3] [--cases A token]
+    python benchmarks/peers.py [--source URL_OR_DIR] [--repeat 3] [--cases A sweep token]
 
 php_mt_seed (openwall/php_mt_seed) is built from its public source with ``make`` (gcc -fopenmp
 -march=native, as its README says) in ``~/.cache/mimicry/php_mt_seed/``; when it cannot be
@@ -11,6 +11,10 @@ both meet the same load; the table gives the median of the repetitions and their
 * ``A``: one ``mt_rand()`` output (php_mt_seed's README case: 1328851649 from
   ``mt_srand(1234567890)``). php_mt_seed sweeps PHP 7.1+ and 5.2.1-7.0 in one pass; mimicry
   sweeps ``mt19937`` and ``php5_mt`` with projection ``php_mt_rand`` (two searches).
+* ``sweep``: the issue's full sweep: eight PHP 7.1+ ``mt_rand(0, 999)`` after
+  ``mt_srand(SWEEP_SEED)``; php_mt_seed gets ``v v 0 999`` per draw, mimicry sweeps ``mt19937``
+  with projection ``mod`` and ``--modulus 1000`` (the same draws unless a word above PHP's
+  rejection limit turns up, about one in 4.6 million).
 * ``token``: a 10-character token of ``mt_rand(0, 61)`` (PHP 7.1+), php_mt_seed's
   ``v v 0 61`` groups against ``--projection php_mt_rand_range --modulus 62``.
 """
@@ -32,6 +36,7 @@ MIMICRY = [sys.executable, "-m", "mimicry_cli"]
 SOURCE = "https://github.com/openwall/php_mt_seed"
 BUILD = Path.home() / ".cache" / "mimicry" / "php_mt_seed"
 TOKEN_SEED = 20261130
+SWEEP_SEED = 3141592653
 
 
 def build_peer(source: str) -> tuple[Path | None, str]:
@@ -55,10 +60,14 @@ def build_peer(source: str) -> tuple[Path | None, str]:
     return binary, f"{source} at {commit}, built with make (gcc -fopenmp -march=native)"
 
 
-def token_draws() -> list[int]:
-    """``mt_srand(TOKEN_SEED)`` then ten ``mt_rand(0, 61)``, by php-cli when installed."""
+def php_range_draws(seed: int, count: int, modulus: int) -> list[int]:
+    """``mt_srand(seed)`` then ``count`` × ``mt_rand(0, modulus - 1)`` (PHP 7.1+), by php-cli
+    when installed, else by the registry's twin."""
     if shutil.which("php"):
-        script = f'mt_srand({TOKEN_SEED}); for ($i = 0; $i < 10; $i++) echo mt_rand(0, 61), "\\n";'
+        script = (
+            f"mt_srand({seed}); "
+            f'for ($i = 0; $i < {count}; $i++) echo mt_rand(0, {modulus - 1}), "\\n";'
+        )
         out = subprocess.run(
             ["php", "-n", "-r", script], capture_output=True, text=True, check=True
         )
@@ -66,8 +75,8 @@ def token_draws() -> list[int]:
     from gpu_kernels.registry import get_family, get_projection
 
     family = get_family("mt19937")
-    words, projection = family.words(family.seed(TOKEN_SEED)), get_projection("php_mt_rand_range")
-    return [projection.draw(words, 62, 32) for _ in range(10)]
+    words, projection = family.words(family.seed(seed)), get_projection("php_mt_rand_range")
+    return [projection.draw(words, modulus, 32) for _ in range(count)]
 
 
 def timed(command: list[str], **kwargs) -> tuple[float, str]:
@@ -93,8 +102,13 @@ CASES = {
             ("php5_mt", ["--projection", "php_mt_rand", "--seeds", f"0..{2**32 - 1}"]),
         ],
     },
+    "sweep": {
+        "draws": lambda: php_range_draws(SWEEP_SEED, 8, 1000),
+        "peer": lambda draws: [str(v) for d in draws for v in (d, d, 0, 999)],
+        "searches": [("mt19937", ["--modulus", "1000", "--seeds", f"0..{2**32 - 1}"])],
+    },
     "token": {
-        "draws": token_draws,
+        "draws": lambda: php_range_draws(TOKEN_SEED, 10, 62),
         "peer": lambda draws: [str(v) for d in draws for v in (d, d, 0, 61)],
         "searches": [
             (
