@@ -54,9 +54,13 @@ def _combos(families: list[str]) -> list[tuple[str, str]]:
         accepting = [
             name
             for name in families
-            if projection.check(FAMILIES[name].word_bits, MODULI[projection.name][0]) is None
+            if projection.check(
+                FAMILIES[name].word_bits, moduli_of(projection.name, FAMILIES[name].word_bits)[0]
+            )
+            is None
         ]
-        combos.append((accepting[turn % len(accepting)], projection.name))
+        if accepting:  # v8_math_random needs 64-bit words, which no state-mode family makes
+            combos.append((accepting[turn % len(accepting)], projection.name))
     return combos
 
 
@@ -74,6 +78,15 @@ MODULI = {
     "php_mt_rand": (2**31,),
     "php5_mt_rand_range": (1000, 57, 2**31),
 }
+
+
+def moduli_of(projection: str, word_bits: int) -> tuple[int, ...]:
+    """The moduli a scenario draws for ``projection``: :data:`MODULI`, or for a projection of
+    a program's own form (``raw``, ``java_nextlong``, the doubles) the one M it fixes."""
+    fixed = PROJECTIONS[projection].modulus_for(word_bits)
+    return MODULI[projection] if fixed is None else (fixed,)
+
+
 SEED_COMBOS = _combos(list(FAMILIES))
 #: State mode: the families with ``state_search``, and each other projection (rejection ones
 #: too, whose backward walk (matches_before) must skip the rejected attempts).
@@ -163,7 +176,7 @@ def scenarios(draw, family_name: str, projection: str, mode: Mode) -> Scenario:
     family = get_family(family_name)
     state_mode = mode is Mode.STATE
     variable = draw(st.booleans(), label="variable skip")
-    moduli = [m for m in MODULI[projection] if not variable or m >= 997]
+    moduli = [m for m in moduli_of(projection, family.word_bits) if not variable or m >= 997]
     modulus = draw(st.sampled_from(moduli), label="modulus")
     low_seed = 1 if family.name.startswith("xorshift") else 0  # 0 is xorshift's fixed point
     top = (1 << family.seed_bits) - 1
