@@ -28,7 +28,7 @@ RUN apt-get update \
 
 WORKDIR /opt/mimicry
 COPY . /opt/mimicry
-RUN pip install -e /opt/mimicry \
+RUN pip install -e "/opt/mimicry[cuda12]" \
     && groupadd --system --gid 10001 mimicry \
     && useradd --system --uid 10001 --gid 10001 --create-home --home-dir /home/mimicry mimicry \
     && mkdir -p "$MIMICRY_HOME" "$MIMICRY_KERNEL_CACHE" "$PREFECT_LOCAL_STORAGE_PATH" \

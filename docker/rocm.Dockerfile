@@ -28,9 +28,13 @@ RUN apt-get update \
 
 WORKDIR /opt/mimicry
 COPY . /opt/mimicry
+# CuPy builds for ROCm from source (its install guide): HIP, and the cards' gfx targets (RX 6600:
+# gfx1032; override with --build-arg HCC_AMDGPU_TARGET=...).
+ARG HCC_AMDGPU_TARGET=gfx1032,gfx1030,gfx90a
+ENV CUPY_INSTALL_USE_HIP=1 ROCM_HOME=/opt/rocm HCC_AMDGPU_TARGET=${HCC_AMDGPU_TARGET}
 # The GPU device files belong to the video and render groups: the user joins both (compose.yaml
 # also adds them by name, as their ids on the host may differ).
-RUN pip install -e /opt/mimicry \
+RUN pip install -e "/opt/mimicry[rocm]" \
     && groupadd --system --gid 10001 mimicry \
     && useradd --system --uid 10001 --gid 10001 --create-home --home-dir /home/mimicry mimicry \
     && (getent group render >/dev/null || groupadd --system render) \

@@ -47,10 +47,15 @@ def artifact_key(text: str) -> str:
 
 
 def chunk_placement(backend: str):
-    """Dask annotations for a backend's chunks: the resources it declares (GPU chunks run only
-    where a GPU is)."""
+    """Dask annotations for a backend's chunks on a rig's cluster (``MIMICRY_DASK_ADDRESS``): the
+    resources it declares, so GPU chunks run only on the workers started with a GPU. A flow's
+    own LocalCluster runs on this machine, whose backend has already started (found its GPU),
+    and its workers declare no resources, so it annotates nothing: a GPU chunk would wait there
+    for ever."""
     resources = backend_type(backend).dask_resources
-    return dask.annotate(resources=resources) if resources else contextlib.nullcontext()
+    if not resources or get_settings().dask_address is None:
+        return contextlib.nullcontext()
+    return dask.annotate(resources=resources)
 
 
 def _ledger_gaps(job: SieveJob) -> list[tuple[int, int]]:

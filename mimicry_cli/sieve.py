@@ -337,7 +337,16 @@ def bench(
         except KeyError as error:
             fail(f"--family: {error.args[0]}")
     from gpu_kernels.registry import FAMILIES
+    from mimicry.settings import sieve_backend
 
+    device = None
+    if backend == "gpu":  # say which device the numbers are of
+        try:
+            device = sieve_backend("gpu").device
+        except BackendUnavailable as error:
+            fail(f"--backend: {error}")
+        if not as_json:
+            print(f"device: {device}", flush=True)
     rows = []
     for name in names or sorted(FAMILIES):
         try:
@@ -366,7 +375,7 @@ def bench(
                 flush=True,
             )
     if as_json:
-        print(json.dumps({"results": rows}))
+        print(json.dumps({"results": rows} | ({"device": device} if device else {})))
 
 
 @app.command()
@@ -398,8 +407,13 @@ def families(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         }
         for p in sorted(PROJECTIONS.values(), key=lambda p: p.name)
     ]
+    gpu = gpu_device()
     if as_json:
-        print(json.dumps({"families": rows, "aliases": ALIASES, "projections": projections}))
+        print(
+            json.dumps(
+                {"families": rows, "aliases": ALIASES, "projections": projections, "gpu": gpu}
+            )
+        )
         return
     table = Table(title="families")
     for column in rows[0]:
@@ -414,3 +428,16 @@ def families(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     for p in projections:
         shown.add_row(p["name"], p["description"])
     Console().print(shown)
+    Console().print(f"gpu: {gpu['device'] or 'none: ' + gpu['unavailable']}", markup=False)
+
+
+def gpu_device() -> dict:
+    """The device ``--backend gpu`` would sieve on (``device``), or why it cannot run here
+    (``unavailable``)."""
+    from gpu_kernels.backends import BackendUnavailable
+    from mimicry.settings import sieve_backend
+
+    try:
+        return {"device": sieve_backend("gpu").device, "unavailable": None}
+    except BackendUnavailable as error:
+        return {"device": None, "unavailable": str(error)}

@@ -23,6 +23,7 @@ must refuse, with ValueError, a family that has no numba kernels.
 from __future__ import annotations
 
 import itertools
+import os
 from dataclasses import dataclass, replace
 from functools import cache
 
@@ -220,9 +221,16 @@ def scenario(case: Case, kind_name: str) -> Scenario:
 # -- backends -----------------------------------------------------------------------------------
 
 
+@cache
 def start(name: str) -> SieveBackend:
-    """The backend called ``name``; skipped, with the backend's own reason, if it cannot run."""
+    """The backend called ``name``; skipped, with the backend's own reason, if it cannot run.
+    The gpu backend runs on ``MIMICRY_GPU_TARGET`` (``device`` on a machine with a GPU), else
+    on its host target: the CUDA source compiled by g++, so its kernels meet every case here."""
     try:
+        if name == "gpu":
+            from gpu_kernels.backends.gpu import GpuBackend
+
+            return GpuBackend(target=os.environ.get("MIMICRY_GPU_TARGET") or "host")
         return get_backend(name)
     except BackendUnavailable as error:
         pytest.skip(f"{name} backend unavailable: {error}")

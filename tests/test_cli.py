@@ -51,9 +51,13 @@ STATS_KEYS = {
 }
 
 
-def mimicry(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def mimicry(
+    cwd: Path, *args: str, settings: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The command in ``cwd`` with a home of its own there and no MIMICRY_ setting of this
+    process's, only ``settings``."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("MIMICRY_")}
-    env.update(MIMICRY_HOME=str(cwd / "home"), COLUMNS="200", NO_COLOR="1")
+    env.update(MIMICRY_HOME=str(cwd / "home"), COLUMNS="200", NO_COLOR="1", **(settings or {}))
     return subprocess.run(
         [*MIMICRY, *args],
         cwd=cwd,
@@ -448,8 +452,8 @@ BAD_INPUT = {
     ),
     "gpu-backend": (
         ["ok.txt", "--family", "mt19937", "--seeds", "0..10", "--backend", "gpu", "--json"],
-        "--backend: the gpu backend is not built yet in this release; use --backend cpu"
-        " (numba, all cores) or --backend reference",
+        "--backend: the gpu backend needs CuPy: pip install 'mimicry[cuda12]' on NVIDIA,"
+        " 'mimicry[rocm]' on AMD",
     ),
     "modulus-out-of-range": (
         ["ok.txt", "--family", "mt19937", "--modulus", "1"],

@@ -30,8 +30,8 @@ def kernel_version() -> str:
     """
     root = Path(__file__).resolve().parents[2]
     sources = sorted((root / "gpu_kernels").rglob("*.py"))
-    sources += sorted((root / "gpu_kernels").rglob("*.cu"))
-    sources += sorted((root / "gpu_kernels").rglob("*.c"))
+    for pattern in ("*.cu", "*.cuh", "*.h", "*.c"):  # the CUDA and C kernel sources
+        sources += sorted((root / "gpu_kernels").rglob(pattern))
     digest = hashlib.sha256()
     for path in sources:
         digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())

@@ -66,19 +66,11 @@ class NativeUnavailable(RuntimeError):
     """The compiled kernel cannot be built or loaded here; the message says why."""
 
 
-def _compiler() -> str:
-    compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+def _compiler(variable: str, names: tuple[str, ...]) -> str:
+    compiler = os.environ.get(variable) or next(filter(None, map(shutil.which, names)), None)
     if not compiler:
-        raise NativeUnavailable("no C compiler (set CC or install gcc)")
+        raise NativeUnavailable(f"no compiler (set {variable} or install {names[-1]})")
     return compiler
-
-
-def _build_key(compiler: str) -> str:
-    version = subprocess.run([compiler, "--version"], capture_output=True, text=True).stdout
-    digest = hashlib.sha256()
-    for part in (SOURCE.read_bytes(), " ".join(FLAGS).encode(), version.encode(), _cpu_id()):
-        digest.update(part + b"\0")
-    return digest.hexdigest()[:16]
 
 
 def _cpu_id() -> bytes:
@@ -91,27 +83,46 @@ def _cpu_id() -> bytes:
     return "\n".join(sorted({line for line in lines if line.startswith(wanted)})).encode()
 
 
+def build_library(
+    source: Path,
+    inputs: list[Path],
+    flags: tuple[str, ...],
+    kernel_cache: Path | None,
+    cxx: bool = False,
+) -> Path:
+    """``source`` compiled into a shared library under ``kernel_cache/native`` (built now if
+    needed), keyed on ``inputs`` (the source and what it includes), the flags, the compiler and
+    the CPU; :class:`NativeUnavailable` when it cannot be built."""
+    compiler = _compiler("CXX", ("c++", "g++")) if cxx else _compiler("CC", ("cc", "gcc"))
+    version = subprocess.run([compiler, "--version"], capture_output=True, text=True).stdout
+    digest = hashlib.sha256()
+    for part in (*(path.read_bytes() for path in inputs), " ".join(flags).encode()):
+        digest.update(part + b"\0")
+    digest.update(version.encode() + b"\0" + _cpu_id())
+    directory = (kernel_cache or default_kernel_cache()) / "native"
+    library = directory / f"{source.stem}-{digest.hexdigest()[:16]}.so"
+    if not library.exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=directory) as scratch:
+            built = Path(scratch) / library.name
+            result = subprocess.run(
+                [compiler, *flags, "-o", str(built), str(source)], capture_output=True, text=True
+            )
+            if result.returncode != 0:
+                errors = [line for line in result.stderr.splitlines() if "error" in line]
+                last = (errors or (result.stderr or result.stdout).strip().splitlines())[:1]
+                raise NativeUnavailable(f"{compiler} failed on {source.name}: {' '.join(last)}")
+            os.replace(built, library)
+    return library
+
+
 @cache
 def mt_seed_library(kernel_cache: Path | None = None) -> ctypes.CDLL:
     """The built MT19937 seed prefilter, built now into ``kernel_cache/native`` if it is not
     there yet (default :func:`default_kernel_cache`); :class:`NativeUnavailable` if it cannot be."""
     if os.environ.get("MIMICRY_NATIVE_KERNELS", "1") == "0":
         raise NativeUnavailable("MIMICRY_NATIVE_KERNELS=0")
-    compiler = _compiler()
-    directory = (kernel_cache or default_kernel_cache()) / "native"
-    library = directory / f"mt_seed_prefilter-{_build_key(compiler)}.so"
-    if not library.exists():
-        directory.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=directory) as scratch:
-            built = Path(scratch) / library.name
-            result = subprocess.run(
-                [compiler, *FLAGS, "-o", str(built), str(SOURCE)], capture_output=True, text=True
-            )
-            if result.returncode != 0:
-                last = (result.stderr or result.stdout).strip().splitlines()[-1:]
-                raise NativeUnavailable(f"{compiler} failed: {' '.join(last)}")
-            os.replace(built, library)
-    loaded = ctypes.CDLL(str(library))
+    loaded = ctypes.CDLL(str(build_library(SOURCE, [SOURCE], FLAGS, kernel_cache)))
     loaded.mt_seed_prefilter.argtypes = [ctypes.POINTER(MtSeedJob), ctypes.c_void_p]
     loaded.mt_seed_prefilter.restype = ctypes.c_int
     return loaded

@@ -1,0 +1,177 @@
+"""The gpu backend's own parts, on its host target (the CUDA source compiled by g++) and through
+nvcc (``--ptx`` needs no GPU). Its chunks against the reference, for every family, projection
+and kind of job, are in tests/test_backend_conformance.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from gpu_kernels.backends import BackendUnavailable
+from gpu_kernels.backends import gpu as gpu_backend
+from gpu_kernels.backends.gpu import (
+    CUDA_DIR,
+    PROJECTION_ORDER,
+    GpuBackend,
+    kernel_source,
+)
+from gpu_kernels.backends.reference import ReferenceBackend
+from gpu_kernels.job import SieveJob
+from gpu_kernels.projections import PROJECTIONS
+from gpu_kernels.registry import FAMILIES, get_family, get_projection
+from tests.test_cli import mimicry
+from tests.test_cuda_families import _nvcc
+
+
+@pytest.fixture(scope="module")
+def host() -> GpuBackend:
+    return GpuBackend(target="host")
+
+
+def history(family: str, projection: str, modulus: int, seed: int, count: int) -> tuple:
+    generator = get_family(family)
+    words = generator.words(generator.seed(seed))
+    return tuple(
+        get_projection(projection).draw(words, modulus, generator.word_bits) for _ in range(count)
+    )
+
+
+def test_the_projection_order_is_the_headers():
+    header = (CUDA_DIR / "projections.cuh").read_text()
+    listed = re.findall(r"^\s*X\((\w+)\)", header, re.MULTILINE)
+    assert tuple(listed) == PROJECTION_ORDER
+    assert set(PROJECTION_ORDER) == set(PROJECTIONS)
+
+
+def test_an_overflowing_chunk_is_sieved_again_in_halves(host, monkeypatch):
+    # Window of one draw mod 7 over four offsets: about 4/7 of 2,000 candidates match; a buffer
+    # of 64 rows overflows and the chunk is cut until every piece fits.
+    job = SieveJob(
+        family="mt19937",
+        window=(3,),
+        modulus=7,
+        candidate_range=(5_000, 6_999),
+        offsets=(0, 3),
+    )
+    launches = []
+    original = host.target.launch
+
+    def counted(*args):
+        launches.append(args[4])  # the candidate count of each launch
+        return original(*args)
+
+    monkeypatch.setattr(gpu_backend, "MIN_CAPACITY", 64)
+    monkeypatch.setattr(host, "_capacity", lambda job, count: 64)
+    monkeypatch.setattr(host.target, "launch", counted)
+    result = host.sieve_chunk(job, 5_000, 7_000)
+    reference = ReferenceBackend().sieve_chunk(job, 5_000, 7_000)
+    assert len(reference.matches) > 64 * 8
+    assert result.matches == reference.matches
+    assert result.overflow is False
+    assert len(launches) > 16 and launches[0] == 2_000 and min(launches) < 120
+
+
+def test_jobs_the_kernel_cannot_hold_are_refused_in_one_sentence(host):
+    wide = SieveJob(family="java_random", window=(1,) * 65, candidate_range=(0, 9))
+    with pytest.raises(ValueError, match="windows of at most 64 draws, and this one has 65"):
+        host.sieve_chunk(wide, 0, 10)
+    far = SieveJob(family="java_random", window=(1,) * 9, candidate_range=(0, 9), skips=(0, 200))
+    with pytest.raises(ValueError, match="keeps 1024 calls per candidate, and this window spans"):
+        host.sieve_chunk(far, 0, 10)
+
+
+def test_an_unknown_target_and_a_machine_without_cupy_say_why():
+    with pytest.raises(BackendUnavailable, match="MIMICRY_GPU_TARGET must be 'host' or 'device'"):
+        GpuBackend(target="tpu")
+    try:
+        import cupy  # noqa: F401
+    except ImportError:
+        needs = r"needs CuPy: pip install 'mimicry\[cuda12\]'"
+        with pytest.raises(BackendUnavailable, match=needs):
+            GpuBackend(target="device")
+
+
+def test_the_kernel_source_is_whole():
+    source = kernel_source()
+    # Only the host shim stays an include, behind MIMICRY_HOST, which NVRTC never defines.
+    assert re.findall(r'#include "([^"]+)"', source) == ["host_shim.h"]
+    assert all(f"u64 {name}_next(u64 *state)" in source for name in FAMILIES)
+    assert "__global__ void sieve_kernel" in source
+
+
+@pytest.mark.parametrize("arch", ["sm_80", "sm_90"])
+def test_nvcc_compiles_every_sieve_kernel(tmp_path, arch):
+    instantiations = "\n".join(
+        f"template __global__ void sieve_kernel<{index}>(const u64 *, u64, u64, int, const i64 *,"
+        " const i64 *, u64 *, i64 *, i64 *, i64 *, i64 *, unsigned int *, unsigned int *,"
+        " unsigned int, int);"
+        for index in range(len(FAMILIES))
+    )
+    unit = tmp_path / "sieve.cu"
+    unit.write_text(kernel_source() + "\n" + instantiations + "\n")
+    ptx = tmp_path / "sieve.ptx"
+    done = subprocess.run(
+        [str(_nvcc()), "--ptx", f"-arch={arch}", "-std=c++17", "-o", str(ptx), str(unit)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    text = ptx.read_text()
+    assert f".target {arch}" in text
+    assert len(re.findall(r"^\.visible \.entry \w*sieve_kernel", text, re.MULTILINE)) == len(
+        FAMILIES
+    )
+
+
+def cli(cwd: Path, *args: str, target: str | None) -> subprocess.CompletedProcess[str]:
+    return mimicry(cwd, *args, settings={"MIMICRY_GPU_TARGET": target} if target else None)
+
+
+def test_sieve_on_the_gpu_backend_finds_the_seed_and_says_which_device(tmp_path):
+    draws = history("java_random", "java_nextint", 1000, 424_242, 8)
+    (tmp_path / "draws.txt").write_text("".join(f"{d}\n" for d in draws))
+    found = cli(
+        tmp_path,
+        "sieve",
+        "draws.txt",
+        "--family",
+        "java_random",
+        "--projection",
+        "java_nextint",
+        "--seeds",
+        "420000..430000",
+        "--backend",
+        "gpu",
+        "--json",
+        target="host",
+    )
+    assert found.returncode == 0, found.stderr
+    answer = json.loads(found.stdout)
+    assert [s["seed"] for s in answer["survivors"]] == [424_242]
+    families = cli(tmp_path, "families", "--json", target="host")
+    assert json.loads(families.stdout)["gpu"]["device"].startswith("host (MIMICRY_GPU_TARGET")
+    bench = cli(
+        tmp_path,
+        "bench",
+        "--backend",
+        "gpu",
+        "--family",
+        "xorshift32",
+        "--candidates",
+        "20000",
+        "--repeats",
+        "1",
+        "--json",
+        target="host",
+    )
+    assert bench.returncode == 0, bench.stderr
+    measured = json.loads(bench.stdout)
+    assert measured["device"].startswith("host") and measured["results"][0]["found_truth"]
+    missing = cli(tmp_path, "families", "--json", target=None)
+    assert json.loads(missing.stdout)["gpu"]["unavailable"]
