@@ -373,14 +373,19 @@ def _php_test(projection: str, modulus: int, draw: int) -> tuple | None:
     return (1, np.uint32(draw), divisor, np.uint32(low), np.uint32(high), no_limit)
 
 
-def _native_mt_seed_prefilter(
-    family: str, job: SieveJob, test: tuple, kernel_cache: Path | None
-) -> Prefilter | None:
-    """The compiled MT19937 seed prefilter (:mod:`gpu_kernels.backends.native`) for a PHP test,
-    testing as many window draws as fit before the first twist; None where it cannot run."""
-    if native.native_available(kernel_cache) is not None:
+def mt_seed_test(family: str, job: SieveJob) -> native.MtSeedJob | None:
+    """What the compiled MT19937 seed prefilters (the C one here, the CUDA one of the gpu
+    backend) test for this job: as many window draws as fit before the first twist (at calls
+    p, p + k + 1, ... for a constant skip k), under the projection's PHP test; None where none
+    applies. ``lo``, ``count`` and ``threads`` are the caller's."""
+    if family not in ("mt19937", "php5_mt") or job.mode is not Mode.SEED or job.misses_allowed:
         return None
     word_lo, word_hi = job.positions
+    if job.modulus > 1 << 32 or word_hi > MT_MAX_WORD:
+        return None
+    test = _php_test(job.projection, job.modulus, job.window[0])
+    if test is None:
+        return None
     constant_skip = not job.variable_skip and job.skips[0] == job.skips[1]
     stride = job.skips[0] + 1 if constant_skip else 1
     depth = 1
@@ -388,29 +393,39 @@ def _native_mt_seed_prefilter(
         room = (native.MAX_WORD - word_hi) // stride + 1
         depth = max(1, min(job.window_size, native.MAX_DEPTH, room))
     kind, _, divisor, _, _, reject_limit = test
-    tests = [_php_test(job.projection, job.modulus, draw) for draw in job.window[:depth]]
+    tested = native.MtSeedJob(
+        word_lo=word_lo,
+        word_hi=word_hi,
+        depth=depth,
+        stride=stride,
+        php_twist=family == "php5_mt",
+        kind=kind,
+        inverse=int(divisor.inverse),
+        shift=int(divisor.shift),
+        limit=int(divisor.limit),
+        reject_limit=int(reject_limit),
+    )
+    for j, draw in enumerate(job.window[:depth]):
+        _, code, _, low, high, _ = _php_test(job.projection, job.modulus, draw)
+        tested.draw[j], tested.low[j], tested.high[j] = code, low, high
+    return tested
+
+
+def _native_mt_seed_prefilter(
+    test: native.MtSeedJob, kernel_cache: Path | None
+) -> Prefilter | None:
+    """The compiled MT19937 seed prefilter (:mod:`gpu_kernels.backends.native`) running
+    ``test``; None where it cannot run."""
+    if native.native_available(kernel_cache) is not None:
+        return None
 
     def prefilter(lo: int, count: int) -> np.ndarray:
-        native_job = native.MtSeedJob(
-            lo=lo,
-            count=count,
-            word_lo=word_lo,
-            word_hi=word_hi,
-            depth=depth,
-            stride=stride,
-            php_twist=family == "php5_mt",
-            kind=kind,
-            inverse=int(divisor.inverse),
-            shift=int(divisor.shift),
-            limit=int(divisor.limit),
-            reject_limit=int(reject_limit),
-        )
-        for j, (_, draw, _, low, high, _) in enumerate(tests):
-            native_job.draw[j], native_job.low[j], native_job.high[j] = draw, low, high
-        keep = native.mt_seed_prefilter(native_job, kernel_cache)
+        job = native.MtSeedJob.from_buffer_copy(test)
+        job.lo, job.count = lo, count
+        keep = native.mt_seed_prefilter(job, kernel_cache)
         return np.uint64(lo) + np.flatnonzero(keep).astype(np.uint64)
 
-    prefilter.depth = depth  # type: ignore[attr-defined]
+    prefilter.depth = test.depth  # type: ignore[attr-defined]
     return prefilter
 
 
@@ -437,8 +452,9 @@ def prefilter_for(
 
     if family in ("mt19937", "php5_mt") and seed_mode and word_hi <= MT_MAX_WORD:
         test = _php_test(job.projection, job.modulus, job.window[0])
-        if compiled and test is not None:
-            compiled_prefilter = _native_mt_seed_prefilter(family, job, test, kernel_cache)
+        tested = mt_seed_test(family, job) if compiled else None
+        if tested is not None:
+            compiled_prefilter = _native_mt_seed_prefilter(tested, kernel_cache)
             if compiled_prefilter is not None:
                 return compiled_prefilter
         if family == "mt19937" and job.projection == "mod":

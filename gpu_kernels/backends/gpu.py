@@ -29,6 +29,7 @@ from typing import ClassVar
 import numpy as np
 
 from gpu_kernels.backends import BackendUnavailable, default_kernel_cache, native
+from gpu_kernels.backends.cpu_prefilters import mt_seed_test
 from gpu_kernels.job import ChunkResult, Mode, SieveJob, WindowMatch
 from gpu_kernels.projections import kernel_int
 from gpu_kernels.registry import FAMILIES, get_family, get_projection
@@ -83,6 +84,24 @@ def job_params(job: SieveJob) -> np.ndarray:
     )
 
 
+def mt_test_words(tested) -> np.ndarray:
+    """An MT19937 prefilter test as the u32 words of ``enum MtTestWord`` of
+    ``cuda/mt_seed_prefilter.cuh``."""
+    head = [
+        tested.word_lo,
+        tested.word_hi,
+        tested.depth,
+        tested.stride,
+        tested.php_twist,
+        tested.kind,
+        tested.inverse,
+        tested.shift,
+        tested.limit,
+        tested.reject_limit,
+    ]
+    return np.array(head + list(tested.draw) + list(tested.low) + list(tested.high), np.uint32)
+
+
 def why_not_on_gpu(job: SieveJob) -> str | None:
     """Why the gpu kernel cannot sieve this job (a thread keeps a bounded ring of calls), or
     None."""
@@ -101,7 +120,7 @@ def why_not_on_gpu(job: SieveJob) -> str | None:
 
 
 def kernel_source() -> str:
-    """``cuda/sieve.cuh`` with its local includes expanded, each file once (``#pragma once``)."""
+    """``cuda/kernels.cuh`` with its local includes expanded, each file once (``#pragma once``)."""
     seen: set[Path] = set()
 
     def expand(path: Path) -> str:
@@ -117,7 +136,7 @@ def kernel_source() -> str:
                 lines.append(line)
         return "\n".join(lines)
 
-    return expand(CUDA_DIR / "sieve.cuh")
+    return expand(CUDA_DIR / "kernels.cuh")
 
 
 def cuda_sources() -> list[Path]:
@@ -157,6 +176,24 @@ class HostTarget:
         self._sieve.argtypes = [ctypes.c_int, ctypes.c_longlong, ctypes.c_int, ctypes.c_void_p]
         self._sieve.argtypes += [ctypes.c_uint64, ctypes.c_uint64, ctypes.c_int]
         self._sieve.argtypes += [ctypes.c_void_p] * 9 + [ctypes.c_uint, ctypes.c_int]
+        self._prefilter = ctypes.CDLL(str(library)).mimicry_host_mt_seed_prefilter
+        self._prefilter.restype = None
+        self._prefilter.argtypes = [ctypes.c_longlong, ctypes.c_int, ctypes.c_uint64]
+        self._prefilter.argtypes += [ctypes.c_uint64] + [ctypes.c_void_p] * 3
+        self._prefilter.argtypes += [ctypes.c_uint, ctypes.c_void_p]
+
+    def prefilter(self, grid: int, lo: int, count: int, test, kept, kept_count, overflow):
+        self._prefilter(
+            grid,
+            BLOCK_THREADS,
+            lo,
+            count,
+            test.ctypes.data,
+            kept.ctypes.data,
+            kept_count.ctypes.data,
+            len(kept),
+            overflow.ctypes.data,
+        )
 
     def launch(self, family: int, grid: int, candidates, lo, count, use_list, params, window, b):
         status = self._sieve(
@@ -232,6 +269,21 @@ class CupyTarget:
             ),
         )
 
+    def prefilter(self, grid: int, lo: int, count: int, test, kept, kept_count, overflow):
+        self._module.get_function("mt_seed_prefilter")(
+            (grid,),
+            (BLOCK_THREADS,),
+            (
+                np.uint64(lo),
+                np.uint64(count),
+                test,
+                kept,
+                kept_count,
+                np.uint32(len(kept)),
+                overflow,
+            ),
+        )
+
     @staticmethod
     def to_host(array) -> np.ndarray:
         return array.get()
@@ -245,6 +297,7 @@ def _cupy_module():
         code=kernel_source(),
         options=("-std=c++17",),
         name_expressions=[f"sieve_kernel<{index}>" for index in range(len(FAMILIES))],
+        # the prefilter is extern "C": found by its own name
     )
 
 
@@ -291,6 +344,31 @@ class GpuBackend:
             backend=self.name,
         )
 
+    def _halves(self, job: SieveJob, lo: int, hi: int) -> list[WindowMatch]:
+        middle = lo + (hi - lo) // 2
+        if middle == lo:  # one candidate never overflows: the capacity holds its hypotheses
+            raise RuntimeError("a single candidate overflowed the match buffer")
+        return self._sieve_range(job, lo, middle) + self._sieve_range(job, middle, hi)
+
+    def _prefilter(self, job: SieveJob, tested, lo: int, count: int):
+        """The seeds of ``[lo, lo + count)`` the MT19937 prefilter keeps (on the target's
+        side), or None when more were kept than its list holds."""
+        xp = self.target.xp
+        # Chance keeps (the tested draws at some position) and rejected words, 8× over.
+        chance = (job.positions[1] - job.positions[0] + 1) * (1 / job.modulus) ** tested.depth
+        expected = count * (chance + 226 * (0xFFFFFFFF - tested.reject_limit) / 2**32)
+        capacity = int(min(count, max(MIN_CAPACITY, 8 * expected + 64)))
+        kept = xp.zeros(capacity, np.uint64)
+        kept_count, overflow = xp.zeros(1, np.uint32), xp.zeros(1, np.uint32)
+        test = xp.asarray(mt_test_words(tested))
+        grid = max(1, min(MAX_BLOCKS, -(-count // BLOCK_THREADS)))
+        self.target.prefilter(grid, lo, count, test, kept, kept_count, overflow)
+        if int(self.target.to_host(overflow)[0]):
+            return None
+        found = int(self.target.to_host(kept_count)[0])
+        # Threads finish in any order; the sieve's matches are sorted at the end anyway.
+        return kept[:found]
+
     def _capacity(self, job: SieveJob, count: int) -> int:
         """Rows for the chance matches expected (8×) and at least one candidate's hypotheses,
         so that halving always ends."""
@@ -300,27 +378,42 @@ class GpuBackend:
         return int(max(MIN_CAPACITY, job.hypotheses_per_candidate, 8 * expected + 64))
 
     def _sieve_range(self, job: SieveJob, lo: int, hi: int) -> list[WindowMatch]:
-        """Every match of candidates ``[lo, hi)``: a launch, or on overflow two halves."""
+        """Every match of candidates ``[lo, hi)``: the MT19937 seed prefilter where it applies,
+        then the sieve kernel on what it kept (or on the whole range); on an overflow of either
+        buffer, the two halves."""
         xp = self.target.xp
         count = hi - lo
         if count <= 0:
             return []
+        tested = mt_seed_test(get_family(job.family).name, job)
+        candidates, use_list, sieved = xp.zeros(1, np.uint64), 0, count
+        if tested is not None:
+            kept = self._prefilter(job, tested, lo, count)
+            if kept is None:
+                return self._halves(job, lo, hi)
+            candidates, use_list, sieved = kept, 1, len(kept)
+            if sieved == 0:
+                return []
         gap_slots = max(job.window_size - 1, 1)
-        capacity = self._capacity(job, count)
+        capacity = self._capacity(job, sieved)
         buffers = _Buffers(xp, capacity, gap_slots)
         params = xp.asarray(job_params(job))
         window = xp.asarray(np.array([kernel_int(d) for d in job.window], dtype=np.int64))
-        no_list = xp.zeros(1, np.uint64)
-        grid = max(1, min(MAX_BLOCKS, -(-count // BLOCK_THREADS)))
+        grid = max(1, min(MAX_BLOCKS, -(-sieved // BLOCK_THREADS)))
         family_index = list(FAMILIES).index(get_family(job.family).name)
         self.target.launch(
-            family_index, grid, no_list, lo & 0xFFFFFFFFFFFFFFFF, count, 0, params, window, buffers
+            family_index,
+            grid,
+            candidates,
+            lo & 0xFFFFFFFFFFFFFFFF,
+            sieved,
+            use_list,
+            params,
+            window,
+            buffers,
         )
         if int(self.target.to_host(buffers.overflow)[0]):
-            middle = lo + count // 2
-            if middle == lo:  # one candidate never overflows: the capacity holds its hypotheses
-                raise RuntimeError("a single candidate overflowed the match buffer")
-            return self._sieve_range(job, lo, middle) + self._sieve_range(job, middle, hi)
+            return self._halves(job, lo, hi)
         found = min(int(self.target.to_host(buffers.count)[0]), capacity)
         host = {
             name: self.target.to_host(getattr(buffers, name))

@@ -2,7 +2,7 @@
 // g++ with host_shim.h, launched over the same grid and block as on a GPU, one entry point
 // for every family. For tests and debugging; gpu_kernels/backends/gpu.py drives it exactly as
 // it drives a CUDA or HIP launch.
-#include "sieve.cuh"
+#include "kernels.cuh"
 
 MIMICRY_HOST_DEFINE_COORDINATES
 
@@ -25,4 +25,13 @@ extern "C" int mimicry_host_sieve(int family, long long grid, int block, const u
 #undef MIMICRY_HOST_CASE
     }
     return 1;
+}
+
+extern "C" void mimicry_host_mt_seed_prefilter(long long grid, int block, u64 lo, u64 count,
+                                               const u32 *test, u64 *kept,
+                                               unsigned int *kept_count, unsigned int capacity,
+                                               unsigned int *overflow)
+{
+    MIMICRY_HOST_LAUNCH(mt_seed_prefilter, grid, block, lo, count, test, kept, kept_count,
+                        capacity, overflow);
 }
