@@ -18,6 +18,7 @@ order (candidate, position, skip), so a chunk's answer equals the cpu backend's.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import re
@@ -219,6 +220,10 @@ class HostTarget:
     def to_host(array) -> np.ndarray:
         return array
 
+    @staticmethod
+    def synchronize() -> None:
+        """Launches on the host return when they are done."""
+
 
 class CupyTarget:
     """The kernels on a CUDA or ROCm device through CuPy."""
@@ -288,6 +293,9 @@ class CupyTarget:
     def to_host(array) -> np.ndarray:
         return array.get()
 
+    def synchronize(self) -> None:
+        self.xp.cuda.get_current_stream().synchronize()
+
 
 @cache
 def _cupy_module():
@@ -322,6 +330,9 @@ class GpuBackend:
     def __init__(self, kernel_cache: Path | None = None, target: str | None = None) -> None:
         self.kernel_cache = kernel_cache or default_kernel_cache()
         self.target = select_target(self.kernel_cache, target)
+        #: Seconds spent in launched kernels so far (each launch timed to its end), apart from
+        #: the host's work around them: what benchmarks/gpu.py reports as kernel time.
+        self.kernel_seconds = 0.0
 
     @property
     def device(self) -> str:
@@ -344,6 +355,13 @@ class GpuBackend:
             backend=self.name,
         )
 
+    @contextlib.contextmanager
+    def _timed(self):
+        started = time.perf_counter()
+        yield
+        self.target.synchronize()
+        self.kernel_seconds += time.perf_counter() - started
+
     def _halves(self, job: SieveJob, lo: int, hi: int) -> list[WindowMatch]:
         middle = lo + (hi - lo) // 2
         if middle == lo:  # one candidate never overflows: the capacity holds its hypotheses
@@ -362,7 +380,8 @@ class GpuBackend:
         kept_count, overflow = xp.zeros(1, np.uint32), xp.zeros(1, np.uint32)
         test = xp.asarray(mt_test_words(tested))
         grid = max(1, min(MAX_BLOCKS, -(-count // BLOCK_THREADS)))
-        self.target.prefilter(grid, lo, count, test, kept, kept_count, overflow)
+        with self._timed():
+            self.target.prefilter(grid, lo, count, test, kept, kept_count, overflow)
         if int(self.target.to_host(overflow)[0]):
             return None
         found = int(self.target.to_host(kept_count)[0])
@@ -401,17 +420,18 @@ class GpuBackend:
         window = xp.asarray(np.array([kernel_int(d) for d in job.window], dtype=np.int64))
         grid = max(1, min(MAX_BLOCKS, -(-sieved // BLOCK_THREADS)))
         family_index = list(FAMILIES).index(get_family(job.family).name)
-        self.target.launch(
-            family_index,
-            grid,
-            candidates,
-            lo & 0xFFFFFFFFFFFFFFFF,
-            sieved,
-            use_list,
-            params,
-            window,
-            buffers,
-        )
+        with self._timed():
+            self.target.launch(
+                family_index,
+                grid,
+                candidates,
+                lo & 0xFFFFFFFFFFFFFFFF,
+                sieved,
+                use_list,
+                params,
+                window,
+                buffers,
+            )
         if int(self.target.to_host(buffers.overflow)[0]):
             return self._halves(job, lo, hi)
         found = min(int(self.target.to_host(buffers.count)[0]), capacity)
