@@ -22,6 +22,7 @@ import contextlib
 import ctypes
 import os
 import re
+import threading
 import time
 from functools import cache
 from pathlib import Path
@@ -224,6 +225,10 @@ class HostTarget:
     def synchronize() -> None:
         """Launches on the host return when they are done."""
 
+    @staticmethod
+    def stream():
+        return contextlib.nullcontext()
+
 
 class CupyTarget:
     """The kernels on a CUDA or ROCm device through CuPy."""
@@ -243,6 +248,7 @@ class CupyTarget:
         if devices == 0:
             raise BackendUnavailable("the gpu backend found no GPU")
         self.xp = cupy
+        self._threads = threading.local()
         device = cupy.cuda.Device()
         properties = cupy.cuda.runtime.getDeviceProperties(device.id)
         platform = "ROCm" if cupy.cuda.runtime.is_hip else "CUDA"
@@ -296,6 +302,14 @@ class CupyTarget:
     def synchronize(self) -> None:
         self.xp.cuda.get_current_stream().synchronize()
 
+    def stream(self):
+        """This thread's own non-blocking stream: a Dask worker's two chunk threads each launch
+        on theirs, so one chunk's copies and host work overlap the other's kernels."""
+        stream = getattr(self._threads, "stream", None)
+        if stream is None:
+            stream = self._threads.stream = self.xp.cuda.Stream(non_blocking=True)
+        return stream
+
 
 @cache
 def _cupy_module():
@@ -343,7 +357,8 @@ class GpuBackend:
         if problem:
             raise ValueError(problem)
         started = time.perf_counter()
-        matches = self._sieve_range(job, lo, hi)
+        with self.target.stream():
+            matches = self._sieve_range(job, lo, hi)
         matches.sort(key=WindowMatch.sort_key)
         return ChunkResult(
             lo=lo,
