@@ -439,7 +439,13 @@ def test_a_random_advisor_stays_inside_the_policy_and_the_world_still_recovers(p
                     change = abs(verdict["value"] - verdict["current"]) / verdict["current"]
                     assert change <= defaults.auto_accept_relative_change
         research = [d for d in records if d.action == "research" and d.status == "done"]
-        assert research and 330 <= research[-1].request["request"]["segment_start"] <= 332
+        assert research
+        # The re-seed at 330 lies where the search reaches: the segment starts at the change
+        # or, when chance hits of the old run right after it made the estimate late, up to its
+        # offsets after it (the slack of the earliest change within the likelihood ratio).
+        searched = research[-1].request["request"]
+        start, reach = searched["segment_start"], (searched["sieve"]["offsets"] or (0, 0))[1]
+        assert start - reach <= 330 <= start, (start, reach)
         found = session.get(Run, research[-1].run_id)
         continued = run_scores(session, found.id)
         assert continued and all(hit for _, hit in continued)
