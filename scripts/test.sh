@@ -2,12 +2,16 @@
 # Set up everything the tests need on a fresh machine and run them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# The generator tests run the real runtimes: g++, glibc, the JDK, CPython and PHP's php-cli.
-if ! command -v php >/dev/null 2>&1; then
+# The generator tests run the real runtimes: g++, glibc, the JDK, CPython and PHP's php-cli;
+# clang compiles the gpu kernels for AMD GPUs (HIP), as nvcc (from the test extra) does for CUDA.
+missing=""
+command -v php >/dev/null 2>&1 || missing="$missing php-cli"
+command -v clang++ >/dev/null 2>&1 || missing="$missing clang"
+if [ -n "$missing" ]; then
     if [ "$(id -u)" = 0 ]; then
-        (apt-get update -qq && apt-get install -y -qq php-cli) >/dev/null
+        (apt-get update -qq && apt-get install -y -qq $missing) >/dev/null
     else
-        sudo apt-get update -qq && sudo apt-get install -y -qq php-cli >/dev/null
+        sudo apt-get update -qq && sudo apt-get install -y -qq $missing >/dev/null
     fi
 fi
 scripts/setup.sh test

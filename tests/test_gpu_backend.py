@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -106,16 +107,21 @@ def test_the_kernel_source_is_whole():
     assert "__global__ void sieve_kernel" in source
 
 
-@pytest.mark.parametrize("arch", ["sm_80", "sm_90"])
-def test_nvcc_compiles_every_kernel(tmp_path, arch):
+def every_kernel_unit() -> str:
+    """The kernel source with every sieve_kernel instantiated (CuPy does it by name)."""
     instantiations = "\n".join(
         f"template __global__ void sieve_kernel<{index}>(const u64 *, u64, u64, int, const i64 *,"
         " const i64 *, u64 *, i64 *, i64 *, i64 *, i64 *, unsigned int *, unsigned int *,"
         " unsigned int, int);"
         for index in range(len(FAMILIES))
     )
+    return kernel_source() + "\n" + instantiations + "\n"
+
+
+@pytest.mark.parametrize("arch", ["sm_80", "sm_90"])
+def test_nvcc_compiles_every_kernel(tmp_path, arch):
     unit = tmp_path / "sieve.cu"
-    unit.write_text(kernel_source() + "\n" + instantiations + "\n")
+    unit.write_text(every_kernel_unit())
     ptx = tmp_path / "sieve.ptx"
     done = subprocess.run(
         [str(_nvcc()), "--ptx", f"-arch={arch}", "-std=c++17", "-o", str(ptx), str(unit)],
@@ -128,6 +134,31 @@ def test_nvcc_compiles_every_kernel(tmp_path, arch):
     assert f".target {arch}" in text
     assert ".visible .entry mt_seed_prefilter(" in text
     assert len(re.findall(r"^\.visible \.entry \w*sieve_kernel", text, re.MULTILINE)) == len(
+        FAMILIES
+    )
+
+
+def test_clang_compiles_every_kernel_for_an_amd_gpu(tmp_path):
+    """The same source as HIP for gfx1032 (the RX 6600 of the rigs), through clang's HIP front
+    end, which hipRTC is; tests/hip/hip_builtins.h stands in for the runtime header."""
+    clang = shutil.which("clang++")
+    assert clang, "clang++ is missing: scripts/test.sh installs it (apt-get install clang)"
+    unit = tmp_path / "sieve.hip"
+    unit.write_text(every_kernel_unit())
+    builtins = Path(__file__).with_name("hip") / "hip_builtins.h"
+    assembly = tmp_path / "sieve.s"
+    flags = ["-x", "hip", "--offload-arch=gfx1032", "-nogpulib", "-nogpuinc", "-std=c++17"]
+    flags += ["--cuda-device-only", "-fms-extensions", "-include", str(builtins)]
+    done = subprocess.run(
+        [clang, *flags, "-S", "-o", str(assembly), str(unit)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    text = assembly.read_text()
+    assert "gfx1032" in text and ".amdhsa_kernel mt_seed_prefilter" in text
+    assert len(re.findall(r"^\s*\.amdhsa_kernel \w*sieve_kernel", text, re.MULTILINE)) == len(
         FAMILIES
     )
 
