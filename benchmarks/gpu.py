@@ -9,7 +9,7 @@ Workloads (a window of 8 draws mod 1000, offset 0, skip 0, the truth inside the 
 * ``glibc_rand``, ``java_random``: 2^32 seeds;
 * ``java_ms_day``: ``new Random(System.currentTimeMillis())`` over one day of milliseconds.
 
-Each is swept in the backend's default chunks (2^28 candidates), timed whole (host work
+Each is swept in the backend's largest default chunks (2^30 candidates), timed whole (host work
 included) and as kernel time (each launch timed to its end). ``--candidates N`` sweeps only the
 first N candidates of each (around the truth) and extrapolates to the full range: how the
 script is tried on the host target (``MIMICRY_GPU_TARGET=host``) where a full sweep would take

@@ -338,8 +338,10 @@ def select_target(kernel_cache: Path | None, target: str | None = None):
 class GpuBackend:
     name = "gpu"
     dask_resources: ClassVar[dict[str, int]] = {"GPU": 1}
+    # Seconds of work a chunk (the 2^30 to 2^34 hypotheses): a 2^32 seed sweep at one
+    # offset is 4 chunks of 2^30, which a worker's two chunk threads run two at a time.
     chunk_hypotheses = 1 << 34
-    chunk_candidates = (1 << 22, 1 << 28)
+    chunk_candidates = (1 << 22, 1 << 30)
 
     def __init__(self, kernel_cache: Path | None = None, target: str | None = None) -> None:
         self.kernel_cache = kernel_cache or default_kernel_cache()
