@@ -8,7 +8,7 @@
 #   echo /.whl/ >> .git/info/exclude
 #   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
 #     --implementation cp --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
-#     -d .whl pydantic pydantic-core annotated-types typing-inspection
+#     -d .whl pydantic pydantic-core annotated-types typing-inspection typing-extensions
 # then run (carry [".whl"], a timeout that leaves room for a second try):
 #   bash scripts/device_check.sh
 set -uo pipefail
