@@ -16,10 +16,11 @@ from collections.abc import Sequence
 import dask
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
+from prefect.context import FlowRunContext
 from prefect.futures import as_completed
 
 from flows.report import incomplete, sieve_answer
-from flows.runner import dask_task_runner
+from flows.runner import LocalClusterTaskRunner, dask_task_runner
 from flows.steps import run_in_progress
 from flows.stopping import STOP, check_stop
 from gpu_kernels.backends import backend_type, kernel_version
@@ -47,13 +48,15 @@ def artifact_key(text: str) -> str:
 
 
 def chunk_placement(backend: str):
-    """Dask annotations for a backend's chunks on a rig's cluster (``MIMICRY_DASK_ADDRESS``): the
-    resources it declares, so GPU chunks run only on the workers started with a GPU. A flow's
-    own LocalCluster runs on this machine, whose backend has already started (found its GPU),
-    and its workers declare no resources, so it annotates nothing: a GPU chunk would wait there
-    for ever."""
+    """Dask annotations for a backend's chunks: the resources it declares, so that on a rig's
+    cluster GPU chunks run only on the workers started with a GPU. Not on the flow's own
+    LocalCluster (:class:`LocalClusterTaskRunner`): it runs on this machine, whose backend has
+    already started (found its GPU), and its workers declare no resources, so an annotated chunk
+    would wait there for ever."""
     resources = backend_type(backend).dask_resources
-    if not resources or get_settings().dask_address is None:
+    context = FlowRunContext.get()
+    own_cluster = context is not None and isinstance(context.task_runner, LocalClusterTaskRunner)
+    if not resources or own_cluster:
         return contextlib.nullcontext()
     return dask.annotate(resources=resources)
 

@@ -244,3 +244,28 @@ def test_the_mt_prefilter_keeps_what_the_cpu_one_keeps(
     assert lo + 123 in set(int(seed) for seed in kept)
     result = host.sieve_chunk(job, lo, lo + count)
     assert result.matches == ReferenceBackend().sieve_chunk(job, lo, lo + count).matches
+
+
+def test_a_run_on_its_own_local_cluster_sieves_on_the_gpu_backend(tmp_path):
+    # The flow's LocalCluster declares no GPU resources: its chunks must not be annotated GPU=1
+    # (they would wait for ever); the backend found its device on this machine already.
+    draws = history("java_random", "mod", 1000, 4242, 60)
+    (tmp_path / "draws.txt").write_text("".join(f"{d}\n" for d in draws))
+    ran = cli(
+        tmp_path,
+        "run",
+        "draws.txt",
+        "--stream",
+        "g",
+        "--family",
+        "java_random",
+        "--seeds",
+        "0..20000",
+        "--backend",
+        "gpu",
+        "--no-rank",
+        "--json",
+        target="host",
+    )
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    assert json.loads(ran.stdout)["survivors"][0]["seed"] == 4242
