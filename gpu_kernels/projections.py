@@ -96,9 +96,10 @@ class Projection(ABC):
             )
         return None
 
-    @abstractmethod
     def accepts(self, words: tuple[int, ...], modulus: int, word_bits: int) -> bool:
-        """Whether one attempt (``words_per_attempt`` words) yields a draw."""
+        """Whether one attempt (``words_per_attempt`` words) yields a draw: always, unless the
+        projection ``rejects``."""
+        return True
 
     @abstractmethod
     def value(self, words: tuple[int, ...], modulus: int, word_bits: int) -> int:
@@ -158,9 +159,6 @@ class Mod(Projection):
     name = "mod"
     description = "word % M (C `rand() % M`)"
     numba_draw = _mod_draw
-
-    def accepts(self, words, modulus, word_bits):
-        return True
 
     def value(self, words, modulus, word_bits):
         return words[0] % modulus
@@ -226,9 +224,6 @@ class PythonGetrandbits(Projection):
             )
         return problem
 
-    def accepts(self, words, modulus, word_bits):
-        return True
-
     def value(self, words, modulus, word_bits):
         return words[0] >> self.numba_param(modulus, word_bits)
 
@@ -254,9 +249,6 @@ class PythonFloat(Projection):
     word_bits = (32,)
     description = "int(random.random() * M): CPython's 53-bit float from two words"
     numba_draw = _python_float_draw
-
-    def accepts(self, words, modulus, word_bits):
-        return True
 
     def value(self, words, modulus, word_bits):
         a, b = words[0] >> 5, words[1] >> 6
@@ -369,9 +361,6 @@ class PhpMtRand(Projection):
     description = "PHP mt_rand() with no arguments: word >> 1 (M = 2147483648)"
     numba_draw = _php_mt_rand_draw
 
-    def accepts(self, words, modulus, word_bits):
-        return True
-
     def value(self, words, modulus, word_bits):
         return words[0] >> 1
 
@@ -391,9 +380,6 @@ class Php5MtRandRange(Projection):
     word_bits = (32,)
     description = "PHP <= 7.0 (and MT_RAND_PHP) mt_rand(0, M-1): (word >> 1) * M / 2**31, floored"
     numba_draw = _php5_mt_rand_range_draw
-
-    def accepts(self, words, modulus, word_bits):
-        return True
 
     def value(self, words, modulus, word_bits):
         # PHP's double arithmetic, step for step: (double) M * (n / (PHP_MT_RAND_MAX + 1.0)).
@@ -427,9 +413,6 @@ class Raw(_OwnForm):
     def modulus_for(self, word_bits):
         return 1 << word_bits
 
-    def accepts(self, words, modulus, word_bits):
-        return True
-
     def value(self, words, modulus, word_bits):
         return words[0]
 
@@ -460,9 +443,6 @@ class JavaNextInt32(_Signed):
     description = "java.util.Random.nextInt(): next(32) as a signed int (draws -2**31 .. 2**31-1)"
     numba_draw = _word_draw
 
-    def accepts(self, words, modulus, word_bits):
-        return True
-
     def value(self, words, modulus, word_bits):
         return words[0]
 
@@ -490,9 +470,6 @@ class JavaNextLong(_Signed):
         "java.util.Random.nextLong(): ((long) next(32) << 32) + next(32), a signed 64-bit int"
     )
     numba_draw = _java_nextlong_draw
-
-    def accepts(self, words, modulus, word_bits):
-        return True
 
     def value(self, words, modulus, word_bits):
         return ((words[0] << 32) + signed(words[1], 32)) & MASK64
@@ -541,9 +518,6 @@ class PythonRandomFloat(_Double):
     )
     numba_draw = _python_random_float_draw
 
-    def accepts(self, words, modulus, word_bits):
-        return True
-
     def value(self, words, modulus, word_bits):
         return ((words[0] >> 5) << 26) | (words[1] >> 6)
 
@@ -560,9 +534,6 @@ class V8MathRandom(_Double):
     precision = 52
     description = "V8 Math.random() (Node 12-23): (word >> 12) / 2**52, the printed float"
     numba_draw = _v8_math_random_draw
-
-    def accepts(self, words, modulus, word_bits):
-        return True
 
     def value(self, words, modulus, word_bits):
         return words[0] >> 12
