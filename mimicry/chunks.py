@@ -35,6 +35,8 @@ class ChunkSummary(BaseModel):
     seconds: float
     overflow: bool
     worker: str
+    #: The backend that sieved it (``gpu``, ``cpu``, ``reference``).
+    backend: str = ""
     #: False when the ledger already held the chunk (found there, or written meanwhile by a
     #: concurrent computation of the same chunk).
     new: bool
@@ -67,6 +69,7 @@ def sieve_chunk(
                 seconds=done.seconds,
                 overflow=done.overflow,
                 worker=done.worker or "",
+                backend=done.backend,
                 new=False,
             )
     result = sieve_backend(backend).sieve_chunk(job, lo, hi)
@@ -79,6 +82,7 @@ def sieve_chunk(
         seconds=result.seconds,
         overflow=result.overflow,
         worker=worker,
+        backend=result.backend,
         new=new,
     )
 

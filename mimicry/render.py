@@ -146,6 +146,8 @@ def window_choice_line(family: str, choice) -> str:
 def chunk_line(summary) -> str:
     """A chunk task's result (a :class:`mimicry.chunks.ChunkSummary`)."""
     found = "found in the ledger" if not summary.new else f"sieved in {summary.seconds:.2f} s"
+    if summary.backend:
+        found += f" by the {summary.backend} backend"
     overflow = ", survivor buffer overflowed" if summary.overflow else ""
     matches = f"{summary.match_count} window match{'' if summary.match_count == 1 else 'es'}"
     return (

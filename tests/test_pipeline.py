@@ -150,7 +150,8 @@ def test_pipeline_finds_a_seed_behind_an_unknown_offset(prefect_api, home):
     assert any(line.startswith("Step 1, glibc_rand: fallback window ") for line in log)
     chunks = [line for line in log if line.startswith("chunk ")]
     assert len(chunks) == 8 and all(
-        " window match" in line and ", sieved in " in line for line in chunks
+        " window match" in line and ", sieved in " in line and " by the cpu backend on " in line
+        for line in chunks
     )
     assert any(
         line.startswith("Step 2: A search of this size") and "Significant:" in line for line in log
