@@ -112,13 +112,11 @@ class CpuBackend:
         candidates = np.zeros(1, np.uint64)
         use_list = False
         count = hi - lo
-        # Each prefilter says which projections and moduli it tests (raw 32-bit words on the
+        # prefilter_for says which projections and moduli have one (raw 32-bit words on the
         # MT19937 family among them: its Divisor of 2^32 is equality).
-        # They read the first draw as a 32-bit word: codes past 2^32 (64-bit words, Java
-        # longs, doubles) have no prefilter.
         prefilter = (
             prefilter_for(family.name, job, kernel_cache=self.kernel_cache)
-            if self.prefilter and job.modulus <= 1 << 32
+            if self.prefilter
             else None
         )
         if prefilter is not None and count > 0:

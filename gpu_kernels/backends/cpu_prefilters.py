@@ -435,7 +435,9 @@ def prefilter_for(
     """The exact prefilter for this job, or None when none applies. ``compiled``: the MT19937
     seed prefilter may be the compiled one (it tests more than the first draw), kept in
     ``kernel_cache`` (default :func:`gpu_kernels.backends.default_kernel_cache`)."""
-    if job.misses_allowed:
+    if job.misses_allowed or job.modulus > 1 << 32:
+        # Each test reads the first draw as a 32-bit word: codes past 2^32 (64-bit words, Java
+        # longs, doubles) have none.
         return None
     # Every call the window's first draw may sit at, whatever the skip.
     word_lo, word_hi = job.positions
