@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from llm.bundle import ContextBundle, prompt
 from llm.heuristic import heuristic_advice
 from llm.schemas import StreamAdvice, advice_schema
+from mimicry.render import plain_text
 
 #: Attempts a backend gets per advice: its answer, and one retry.
 ATTEMPTS = 2
@@ -20,6 +21,12 @@ ATTEMPTS = 2
 
 class BackendError(RuntimeError):
     """A backend could not answer (unreachable, timed out, refused); ``str()`` says why."""
+
+
+class AdvisorUnavailable(ValueError):
+    """The configured backend cannot be used here (the ``llm`` extra missing, a model file
+    missing or corrupt, no URL); ``str()`` is one sentence naming what to fix. Not a failed
+    attempt: no retry helps, so :func:`advise` lets it through to its caller."""
 
 
 class Backend(Protocol):
@@ -69,17 +76,19 @@ def validated(answer: str, bundle: ContextBundle) -> StreamAdvice:
 
 def _short(error: Exception) -> str:
     """One line: the error's kind and, for a validation error, the field and what it broke."""
+    # A server's or a library's words, stored and printed: no control character survives.
     if isinstance(error, ValidationError):
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "(the answer)"
-        return f"ValidationError: {where}: {first['msg'][:160]}"
+        return plain_text(f"ValidationError: {where}: {first['msg'][:160]}")
     text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return f"{type(error).__name__}: {text[:200]}"
+    return plain_text(f"{type(error).__name__}: {text[:200]}")
 
 
 def advise(bundle: ContextBundle, backend: Backend) -> AdviceReport:
     """The backend's advice for ``bundle`` (validated; one retry), else the heuristic's, marked
-    ``degraded`` with the reasons. The heuristic backend is never degraded."""
+    ``degraded`` with the reasons: any exception of an attempt is a failed attempt, except
+    :class:`AdvisorUnavailable`, which is raised. The heuristic backend is never degraded."""
     started = time.perf_counter()
     failures: list[str] = []
     advice = None
@@ -90,7 +99,11 @@ def advise(bundle: ContextBundle, backend: Backend) -> AdviceReport:
             try:
                 advice = validated(backend.complete(text, schema), bundle)
                 break
-            except (BackendError, ValidationError, ValueError) as error:
+            except AdvisorUnavailable:
+                raise
+            except Exception as error:  # whatever it was, the rules answer
+                # A backend's own kind of failure or any other (a reply nested past a parser's
+                # depth, a library's error): fail closed to the heuristic, saying why.
                 failures.append(f"attempt {attempts}: {_short(error)}")
     degraded = advice is None and backend.name != "heuristic"
     if advice is None:
@@ -98,7 +111,7 @@ def advise(bundle: ContextBundle, backend: Backend) -> AdviceReport:
     return AdviceReport(
         stream=bundle.stream,
         backend=backend.name,
-        model=backend.model,
+        model=plain_text(backend.model),
         degraded=degraded,
         failures=failures,
         attempts=attempts,

@@ -6,7 +6,8 @@
   in 5 with the default model). Loaded lazily, once, and released by :meth:`close`, so that on a
   GPU rig the memory goes back to the sieve.
 * ``http``: an OpenAI-compatible server (``llama-server``, ``python -m llama_cpp.server``, vLLM)
-  asked with the schema as its response format.
+  asked with the schema as its response format; each attempt within one deadline and a cap on
+  the reply's size, the key (``MIMICRY_LLM_API_KEY``) sent as a bearer token and never shown.
 * ``heuristic``: no model; :mod:`llm.heuristic` answers.
 
 Every backend's answer is validated again by :func:`llm.advisor.advise`.
@@ -14,26 +15,31 @@ Every backend's answer is validated again by :func:`llm.advisor.advise`.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
 
 import httpx
 from sqlalchemy.orm import Session
 
-from llm.advisor import BackendError
+from llm.advisor import AdvisorUnavailable, BackendError
 from llm.bundle import build_bundle
+from mimicry.redaction import redact_text, redact_url, url_secrets
+from mimicry.render import plain_text
 from mimicry.settings import Settings
 
 #: Tokens an answer may take: a full advice is about 150-250 tokens.
 MAX_ANSWER_TOKENS = 512
 #: The local model's context (prompt and answer).
 CONTEXT_TOKENS = 4096
-
-
-class AdvisorUnavailable(ValueError):
-    """The configured backend cannot be used here (the ``llm`` extra missing, a model file
-    missing or corrupt, no URL); ``str()`` is one sentence naming what to fix."""
+#: The most bytes of a server's reply read: an advice is a few hundred bytes, its envelope about
+#: as much again; a bigger reply is a failed attempt (a 200 MB one once cost 1.05 GB of memory).
+MAX_REPLY_BYTES = 1 << 20
+#: The most characters of a server's model name kept: it is printed and stored.
+MAX_MODEL_NAME = 100
 
 
 def default_model_path() -> Path:
@@ -70,15 +76,45 @@ class HeuristicBackend:
         pass
 
 
+class _BearerAuth(httpx.Auth):
+    """``Authorization: Bearer <key>``; given as the request's auth, it also takes the place of
+    the Basic auth httpx would build from a URL's userinfo."""
+
+    def __init__(self, key: str) -> None:
+        self._key = key
+
+    def auth_flow(self, request):
+        request.headers["Authorization"] = f"Bearer {self._key}"
+        yield request
+
+
+class ReplyTooLarge(BackendError):
+    """A server's reply passed :data:`MAX_REPLY_BYTES`; it is read no further."""
+
+
 class HttpBackend:
-    """An OpenAI-compatible chat-completions server."""
+    """An OpenAI-compatible chat-completions server.
+
+    An attempt (:meth:`complete`, both response formats if the first is refused) has one
+    deadline, ``timeout`` seconds of wall time from its start: connecting, the headers and the
+    body together, however slowly the server sends them (httpx's own timeouts are per read, so a
+    server dripping a byte a second would never trip them). The reply is read up to
+    :data:`MAX_REPLY_BYTES`. Whatever goes wrong is a :class:`BackendError` whose message shows
+    the URL redacted and never the API key (:mod:`mimicry.redaction`).
+    """
 
     name = "http"
 
-    def __init__(self, url: str, temperature: float, timeout: float) -> None:
-        self.url = url.rstrip("/")
+    def __init__(
+        self, url: str, temperature: float, timeout: float, api_key: str | None = None
+    ) -> None:
+        self._url = url.rstrip("/")  # userinfo and all: it still authenticates the request
+        #: The URL as messages show it: no password, no secret query value.
+        self.url = redact_url(self._url)
         self.temperature = temperature
         self.timeout = timeout
+        self._auth = _BearerAuth(api_key) if api_key else httpx.USE_CLIENT_DEFAULT
+        self._secrets = [*url_secrets(url), *([api_key] if api_key else [])]
         self.model = "server"
         self._format = 0
 
@@ -96,6 +132,16 @@ class HttpBackend:
         return formats[self._format :] + formats[: self._format]
 
     def complete(self, text: str, schema: dict) -> str:
+        deadline = time.monotonic() + self.timeout
+        try:
+            return self._complete(text, schema, deadline)
+        except BackendError as error:
+            raise type(error)(redact_text(str(error), self._secrets)) from None
+        except Exception as error:  # any failure is a failed attempt (fail closed)
+            message = f"{self.url} gave no usable answer ({type(error).__name__}: {error})"
+            raise BackendError(redact_text(message, self._secrets)) from None
+
+    def _complete(self, text: str, schema: dict, deadline: float) -> str:
         formats = self._formats(schema)
         for response_format in formats:
             body = {
@@ -105,28 +151,73 @@ class HttpBackend:
                 "max_tokens": MAX_ANSWER_TOKENS,
                 "response_format": response_format,
             }
+            status, payload = self._post(body, deadline)
+            if status >= 400 and response_format is not formats[-1]:
+                # A format this server does not know: 400 or 422, or 500 from
+                # llama-cpp-python's server, which fails on a json_schema request.
+                continue
+            if not 200 <= status < 300:  # redirects are not followed: a URL to fix
+                raise BackendError(f"{self.url} answered HTTP {status}")
             try:
-                response = httpx.post(
-                    f"{self.url}/v1/chat/completions", json=body, timeout=self.timeout
-                )
-                if response.is_error and response_format is not formats[-1]:
-                    # A format this server does not know: 400 or 422, or 500 from
-                    # llama-cpp-python's server, which fails on a json_schema request.
-                    continue
-                response.raise_for_status()
-                reply = response.json()
+                reply = json.loads(payload)
+            except RecursionError:
+                raise BackendError(f"{self.url} answered JSON nested too deeply") from None
+            except ValueError as error:
+                raise BackendError(f"{self.url} answered no JSON ({error})") from None
+            try:
                 answer = reply["choices"][0]["message"]["content"]
-            except httpx.TimeoutException:
-                raise BackendError(f"{self.url} did not answer within {self.timeout:g} s") from None
-            except (httpx.HTTPError, ValueError, KeyError, IndexError, TypeError) as error:
-                raise BackendError(f"{self.url} gave no usable answer ({error})") from None
+            except (KeyError, IndexError, TypeError) as error:
+                raise BackendError(
+                    f"{self.url} gave no usable answer ({type(error).__name__}: {error})"
+                ) from None
             if not isinstance(answer, str):
                 raise BackendError(f"{self.url} answered {type(answer).__name__}, not text")
             self._format = 0 if response_format["type"] == "json_schema" else 1
             if isinstance(reply, dict) and isinstance(reply.get("model"), str):
-                self.model = reply["model"]
+                # Shown and stored: no control character, a bounded length.
+                self.model = plain_text(reply["model"])[:MAX_MODEL_NAME]
             return answer
         raise AssertionError("unreachable: the last format's answer is returned or raised")
+
+    def _post(self, body: dict, deadline: float) -> tuple[int, bytes]:
+        """The status and body of one request, within ``deadline``. Run on an event loop of its
+        own, in a thread of its own (a caller's thread may run a loop already): there the whole
+        exchange can be cancelled at the deadline, wherever it waits."""
+        with ThreadPoolExecutor(1, thread_name_prefix="mimicry-advisor-http") as pool:
+            return pool.submit(asyncio.run, self._exchange(body, deadline)).result()
+
+    async def _exchange(self, body: dict, deadline: float) -> tuple[int, bytes]:
+        remaining = deadline - time.monotonic()
+        late = BackendError(f"{self.url} did not answer within {self.timeout:g} s (deadline)")
+        if remaining <= 0:
+            raise late
+        try:
+            async with asyncio.timeout(remaining):
+                # httpx's per-read timeout as a second guard; the deadline is the one that ends it.
+                async with (
+                    httpx.AsyncClient(timeout=remaining + 1) as client,
+                    client.stream(
+                        "POST",
+                        f"{self._url}/v1/chat/completions",
+                        json=body,
+                        headers={"Accept-Encoding": "identity"},
+                        auth=self._auth,
+                    ) as response,
+                ):
+                    declared = response.headers.get("Content-Length", "")
+                    if declared.isdigit() and int(declared) > MAX_REPLY_BYTES:
+                        raise ReplyTooLarge(self._too_large(f"declared {int(declared):,} bytes"))
+                    payload = bytearray()
+                    async for chunk in response.aiter_bytes():
+                        payload += chunk
+                        if len(payload) > MAX_REPLY_BYTES:
+                            raise ReplyTooLarge(self._too_large("sent more"))
+                    return response.status_code, bytes(payload)
+        except (TimeoutError, httpx.TimeoutException):
+            raise late from None
+
+    def _too_large(self, how: str) -> str:
+        return f"{self.url}'s reply passed {MAX_REPLY_BYTES:,} bytes ({how}); not read further"
 
     def count_tokens(self, text: str) -> int:
         # The server's tokenizer is not ours to call: 3 characters a token errs on the long side.
@@ -303,7 +394,10 @@ def backend_from(settings: Settings):
             raise AdvisorUnavailable(
                 "MIMICRY_LLM_URL: the http advisor needs the server's URL (http://127.0.0.1:8080)"
             )
-        return HttpBackend(settings.llm_url, settings.llm_temperature, settings.llm_timeout_seconds)
+        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+        return HttpBackend(
+            settings.llm_url, settings.llm_temperature, settings.llm_timeout_seconds, api_key=key
+        )
     path = settings.llm_model or default_model_path()
     return LocalBackend(path, settings.llm_temperature, settings.llm_timeout_seconds)
 
@@ -314,6 +408,7 @@ __all__ = [
     "HeuristicBackend",
     "HttpBackend",
     "LocalBackend",
+    "ReplyTooLarge",
     "backend_from",
     "default_model_path",
     "sized_bundle",

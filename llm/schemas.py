@@ -16,6 +16,13 @@ from pydantic import BaseModel, ConfigDict, Field
 #: Travels with every advice; bump it with any change to the models below.
 SCHEMA_VERSION = "1"
 
+#: What a rationale may hold: any character but those that act on a terminal instead of
+#: showing (C0 controls with newline and tab, DEL, C1 controls, zero-width and bidirectional
+#: marks, line and paragraph separators, invisible operators and the byte-order mark). In the
+#: schema, a model decodes under it (llguidance) and every answer is validated against it, so
+#: no advice, stored or printed, can clear a screen or retitle a window (issue 21).
+PRINTABLE_TEXT = r"^[^\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]*$"
+
 
 class Action(StrEnum):
     #: Nothing is wrong enough to act on yet.
@@ -128,7 +135,7 @@ class StreamAdvice(BaseModel):
     confidence: float = Field(ge=0.0, le=1.0)
     #: The bundle's metrics the advice relied on.
     evidence: list[Evidence] = Field(max_length=6)
-    rationale: str = Field(min_length=1, max_length=400)
+    rationale: str = Field(min_length=1, max_length=400, pattern=PRINTABLE_TEXT)
 
 
 def advice_schema(evidence_available: list[Evidence]) -> dict:

@@ -7,7 +7,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gpu_kernels.backends import default_kernel_cache
@@ -52,12 +52,17 @@ class Settings(BaseSettings):
     #: A GGUF file for the local backend (default: the Gemma 3 270M model the ``llm`` extra
     #: installs).
     llm_model: Path | None = None
-    #: The OpenAI-compatible server of the http backend (``http://127.0.0.1:8080``).
+    #: The OpenAI-compatible server of the http backend (``http://127.0.0.1:8080``); checked at
+    #: start (http or https, a host). Its userinfo still authenticates, but prefer
+    #: ``llm_api_key``: what is printed or stored shows the URL redacted either way.
     llm_url: str | None = None
+    #: The http backend's API key, sent as ``Authorization: Bearer <key>``; never printed.
+    llm_api_key: SecretStr | None = None
     #: Sampling temperature of the advisor's model.
     llm_temperature: float = Field(0.7, ge=0.0, le=2.0)
-    #: Seconds one answer of the advisor's model may take (the local model's generation, the
-    #: http backend's request).
+    #: Seconds one answer of the advisor's model may take (the local model's generation; the
+    #: http backend's whole attempt, connecting, headers and body). An advice makes at most two
+    #: attempts, so it is bounded by twice this.
     llm_timeout_seconds: float = Field(60.0, gt=0)
 
     @field_validator("home")
@@ -85,6 +90,26 @@ class Settings(BaseSettings):
             ) from None
         return value
 
+    @field_validator("llm_url")
+    @classmethod
+    def _llm_url(cls, value: str | None) -> str | None:
+        """An http or https URL with a host that httpx can send to, so that a typo is one
+        sentence at start instead of a failed advice on every WATCHER tick (fail closed)."""
+        if value is None or not value.strip():
+            return None  # unset, as an empty variable means elsewhere
+        import httpx
+
+        expected = "expected an http or https URL with a host, such as http://127.0.0.1:8080"
+        if not value.isprintable() or any(ch.isspace() for ch in value):
+            raise ValueError(expected)  # httpx would take "http://a b" as host "a b"
+        try:
+            url = httpx.URL(value)
+        except (httpx.InvalidURL, ValueError, TypeError):
+            raise ValueError(expected) from None
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ValueError(expected)
+        return value
+
 
 class SettingsError(ValueError):
     """A ``MIMICRY_*`` variable that cannot be used; the message names it."""
@@ -95,7 +120,14 @@ def settings_error(error) -> SettingsError:
     first = error.errors()[0]
     variable = "MIMICRY_" + str(first["loc"][0]).upper() if first["loc"] else "MIMICRY_*"
     message = first["msg"].removeprefix("Value error, ")
-    return SettingsError(f"{variable}: {message} (got {first.get('input')!r})")
+    given = first.get("input")
+    if variable.endswith("_URL") and isinstance(given, str):
+        from mimicry.redaction import redact_url
+
+        given = redact_url(given)  # a URL's password is never echoed
+    elif variable.endswith("_KEY"):
+        given = "***"
+    return SettingsError(f"{variable}: {message} (got {given!r})")
 
 
 @cache

@@ -6,7 +6,9 @@ import json
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
+from mimicry.render import plain_text
 from mimicry.settings import get_settings
 from mimicry.store.database import connect
 from mimicry_cli.common import JsonFlag, app, fail, terminal
@@ -60,14 +62,17 @@ def advise(
         if report.backend == "heuristic"
         else "validated"
     )
-    console.print(
+    # Everything below is a model's or a server's words (or a user's stream name): shown as
+    # plain Text (no markup, emoji codes or highlighting) with every control character as its
+    # escape, so none can act on the terminal.
+    lines = [
         f"stream {report.stream!r}: {advice.recommended_action} (failure mode "
         f"{advice.failure_mode}, scope {advice.retrain_scope}, confidence "
         f"{advice.confidence:.2f}); {report.backend} advisor, {report.model}, {state}, "
         f"{report.latency_s:.1f} s",
-        markup=False,
-    )
-    console.print(f"evidence: {', '.join(advice.evidence) or 'none'}", markup=False)
-    console.print(f"rationale: {advice.rationale}", markup=False)
-    for failure in report.failures:
-        console.print(f"  {failure}", markup=False)
+        f"evidence: {', '.join(advice.evidence) or 'none'}",
+        f"rationale: {advice.rationale}",
+        *(f"  {failure}" for failure in report.failures),
+    ]
+    for line in lines:
+        console.print(Text(plain_text(line)))
