@@ -17,7 +17,7 @@ from mimicry.answers import (
     SpanSummary,
     run_answer,
 )
-from mimicry.render import incompleteness, summary_markdown, survivor_rows
+from mimicry.render import incompleteness, plain_markdown, summary_markdown, survivor_rows
 from mimicry.results import SieveResult
 from mimicry.statistics import p_value_text
 
@@ -95,10 +95,12 @@ def ranking_artifacts(selection, report, prediction) -> None:
         ),
         description="Does the ranking beat chance and its permutation null?",
     )
+    # The stream's name is a user's: escaped, so it cannot make the UI show a link or an image.
     create_markdown_artifact(
         key="prediction",
         markdown=(
-            f"# Next draw of `{prediction.stream}` (position {prediction.position})\n\n"
+            f"# Next draw of {plain_markdown(prediction.stream)} "
+            f"(position {prediction.position})\n\n"
             f"{prediction.statement}\n\nPool: {' '.join(map(str, prediction.pool))}\n"
         ),
         description="The pool for the next draw and its calibrated chance of a hit",

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
 from pydantic import ValidationError
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from gpu_kernels.job import JobFieldError, Mode
+from mimicry.render import plain_text
 from mimicry.settings import SettingsError, get_settings
 
 app = typer.Typer(
@@ -33,9 +39,11 @@ stderr = Console(stderr=True)
 
 
 def terminal() -> Console:
-    """The console answers go to; piped output is not cut to 80 columns (tables are read in
-    logs and CI output)."""
-    return Console() if sys.stdout.isatty() else Console(width=160)
+    """The console answers go to: the terminal's width, or ``COLUMNS`` where it is set; piped
+    output without ``COLUMNS`` is 160 columns, not 80 (tables are read in logs and CI output)."""
+    if sys.stdout.isatty() or os.environ.get("COLUMNS", "").isdigit():
+        return Console()  # Rich reads COLUMNS itself
+    return Console(width=160)
 
 
 @app.callback()
@@ -50,8 +58,10 @@ def read_settings() -> None:
 
 
 def fail(message: str) -> NoReturn:
-    """Print one clear sentence on stderr and exit with the bad-input code."""
-    print(f"mimicry: error: {message}", file=sys.stderr)
+    """Print one clear sentence on stderr and exit with the bad-input code. The sentence often
+    quotes what the user typed (a file name, a stream), so its control characters are shown,
+    not sent to the terminal."""
+    print(f"mimicry: error: {plain_text(message)}", file=sys.stderr)
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
@@ -84,40 +94,136 @@ def invalid_input(error: ValidationError | JobFieldError) -> str:
     return f"{flag_of(names[-1]) if names else 'input'}: {message}"
 
 
-def print_table(title: str, rows: list[dict[str, str]], console: Console) -> None:
-    """Rows of :mod:`mimicry.render` as a terminal table (text columns left, numbers right).
+@dataclass(frozen=True)
+class Layout:
+    """How one table meets a terminal too narrow for it. Every column is *whole* (an id, a name,
+    a value a person copies: never cut, folded or wrapped) unless ``wrap`` names it (free text,
+    wrapped to the width left over). ``drop`` names the columns that go, in that order, while the
+    rest still does not fit; when even that fails the table is printed as a list. ``right``: the
+    numbers, right-justified."""
 
-    No cell is ever cut short: a narrow terminal folds the text columns, the ``next`` column
-    goes first when that is not enough, and the seed column always keeps its whole width."""
+    wrap: tuple[str, ...] = ()
+    drop: tuple[str, ...] = ()
+    right: tuple[str, ...] = ()
 
-    def table(names: list[str]) -> Table:
-        built = Table(title=title)
-        left = {"family", "next", "hypothesis", "model"}
+
+#: The survivor table of ``mimicry sieve`` and ``mimicry run`` (mimicry.render.SURVIVOR_COLUMNS):
+#: the hypothesis, its p-value and its next draws stay; the match counts go first.
+SURVIVOR_LAYOUT = Layout(
+    drop=("before", "after", "window"),
+    right=("seed or state", "offset", "skip", "window", "before", "after", "p-value"),
+)
+
+#: A free-text column narrower than this is unreadable: the table drops a column or becomes a
+#: list before it squeezes one below it (or below its own widest line, if that is shorter).
+WRAP_FLOOR = 20
+
+
+def print_table(
+    title: str,
+    rows: Sequence[Mapping[str, object]],
+    console: Console,
+    layout: Layout = Layout(),
+    columns: Sequence[str] | None = None,
+) -> None:
+    """Rows of :mod:`mimicry.render` (or a command's own) as a terminal table, the one way every
+    command prints a table.
+
+    Every cell is plain text: markup in a stream name or a note is shown, not interpreted, and
+    control characters are shown escaped (:func:`mimicry.render.plain_text`). No whole column
+    (see :class:`Layout`) is ever cut, folded or wrapped: free text wraps into what is left, the
+    droppable columns go when that is not enough, and where even the rest does not fit, each
+    row is printed as ``name: value`` lines instead. ``columns``: the columns shown, in order
+    (default: the first row's; an empty table without them has one, ``result``)."""
+    names = list(columns or (rows[0] if rows else ["result"]))
+    cells = [{name: plain_text(str(row[name])) for name in names} for row in rows]
+    dropped = [name for name in layout.drop if name in names]
+    for count in range(len(dropped) + 1):
+        shown = [name for name in names if name not in dropped[:count]]
+        widths = column_widths(shown, cells, layout, console.width)
+        if widths is not None:
+            console.print(table_of(title, shown, cells, layout, widths))
+            return
+    print_records(title, names, cells, layout, console)
+
+
+def column_widths(
+    names: Sequence[str], cells: list[dict[str, str]], layout: Layout, width: int
+) -> dict[str, int] | None:
+    """Each column's width in a table of ``width`` columns, or None where it does not fit: whole
+    columns as wide as their widest value (a header wraps between its words), free text
+    sharing what is left, each at least :data:`WRAP_FLOOR`."""
+
+    def widest(name: str) -> int:
+        return max((cell_len(row[name]) for row in cells), default=0)
+
+    def header(name: str) -> int:
+        return max(cell_len(word) for word in name.split())
+
+    whole = {name: max(widest(name), header(name)) for name in names if name not in layout.wrap}
+    free = {name: max(widest(name), cell_len(name), 1) for name in names if name in layout.wrap}
+    # Rich's box: a rule at each edge and between columns, one space of padding either side.
+    left = width - (3 * len(names) + 1) - sum(whole.values())
+    if left < sum(min(natural, WRAP_FLOOR) for natural in free.values()):
+        return None
+    widths = dict(whole)
+    # The narrowest free text first takes what it needs; the rest share what remains evenly.
+    for index, name in enumerate(sorted(free, key=free.get)):
+        widths[name] = min(free[name], left // (len(free) - index))
+        left -= widths[name]
+    return widths
+
+
+def table_of(
+    title: str,
+    names: Sequence[str],
+    cells: list[dict[str, str]],
+    layout: Layout,
+    widths: dict[str, int],
+) -> Table:
+    # Fixed widths: Rich's own shrinking, when a table is too wide, cuts whole columns too.
+    built = Table(title=Text(title))
+    for name in names:
+        wraps = name in layout.wrap
+        built.add_column(
+            Text(name, overflow="fold", no_wrap=False),  # a header wraps between its words
+            justify="right" if name in layout.right else "left",
+            width=widths[name],
+            no_wrap=not wraps,
+            overflow="fold",
+        )
+    for row in cells:
+        built.add_row(*(Text(row[name]) for name in names))
+    return built
+
+
+def print_records(
+    title: str, names: Sequence[str], cells: list[dict[str, str]], layout: Layout, console: Console
+) -> None:
+    """A table too wide for the terminal, as a list: one ``name: value`` line per column, a blank
+    line around each row. Free text wraps; a whole value is never broken: it goes on a line of its
+    own below its name where the two do not fit on one, and a value wider than the terminal
+    runs on, for the terminal to wrap and a copy to take whole."""
+    console.print(Text(title, style="italic", overflow="fold"))
+    for row in cells:
+        console.print()
         for name in names:
-            widest = max((len(row[name]) for row in rows), default=0)
-            whole = name not in left  # numbers are never folded or cut
-            built.add_column(
-                name,
-                justify="left" if name in left else "right",
-                overflow="fold",
-                no_wrap=whole,
-                min_width=widest if whole else None,
-            )
-        for row in rows:
-            built.add_row(*(row[name] for name in names))
-        return built
-
-    names = list(rows[0]) if rows else ["result"]
-    shown = table(names)
-    if "next" in names and console.measure(shown).minimum > console.width:
-        shown = table([name for name in names if name != "next"])
-    console.print(shown)
+            value = row[name]
+            if name in layout.wrap:
+                console.print(Text(f"{name}: {value}", overflow="fold"))
+            elif cell_len(f"{name}: {value}") <= console.width:
+                console.print(Text(f"{name}: {value}"), soft_wrap=True)
+            else:
+                console.print(Text(f"{name}:"), soft_wrap=True)
+                console.print(Text(value), soft_wrap=True)
+    console.print()  # what follows is not read as the last row's
 
 
-def markdown_text(text: str) -> str:
-    """The renderer's markdown emphasis as the terminal's."""
-    parts = text.split("**")
-    return "".join(f"[bold]{part}[/]" if i % 2 else part for i, part in enumerate(parts))
+def markdown_text(text: str) -> Text:
+    """The renderer's markdown emphasis as the terminal's; everything else is plain text (its
+    paragraphs stay paragraphs)."""
+    parts = "\n".join(map(plain_text, text.split("\n"))).split("**")
+    return Text.assemble(*((part, "bold") if i % 2 else part for i, part in enumerate(parts)))
 
 
 def parse_range(flag: str, text: str | None, default):

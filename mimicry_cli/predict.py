@@ -8,14 +8,16 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.text import Text
 from sqlalchemy import select
 
+from mimicry.render import plain_text
 from mimicry.settings import get_settings
 from mimicry.statistics import p_value_text
 from mimicry.store.database import connect
 from mimicry.store.models import Stream
 from mimicry.store.streams import StoreConflict, append_draws, require_stream
-from mimicry_cli.common import JsonFlag, app, fail
+from mimicry_cli.common import JsonFlag, app, fail, terminal
 from mimicry_cli.store import store_errors
 
 StreamFlag = Annotated[
@@ -56,10 +58,16 @@ def prediction_json(prediction) -> dict:
 
 
 def print_prediction(prediction, console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or terminal()
+    # The stream's name is a user's: plain text, its markup shown and never applied.
     console.print(
-        f"next draw of {prediction.stream!r} (position {prediction.position}), run "
-        f"{prediction.run_id}: [bold]{prediction.signal}[/]"
+        Text.assemble(
+            plain_text(
+                f"next draw of {prediction.stream!r} (position {prediction.position}), run "
+                f"{prediction.run_id}: "
+            ),
+            (prediction.signal, "bold"),
+        )
     )
     console.print(f"pool ({len(prediction.pool)} values): {' '.join(map(str, prediction.pool))}")
     low, high = prediction.p_hit_interval
@@ -67,7 +75,7 @@ def print_prediction(prediction, console: Console | None = None) -> None:
         f"P(hit) = {prediction.p_hit:.3g} (95% interval {low:.3g}–{high:.3g}); "
         f"chance = {prediction.chance:.3g}"
     )
-    console.print(prediction.statement)
+    console.print(Text(plain_text(prediction.statement)))
 
 
 @app.command()

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from mimicry.draws import DrawFileError, read_draws
+from mimicry.render import plain_text
 from mimicry_cli.common import (
     ColumnFlag,
     DrawsFile,
@@ -84,7 +85,7 @@ def recover(
                 )
             )
         else:
-            print(f"mimicry: {error}", file=sys.stderr)
+            print(f"mimicry: {plain_text(str(error))}", file=sys.stderr)
         raise typer.Exit(EXIT_UNEXPLAINED) from None
     if as_json:
         print(json.dumps(answer.to_json()))

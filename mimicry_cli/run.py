@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
+from rich.text import Text
 from sqlalchemy.exc import OperationalError
 
 from flows.stopping import check_stop
@@ -20,13 +21,14 @@ from mimicry.draws import DrawFileError
 from mimicry.ingest import check_ingest
 from mimicry.models import MODEL_NAMES
 from mimicry.names import BadName
-from mimicry.render import search_line, survivor_rows
+from mimicry.render import plain_text, search_line, survivor_rows
 from mimicry.requests import DEFAULT_FAMILIES, PipelineRequest, RankingSettings, SieveSettings
 from mimicry.statistics import p_value_text
 from mimicry.store.database import StoreFault, StoreUnusable, connect
 from mimicry.store.streams import StoreConflict
 from mimicry_cli.common import (
     EXIT_INCOMPLETE,
+    SURVIVOR_LAYOUT,
     BackendFlag,
     ColumnFlag,
     DrawsFile,
@@ -183,7 +185,10 @@ def run(
         result = state.result(raise_on_failure=False)
         if not isinstance(result, dict):  # the flow failed before it had an answer
             explain_failure(result, draws)
-            print(f"mimicry: error: the pipeline failed: {state.message}", file=sys.stderr)
+            print(
+                f"mimicry: error: the pipeline failed: {plain_text(str(state.message))}",
+                file=sys.stderr,
+            )
             raise typer.Exit(1)
         answer = RunAnswer.model_validate(result)
         if as_json:
@@ -191,7 +196,7 @@ def run(
         else:
             print_answer(answer)
         if state.is_failed():
-            print(f"mimicry: error: {state.message}", file=sys.stderr)
+            print(f"mimicry: error: {plain_text(str(state.message))}", file=sys.stderr)
             raise typer.Exit(EXIT_INCOMPLETE)
 
 
@@ -238,23 +243,34 @@ def require_history_to_hold_out(request: PipelineRequest, file_draws: int, path:
 def print_answer(answer: RunAnswer) -> None:
     console = terminal()
     print_table(
-        f"run {answer.run_id}: survivors, best first", survivor_rows(answer.survivors), console
+        f"run {answer.run_id}: survivors, best first",
+        survivor_rows(answer.survivors),
+        console,
+        SURVIVOR_LAYOUT,
     )
     stats = answer.stats
     console.print(search_line(stats.candidates_tested, stats.hypotheses, stats.seconds))
     console.print(markdown_text(answer.verdict))
     if answer.model is not None:
         model, test = answer.model, answer.model.test
+        # Labels and reasons as Text: printed as written, never read as markup or emoji codes.
+        console.print()
         console.print(
-            f"\nRanking: {len(answer.ranking)} best of the hypotheses; model "
-            f"{model.winner} (walk-forward validation; {model.signal_reason})."
+            Text(
+                plain_text(
+                    f"Ranking: {len(answer.ranking)} best of the hypotheses; model "
+                    f"{model.winner} (walk-forward validation; {model.signal_reason})."
+                )
+            )
         )
         console.print(
             f"Held-out test: pools hit {test.hits}/{test.draws} (chance {test.chance:.3g}, "
             f"p {p_value_text(test.p_value)})."
         )
         for entry in answer.ranking[:3]:
-            console.print(f"  {entry.score:.3f}  {entry.hypothesis} ({entry.source})")
+            console.print(
+                Text(plain_text(f"  {entry.score:.3f}  {entry.hypothesis} ({entry.source})"))
+            )
         from mimicry_cli.predict import print_prediction
 
         print_prediction(answer.prediction, console)

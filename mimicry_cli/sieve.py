@@ -13,9 +13,7 @@ from typing import Annotated, TextIO
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
-from rich.table import Table
 from rich.text import Text
 
 from gpu_kernels.job import MAX_CALL, JobFieldError, Mode
@@ -24,14 +22,16 @@ from mimicry.answers import SieveAnswer
 from mimicry.draws import DrawFileError
 from mimicry.estimate import rate_text
 from mimicry.forms import in_program_form, read_codes
-from mimicry.render import survivor_rows
+from mimicry.render import plain_text, survivor_rows
 from mimicry.requests import SieveSettings
 from mimicry.settings import get_settings
 from mimicry_cli.common import (
+    SURVIVOR_LAYOUT,
     BackendFlag,
     ColumnFlag,
     DrawsFile,
     JsonFlag,
+    Layout,
     MaxMissesFlag,
     MinMatchesFlag,
     ModeFlag,
@@ -214,6 +214,7 @@ def print_sieve_answer(answer: SieveAnswer, *, hex_seeds: bool = False) -> None:
         f"window {job.window_start}+{job.window_size}",
         survivor_rows(answer.survivors, hex_seeds=hex_seeds),
         console,
+        SURVIVOR_LAYOUT,
     )
     console.print(
         f"{stats.candidates_tested:,} candidates, {stats.hypotheses:,} hypotheses in "
@@ -415,20 +416,26 @@ def families(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
             )
         )
         return
-    table = Table(title="families")
-    for column in rows[0]:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*(str(value) for value in row.values()))
-    Console().print(table)
-    Console().print("aliases: " + ", ".join(f"{a} = {n}" for a, n in ALIASES.items()))
-    shown = Table(title="projections")
-    for column in ("name", "description"):
-        shown.add_column(column)
-    for p in projections:
-        shown.add_row(p["name"], p["description"])
-    Console().print(shown)
-    Console().print(f"gpu: {gpu['device'] or 'none: ' + gpu['unavailable']}", markup=False)
+    console = terminal()
+    print_table("families", rows, console, FAMILY_LAYOUT)
+    console.print(Text("aliases: " + ", ".join(f"{a} = {n}" for a, n in ALIASES.items())))
+    print_table(
+        "projections",
+        [{"name": p["name"], "description": p["description"]} for p in projections],
+        console,
+        PROJECTION_LAYOUT,
+    )
+    console.print(Text(plain_text(f"gpu: {gpu['device'] or 'none: ' + gpu['unavailable']}")))
+
+
+#: ``mimicry families``: the names people type stay whole; on a narrow terminal the columns that
+#: say the same for every family and the provenance go first.
+FAMILY_LAYOUT = Layout(
+    wrap=("verified_against",),
+    drop=("cpu", "prev", "verified_against", "state_bits"),
+    right=("word_bits", "seed_bits", "state_bits"),
+)
+PROJECTION_LAYOUT = Layout(wrap=("description",))
 
 
 def gpu_device() -> dict:

@@ -9,14 +9,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
+from rich.text import Text
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from mimicry.draws import DrawFileError
 from mimicry.names import BadName
+from mimicry.render import plain_text
 from mimicry.settings import get_settings
 from mimicry.statistics import p_value_text
 from mimicry.store.database import StoreFault, StoreUnusable, connect, database_url, upgrade
@@ -28,10 +28,13 @@ from mimicry_cli.common import (
     ColumnFlag,
     DrawsFile,
     JsonFlag,
+    Layout,
     ModulusFlag,
     SessionFlag,
     app,
     fail,
+    print_table,
+    terminal,
 )
 
 db_app = typer.Typer(help="The store's schema.", no_args_is_help=True)
@@ -51,12 +54,13 @@ def store_errors():
     except StoreUnusable as error:
         fail(str(error))
     except StoreFault as error:
-        print(f"mimicry: error: {error}", file=sys.stderr)
+        print(f"mimicry: error: {plain_text(str(error))}", file=sys.stderr)
         raise typer.Exit(EXIT_STORE_UNAVAILABLE) from None
     except OperationalError as error:
         reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
         print(
-            f"mimicry: error: cannot use the store at {shown_url(database_url())}: {reason}",
+            "mimicry: error: "
+            + plain_text(f"cannot use the store at {shown_url(database_url())}: {reason}"),
             file=sys.stderr,
         )
         raise typer.Exit(EXIT_STORE_UNAVAILABLE) from None
@@ -72,7 +76,7 @@ def db_upgrade() -> None:
     """Create or migrate the store's tables to the newest schema."""
     with store_errors():
         revision = upgrade()
-    print(f"store {shown_url(database_url())} is at revision {revision}")
+    print(plain_text(f"store {shown_url(database_url())} is at revision {revision}"))
 
 
 @app.command()
@@ -114,7 +118,7 @@ def ingest(
             )
         )
         return
-    print(f"stream {report.stream!r}: {report.added} new draws, {report.total} in all")
+    print(plain_text(f"stream {report.stream!r}: {report.added} new draws, {report.total} in all"))
     if scored:
         last = scored[-1].rolling
         print(
@@ -160,24 +164,30 @@ def status(as_json: JsonFlag = False) -> None:
             )
         )
         return
-    console = Console()
-    console.print(f"store: {shown_url(database_url())}")
-    table = Table(title="streams")
-    for column in ("stream", "modulus", "draws"):
-        table.add_column(column)
-    for row in stream_rows:
-        table.add_row(*(str(v) for v in row.values()))
-    console.print(table)
-    table = Table(title="runs (newest first)")
-    for column in ("run_id", "stream", "state", "created_at", "survivors", "significant"):
-        table.add_column(column)
-    for row in run_rows:
-        table.add_row(
-            row["run_id"],
-            row["stream"],
-            row["state"],
-            row["created_at"][:19],
-            str(row["survivors"]),
-            str(row["significant"]),
-        )
-    console.print(table)
+    console = terminal()
+    # The URL is typed back whole: one line, however narrow the terminal (it wraps it).
+    console.print(Text(plain_text(f"store: {shown_url(database_url())}")), soft_wrap=True)
+    print_table("streams", stream_rows, console, STREAM_LAYOUT, ["stream", "modulus", "draws"])
+    print_table(
+        "runs (newest first)",
+        [
+            {
+                "run_id": row["run_id"],
+                "stream": row["stream"],
+                "state": row["state"],
+                "created_at": row["created_at"][:19],
+                "survivors": str(row["survivors"]),
+                "significant": str(row["significant"]),
+            }
+            for row in run_rows
+        ],
+        console,
+        RUN_LAYOUT,
+        ["run_id", "stream", "state", "created_at", "survivors", "significant"],
+    )
+
+
+#: ``mimicry status``'s tables: names and run ids whole; on a narrow terminal a run's figures
+#: and its time go before its id, stream or state is touched.
+STREAM_LAYOUT = Layout(right=("modulus", "draws"))
+RUN_LAYOUT = Layout(drop=("significant", "survivors", "created_at"), right=("survivors",))

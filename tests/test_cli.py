@@ -812,12 +812,12 @@ def test_the_confirmation_threshold_is_a_setting_and_named_seeds_go_ahead(tmp_pa
     assert " 0x4d " in proc.stdout  # seed 77, in hex
 
 
-def test_a_narrow_table_drops_next_before_it_cuts_a_seed():
+def test_a_narrow_table_becomes_a_list_before_it_cuts_a_seed_or_next():
     import io
 
     from rich.console import Console
 
-    from mimicry_cli.common import print_table
+    from mimicry_cli.common import SURVIVOR_LAYOUT, print_table
 
     row = {
         "family": "python_random",
@@ -826,13 +826,15 @@ def test_a_narrow_table_drops_next_before_it_cuts_a_seed():
         "p-value": "1e-57",
         "next": "228 620 296 456 280 480 60 301",
     }
-    # Wide: one line each; 60 columns: ``next`` folds onto a second line; 30: it goes.
-    for width, next_shown in ((200, True), (60, True), (30, False)):
+    # Wide: a table, the row on one line; 60 and 30 columns: a list, every value on one line.
+    for width, table in ((200, True), (60, False), (30, False)):
         out = io.StringIO()
-        print_table("t", [row], Console(file=out, width=width))
-        text = out.getvalue()
-        assert "1700000000123" in text, text
-        assert ("228 620" in text) is next_shown, text
+        print_table("t", [row], Console(file=out, width=width), SURVIVOR_LAYOUT)
+        lines = out.getvalue().splitlines()
+        assert any("│" in line for line in lines) is table, lines
+        for value in row.values():
+            assert any(value in line for line in lines), (width, value, lines)
+        assert max(map(len, lines)) <= width, lines
 
 
 def test_families_lists_every_projection_with_its_description(tmp_path):

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import html
+import re
+
+from markdown_it import MarkdownIt
+
 from gpu_kernels.job import SieveJob
 from mimicry.answers import RunAnswer, SieveAnswer, run_answer
-from mimicry.render import SURVIVOR_COLUMNS, family_table, summary_markdown, survivor_rows
+from mimicry.render import (
+    SURVIVOR_COLUMNS,
+    family_table,
+    plain_markdown,
+    plain_text,
+    summary_markdown,
+    survivor_rows,
+)
 from mimicry.results import SieveResult, SieveStats, Survivor
 
 
@@ -80,3 +92,21 @@ def test_a_significant_search_says_so_even_when_no_survivor_is_shown():
     hidden = SieveAnswer(job=result.job, survivors=[], stats=result.stats)  # --top 0
     assert "**Significant**: a survivor (none shown)" in hidden.verdict
     assert "Nothing significant" not in hidden.verdict
+
+
+def test_user_text_in_markdown_is_shown_as_written_never_as_a_link_an_image_or_html():
+    """A stream name or a note in an artifact or the approval form (markdown the Prefect UI
+    renders) reads as the terminal shows it: no link, image, HTML, emphasis, code or heading."""
+    hostile = (
+        "x [click](http://evil.example) ![i](http://evil.example/i.png) <b>b</b> `c` *e* __u__ "
+        "# h &amp; \\* \x1b[31m\x1b]0;T\x07 www.evil.example\n# next line"
+    )
+    escaped = plain_markdown(hostile)
+    rendered = MarkdownIt("commonmark").render(f"# Next draw of {escaped}\n\n- {escaped}\n")
+    for tag in ("<a", "<img", "<b>", "<code", "<em", "<strong", "<h2"):
+        assert tag not in rendered, tag
+    assert "\x1b" not in rendered and "\x07" not in rendered
+    heading = re.fullmatch(r"<h1>(.*)</h1>", rendered.splitlines()[0])
+    assert heading and html.unescape(heading[1]) == "Next draw of " + plain_text(hostile)
+    # Nothing an autolinker (GitHub-flavoured markdown) would turn into a link.
+    assert "://" not in escaped and "www." not in escaped
