@@ -22,7 +22,7 @@ from prefect.futures import as_completed
 from flows.report import incomplete, sieve_answer
 from flows.runner import LocalClusterTaskRunner, dask_task_runner
 from flows.steps import run_in_progress
-from flows.stopping import STOP, check_stop
+from flows.stopping import check_stop, stop_requested
 from gpu_kernels.backends import backend_type, kernel_version
 from gpu_kernels.job import SieveJob
 from mimicry.records import close_run
@@ -105,9 +105,16 @@ def sieve_step(
 
     def run_chunks(chunks: list[tuple[int, int]], refresh: bool = False) -> None:
         task = sieve_chunk_task.with_options(refresh_cache=True) if refresh else sieve_chunk_task
-        futures = [task.submit(job, lo, hi, sieve.backend, store) for lo, hi in chunks]
+        futures = []
+        for lo, hi in chunks:
+            # Submitting hundreds of chunks takes a while (each carries the run's context): a
+            # stop is seen here too, not only once they are all submitted.
+            if stop_requested():
+                _abandon(futures)
+                check_stop()
+            futures.append(task.submit(job, lo, hi, sieve.backend, store))
         for done, future in enumerate(as_completed(futures), 1):
-            if STOP.is_set():
+            if stop_requested():
                 _abandon(futures)
                 check_stop()
             if future.state.is_failed():

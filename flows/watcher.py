@@ -13,15 +13,23 @@ dispatched first. While the WATCHER is halted a tick records ``halted`` and does
 
 from __future__ import annotations
 
+import os
+import socket
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
+from flows.approval import close_approval_form, paused_forms
 from flows.pipeline import pipeline
 from flows.retrain import retrain
+from flows.steps import beating
+from flows.stopping import CANCEL, Cancelled, Terminated, exit_with_owner
+from mimicry.render import plain_text
 from mimicry.requests import PipelineRequest, RetrainRequest
 from mimicry.settings import get_settings
 from mimicry.store.database import connect
@@ -37,6 +45,7 @@ from tasks.watch import (
     score_task,
     started_task,
 )
+from watcher.lifecycle import beat_decision, finished, not_waiting
 from watcher.policy import load_policy
 from watcher.review import decision_views
 
@@ -76,32 +85,59 @@ def flow_run_ending(flow_run_id: str) -> str | None:
     return f"{state.name}: {state.message}" if state.message else state.name
 
 
+def owner() -> str:
+    """This process, as a decision's owner names it."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@contextmanager
+def decision_in_progress(decision_id: int) -> Iterator[None]:
+    """The decision's heartbeat while this process dispatches it; a person's cancel (seen on a
+    beat) stops its in-process run at the next boundary (:data:`flows.stopping.CANCEL`)."""
+
+    def beat() -> None:
+        if beat_decision(decision_id) == "cancelled":
+            CANCEL.set()
+
+    try:
+        with beating(f"decision {decision_id}", beat):
+            yield
+    finally:
+        CANCEL.clear()
+
+
 def dispatch(decision_id: int, served: set[str]) -> None:
     """Start what an approved decision decided, once (the claim is atomic)."""
-    work = claim_task(decision_id)
+    work = claim_task(decision_id, owner())
     if work is None:
         return
     deployment = DEPLOYMENTS[work.flow]
-    try:
-        if deployment in served:
-            from prefect.deployments import run_deployment
+    with decision_in_progress(decision_id):
+        try:
+            if deployment in served:
+                from prefect.deployments import run_deployment
 
-            started = run_deployment(
-                deployment,
-                parameters={"request": work.request},
-                idempotency_key=work.idempotency_key,
-                timeout=0,
-                as_subflow=False,
-            )
-            started_task(decision_id, str(started.id))
+                started = run_deployment(
+                    deployment,
+                    parameters={"request": work.request},
+                    idempotency_key=work.idempotency_key,
+                    timeout=0,
+                    as_subflow=False,
+                )
+                started_task(decision_id, str(started.id))
+                return
+            if work.flow == "retrain":
+                state = retrain(RetrainRequest.model_validate(work.request), return_state=True)
+            else:
+                state = pipeline(PipelineRequest.model_validate(work.request), return_state=True)
+        except Cancelled:  # the decision says so already; its run was closed cancelled
             return
-        if work.flow == "retrain":
-            state = retrain(RetrainRequest.model_validate(work.request), return_state=True)
-        else:
-            state = pipeline(PipelineRequest.model_validate(work.request), return_state=True)
-    except Exception as error:  # a request the flow refused, a server that went away
-        finished_task(decision_id, None, f"{type(error).__name__}: {error}")
-        return
+        except Terminated:
+            finished(decision_id, None, "stopped by SIGTERM while its run was in progress")
+            raise
+        except Exception as error:  # a request the flow refused, a server that went away
+            finished_task(decision_id, None, f"{type(error).__name__}: {error}")
+            return
     result = state.result(raise_on_failure=False)
     error = None if state.is_completed() else (state.message or state.type.value)
     finished_task(decision_id, result if isinstance(result, dict) else None, error)
@@ -120,9 +156,17 @@ def ask_in_the_ui(decision_id: int) -> None:
     )
 
 
+def close_answered_forms() -> list[int]:
+    """End the approval forms still paused in the UI for decisions answered elsewhere since
+    (the terminal without a server to tell, the approval timeout): their ids."""
+    answered = not_waiting(paused_forms())
+    return [decision_id for decision_id in answered if close_approval_form(decision_id)]
+
+
 @flow(name="watcher", validate_parameters=True)
 def watcher_tick(stream: str | None = None, policy_file: str | None = None) -> dict:
     """One tick: score new draws, review each stream, dispatch what was approved."""
+    exit_with_owner()  # served by `mimicry watch --serve`: never outlive it
     logger = get_run_logger()
     tick_id = flow_run.id or str(uuid.uuid4())
     settings = get_settings()
@@ -133,11 +177,14 @@ def watcher_tick(stream: str | None = None, policy_file: str | None = None) -> d
         names = [stream] if stream else stream_names(session)
     if halted:
         views = [halted_task(name, tick_id, reason) for name in names]
-        logger.info(f"halted ({reason}): nothing decided for {len(names)} streams")
+        why = plain_text(reason or "")
+        logger.info(f"halted ({why}): nothing decided for {len(names)} streams")
         return {"decisions": [v.model_dump(mode="json") for v in views]}
     expire_task(now)
-    resolve_task(flow_run_ending)
+    resolve_task(flow_run_ending, now, settings.heartbeat_seconds)
     served = served_deployments()
+    if APPROVAL_FORM in served:
+        close_answered_forms()
     with connect(read_only=True) as session:
         approved = [d.id for d in decisions_with_status(session, "approved")]
     for decision_id in approved:  # approved by a person since the last tick
@@ -147,7 +194,9 @@ def watcher_tick(stream: str | None = None, policy_file: str | None = None) -> d
         scored = score_task(name)
         view = review_task(name, policy, tick_id, now)
         logger.info(
-            f"{name}: {scored} new draws scored; {view.action} ({view.rule}): {view.status}"
+            plain_text(
+                f"{name}: {scored} new draws scored; {view.action} ({view.rule}): {view.status}"
+            )
         )
         if view.status == "approved":
             dispatch(view.id, served)

@@ -1,8 +1,9 @@
 """Evaluate: score a stream's predictions against the draws that arrived, then predict again.
 
-The ground-truth side of the autonomous loop. For every stored prediction whose draw is now known
-(newest prediction per position, each scored once): hit in pool, the rank of the actual value in
-the distribution, and the log-likelihood gain over the uniform distribution. Each evaluation
+The ground-truth side of the autonomous loop. Every draw is scored once (a constraint of the
+store), against the newest prediction for its position, that of the run current when it arrived:
+hit in pool, the rank of the actual value in the distribution, and the log-likelihood gain over
+the uniform distribution. Each evaluation
 stores the stream's rolling metrics as they stand after it, with their inputs (counts, sums):
 hit rate against K/M with an exact binomial test, cumulative log-likelihood gain, consecutive
 misses. Then the latest ranking run predicts the next draw with its registered model, without
@@ -161,18 +162,22 @@ def evaluate_stream(stream: str, pool_size: int) -> tuple[list[Scored], NextDraw
     """
     scored = []
     with connect() as session:
-        record = require_stream(session, stream)
+        # Locked: a tick and an ingest scoring the same stream at once score each draw once.
+        record = require_stream(session, stream, lock=True)
         current = predicting_run(session, record.id)
         if current is None:
             # Nothing was ever predicted for the stream, nor can be: leave its draws unread.
             return scored, None
         history = stored_values(session, record)
         previous = stream_evaluations(session, record.id)
+        scored_positions = {e.position for e in previous}
         pending = pending_predictions(session, record.id, len(history))
         if pending:
             for position in range(pending[0].position, len(history)):
+                if position in scored_positions:  # scored once, whatever predicted it since
+                    continue
                 prediction = latest_prediction(session, record.id, position)
-                if prediction is None or prediction.id in {e.prediction_id for e in previous}:
+                if prediction is None:
                     made = make_prediction(session, stream, record, history[:position], pool_size)
                     if made is None:
                         break

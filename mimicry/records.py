@@ -42,6 +42,12 @@ def start_run(stream: str, parameters: dict, flow_run_id: str | None = None) -> 
         record = require_stream(session, stream)
         run = create_run(session, record.id, parameters, draw_count(session, record))
         run.flow_run_id = flow_run_id
+        decision_id = parameters.get("decision_id")
+        decision = session.get(DecisionRecord, decision_id) if decision_id is not None else None
+        if decision is not None and decision.run_id is None:
+            # Traced both ways from the start: a tick can tell how the decision's run ended
+            # even when the process that ran it died before recording it.
+            decision.run_id = run.id
         return run.id
 
 

@@ -1,10 +1,12 @@
-"""``mimicry watch``, ``decisions``, ``approve``, ``reject``: the autonomous loop from a terminal.
+"""``mimicry watch``, ``decisions``, ``approve``, ``reject``, ``cancel``: the autonomous loop from
+a terminal.
 
 mimicry watch --once [--stream S] [--policy FILE] [--json]   # one tick now
 mimicry watch --serve [--interval MINUTES]                   # ticks on a schedule
 mimicry watch --halt "reason" | --resume                     # the one halt switch
 mimicry decisions [--stream S] [--json]
 mimicry approve ID [--note TEXT] / mimicry reject ID [--note TEXT]
+mimicry cancel ID [--note TEXT]                               # stop a decision at any point
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from typing import Annotated
 
 import typer
 
+from mimicry.render import plain_text
 from mimicry.settings import get_settings
 from mimicry.store.database import connect
-from mimicry_cli.common import JsonFlag, app, fail, print_table, terminal
+from mimicry_cli.common import JsonFlag, Layout, app, fail, print_table, terminal
 from mimicry_cli.predict import resolve_stream
 from mimicry_cli.store import store_errors
 
@@ -28,7 +31,15 @@ PolicyFlag = Annotated[
     Path | None,
     typer.Option(help="Policy TOML (default: MIMICRY_HOME/watcher.toml, else the defaults)."),
 ]
-NoteFlag = Annotated[str | None, typer.Option(help="Why, for the decision's record.")]
+NoteFlag = Annotated[
+    str | None, typer.Option(help="Why, for the decision's record (at most 1,000 characters).")
+]
+#: A decision's id: the store's ids are 64-bit integers, so a larger number is refused here.
+DecisionId = Annotated[
+    int, typer.Argument(help="The decision (mimicry decisions).", min=1, max=2**63 - 1)
+]
+#: The longest --serve interval: a week.
+MAX_INTERVAL_MINUTES = 7 * 24 * 60
 
 
 def checked_policy(path: Path | None) -> str | None:
@@ -42,6 +53,11 @@ def checked_policy(path: Path | None) -> str | None:
     except PolicyError as error:
         fail(str(error))
     return str(path.resolve()) if path else None
+
+
+#: The decision table: an id, a stream, an action, a status and a run are typed back whole;
+#: the reasons wrap, and the triggers and the time go first on a narrow terminal.
+DECISION_LAYOUT = Layout(wrap=("triggers", "why"), drop=("triggers", "when"), right=("id",))
 
 
 def decision_rows(views) -> list[dict[str, str]]:
@@ -74,7 +90,10 @@ def watch(
     stream: Annotated[str | None, typer.Option(help="Review this stream only.")] = None,
     policy: PolicyFlag = None,
     interval: Annotated[
-        float, typer.Option(help="--serve: minutes between ticks.", min=0.1)
+        float,
+        typer.Option(
+            help="--serve: minutes between ticks (0.1 to 10080).", min=0.1, max=MAX_INTERVAL_MINUTES
+        ),
     ] = 10.0,
     as_json: JsonFlag = False,
 ) -> None:
@@ -101,7 +120,10 @@ def watch(
             )
         result = state.result(raise_on_failure=False)
     if not isinstance(result, dict):
-        print(f"mimicry: error: the WATCHER tick failed: {state.message}", file=sys.stderr)
+        print(
+            f"mimicry: error: the WATCHER tick failed: {plain_text(str(state.message))}",
+            file=sys.stderr,
+        )
         raise typer.Exit(1)
     decisions = [
         {
@@ -116,7 +138,7 @@ def watch(
     from watcher.review import DecisionView
 
     views = [DecisionView.model_validate(d) for d in result["decisions"]]
-    print_table("WATCHER tick", decision_rows(views), terminal())
+    print_table("WATCHER tick", decision_rows(views), terminal(), DECISION_LAYOUT)
 
 
 def switch_halt(reason: str | None, as_json: bool) -> None:
@@ -127,17 +149,24 @@ def switch_halt(reason: str | None, as_json: bool) -> None:
     if as_json:
         print(json.dumps({"halted": reason is not None, "reason": reason}))
     else:
-        print(f"WATCHER halted: {reason}" if reason is not None else "WATCHER resumed")
+        # The reason is a person's text: its escape sequences are shown, not obeyed.
+        print(f"WATCHER halted: {plain_text(reason)}" if reason is not None else "WATCHER resumed")
 
 
 def serve_watcher(policy_file: str | None, interval: float) -> None:
     """Serve the WATCHER flow every ``interval`` minutes from this process (no work pool): one
     tick at a time (a tick due while one runs waits), until SIGTERM or Ctrl-C. Reports to
     PREFECT_API_URL's server, else to one this command starts and stops."""
+    import os
     from datetime import timedelta
 
+    from flows.stopping import OWNER_VARIABLE
     from flows.watcher import watcher_tick
     from mimicry_cli.lifetime import prefect_api
+
+    # Prefect runs each tick in a process of its own, which inherits this: a tick whose command
+    # is gone (even by SIGKILL) exits at once (flows.stopping.exit_with_owner).
+    os.environ[OWNER_VARIABLE] = str(os.getpid())
 
     with prefect_api(services=True):  # the scheduler makes the schedule's runs
         watcher_tick.serve(
@@ -170,17 +199,42 @@ def decisions(
     if as_json:
         print(json.dumps({"decisions": [v.model_dump(mode="json") for v in views]}))
         return
-    print_table("WATCHER decisions, newest first", decision_rows(views), terminal())
+    print_table(
+        "WATCHER decisions, newest first", decision_rows(views), terminal(), DECISION_LAYOUT
+    )
+
+
+def close_form_in_the_ui(decision_id: int) -> None:
+    """End the decision's paused approval run in the Prefect UI (when this command reports to a
+    server: ``PREFECT_API_URL``), so the UI says what was decided at once. A server that cannot
+    be reached is left to the next tick, which closes every answered form it finds."""
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():
+        return
+    from flows.approval import close_approval_form
+
+    try:
+        close_approval_form(decision_id)
+    except Exception as error:  # the answer stands; only the form waits for the next tick
+        print(
+            f"mimicry: note: the approval form in the Prefect UI stays open until the next "
+            f"tick ({type(error).__name__})",
+            file=sys.stderr,
+        )
 
 
 def answer_decision(decision_id: int, approve: bool, note: str | None, as_json: bool) -> None:
-    from watcher.lifecycle import DecisionRefused, answer
+    from watcher.lifecycle import BadNote, DecisionRefused, answer
 
     with store_errors():
         try:
             status = answer(decision_id, approve, getpass.getuser(), note, datetime.now(UTC))
+        except BadNote as error:
+            fail(f"--note: {error}")
         except DecisionRefused as error:
             fail(str(error))
+    close_form_in_the_ui(decision_id)
     if as_json:
         print(json.dumps({"id": decision_id, "status": status}))
     else:
@@ -190,7 +244,7 @@ def answer_decision(decision_id: int, approve: bool, note: str | None, as_json: 
 
 @app.command()
 def approve(
-    decision_id: Annotated[int, typer.Argument(help="The decision (mimicry decisions).")],
+    decision_id: DecisionId,
     note: NoteFlag = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -200,9 +254,80 @@ def approve(
 
 @app.command()
 def reject(
-    decision_id: Annotated[int, typer.Argument(help="The decision (mimicry decisions).")],
+    decision_id: DecisionId,
     note: NoteFlag = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Reject a decision that waits for a person: nothing runs."""
     answer_decision(decision_id, False, note, as_json)
+
+
+@app.command()
+def cancel(
+    decision_id: DecisionId,
+    note: NoteFlag = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Cancel a decision that has not ended: one waiting for a person or approved runs nothing;
+    a running one's run is stopped (in-process: at its next step or chunk boundary, closed
+    cancelled; on a worker: its flow run is cancelled in Prefect)."""
+    from watcher.lifecycle import BadNote, DecisionRefused
+    from watcher.lifecycle import cancel as cancel_decision
+
+    with store_errors():
+        try:
+            cancelled = cancel_decision(decision_id, getpass.getuser(), note, datetime.now(UTC))
+        except BadNote as error:
+            fail(f"--note: {error}")
+        except DecisionRefused as error:
+            fail(str(error))
+    stopped = None
+    if cancelled.flow_run_id is not None:
+        stopped = cancel_flow_run_in_prefect(cancelled.flow_run_id)
+    elif cancelled.status_before == "pending_approval":
+        close_form_in_the_ui(decision_id)
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "id": decision_id,
+                    "status": "cancelled",
+                    "was": cancelled.status_before,
+                    "flow_run_id": cancelled.flow_run_id,
+                    "flow_run_cancelled": stopped,
+                }
+            )
+        )
+        return
+    then = {
+        "running": (
+            " (its run stops at its next step or chunk boundary)"
+            if cancelled.flow_run_id is None
+            else f" (its flow run {cancelled.flow_run_id}: "
+            + ("cancelling in Prefect)" if stopped else "could not be cancelled in Prefect)")
+        ),
+    }.get(cancelled.status_before, " (nothing runs)")
+    print(f"decision {decision_id}: cancelled{then}")
+
+
+def cancel_flow_run_in_prefect(flow_run_id: str) -> bool:
+    """Ask the Prefect server (``PREFECT_API_URL``) to cancel a deployment's flow run: the
+    worker stops it, and its run in the store is closed cancelled. False when there is no
+    server to ask or it refused."""
+    import uuid
+
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():
+        return False
+    from prefect.client.orchestration import get_client
+    from prefect.states import Cancelling
+
+    try:
+        with get_client(sync_client=True) as client:
+            client.set_flow_run_state(
+                uuid.UUID(flow_run_id), Cancelling(message="its decision was cancelled")
+            )
+    except Exception:
+        return False
+    return True

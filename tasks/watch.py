@@ -7,6 +7,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from mimicry.evaluation import evaluate_stream
+from mimicry.render import plain_markdown
 from watcher.lifecycle import claim, expire_approvals, finished, resolve_running, started
 from watcher.picture import write_health_picture
 from watcher.review import record_halted, review_stream, stream_pool_size
@@ -32,7 +33,10 @@ def health_picture(stream: str, window: int, change_point: int | None) -> str:
     create_image_artifact(
         image_url="data:image/png;base64," + base64.b64encode(png).decode(),
         key=f"stream-health-{digest}",
-        description=f"Stream {stream!r}: rolling hit rate against chance and the promise ({path})",
+        description=(
+            f"Stream {plain_markdown(stream)}: rolling hit rate against chance and the promise"
+            f" ({plain_markdown(str(path))})"
+        ),
     )
     return path
 

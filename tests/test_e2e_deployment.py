@@ -40,6 +40,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -356,8 +357,11 @@ def test_pipeline_deployment_finds_the_secret_seed(rig: Rig, secret_search: Secr
     assert run["jobs"][0]["best"][0][:2] == ("mt19937", secret_search.secret), context
 
 
-def watch_once(rig: Rig, policy: Path) -> dict:
-    result = rig.cli(str(BIN / "mimicry"), "watch", "--once", "--json", "--policy", str(policy))
+def watch_once(rig: Rig, policy: Path, stream: str | None = None) -> dict:
+    only = ["--stream", stream] if stream else []
+    result = rig.cli(
+        str(BIN / "mimicry"), "watch", "--once", "--json", "--policy", str(policy), *only
+    )
     (decision,) = json.loads(result.stdout)["decisions"]
     return decision
 
@@ -426,6 +430,141 @@ def test_the_watcher_dispatches_a_retrain_through_its_deployment(
         f"{rig.api_url}/v2/concurrency_limits/{slot_name(secret_search.stream)}", timeout=30
     ).json()
     assert slot["limit"] == 1 and slot["active_slots"] == 0, slot
+
+
+def entropy_stream(rig: Rig, name: str, draws: int) -> None:
+    with connect(rig.store_url) as session:
+        values = [secrets.randbelow(1000) for _ in range(draws)]
+        append_draws(session, name, values, 1000, "os")
+
+
+def flow_run_of_form(rig: Rig, decision_id: int, paused: bool) -> dict:
+    """The approval form's flow run for a decision, once it is paused (or final)."""
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while time.monotonic() < deadline:
+        runs = httpx.post(
+            f"{rig.api_url}/flow_runs/filter",
+            json={"flow_runs": {"name": {"any_": [f"decision-{decision_id}"]}}},
+            timeout=30,
+        ).json()
+        if runs:
+            state = runs[0]["state"]
+            if (state["type"] == "PAUSED") if paused else state["type"] in (
+                "COMPLETED", "FAILED", "CANCELLED", "CRASHED"
+            ):  # fmt: skip
+                return runs[0]
+        time.sleep(1)
+    pytest.fail(f"no {'paused' if paused else 'final'} form for {decision_id}\n{rig.diagnostics()}")
+
+
+def test_an_answer_in_the_terminal_ends_the_ui_form_at_once(rig: Rig) -> None:
+    """The tick asks in the UI (the worker runs the paused form); `mimicry reject` in the
+    terminal ends that run at once, in a state named by what was decided. A form left open
+    (the answer given where no server was named) refuses a late answer visibly, and the next
+    tick closes what is still open."""
+    policy = rig.root / "person.toml"
+    policy.write_text('new_data_draws = 40\nresearch_approval = "person"\n')
+    for name in ("form-a", "form-b"):
+        entropy_stream(rig, name, 50)
+    asked = {}
+    for name in ("form-a", "form-b"):
+        result = rig.cli(
+            str(BIN / "mimicry"), "watch", "--once", "--json", "--stream", name,
+            "--policy", str(policy),
+        )  # fmt: skip
+        (made,) = json.loads(result.stdout)["decisions"]
+        assert made["status"] == "pending_approval", made
+        asked[name] = made["id"]
+    for decision_id in asked.values():
+        flow_run_of_form(rig, decision_id, paused=True)
+    # Answered in the terminal, with the server named: the form ends within seconds.
+    started = time.monotonic()
+    rejected = rig.cli(
+        str(BIN / "mimicry"), "reject", str(asked["form-a"]), "--note", "not this week"
+    )
+    assert "rejected" in rejected.stdout
+    ended = flow_run_of_form(rig, asked["form-a"], paused=False)
+    assert time.monotonic() - started < 30, rig.diagnostics()
+    assert (ended["state"]["type"], ended["state"]["name"]) == ("COMPLETED", "Rejected")
+    assert f"decision {asked['form-a']}: rejected by" in ended["state"]["message"]
+    # Answered where no server was named: the form is still open; a late answer there fails.
+    no_server = {k: v for k, v in rig.env.items() if k != "PREFECT_API_URL"}
+    rig.cli(str(BIN / "mimicry"), "approve", str(asked["form-b"]), env=no_server)
+    form = flow_run_of_form(rig, asked["form-b"], paused=True)
+    resumed = httpx.post(
+        f"{rig.api_url}/flow_runs/{form['id']}/resume",
+        json={"run_input": {"approve": False, "note": "too late"}},
+        timeout=30,
+    )
+    assert resumed.status_code in (200, 201), resumed.text
+    late = flow_run_of_form(rig, asked["form-b"], paused=False)
+    assert (late["state"]["type"], late["state"]["name"]) == ("FAILED", "Refused"), late["state"]
+    assert "is approved, not waiting for approval" in late["state"]["message"]
+    with connect(rig.store_url) as session:
+        assert session.get(DecisionRecord, asked["form-b"]).status in ("approved", "done")
+
+
+def test_a_run_cancelled_in_prefect_is_stored_cancelled_with_its_decision(rig: Rig) -> None:
+    """The UI's Cancel (``prefect flow-run cancel``, the same API call) on a search a tick
+    dispatched to ``pipeline/full``: the run is stored ``cancelled``, not ``failed``, and the
+    decision that started it says so."""
+    from watcher.policy import load_policy
+    from watcher.review import review_stream
+
+    entropy_stream(rig, "cancel-me", 40)
+    policy = rig.root / "auto.toml"
+    policy.write_text('new_data_draws = 20\nresearch_approval = "auto"\nsearches_per_day = 1\n')
+    environ = {"MIMICRY_HOME": str(rig.mimicry_home)}
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in environ.items():
+            patch.setenv(key, value)
+        patch.delenv("MIMICRY_DATABASE_URL", raising=False)
+        from mimicry.settings import get_settings
+
+        get_settings.cache_clear()
+        view = review_stream("cancel-me", load_policy(policy), "test", datetime.now(UTC))
+        get_settings.cache_clear()
+    long_search = {
+        "stream": "cancel-me",
+        "families": ["glibc_rand"],
+        "sieve": {"chunk_size": 1 << 22},
+        "window_trials": 0,
+        "rank": False,
+    }
+    with connect(rig.store_url) as session:
+        record = session.get(DecisionRecord, view.id)
+        record.request = {"flow": "pipeline", "request": long_search}
+    first = watch_once(rig, policy, "cancel-me")
+    assert first["action"] == "wait", first  # the approved search went first: in flight
+    with connect(rig.store_url) as session:
+        record = session.get(DecisionRecord, view.id)
+        assert record.status == "running" and record.flow_run_id, rig.diagnostics()
+        flow_run_id = record.flow_run_id
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while time.monotonic() < deadline:  # the worker's run has started sieving
+        with connect(rig.store_url) as session:
+            run = session.scalar(select(Run).where(Run.flow_run_id == flow_run_id))
+            if run is not None and session.scalar(select(Chunk).limit(1)) is not None:
+                break
+        time.sleep(1)
+    else:
+        pytest.fail(f"the dispatched search never sieved\n{rig.diagnostics()}")
+    rig.cli(str(BIN / "prefect"), "flow-run", "cancel", flow_run_id)
+    ended = wait_until_final(rig, flow_run_id)
+    assert ended["state"]["type"] == "CANCELLED", ended["state"]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and stored_run(rig, flow_run_id)["state"] == "running":
+        time.sleep(1)
+    run = stored_run(rig, flow_run_id)
+    assert run["state"] == "cancelled", run
+    assert run["error"] == "cancelled in Prefect (its flow run was cancelled)"
+    watch_once(rig, policy, "cancel-me")  # reads how the dispatched run ended
+    with connect(rig.store_url) as session:
+        record = session.get(DecisionRecord, view.id)
+        assert record.status == "cancelled", record.outcome
+        assert record.outcome.startswith(f"run {record.run_id} cancelled")
+    status = json.loads(rig.cli(str(BIN / "mimicry"), "status", "--json").stdout)
+    assert [r["state"] for r in status["runs"] if r["flow_run_id"] == flow_run_id] == ["cancelled"]
 
 
 def test_deployments_are_what_prefect_yaml_says(rig: Rig) -> None:

@@ -54,6 +54,15 @@ def test_a_policy_file_is_read(tmp_path):
         ("alpha = \n", "not TOML"),
         ('research_approval = "sometimes"\n', "research_approval: Input should be"),
         ("[acceptance.bounds]\npool_size = [50, 5]\n", "expected low <= high"),
+        # Finite bounds for every duration and count; booleans are booleans (issue 21 §11).
+        ("approval_timeout_minutes = inf\n", "approval_timeout_minutes: Input should be a finite"),
+        ("approval_timeout_minutes = 1e12\n", "approval_timeout_minutes: Input should be less"),
+        ("approval_timeout_minutes = 1e300\n", "approval_timeout_minutes: Input should be less"),
+        ("[acceptance]\ncooldown_minutes = inf\n", "acceptance.cooldown_minutes: Input should be"),
+        ("[acceptance.bounds]\npool_size = [5, inf]\n", "acceptance.bounds.pool_size.1: Input"),
+        ("stale_draws = 9223372036854775807\n", "stale_draws: Input should be less than"),
+        ('consult_advisor = "yes"\n', "consult_advisor: Input should be a valid boolean"),
+        ("consult_advisor = 1\n", "consult_advisor: Input should be a valid boolean"),
     ],
 )
 def test_a_bad_policy_file_is_one_sentence_naming_the_key(tmp_path, text, sentence):

@@ -40,6 +40,8 @@ from watcher.picture import picture_path
 from watcher.policy import Policy
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+#: The process a test's claim names as the decision's owner.
+OWNER = "test-host:1"
 RANKING = RankingSettings(scorer_trials=4, model_trials=1, permutations=19, decoys=120, folds=5)
 #: The searches these tests make: one family, 4096 seeds.
 SEARCH = dict(
@@ -311,7 +313,7 @@ def test_a_claim_is_taken_once_and_refused_while_halted(home):
     assert view.status == "approved"
     with connect() as session:
         set_halt(session, True, "test")
-    assert claim(view.id) is None
+    assert claim(view.id, OWNER) is None
     with connect() as session:
         assert session.get(DecisionRecord, view.id).status == "halted"
     # The same store state gives the same (halted) decision; a new draw, a new one.
@@ -321,7 +323,7 @@ def test_a_claim_is_taken_once_and_refused_while_halted(home):
     view = review_stream("s", Policy(new_data_draws=40, research_approval="auto"), "t3", NOW)
     with connect() as session:
         set_halt(session, False, None)
-    first, second = claim(view.id), claim(view.id)
+    first, second = claim(view.id, OWNER), claim(view.id, OWNER)
     assert first is not None and second is None
 
 
@@ -333,7 +335,7 @@ def test_a_dispatched_run_whose_flow_run_ended_without_it_fails_its_decision(hom
 
     entropy_draws("s", 50)
     view = review_stream("s", Policy(new_data_draws=40, research_approval="auto"), "t", NOW)
-    assert claim(view.id) is not None
+    assert claim(view.id, OWNER) is not None
     started(view.id, "2f5f3b9e-0000-4000-8000-000000000000")
     asked = []
 
@@ -341,11 +343,12 @@ def test_a_dispatched_run_whose_flow_run_ended_without_it_fails_its_decision(hom
         asked.append(flow_run_id)
         return None
 
-    assert resolve_running(still_running) == []
+    assert resolve_running(still_running, NOW, 15.0) == []
     assert asked == ["2f5f3b9e-0000-4000-8000-000000000000"]
     with connect() as session:
         assert session.get(DecisionRecord, view.id).status == "running"
-    assert resolve_running(lambda _: "Crashed: the worker's process was killed") == [view.id]
+    ended = resolve_running(lambda _: "Crashed: the worker's process was killed", NOW, 15.0)
+    assert ended == [view.id]
     with connect() as session:
         record = session.get(DecisionRecord, view.id)
         assert record.status == "failed"
@@ -464,7 +467,9 @@ def test_the_ui_form_answers_a_decision(prefect_api, home):
     view = review_stream("s", Policy(new_data_draws=40), "t", datetime.now(UTC))
     assert view.status == "pending_approval"
     outcome = {}
-    runner = threading.Thread(target=lambda: outcome.update(status=approval(view.id)))
+    runner = threading.Thread(
+        target=lambda: outcome.update(state=approval(view.id, return_state=True))
+    )
     runner.start()
     name = f"decision-{view.id}"
     deadline = time.monotonic() + 120
@@ -481,7 +486,9 @@ def test_the_ui_form_answers_a_decision(prefect_api, home):
         assert runs[0].state.state_details.run_input_keyset  # it waits for input, not a click
     resume_flow_run(runs[0].id, run_input={"approve": True, "note": "looks right"})
     runner.join(120)
-    assert outcome["status"] == "approved"
+    # The run ends in a state named by what was decided, and where.
+    assert (outcome["state"].type.value, outcome["state"].name) == ("COMPLETED", "Approved")
+    assert outcome["state"].message == f"decision {view.id}: approved by prefect-ui (in this form)"
     with connect() as session:
         record = session.get(DecisionRecord, view.id)
         assert record.status == "approved"

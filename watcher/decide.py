@@ -62,6 +62,16 @@ def choose_action(
     policy: Policy,
 ) -> Choice:
     """The action, the rule that chose it and, for a research, its segment."""
+    if health.run_in_progress is not None:
+        # Its triggers read a run that is about to be replaced, and a search or retrain now
+        # would race it: the stream is left alone until the run ends.
+        since = health.run_in_progress_since
+        started = f" (started {since:%Y-%m-%d %H:%M:%S} UTC)" if since else ""
+        return Choice(
+            Action.WAIT,
+            f"run {health.run_in_progress} on the stream is in progress{started}; "
+            "nothing is decided until it ends",
+        )
     budget_left = health.searches_today < policy.searches_per_day
     budget = f"{health.searches_today} of {policy.searches_per_day} searches today"
     shift = _named(triggers, TriggerName.REGIME_SHIFT)

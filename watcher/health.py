@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 from mimicry.continuation import best_survivor
 from mimicry.requests import RETRAIN_KIND
 from mimicry.store.decisions import searches_today
-from mimicry.store.models import Evaluation, PopulationRecord, Prediction, Run, Stream
+from mimicry.store.models import Evaluation, PopulationRecord, Prediction, Run, Stream, as_utc
+from mimicry.store.runs import runs_in_progress
 from mimicry.store.streams import draw_count
 from watcher.triggers import Scored, StreamHealth
 
@@ -51,6 +52,7 @@ def stream_health(session: Session, record: Stream, now: datetime) -> StreamHeal
     summary_signal = bool(current and (current.summary or {}).get("signal") == "signal")
     # An unranked search promises what its best survivor predicts when that is overwhelming.
     survivor_signal = bool(current and not ranked and best_survivor(session, current))
+    in_progress = runs_in_progress(session, record.id)
     return StreamHealth(
         stream=record.name,
         draws=draws,
@@ -62,4 +64,6 @@ def stream_health(session: Session, record: Stream, now: datetime) -> StreamHeal
         draws_since_run=draws - current.draws_used if current else draws,
         draws_since_search=draws - search.draws_used if search else draws,
         searches_today=searches_today(session, record.id, now),
+        run_in_progress=in_progress[0].id if in_progress else None,
+        run_in_progress_since=as_utc(in_progress[0].created_at) if in_progress else None,
     )

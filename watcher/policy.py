@@ -10,12 +10,19 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, model_validator
 
+#: A finite number (``inf`` and ``nan`` refused: an infinite timeout overflows the clock).
+Finite = Annotated[float, Field(allow_inf_nan=False)]
 #: A parameter's absolute bounds, inclusive: never derived from the advisor's numbers.
-Bounds = tuple[float, float]
+Bounds = tuple[Finite, Finite]
+
+#: Every duration and count has a finite ceiling, so no value that passes the check can break
+#: the arithmetic of a tick later (a timeout of 1e12 minutes overflows ``datetime``).
+MAX_MINUTES = 366 * 24 * 60
+MAX_DRAWS = 10**9
 
 
 class PolicyError(ValueError):
@@ -37,17 +44,17 @@ class Acceptance(BaseModel):
         "window_trials": (8, 64),
     }
     #: The largest change relative to the current value: |new - current| / current.
-    max_relative_change: float = Field(0.5, gt=0)
+    max_relative_change: float = Field(0.5, gt=0, le=100, allow_inf_nan=False)
     #: Changes within this relative change are applied without a person; larger ones (up to
     #: ``max_relative_change``) wait for approval.
-    auto_accept_relative_change: float = Field(0.25, ge=0)
+    auto_accept_relative_change: float = Field(0.25, ge=0, le=100, allow_inf_nan=False)
     #: Proposals applied at once, at most; the rest are rejected.
-    max_changes: int = Field(2, ge=0)
+    max_changes: int = Field(2, ge=0, le=100)
     #: A change that undoes one of this parameter's changes in the stream's last N decisions
     #: that applied any is rejected.
-    reversal_window: int = Field(3, ge=0)
+    reversal_window: int = Field(3, ge=0, le=10_000)
     #: Minutes after a parameter's change before it may change again.
-    cooldown_minutes: float = Field(60.0, ge=0)
+    cooldown_minutes: float = Field(60.0, ge=0, le=MAX_MINUTES, allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _bounds_are_ranges(self) -> Acceptance:
@@ -61,27 +68,27 @@ class Policy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     #: Significance of every trigger that compares with chance or with a run's promise.
-    alpha: float = Field(0.01, gt=0, lt=1)
+    alpha: float = Field(0.01, gt=0, lt=1, allow_inf_nan=False)
     #: W: the newest evaluated draws the hit-rate collapse test reads.
-    collapse_window: int = Field(30, ge=1)
+    collapse_window: int = Field(30, ge=1, le=MAX_DRAWS)
     #: N: draws since the last run or retrain that make the model stale.
-    stale_draws: int = Field(500, ge=1)
+    stale_draws: int = Field(500, ge=1, le=MAX_DRAWS)
     #: Draws since the last search that make a no-signal stream worth one more search.
-    new_data_draws: int = Field(200, ge=1)
+    new_data_draws: int = Field(200, ge=1, le=MAX_DRAWS)
     #: Draws after a change point before they are searched: a search ranks only what it can
     #: hold draws out of, and too few draws match a chance seed as well as the true one.
-    research_min_draws: int = Field(12, ge=1)
+    research_min_draws: int = Field(12, ge=1, le=MAX_DRAWS)
     #: Searches (research) per stream per day, at most; what is over it escalates or waits.
-    searches_per_day: int = Field(2, ge=0)
+    searches_per_day: int = Field(2, ge=0, le=10_000)
     #: Ask the advisor when a trigger fired (its advice only proposes; see the acceptance).
-    consult_advisor: bool = True
+    consult_advisor: StrictBool = True
     #: Who approves a retrain: ``auto`` or a ``person``.
     retrain_approval: Literal["auto", "person"] = "auto"
     #: Who approves a research: ``auto``, ``person``, or ``auto_if_no_bigger`` (auto when the
     #: search is no bigger than the stream's last completed one, a person otherwise).
     research_approval: Literal["auto", "person", "auto_if_no_bigger"] = "auto_if_no_bigger"
     #: Minutes a decision waits for a person before it is rejected.
-    approval_timeout_minutes: float = Field(60.0, gt=0)
+    approval_timeout_minutes: float = Field(60.0, gt=0, le=MAX_MINUTES, allow_inf_nan=False)
     acceptance: Acceptance = Acceptance()
 
 

@@ -253,7 +253,7 @@ def review_stream(
             if earlier is not None:
                 return DecisionView.of(earlier, stream)
     report = fingerprint = None
-    if triggers and policy.consult_advisor:
+    if triggers and policy.consult_advisor and health.run_in_progress is None:
         report, fingerprint = consult(stream, triggers, backend)
     advice = report.advice if report is not None else None
     # A first decision without proposals chooses the action; proposals are judged only for an

@@ -13,6 +13,7 @@ at rate alpha on every tick of an honest chance stream).
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
@@ -63,6 +64,10 @@ class StreamHealth(BaseModel):
     draws_since_search: int = 0
     #: Searches the WATCHER started for the stream in the last 24 hours.
     searches_today: int = 0
+    #: A run on the stream still in progress (started by a decision or by a person), and when it
+    #: started: a tick leaves such a stream alone.
+    run_in_progress: str | None = None
+    run_in_progress_since: datetime | None = None
 
 
 class Trigger(BaseModel):

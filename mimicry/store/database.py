@@ -10,6 +10,7 @@ by itself, so a first ``mimicry ingest`` on a new machine just works. A store al
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import threading
@@ -33,7 +34,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 #: Seconds a SQLite writer waits for another one (concurrent runs, Dask workers) before failing.
 SQLITE_BUSY_TIMEOUT = 60
 #: The newest migration in ``migrations/versions`` (a test keeps the two in step).
-SCHEMA_REVISION = "0006"
+SCHEMA_REVISION = "0007"
 
 
 def database_url(settings: Settings | None = None) -> str:
@@ -131,11 +132,21 @@ def engine_for(url: str) -> Engine:
         ) from None
 
 
+def _create_private(path: Path) -> None:
+    """Create the store's folder (0700) and its empty file (0600) when they do not exist: the
+    store holds decisions, advice and the draws of every stream, for its owner's eyes only.
+    SQLite gives its WAL and shared-memory files the database file's permissions."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def _engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = _sqlite_path(url)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
+        if path is not None and not _sqlite_read_only(url):
+            _create_private(path)
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT})
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from mimicry.store.models import DecisionRecord, ParameterChange, Stream, WatcherHalt
 
-#: Statuses a decision ends in; ``pending_approval`` and ``running`` are on their way.
-FINAL_STATUSES = ("done", "failed", "rejected", "halted")
+#: Statuses a decision ends in; ``pending_approval``, ``approved`` and ``running`` are on their
+#: way.
+FINAL_STATUSES = ("done", "failed", "rejected", "halted", "cancelled")
 
 
 def halt_state(session: Session) -> tuple[bool, str | None]:
@@ -70,6 +71,17 @@ def finish_decision(
         record.finished_at = datetime.now(UTC)
     session.flush()
     return record
+
+
+def beat_decision(session: Session, decision_id: int) -> str | None:
+    """Say the process running the decision in-process is alive (only while it is running);
+    the decision's status as it is now (``cancelled`` tells the process to stop its run)."""
+    session.execute(
+        update(DecisionRecord)
+        .where(DecisionRecord.id == decision_id, DecisionRecord.status == "running")
+        .values(heartbeat_at=datetime.now(UTC))
+    )
+    return session.scalar(select(DecisionRecord.status).where(DecisionRecord.id == decision_id))
 
 
 def searches_since(session: Session, stream_id: int, since: datetime) -> int:

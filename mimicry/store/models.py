@@ -132,8 +132,9 @@ class Run(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id"), index=True)
-    #: pending → running → completed | incomplete | failed, or crashed: its process died
-    #: without closing it (no heartbeat for a while, ``mimicry.store.runs.mark_crashed``).
+    #: pending → running → completed | incomplete | failed | cancelled (by a person: its
+    #: decision, or its flow run in Prefect), or crashed: its process died without closing it
+    #: (no heartbeat for a while, ``mimicry.store.runs.mark_crashed``).
     state: Mapped[str] = mapped_column(String(20), default="pending")
     #: When the process running it last said it was alive (every ``MIMICRY_HEARTBEAT_SECONDS``).
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -298,7 +299,15 @@ class Prediction(Base):
 
 
 class Evaluation(Base):
+    """A stream's draw scored against the prediction made for it. One per stream position, by
+    the store's own constraint: a draw is scored once, against the newest prediction for it
+    (that of the run current when it arrived); an older run's prediction for the same draw
+    stays unscored."""
+
     __tablename__ = "evaluations"
+    __table_args__ = (
+        Index("ux_evaluations_stream_position", "stream_id", "position", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     prediction_id: Mapped[int] = mapped_column(ForeignKey("predictions.id"), unique=True)
@@ -345,7 +354,7 @@ class DecisionRecord(Base):
     proposals: Mapped[list[Any]] = mapped_column(JSON)
     #: auto | person, the rule, and for a person who decided, when and their note.
     approval: Mapped[dict[str, Any]] = mapped_column(JSON)
-    #: pending_approval → running → done | failed; or rejected, halted.
+    #: pending_approval → approved → running → done | failed | cancelled; or rejected, halted.
     status: Mapped[str] = mapped_column(String(20), index=True)
     #: What it runs (the flow's request), or None.
     request: Mapped[dict[str, Any] | None] = mapped_column(JSON)
@@ -354,6 +363,10 @@ class DecisionRecord(Base):
     #: A person's answer is due by then; after it, the decision is rejected.
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     flow_run_id: Mapped[str | None] = mapped_column(String(36))
+    #: The process that runs it in-process (``host:pid``), which beats ``heartbeat_at`` while it
+    #: runs; a tick fails a running decision whose owner went silent (revision 0007).
+    owner: Mapped[str | None] = mapped_column(String(200))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     run_id: Mapped[str | None] = mapped_column(ForeignKey("runs.id"))
     #: How it ended, in words (or why it did nothing).
     outcome: Mapped[str | None] = mapped_column(Text)

@@ -71,14 +71,16 @@ def latest_prediction(session: Session, stream_id: int, position: int | None = N
 
 
 def pending_predictions(session: Session, stream_id: int, known: int) -> list[Prediction]:
-    """The newest prediction for each position whose draw is now known and not yet scored."""
-    evaluated = select(Evaluation.prediction_id)
+    """The newest prediction for each position whose draw is now known and not yet scored.
+    A draw is scored once (the store's constraint on ``evaluations``): once its position is
+    scored, an older run's prediction for it is never picked up."""
+    scored = select(Evaluation.position).where(Evaluation.stream_id == stream_id)
     rows = session.scalars(
         select(Prediction)
         .where(
             Prediction.stream_id == stream_id,
             Prediction.position < known,
-            Prediction.id.not_in(evaluated),
+            Prediction.position.not_in(scored),
         )
         .order_by(Prediction.position, Prediction.id.desc())
     ).all()

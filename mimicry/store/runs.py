@@ -61,6 +61,17 @@ def mark_crashed(session: Session, heartbeat_seconds: float) -> list[str]:
     return crashed
 
 
+def runs_in_progress(session: Session, stream_id: int) -> list[Run]:
+    """The stream's runs that are still running (mark crashed the silent ones first)."""
+    return list(
+        session.scalars(
+            select(Run)
+            .where(Run.stream_id == stream_id, Run.state.in_(("pending", "running")))
+            .order_by(Run.created_at)
+        )
+    )
+
+
 def finish_run(
     session: Session, run_id: str, state: str, summary: dict | None = None, error: str | None = None
 ) -> None:

@@ -39,12 +39,16 @@ class IngestReport:
     total: int
 
 
-def get_stream(session: Session, name: str) -> Stream | None:
-    return session.scalar(select(Stream).where(Stream.name == name))
+def get_stream(session: Session, name: str, *, lock: bool = False) -> Stream | None:
+    """The stream ``name``; ``lock``: locked for the transaction (PostgreSQL ``FOR UPDATE``;
+    a SQLite writer holds the whole database already), so that two writers of one stream's
+    rows (an ingest, a scoring) go one after the other."""
+    query = select(Stream).where(Stream.name == name)
+    return session.scalar(query.with_for_update() if lock else query)
 
 
-def require_stream(session: Session, name: str) -> Stream:
-    stream = get_stream(session, name)
+def require_stream(session: Session, name: str, *, lock: bool = False) -> Stream:
+    stream = get_stream(session, name, lock=lock)
     if stream is None:
         known = session.scalars(select(Stream.name).order_by(Stream.name)).all()
         raise StoreConflict(
