@@ -16,7 +16,7 @@ import time
 
 from gpu_kernels.job import Mode, SieveJob
 from gpu_kernels.registry import get_family, get_projection
-from mimicry.sieve import run_sieve
+from mimicry.search.sieve import run_sieve
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ Writes a plain-text file of ``--draws`` draws below 1000 (seeded), then for each
   PostgreSQL: a fresh database on the server, dropped afterwards), timed from start to exit,
   with the command's peak RSS (``wait4``'s ``ru_maxrss`` of that process alone);
 * the same file ingested again (every draw compared with the store, none written);
-* the stream loaded back for a run (``mimicry.records.load_history`` in a fresh process);
+* the stream loaded back for a run (``mimicry.store.records.load_history`` in a fresh process);
 * beside them, the database's own bulk loader on the same file into a table keyed by position
   (``sqlite3``'s ``.import`` into a rowid table, whose row id is the position; ``psql``'s
   ``\\copy`` into a table with a ``bigserial`` primary key): what a loader written in the
@@ -34,7 +34,7 @@ from pathlib import Path
 MIMICRY = str(Path(sys.executable).with_name("mimicry"))
 MODULUS = 1000
 LOAD = (
-    "import sys; from mimicry.records import load_history; "
+    "import sys; from mimicry.store.records import load_history; "
     "history = load_history('bench'); assert len(history) == int(sys.argv[1])"
 )
 

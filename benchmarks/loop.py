@@ -56,7 +56,7 @@ def search_request(stream: str):
 def reseed_world(change: int, per_tick: int) -> dict:
     from flows.pipeline import pipeline
     from flows.watcher import watcher_tick
-    from mimicry.feed import FeedSpec, Reseed, feed, save_feed
+    from mimicry.loop.feed import FeedSpec, Reseed, feed, save_feed
     from mimicry.store.database import connect
     from mimicry.store.decisions import list_decisions
     from mimicry.store.predictions import run_scores

@@ -15,7 +15,7 @@ import json
 import os
 
 from gpu_kernels.registry import FAMILIES
-from mimicry.bench import bench_family
+from mimicry.search.bench import bench_family
 
 
 def main() -> None:

@@ -50,7 +50,7 @@ def fresh_home() -> Path:
 
 def seeded_stream(home: Path, draws: int = 300, change: int | None = None) -> Path:
     """A glibc rand() stream fed from a feed file (re-seeded at ``change``), searched once."""
-    from mimicry.feed import FeedSpec, Reseed, feed, save_feed
+    from mimicry.loop.feed import FeedSpec, Reseed, feed, save_feed
 
     path = home / "feed.json"
     seeds = [Reseed(position=0, seed=1 + secrets.randbelow(4000))]
@@ -207,7 +207,7 @@ def idle(minutes: float, interval_seconds: float) -> bool:
 def sustained(minutes: float, interval_seconds: float, per_tick: int) -> bool:
     from sqlalchemy import func, select
 
-    from mimicry.feed import draws_of, feed, load_feed
+    from mimicry.loop.feed import draws_of, feed, load_feed
     from mimicry.store.database import connect
     from mimicry.store.models import DecisionRecord
     from mimicry.store.predictions import run_scores
@@ -301,7 +301,7 @@ def retrains(count: int) -> bool:
     from sqlalchemy import func, select
 
     from flows.watcher import watcher_tick
-    from mimicry.feed import feed
+    from mimicry.loop.feed import feed
     from mimicry.store.database import connect
     from mimicry.store.models import DecisionRecord, Run
 

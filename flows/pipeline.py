@@ -1,9 +1,9 @@
 """The pipeline flow: ingest → 1 window → 2 sieve → 2.5 scorer → 3 scoring → 4 model selection
 → 5 training and test → 6 prediction.
 
-Steps 1–4 see the training draws only; the newest draws are held out (``mimicry.splits``) for
-Step 5's one evaluation on the untouched test split, which also calibrates Step 6. The flow only
-composes tasks: every step is a plain function in ``tasks/``, store writes are in
+Steps 1–4 see the training draws only; the newest draws are held out (``mimicry.ranking.splits``)
+for Step 5's one evaluation on the untouched test split, which also calibrates Step 6. The flow
+only composes tasks: every step is a plain function in ``tasks/``, store writes are in
 ``mimicry.store``, words and artifacts in ``flows/report.py``.
 """
 
@@ -16,12 +16,12 @@ from flows.runner import dask_task_runner
 from flows.sieve import sieve_step
 from flows.steps import run_in_progress, step
 from flows.stream_slot import one_run_per_stream
-from mimicry.records import close_run, halted_dispatch
+from mimicry.ranking.splits import segment_of, split_history
 from mimicry.render import verdict_line, window_choice_line
 from mimicry.requests import PipelineRequest
 from mimicry.settings import get_settings
-from mimicry.splits import segment_of, split_history
 from mimicry.store.database import database_url
+from mimicry.store.records import close_run, halted_dispatch
 from tasks.ingest import ingest_task
 from tasks.runs import (
     load_history_task,

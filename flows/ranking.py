@@ -13,11 +13,11 @@ from prefect import get_run_logger
 from flows.report import ranking_answer, ranking_artifacts
 from flows.steps import step
 from gpu_kernels.job import SieveJob
-from mimicry.models import get_model_type
-from mimicry.next_draw import Calibration
+from mimicry.ranking.models import get_model_type
+from mimicry.ranking.next_draw import Calibration
+from mimicry.ranking.splits import walk_forward_cuts
 from mimicry.render import prediction_line, signal_line
 from mimicry.requests import RankingSettings
-from mimicry.splits import walk_forward_cuts
 from mimicry.store.database import database_url
 from tasks.model_select import select_model_task
 from tasks.predict import predict_task

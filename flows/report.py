@@ -18,8 +18,8 @@ from mimicry.answers import (
     run_answer,
 )
 from mimicry.render import incompleteness, plain_markdown, summary_markdown, survivor_rows
-from mimicry.results import SieveResult
-from mimicry.statistics import p_value_text
+from mimicry.search.results import SieveResult
+from mimicry.search.statistics import p_value_text
 
 
 def sieve_answer(run_id: str, results: list[SieveResult], top: int, choices: dict) -> RunAnswer:

@@ -11,9 +11,9 @@ from flows.ranking import rank_and_predict
 from flows.runner import dask_task_runner
 from flows.steps import run_in_progress, step
 from flows.stream_slot import one_run_per_stream
-from mimicry.records import close_run, halted_dispatch
+from mimicry.ranking.splits import segment_of, split_history
 from mimicry.requests import RETRAIN_KIND, RetrainRequest
-from mimicry.splits import segment_of, split_history
+from mimicry.store.records import close_run, halted_dispatch
 from tasks.runs import load_history_task, load_search_task, start_run_task
 
 

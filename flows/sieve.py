@@ -25,15 +25,15 @@ from flows.steps import run_in_progress
 from flows.stopping import check_stop, stop_requested
 from gpu_kernels.backends import backend_type, kernel_version
 from gpu_kernels.job import SieveJob
-from mimicry.records import close_run
 from mimicry.render import verdict_line
 from mimicry.requests import SieveSettings
-from mimicry.results import SieveResult
+from mimicry.search.results import SieveResult
+from mimicry.search.sieve import chunk_bounds, default_chunk_size, missing_ranges
+from mimicry.search.window import requested_config
 from mimicry.settings import get_settings
-from mimicry.sieve import chunk_bounds, default_chunk_size, missing_ranges
 from mimicry.store.database import connect, store_fingerprint
+from mimicry.store.records import close_run
 from mimicry.store.runs import chunk_results, ledger_chunks
-from mimicry.window import requested_config
 from tasks.runs import (
     load_history_task,
     start_run_task,

@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from flows.stopping import CANCEL, STOP, check_stop
-from mimicry.records import beat_run, close_run
 from mimicry.settings import get_settings
+from mimicry.store.records import beat_run, close_run
 
 
 @contextmanager

@@ -212,7 +212,7 @@ class SieveJob(BaseModel):
         window's positions (variable skip).
 
         With variable skip the gap sequence is searched, not enumerated: its branching enters
-        the per-hypothesis chance instead (:mod:`mimicry.statistics`).
+        the per-hypothesis chance instead (:mod:`mimicry.search.statistics`).
         """
         if self.variable_skip:
             lo, hi = self.positions

@@ -11,8 +11,8 @@ from typing import Any
 from pydantic import BaseModel, Field, computed_field
 
 from gpu_kernels.job import SieveJob
-from mimicry.next_draw import NextDraw
-from mimicry.results import SieveResult, SieveStats, Survivor
+from mimicry.ranking.next_draw import NextDraw
+from mimicry.search.results import SieveResult, SieveStats, Survivor
 
 
 class FamilySummary(BaseModel):

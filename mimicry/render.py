@@ -11,8 +11,8 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from mimicry.results import Survivor
-from mimicry.statistics import SIGNIFICANCE_LEVEL, p_value_text
+from mimicry.search.results import Survivor
+from mimicry.search.statistics import SIGNIFICANCE_LEVEL, p_value_text
 
 #: Unicode categories that change how a terminal shows what follows instead of showing a
 #: character: controls (C0, DEL, C1: escape sequences, bells, carriage returns), formats
@@ -164,7 +164,7 @@ def search_line(candidates: int, hypotheses: int, seconds: float) -> str:
 
 
 def window_choice_line(family: str, choice) -> str:
-    """What Step 1 decided for a family (a :class:`mimicry.window.WindowChoice`) and why."""
+    """What Step 1 decided for a family (a :class:`mimicry.search.window.WindowChoice`) and why."""
     config = choice.config
     kind = "variable" if config.variable_skip else "constant"
     matches = "all" if config.min_matches is None else config.min_matches
@@ -181,7 +181,7 @@ def window_choice_line(family: str, choice) -> str:
 
 
 def chunk_line(summary) -> str:
-    """A chunk task's result (a :class:`mimicry.chunks.ChunkSummary`)."""
+    """A chunk task's result (a :class:`mimicry.search.chunks.ChunkSummary`)."""
     found = "found in the ledger" if not summary.new else f"sieved in {summary.seconds:.2f} s"
     if summary.backend:
         found += f" by the {summary.backend} backend"
@@ -199,7 +199,8 @@ def verdict_line(answer) -> str:
 
 
 def signal_line(report) -> str:
-    """Step 5's signal gate and the test split (a :class:`mimicry.training.TrainingReport`)."""
+    """Step 5's signal gate and the test split (a
+    :class:`mimicry.ranking.training.TrainingReport`)."""
     test = report.test
     return (
         f"Step 5: {'signal' if report.signal else 'no signal'} ({report.signal_reason}); "
@@ -209,7 +210,7 @@ def signal_line(report) -> str:
 
 
 def prediction_line(prediction) -> str:
-    """Step 6's pool for the next draw (a :class:`mimicry.next_draw.NextDraw`)."""
+    """Step 6's pool for the next draw (a :class:`mimicry.ranking.next_draw.NextDraw`)."""
     low, high = prediction.p_hit_interval
     return (
         f"Step 6: next draw of {prediction.stream!r} (position {prediction.position}): pool "

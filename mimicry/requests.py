@@ -18,8 +18,8 @@ from gpu_kernels.job import (
 )
 from gpu_kernels.projections import MAX_FIXED_MODULUS, MAX_MODULUS, PROJECTIONS
 from gpu_kernels.registry import FAMILIES, get_family
-from mimicry.models import MODEL_NAMES
 from mimicry.names import StreamName
+from mimicry.ranking.models import MODEL_NAMES
 from mimicry.settings import Settings
 
 #: Families sieved when a run names none: every one whose default seed range (at most 2^32

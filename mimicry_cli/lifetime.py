@@ -42,7 +42,7 @@ _PR_SET_PDEATHSIG = 1
 
 
 #: Seconds a stopped flow has to reach a boundary and close its run before the command exits
-#: without it (the run then goes stale and is marked crashed, ``mimicry.records``).
+#: without it (the run then goes stale and is marked crashed, ``mimicry.store.records``).
 STOP_GRACE_SECONDS = 30
 
 

@@ -12,8 +12,8 @@ from rich.text import Text
 from sqlalchemy import select
 
 from mimicry.render import plain_text
+from mimicry.search.statistics import p_value_text
 from mimicry.settings import get_settings
-from mimicry.statistics import p_value_text
 from mimicry.store.database import connect
 from mimicry.store.models import Stream
 from mimicry.store.streams import StoreConflict, append_draws, require_stream
@@ -81,7 +81,7 @@ def print_prediction(prediction, console: Console | None = None) -> None:
 @app.command()
 def predict(stream: StreamFlag = None, as_json: JsonFlag = False) -> None:
     """The latest prediction for a stream's next draw (made by the last run, rolled forward)."""
-    from mimicry.evaluation import evaluate_stream
+    from mimicry.loop.evaluation import evaluate_stream
 
     with store_errors():
         name = resolve_stream(stream)
@@ -101,7 +101,7 @@ def evaluate(
     as_json: JsonFlag = False,
 ) -> None:
     """Append a new draw, score the prediction for it, and predict the next one."""
-    from mimicry.evaluation import evaluate_stream
+    from mimicry.loop.evaluation import evaluate_stream
 
     with store_errors():
         name = resolve_stream(stream)

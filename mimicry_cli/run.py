@@ -17,13 +17,13 @@ from flows.stopping import check_stop
 from gpu_kernels.job import Mode
 from gpu_kernels.projections import MAX_MODULUS
 from mimicry.answers import RunAnswer
-from mimicry.draws import DrawFileError
-from mimicry.ingest import check_ingest
-from mimicry.models import MODEL_NAMES
+from mimicry.draws.files import DrawFileError
+from mimicry.draws.ingest import check_ingest
 from mimicry.names import BadName
+from mimicry.ranking.models import MODEL_NAMES
 from mimicry.render import plain_text, search_line, survivor_rows
 from mimicry.requests import DEFAULT_FAMILIES, PipelineRequest, RankingSettings, SieveSettings
-from mimicry.statistics import p_value_text
+from mimicry.search.statistics import p_value_text
 from mimicry.store.database import StoreFault, StoreUnusable, connect
 from mimicry.store.streams import StoreConflict
 from mimicry_cli.common import (
@@ -227,7 +227,7 @@ def explain_failure(error: object, draws: Path) -> None:
 
 def require_history_to_hold_out(request: PipelineRequest, file_draws: int, path: Path) -> None:
     """Refuse, before anything is written, a history too short to hold draws out and train."""
-    from mimicry.splits import HistoryTooShort, split_history
+    from mimicry.ranking.splits import HistoryTooShort, split_history
     from mimicry.store.streams import draw_count, get_stream
 
     with connect(read_only=True) as session:

@@ -19,11 +19,11 @@ from rich.text import Text
 from gpu_kernels.job import MAX_CALL, JobFieldError, Mode
 from gpu_kernels.projections import MAX_MODULUS
 from mimicry.answers import SieveAnswer
-from mimicry.draws import DrawFileError
-from mimicry.estimate import rate_text
-from mimicry.forms import in_program_form, read_codes
+from mimicry.draws.files import DrawFileError
+from mimicry.draws.forms import in_program_form, read_codes
 from mimicry.render import plain_text, survivor_rows
 from mimicry.requests import SieveSettings
+from mimicry.search.estimate import rate_text
 from mimicry.settings import get_settings
 from mimicry_cli.common import (
     SURVIVOR_LAYOUT,
@@ -90,14 +90,14 @@ def sieve(
 ) -> None:
     """Sieve seeds or states of one family for the generator behind DRAWS."""
     from gpu_kernels.backends import BackendUnavailable
+    from mimicry.search.sieve import run_sieve
+    from mimicry.search.window import requested_config
     from mimicry.settings import sieve_backend
-    from mimicry.sieve import run_sieve
-    from mimicry.window import requested_config
 
     modulus = modulus_for(projection, modulus, family)
     check_modulus(projection, modulus, family)
     try:
-        # The draws as the program printed them, as their codes in [0, M) (mimicry.forms).
+        # The draws as the program printed them, as their codes in [0, M) (mimicry.draws.forms).
         history = read_codes(draws, projection, modulus, session=session, column=column)
     except DrawFileError as error:
         fail(str(error))
@@ -164,7 +164,7 @@ def check_modulus(projection: str, modulus: int, family: str) -> None:
     """``--modulus`` against the projection: 2 to 2^31 where it takes a bound, its own range
     where it has one (checked before the file is read, in the job's words)."""
     from gpu_kernels.registry import get_family
-    from mimicry.forms import projection_or_none
+    from mimicry.draws.forms import projection_or_none
 
     chosen = projection_or_none(projection)
     try:
@@ -190,7 +190,7 @@ class RateColumn(ProgressColumn):
 def announce_size(job, engine, *, named: bool, confirmed: bool) -> None:
     """Say how long a big search will take before it starts, and refuse one given no seeds
     that would outlast ``MIMICRY_CONFIRM_SECONDS`` unless ``--yes`` says to go."""
-    from mimicry.estimate import UNPROBED_CANDIDATES, measure
+    from mimicry.search.estimate import UNPROBED_CANDIDATES, measure
 
     if job.candidate_count <= UNPROBED_CANDIDATES:
         return
@@ -329,7 +329,7 @@ def bench(
     """Candidates per second per family: window of 8 draws mod 1000, skip 0."""
     from gpu_kernels.backends import BackendUnavailable
     from gpu_kernels.registry import get_family
-    from mimicry.bench import bench_family
+    from mimicry.search.bench import bench_family
 
     names = family or None
     for name in names or []:

@@ -14,11 +14,11 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from mimicry.draws import DrawFileError
+from mimicry.draws.files import DrawFileError
 from mimicry.names import BadName
 from mimicry.render import plain_text
+from mimicry.search.statistics import p_value_text
 from mimicry.settings import get_settings
-from mimicry.statistics import p_value_text
 from mimicry.store.database import StoreFault, StoreUnusable, connect, database_url, upgrade
 from mimicry.store.models import Draw, Run, Stream
 from mimicry.store.runs import mark_crashed
@@ -89,7 +89,7 @@ def ingest(
     as_json: JsonFlag = False,
 ) -> None:
     """Validate DRAWS and append them to a stream, all or nothing (re-ingesting is a no-op)."""
-    from mimicry.ingest import ingest_file
+    from mimicry.draws.ingest import ingest_file
 
     with store_errors():
         try:
@@ -102,7 +102,7 @@ def ingest(
             fail(bad_name(error, draws))
     scored = []
     if report.added:
-        from mimicry.evaluation import evaluate_stream
+        from mimicry.loop.evaluation import evaluate_stream
 
         with store_errors():
             scored, _ = evaluate_stream(report.stream, get_settings().pool_size)

@@ -6,9 +6,9 @@ A task module may import this package's shared cache and retry policies, never a
 
 from prefect.cache_policies import INPUTS, TASK_SOURCE, CacheKeyFnPolicy
 
-from mimicry.chunks import StoreMismatch
-from mimicry.draws import DrawFileError
+from mimicry.draws.files import DrawFileError
 from mimicry.names import BadName
+from mimicry.search.chunks import StoreMismatch
 from mimicry.store.database import StoreFault, store_fingerprint
 from mimicry.store.streams import StoreConflict
 

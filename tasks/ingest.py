@@ -1,10 +1,10 @@
-"""Ingest as a Prefect task (:mod:`mimicry.ingest`): retried only when retrying can help."""
+"""Ingest as a Prefect task (:mod:`mimicry.draws.ingest`): retried only when retrying can help."""
 
 from __future__ import annotations
 
 from prefect import task
 
-from mimicry.ingest import ingest_file
+from mimicry.draws.ingest import ingest_file
 from tasks import transient
 
 ingest_task = task(

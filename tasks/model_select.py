@@ -1,10 +1,10 @@
-"""Step 4 as a Prefect task: model selection (:mod:`mimicry.selection`)."""
+"""Step 4 as a Prefect task: model selection (:mod:`mimicry.ranking.selection`)."""
 
 from __future__ import annotations
 
 from prefect import task
 
-from mimicry.selection import select_model
+from mimicry.ranking.selection import select_model
 from tasks import INPUTS_CODE_AND_STORE
 
 select_model_task = task(

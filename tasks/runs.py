@@ -1,4 +1,4 @@
-"""Run bookkeeping as Prefect tasks (:mod:`mimicry.records`)."""
+"""Run bookkeeping as Prefect tasks (:mod:`mimicry.store.records`)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from mimicry.records import (
+from mimicry.store.records import (
     load_history,
     load_search,
     start_run,

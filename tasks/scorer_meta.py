@@ -1,10 +1,11 @@
-"""Step 2.5 as a Prefect task: the scorer meta-optimisation (:mod:`mimicry.scorer_search`)."""
+"""Step 2.5 as a Prefect task: the scorer meta-optimisation
+(:mod:`mimicry.ranking.scorer_search`)."""
 
 from __future__ import annotations
 
 from prefect import task
 
-from mimicry.scorer_search import optimize_scorer
+from mimicry.ranking.scorer_search import optimize_scorer
 from tasks import INPUTS_CODE_AND_STORE
 
 optimize_scorer_task = task(

@@ -1,10 +1,11 @@
-"""Step 3 as Prefect tasks: the hypothesis population and full scoring (:mod:`mimicry.scoring`)."""
+"""Step 3 as Prefect tasks: the hypothesis population and full scoring
+(:mod:`mimicry.ranking.scoring`)."""
 
 from __future__ import annotations
 
 from prefect import task
 
-from mimicry.scoring import build_population, score_population
+from mimicry.ranking.scoring import build_population, score_population
 from tasks import INPUTS_CODE_AND_STORE
 
 score_population_task = task(

@@ -1,5 +1,5 @@
 """Step 2 as Prefect tasks: one chunk of a job on a Dask worker, then the job's answer
-(:mod:`mimicry.chunks`).
+(:mod:`mimicry.search.chunks`).
 
 The chunk task adds retries with backoff and a cache key made of the job's content hash, the
 chunk bounds, the kernel version and the store: a re-run after a crash finds the finished chunks
@@ -16,8 +16,8 @@ from prefect.tasks import exponential_backoff
 
 from gpu_kernels.backends import kernel_version
 from gpu_kernels.job import SieveJob
-from mimicry.chunks import ChunkSummary, assemble_from_ledger, sieve_chunk
 from mimicry.render import chunk_line
+from mimicry.search.chunks import ChunkSummary, assemble_from_ledger, sieve_chunk
 from mimicry.store.database import store_fingerprint
 from tasks import transient
 

@@ -1,9 +1,10 @@
-"""Step 5 as a Prefect task: anti-overfit training and the test (:mod:`mimicry.training`)."""
+"""Step 5 as a Prefect task: anti-overfit training and the test
+(:mod:`mimicry.ranking.training`)."""
 
 from __future__ import annotations
 
 from prefect import task
 
-from mimicry.training import train_and_test
+from mimicry.ranking.training import train_and_test
 
 train_task = task(train_and_test, name="anti-overfit-training", retries=1)

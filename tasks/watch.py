@@ -1,12 +1,12 @@
-"""The WATCHER's steps as Prefect tasks (:mod:`watcher`, :mod:`mimicry.evaluation`). Nothing here
-is cached: every tick reads the store as it is now."""
+"""The WATCHER's steps as Prefect tasks (:mod:`watcher`, :mod:`mimicry.loop.evaluation`).
+Nothing here is cached: every tick reads the store as it is now."""
 
 from __future__ import annotations
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from mimicry.evaluation import evaluate_stream
+from mimicry.loop.evaluation import evaluate_stream
 from mimicry.render import plain_markdown
 from watcher.lifecycle import claim, expire_approvals, finished, resolve_running, started
 from watcher.picture import write_health_picture

@@ -2,7 +2,7 @@
 
 Positions count calls (projected draws), as the sieve does (DESIGN.md §3–§4). A :class:`Stream`
 draws calls one by one with the family's ``next`` and the projection's ``accepts``/``value``
-(not with :class:`mimicry.hypothesis.Calls`, the code under test), and remembers the family
+(not with :class:`mimicry.search.hypothesis.Calls`, the code under test), and remembers the family
 state right before each call: that is what state mode enumerates.
 """
 
@@ -15,7 +15,7 @@ from gpu_kernels.family import Family, State
 from gpu_kernels.job import SieveJob, WindowMatch
 from gpu_kernels.projections import Projection
 from gpu_kernels.registry import get_family, get_projection
-from mimicry.population import Hypothesis, Source
+from mimicry.ranking.population import Hypothesis, Source
 
 
 class Stream:

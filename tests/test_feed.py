@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from llm.bundle import build_bundle
-from mimicry.feed import FeedError, FeedSpec, Reseed, draws_of, feed, load_feed, save_feed
+from mimicry.loop.feed import FeedError, FeedSpec, Reseed, draws_of, feed, load_feed, save_feed
 from mimicry.store.database import connect
 from mimicry.store.streams import append_draws, require_stream, stored_values
 

@@ -32,7 +32,7 @@ from sqlalchemy import func, select
 
 from flows.pipeline import pipeline
 from flows.watcher import watcher_tick
-from mimicry.feed import FeedSpec, Reseed, draws_of, feed, load_feed, save_feed
+from mimicry.loop.feed import FeedSpec, Reseed, draws_of, feed, load_feed, save_feed
 from mimicry.requests import PipelineRequest, SieveSettings
 from mimicry.settings import get_settings
 from mimicry.store.database import connect
@@ -206,8 +206,14 @@ def test_the_store_refuses_a_second_evaluation_of_a_position(home):
         for prediction in made:
             session.add(
                 Evaluation(
-                    prediction_id=prediction.id, stream_id=record.id, position=30, actual=1,
-                    hit=True, rank=1, log_loss_gain=0.0, rolling={},
+                    prediction_id=prediction.id,
+                    stream_id=record.id,
+                    position=30,
+                    actual=1,
+                    hit=True,
+                    rank=1,
+                    log_loss_gain=0.0,
+                    rolling={},
                 )
             )
             session.flush()

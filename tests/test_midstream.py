@@ -14,7 +14,7 @@ import pytest
 
 from gpu_kernels.job import Mode, SieveJob
 from gpu_kernels.registry import get_family
-from mimicry.sieve import run_sieve
+from mimicry.search.sieve import run_sieve
 from tests.history import Stream
 
 FAMILY = get_family("xorshift32")

@@ -6,7 +6,7 @@ import numpy as np
 import optuna
 import pytest
 
-from mimicry.models import MODEL_NAMES, get_model_type
+from mimicry.ranking.models import MODEL_NAMES, get_model_type
 
 
 def synthetic(rows: int, seed: int):

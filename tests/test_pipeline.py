@@ -37,10 +37,10 @@ from gpu_kernels.backends import kernel_version
 from gpu_kernels.backends.cpu import CpuBackend
 from gpu_kernels.backends.gpu import GpuBackend
 from gpu_kernels.job import SieveJob
-from mimicry.ingest import ingest_file
+from mimicry.draws.ingest import ingest_file
 from mimicry.requests import PipelineRequest, SieveSettings
+from mimicry.search.sieve import default_chunk_size
 from mimicry.settings import get_settings
-from mimicry.sieve import default_chunk_size
 from mimicry.store.database import connect
 from mimicry.store.models import Run
 from mimicry.store.runs import ledger_chunks

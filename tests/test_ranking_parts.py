@@ -11,7 +11,7 @@ import pytest
 
 from gpu_kernels.calls import Calls
 from gpu_kernels.job import SieveJob, WindowMatch
-from mimicry.features import (
+from mimicry.ranking.features import (
     FEATURE_NAMES,
     ScorerConfig,
     coarse_divisors,
@@ -19,24 +19,24 @@ from mimicry.features import (
     labels,
     schema_hash,
 )
-from mimicry.forecast import (
+from mimicry.ranking.forecast import (
     binom_p_value,
     clopper_pearson,
     distribution,
     pool,
     score_span,
 )
-from mimicry.hypothesis import NO_CALL, track
-from mimicry.population import Hypothesis, Source, decoy_job, merge, relaxed_threshold
-from mimicry.scoring import TrackBook, deduplicate
-from mimicry.splits import (
+from mimicry.ranking.population import Hypothesis, Source, decoy_job, merge, relaxed_threshold
+from mimicry.ranking.scoring import TrackBook, deduplicate
+from mimicry.ranking.splits import (
     HistoryTooShort,
     held_out_count,
     split_history,
     walk_forward_cuts,
     walk_forward_folds,
 )
-from mimicry.training import NullComparison, shuffled_labels
+from mimicry.ranking.training import NullComparison, shuffled_labels
+from mimicry.search.hypothesis import NO_CALL, track
 from tests.history import constant_positions, make_history, truth_and_decoys, variable_positions
 
 # -- splits ------------------------------------------------------------------------------------

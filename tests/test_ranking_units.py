@@ -17,16 +17,16 @@ import numpy as np
 import optuna
 import pytest
 
-from mimicry.evaluation import rank_of, rolling_metrics, score_prediction
-from mimicry.features import ScorerConfig, categorical_columns
-from mimicry.forecast import binom_p_value, clopper_pearson, pool
-from mimicry.models import get_model_type
-from mimicry.next_draw import Calibration
-from mimicry.population import Hypothesis
-from mimicry.prediction import predict_next
-from mimicry.scorer_search import optimize_scorer, validation_gain
-from mimicry.scoring import TrackBook, score_population
-from mimicry.selection import (
+from mimicry.loop.evaluation import rank_of, rolling_metrics, score_prediction
+from mimicry.ranking.features import ScorerConfig, categorical_columns
+from mimicry.ranking.forecast import binom_p_value, clopper_pearson, pool
+from mimicry.ranking.models import get_model_type
+from mimicry.ranking.next_draw import Calibration
+from mimicry.ranking.population import Hypothesis
+from mimicry.ranking.prediction import predict_next
+from mimicry.ranking.scorer_search import optimize_scorer, validation_gain
+from mimicry.ranking.scoring import TrackBook, score_population
+from mimicry.ranking.selection import (
     Selection,
     TypeResult,
     folds_of,
@@ -34,9 +34,8 @@ from mimicry.selection import (
     stack,
     walk_forward_scores,
 )
-from mimicry.splits import Cut, walk_forward_cuts
-from mimicry.store.models import Evaluation, Prediction
-from mimicry.training import (
+from mimicry.ranking.splits import Cut, walk_forward_cuts
+from mimicry.ranking.training import (
     HIT_LEVEL,
     NULL_LEVEL,
     NullComparison,
@@ -44,6 +43,7 @@ from mimicry.training import (
     signal_gate,
     train_and_test,
 )
+from mimicry.store.models import Evaluation, Prediction
 from tests.history import make_history, truth_and_decoys
 
 MODULUS = 1000

@@ -31,8 +31,8 @@ from flows.pipeline import pipeline
 from gpu_kernels.backends import kernel_version
 from gpu_kernels.backends.cpu import CpuBackend
 from gpu_kernels.job import SieveJob
-from mimicry.chunks import StoreMismatch, sieve_chunk
 from mimicry.requests import PipelineRequest, SieveSettings
+from mimicry.search.chunks import StoreMismatch, sieve_chunk
 from mimicry.store.database import connect, store_fingerprint
 from mimicry.store.models import Chunk, Draw, Run
 from mimicry.store.runs import ledger_chunks

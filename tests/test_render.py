@@ -17,7 +17,7 @@ from mimicry.render import (
     summary_markdown,
     survivor_rows,
 )
-from mimicry.results import SieveResult, SieveStats, Survivor
+from mimicry.search.results import SieveResult, SieveStats, Survivor
 
 
 def _survivor(p_value: float, offset: int | None = 3, seed: int = 11) -> Survivor:

@@ -31,7 +31,7 @@ from gpu_kernels.backends.reference import ReferenceBackend
 from gpu_kernels.job import ChunkResult, Mode, SieveJob
 from gpu_kernels.projections import PROJECTIONS
 from gpu_kernels.registry import FAMILIES, get_family
-from mimicry.sieve import (
+from mimicry.search.sieve import (
     assemble,
     chunk_bounds,
     default_chunk_size,

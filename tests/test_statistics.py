@@ -20,8 +20,8 @@ from scipy.stats import binom
 
 from gpu_kernels.backends.cpu import CpuBackend
 from gpu_kernels.job import SieveJob
-from mimicry.sieve import run_sieve
-from mimicry.statistics import (
+from mimicry.search.sieve import run_sieve
+from mimicry.search.statistics import (
     SIGNIFICANCE_LEVEL,
     chance_per_hypothesis,
     expected_false_survivors,
@@ -361,7 +361,7 @@ def test_a_real_generator_is_significant_where_chance_is_not():
 
 
 def test_p_values_read_as_people_expect():
-    from mimicry.statistics import p_value_text
+    from mimicry.search.statistics import p_value_text
 
     assert p_value_text(0.0123456) == "= 0.0123"
     assert p_value_text(1.34e-208) == "= 1.34e-208"

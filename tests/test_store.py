@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import func, select, text
 
 from gpu_kernels.job import ChunkResult, SieveJob, WindowMatch
-from mimicry.draws import stream_draws
-from mimicry.sieve import assemble
+from mimicry.draws.files import stream_draws
+from mimicry.search.sieve import assemble
 from mimicry.store.database import (
     SCHEMA_REVISION,
     StoreLost,

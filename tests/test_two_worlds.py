@@ -23,8 +23,8 @@ from scipy.stats import binom
 from sqlalchemy import select
 
 from flows.pipeline import pipeline
-from mimicry.evaluation import evaluate_stream
-from mimicry.features import ScorerConfig
+from mimicry.loop.evaluation import evaluate_stream
+from mimicry.ranking.features import ScorerConfig
 from mimicry.requests import PipelineRequest, RankingSettings, SieveSettings
 from mimicry.store.database import connect, database_url
 from mimicry.store.models import (

@@ -26,7 +26,7 @@ from prefect.testing.utilities import prefect_test_harness
 from flows.pipeline import pipeline
 from flows.stream_slot import slot_name
 from flows.watcher import watcher_tick
-from mimicry.feed import FeedSpec, Reseed, feed, save_feed
+from mimicry.loop.feed import FeedSpec, Reseed, feed, save_feed
 from mimicry.requests import PipelineRequest, RankingSettings, SieveSettings
 from mimicry.settings import get_settings
 from mimicry.store.database import connect

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mimicry.continuation import best_survivor
 from mimicry.requests import RETRAIN_KIND
+from mimicry.search.continuation import best_survivor
 from mimicry.store.decisions import searches_today
 from mimicry.store.models import Evaluation, PopulationRecord, Prediction, Run, Stream, as_utc
 from mimicry.store.runs import runs_in_progress

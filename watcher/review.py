@@ -19,9 +19,9 @@ from gpu_kernels.job import Mode
 from llm.advisor import AdviceReport, advise
 from llm.backends import AdvisorUnavailable, HeuristicBackend, backend_from, sized_bundle
 from llm.schemas import Action
+from mimicry.ranking.splits import HistoryTooShort, split_history
 from mimicry.requests import PipelineRequest, RankingSettings, RetrainRequest
 from mimicry.settings import get_settings
-from mimicry.splits import HistoryTooShort, split_history
 from mimicry.store.database import connect
 from mimicry.store.decisions import applied_changes, find_decision
 from mimicry.store.models import DecisionRecord, Run, Stream

@@ -59,7 +59,7 @@ class SieveBackend(Protocol):
     dask_resources: ClassVar[dict[str, int]]
     #: Hypotheses a chunk holds when the caller sets no chunk size: seconds of work on this
     #: backend, so that a chunk's task bookkeeping (a Prefect task run costs 0.1–0.25 s of CPU)
-    #: stays a few per cent of it (see :func:`mimicry.sieve.default_chunk_size`).
+    #: stays a few per cent of it (see :func:`mimicry.search.sieve.default_chunk_size`).
     chunk_hypotheses: int
     #: The smallest and largest default chunk, in candidates: progress and retries stay fine
     #: grained for jobs with many hypotheses per candidate, and a cheap job still makes chunks

@@ -53,7 +53,7 @@ def block_capacity(job: SieveJob) -> int:
     """Room for 8× the chance survivors a block expects (short windows, small M), bounded by the
     block's hypotheses; the buffer's untouched pages cost no memory. The chance is the union
     bound ``C(W, misses) · (B/M)^(W - misses)`` over which draws match (B: calls a draw may sit
-    on), never below the exact figure of :mod:`mimicry.statistics`."""
+    on), never below the exact figure of :mod:`mimicry.search.statistics`."""
     matched = job.window_size - job.misses_allowed
     chance = min(
         1.0,

@@ -232,7 +232,7 @@ class PopulationRecord(Base):
     __tablename__ = "populations"
 
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id"), primary_key=True)
-    #: ``mimicry.population.Hypothesis`` dumps, in the order feature rows refer to.
+    #: ``mimicry.ranking.population.Hypothesis`` dumps, in the order feature rows refer to.
     hypotheses: Mapped[list[Any]] = mapped_column(JSON)
     scorer_config: Mapped[dict[str, Any]] = mapped_column(JSON)
     #: Step 2.5's result (validation gain, trials, study).

@@ -49,7 +49,7 @@ def save_feature_table(
 
 
 if TYPE_CHECKING:
-    from mimicry.next_draw import NextDraw
+    from mimicry.ranking.next_draw import NextDraw
 
 
 def save_prediction(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from mimicry.models import RankingModel, get_model_type
+from mimicry.ranking.models import RankingModel, get_model_type
 from mimicry.store.models import TrainedModel
 
 

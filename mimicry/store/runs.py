@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gpu_kernels.job import ChunkResult, SieveJob, WindowMatch
-from mimicry.results import SieveResult
+from mimicry.search.results import SieveResult
 from mimicry.store.models import Chunk, Run, SieveJobRecord, SurvivorRecord, as_utc, utcnow
 
 
@@ -175,7 +175,8 @@ def ledger_chunks(session: Session, job_key: str, kernel_version: str) -> list[C
 
 
 def chunk_results(chunks: Iterable[Chunk]) -> list[ChunkResult]:
-    """Ledger rows as the engine's :class:`ChunkResult`, for :func:`mimicry.sieve.assemble`."""
+    """Ledger rows as the engine's :class:`ChunkResult`, for
+    :func:`mimicry.search.sieve.assemble`."""
     return [
         ChunkResult(
             lo=chunk.lo,

@@ -18,7 +18,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mimicry.draws import DrawBatch, DrawStream
+from mimicry.draws.files import DrawBatch, DrawStream
 from mimicry.names import check_source_path, check_stream_name
 from mimicry.store.models import Draw, Ingest, Stream
 

@@ -23,14 +23,14 @@ from collections.abc import Sequence
 import numpy as np
 from pydantic import BaseModel
 
-from mimicry.features import ScorerConfig, categorical_columns, feature_matrix
-from mimicry.forecast import PoolHits
-from mimicry.models import get_model_type
-from mimicry.population import Hypothesis
-from mimicry.scoring import FeatureTable, TrackBook, scored_span
-from mimicry.selection import Selection, stack, walk_forward_scores
-from mimicry.splits import Cut
-from mimicry.statistics import p_value_text
+from mimicry.ranking.features import ScorerConfig, categorical_columns, feature_matrix
+from mimicry.ranking.forecast import PoolHits
+from mimicry.ranking.models import get_model_type
+from mimicry.ranking.population import Hypothesis
+from mimicry.ranking.scoring import FeatureTable, TrackBook, scored_span
+from mimicry.ranking.selection import Selection, stack, walk_forward_scores
+from mimicry.ranking.splits import Cut
+from mimicry.search.statistics import p_value_text
 
 #: The stated significance of the signal gate.
 NULL_LEVEL = 0.05

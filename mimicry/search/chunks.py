@@ -15,9 +15,9 @@ from pydantic import BaseModel
 
 from gpu_kernels.backends import kernel_version
 from gpu_kernels.job import SieveJob
-from mimicry.results import SieveResult
+from mimicry.search.results import SieveResult
+from mimicry.search.sieve import assemble
 from mimicry.settings import sieve_backend
-from mimicry.sieve import assemble
 from mimicry.store.database import connect, store_fingerprint
 from mimicry.store.runs import chunk_results, find_chunk, ledger_chunks, record_chunk
 
@@ -98,7 +98,7 @@ def assemble_from_ledger(
     sieve_seconds: float | None = None,
 ) -> SieveResult:
     """The job's result from whatever chunks the ledger holds for it (see
-    :func:`mimicry.sieve.assemble` for ``history`` and ``newest``)."""
+    :func:`mimicry.search.sieve.assemble` for ``history`` and ``newest``)."""
     with connect() as session:
         chunks = chunk_results(ledger_chunks(session, job.key, kernel_version()))
     return assemble(

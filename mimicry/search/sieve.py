@@ -14,15 +14,15 @@ from gpu_kernels.backends import SieveBackend
 from gpu_kernels.calls import Calls
 from gpu_kernels.job import ChunkResult, Mode, SieveJob, WindowMatch
 from gpu_kernels.registry import get_family
-from mimicry.hypothesis import Extension, continuation, extend, stream_offset
-from mimicry.results import SieveResult, SieveStats, Survivor
-from mimicry.settings import DEFAULT_EXTENSION_LIMIT, sieve_backend
-from mimicry.statistics import (
+from mimicry.search.hypothesis import Extension, continuation, extend, stream_offset
+from mimicry.search.results import SieveResult, SieveStats, Survivor
+from mimicry.search.statistics import (
     SIGNIFICANCE_LEVEL,
     expected_false_survivors,
     job_chance,
     search_p_value,
 )
+from mimicry.settings import DEFAULT_EXTENSION_LIMIT, sieve_backend
 
 Progress = Callable[[int, int], None]
 

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from gpu_kernels.projections import PROJECTIONS, DrawError, Projection
-from mimicry.draws import Domain, DrawFileError, DrawHistory, read_draws
-from mimicry.results import Survivor
+from mimicry.draws.files import Domain, DrawFileError, DrawHistory, read_draws
+from mimicry.search.results import Survivor
 
 
 def projection_or_none(name: str) -> Projection | None:

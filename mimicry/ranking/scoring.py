@@ -1,7 +1,7 @@
 """Step 3, full scoring: the hypothesis population, its tracks, and feature tables per cut.
 
 ``build_population`` reads the sieve's survivors of each job from the coverage ledger and adds
-decoys (see :mod:`mimicry.population`). ``TrackBook`` computes each hypothesis's track once
+decoys (see :mod:`mimicry.ranking.population`). ``TrackBook`` computes each hypothesis's track once
 (constant skip) or per cut (variable skip, whose walk reads the draws before the cut).
 ``score`` turns a population into feature tables for every cut with the configuration Step 2.5
 chose, labels from the draws after each cut.
@@ -19,11 +19,11 @@ from pydantic import BaseModel, ConfigDict
 
 from gpu_kernels.backends import kernel_version
 from gpu_kernels.job import SieveJob
-from mimicry.features import ScorerConfig, feature_matrix, labels
-from mimicry.forecast import SpanScore, score_span, weights_from_scores
-from mimicry.population import Hypothesis, Source, decoy_job, merge, sample_evenly
+from mimicry.ranking.features import ScorerConfig, feature_matrix, labels
+from mimicry.ranking.forecast import SpanScore, score_span, weights_from_scores
+from mimicry.ranking.population import Hypothesis, Source, decoy_job, merge, sample_evenly
+from mimicry.ranking.splits import Cut
 from mimicry.settings import sieve_backend
-from mimicry.splits import Cut
 from mimicry.store.database import connect
 from mimicry.store.runs import chunk_results, ledger_chunks
 

@@ -20,8 +20,8 @@ from scipy.stats import binom
 
 from gpu_kernels.projections import PROJECTIONS
 from gpu_kernels.registry import FAMILIES
-from mimicry.hypothesis import NO_CALL
-from mimicry.population import Hypothesis
+from mimicry.ranking.population import Hypothesis
+from mimicry.search.hypothesis import NO_CALL
 
 SCHEMA_VERSION = 1
 

@@ -13,7 +13,7 @@ from typing import Any, Self
 import numpy as np
 import optuna
 
-from mimicry.models.base import RankingModel, normalised_importance, round_diagnostics
+from mimicry.ranking.models.base import RankingModel, normalised_importance, round_diagnostics
 
 
 class LightGBMModel(RankingModel):

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from gpu_kernels.backends import kernel_version
 from gpu_kernels.job import SieveJob
 from mimicry.requests import RETRAIN_KIND
-from mimicry.results import SieveResult
+from mimicry.search.results import SieveResult
 from mimicry.settings import get_settings
 from mimicry.store.database import connect
 from mimicry.store.decisions import finish_decision, halt_state

@@ -1,7 +1,7 @@
 """Step 2.5, scorer meta-optimisation: how Step 3 should score, tuned on a validation slice.
 
-Optuna (TPE) chooses the :class:`~mimicry.features.ScorerConfig`: which features, how far the
-match counts extend around the window, the recent span, whether hypotheses with identical tracks
+Optuna (TPE) chooses the :class:`~mimicry.ranking.features.ScorerConfig`: which features, how far
+the match counts extend around the window, the recent span, whether hypotheses with identical tracks
 are merged, and how scores become weights in the distribution. A configuration is judged by a
 deliberately plain scorer, a ridge regression fitted on the walk-forward cuts before the last
 one, on the *last* cut's slice of the training draws: the mean log-likelihood gain per draw of
@@ -18,11 +18,11 @@ import numpy as np
 import optuna
 from pydantic import BaseModel
 
-from mimicry.features import FEATURE_NAMES, ScorerConfig, feature_matrix, labels
-from mimicry.population import Hypothesis
-from mimicry.scoring import TrackBook, deduplicate, scored_span
-from mimicry.splits import Cut
-from mimicry.studies import complete_trials, resumable_study
+from mimicry.ranking.features import FEATURE_NAMES, ScorerConfig, feature_matrix, labels
+from mimicry.ranking.population import Hypothesis
+from mimicry.ranking.scoring import TrackBook, deduplicate, scored_span
+from mimicry.ranking.splits import Cut
+from mimicry.ranking.studies import complete_trials, resumable_study
 
 #: Ridge penalty of the plain scorer (features are standardised first).
 RIDGE_ALPHA = 1.0

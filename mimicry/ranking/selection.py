@@ -19,12 +19,12 @@ import numpy as np
 import optuna
 from pydantic import BaseModel
 
-from mimicry.features import ScorerConfig, categorical_columns
-from mimicry.models import MODEL_NAMES, get_model_type
-from mimicry.population import Hypothesis
-from mimicry.scoring import FeatureTable, TrackBook, scored_span
-from mimicry.splits import Fold, walk_forward_folds
-from mimicry.studies import complete_trials, resumable_study
+from mimicry.ranking.features import ScorerConfig, categorical_columns
+from mimicry.ranking.models import MODEL_NAMES, get_model_type
+from mimicry.ranking.population import Hypothesis
+from mimicry.ranking.scoring import FeatureTable, TrackBook, scored_span
+from mimicry.ranking.splits import Fold, walk_forward_folds
+from mimicry.ranking.studies import complete_trials, resumable_study
 
 
 class FoldScore(BaseModel):

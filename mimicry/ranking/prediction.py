@@ -14,12 +14,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from mimicry.features import ScorerConfig, feature_matrix
-from mimicry.forecast import clopper_pearson, distribution, pool, weights_from_scores
-from mimicry.models import RankingModel
-from mimicry.next_draw import Calibration, NextDraw
-from mimicry.population import Hypothesis
-from mimicry.scoring import TrackBook
+from mimicry.ranking.features import ScorerConfig, feature_matrix
+from mimicry.ranking.forecast import clopper_pearson, distribution, pool, weights_from_scores
+from mimicry.ranking.models import RankingModel
+from mimicry.ranking.next_draw import Calibration, NextDraw
+from mimicry.ranking.population import Hypothesis
+from mimicry.ranking.scoring import TrackBook
 
 
 def predict_next(

@@ -1,5 +1,5 @@
 """A next-draw prediction as every layer passes it: the answer of Step 6, a stored row, a line of
-``mimicry predict`` (kept apart from :mod:`mimicry.prediction`, which imports the ranking's
+``mimicry predict`` (kept apart from :mod:`mimicry.ranking.prediction`, which imports the ranking's
 libraries, so the CLI can read an answer without them)."""
 
 from __future__ import annotations

@@ -27,8 +27,8 @@ from pydantic import BaseModel, ConfigDict
 from gpu_kernels.job import JobFieldError, Mode, SieveJob, check_search_space
 from gpu_kernels.registry import get_family
 from mimicry.requests import PipelineRequest, SieveSettings
-from mimicry.sieve import run_sieve
-from mimicry.statistics import SIGNIFICANCE_LEVEL
+from mimicry.search.sieve import run_sieve
+from mimicry.search.statistics import SIGNIFICANCE_LEVEL
 
 if TYPE_CHECKING:
     import optuna
@@ -218,7 +218,7 @@ def optimize_window(
     if not _free_choices(len(history), sieve) or request.window_trials == 0:
         return WindowChoice(config=requested, source="pinned", trials=0, best_significance=0.0)
     # Imported only when there is a study to run: Optuna costs 0.1 s, a pinned run never needs it.
-    from mimicry.studies import complete_trials, resumable_study
+    from mimicry.ranking.studies import complete_trials, resumable_study
 
     lo, hi = candidate_range(family, sieve)
     budget = (lo, min(hi, lo + request.trial_budget - 1))

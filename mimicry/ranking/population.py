@@ -7,8 +7,8 @@ survivors look like; a model that learns to tell them from the truth has learned
 the draws, and with no generator behind the draws the two are indistinguishable, which is what
 the permutation null then shows.
 
-A hypothesis's *track* is the draw it assigns to each history index (``mimicry.hypothesis.track``):
-features, labels and predictions are all read off tracks.
+A hypothesis's *track* is the draw it assigns to each history index
+(``mimicry.search.hypothesis.track``): features, labels and predictions are all read off tracks.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict
 
 from gpu_kernels.calls import Calls
 from gpu_kernels.job import SieveJob, WindowMatch
-from mimicry.hypothesis import track
+from mimicry.search.hypothesis import track
 
 
 class Source(StrEnum):
@@ -73,7 +73,7 @@ class Hypothesis(BaseModel):
 
 def relaxed_threshold(job: SieveJob, sample: int, target: int) -> tuple[int, int]:
     """(min_matches, candidates to sieve) for about ``2 · target`` chance window matches."""
-    from mimicry.statistics import chance_per_hypothesis
+    from mimicry.search.statistics import chance_per_hypothesis
 
     per_candidate = job.hypotheses_per_candidate
     size = job.window_size

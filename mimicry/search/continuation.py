@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gpu_kernels.job import SieveJob, WindowMatch
-from mimicry.next_draw import NextDraw
-from mimicry.population import Hypothesis, Source
+from mimicry.ranking.next_draw import NextDraw
+from mimicry.ranking.population import Hypothesis, Source
 from mimicry.store.models import Run, SieveJobRecord, SurvivorRecord
 
 #: Expected chance survivors of a whole search below which its best survivor predicts alone.

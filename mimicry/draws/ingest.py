@@ -3,7 +3,7 @@ is parsed, checked and written batch by batch, so memory does not grow with its 
 
 from __future__ import annotations
 
-from mimicry.draws import stream_draws
+from mimicry.draws.files import stream_draws
 from mimicry.store.database import connect, require_writable
 from mimicry.store.streams import IngestReport, append_history, check_history
 
@@ -19,7 +19,7 @@ def ingest_file(
 ) -> IngestReport:
     """Read ``path`` (same rules and messages as ``mimicry sieve``) and store it as ``stream``.
 
-    Raises :class:`~mimicry.draws.DrawFileError` for a bad file,
+    Raises :class:`~mimicry.draws.files.DrawFileError` for a bad file,
     :class:`~mimicry.store.streams.StoreConflict` when it disagrees with the stored history and
     :class:`~mimicry.names.BadName` for a name the store cannot keep; either way nothing is
     written.

@@ -18,12 +18,12 @@ import numpy as np
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from mimicry.continuation import best_survivor, continuation_prediction
-from mimicry.features import ScorerConfig
-from mimicry.forecast import binom_p_value
-from mimicry.next_draw import Calibration, NextDraw
-from mimicry.population import Hypothesis
-from mimicry.prediction import predict_next
+from mimicry.ranking.features import ScorerConfig
+from mimicry.ranking.forecast import binom_p_value
+from mimicry.ranking.next_draw import Calibration, NextDraw
+from mimicry.ranking.population import Hypothesis
+from mimicry.ranking.prediction import predict_next
+from mimicry.search.continuation import best_survivor, continuation_prediction
 from mimicry.store.database import connect
 from mimicry.store.models import Evaluation, PopulationRecord, Prediction, Run, TrainedModel
 from mimicry.store.predictions import (
@@ -106,7 +106,7 @@ def predicting_run(session, stream_id: int) -> Run | None:
 def make_prediction(session, stream: str, record, history: list[int], pool_size: int):
     """Predict draw ``len(history)`` with the stream's predicting run (:func:`predicting_run`)
     and store it: a ranked run's registered model, or an unranked run's best survivor's
-    continuation (:mod:`mimicry.continuation`). None when no run can predict yet."""
+    continuation (:mod:`mimicry.search.continuation`). None when no run can predict yet."""
     run = predicting_run(session, record.id)
     if run is None:
         return None

@@ -1,7 +1,7 @@
 """What a sieve answers: survivors with their extensions and chance, and the search's statistics.
 
 The job and the window matches a chunk returns are :mod:`gpu_kernels.job`; this is what the
-domain makes of them (:func:`mimicry.sieve.assemble`).
+domain makes of them (:func:`mimicry.search.sieve.assemble`).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class Survivor(BaseModel):
     p_value: float
     #: The draws after the stream's newest draw under this hypothesis: codes in [0, M) as the
     #: sieve makes them, the program's draws (a signed int, a double) in a ``mimicry sieve``
-    #: answer (:func:`mimicry.forms.in_program_form`).
+    #: answer (:func:`mimicry.draws.forms.in_program_form`).
     next: list[int | float] = Field(default_factory=list)
 
     @property

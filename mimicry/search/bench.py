@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from gpu_kernels.backends.cpu import CpuBackend
 from gpu_kernels.job import Mode, SieveJob
 from gpu_kernels.registry import FAMILIES, get_family, get_projection
+from mimicry.search.sieve import run_sieve
 from mimicry.settings import get_settings, sieve_backend
-from mimicry.sieve import run_sieve
 
 #: Candidates swept per timed run, by family: enough for a few seconds on 2 cores.
 DEFAULT_CANDIDATES = {

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import binomtest
 
-from mimicry.hypothesis import NO_CALL
+from mimicry.search.hypothesis import NO_CALL
 
 
 def weights_from_scores(scores: np.ndarray, power: float) -> np.ndarray:

@@ -1,8 +1,8 @@
 """XGBoost gradient boosting behind the :class:`RankingModel` surface.
 
-The native training API (no scikit-learn needed): logistic objective (labels are hit rates in
-[0, 1]), categories one-hot encoded (:class:`~mimicry.models.base.TableEncoder`), one thread and a
-fixed seed, so a fit is reproducible. Per boosting round it records train and validation
+The native training API (no scikit-learn needed): logistic objective (labels are hit rates in [0,
+1]), categories one-hot encoded (:class:`~mimicry.ranking.models.base.TableEncoder`), one thread
+and a fixed seed, so a fit is reproducible. Per boosting round it records train and validation
 log-loss.
 """
 
@@ -15,7 +15,7 @@ from typing import Any, Self
 import numpy as np
 import optuna
 
-from mimicry.models.base import (
+from mimicry.ranking.models.base import (
     RankingModel,
     TableEncoder,
     fold_encoded,

@@ -1,9 +1,9 @@
 """A small PyTorch multilayer perceptron behind the :class:`RankingModel` surface.
 
-Inputs go through :class:`~mimicry.models.base.TableEncoder` (standardised, categories one-hot),
-the output is a sigmoid (labels are hit rates in [0, 1]) trained with binary cross-entropy by
-Adam in full batches, with early stopping on the validation loss when a validation set is given.
-Per epoch it records the train loss, the validation loss and the gradient norm.
+Inputs go through :class:`~mimicry.ranking.models.base.TableEncoder` (standardised, categories
+one-hot), the output is a sigmoid (labels are hit rates in [0, 1]) trained with binary
+cross-entropy by Adam in full batches, with early stopping on the validation loss when a validation
+set is given. Per epoch it records the train loss, the validation loss and the gradient norm.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any, Self
 import numpy as np
 import optuna
 
-from mimicry.models.base import RankingModel, TableEncoder, normalised_importance
+from mimicry.ranking.models.base import RankingModel, TableEncoder, normalised_importance
 
 
 class TorchMLP(RankingModel):

@@ -1,0 +1,2 @@
+"""The autonomous loop's domain: scoring new draws against their predictions (the arbiter),
+and synthetic feeds for tests and soaks."""
