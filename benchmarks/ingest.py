@@ -2,8 +2,11 @@
 
     python benchmarks/ingest.py [--draws 50000000] [--runs 3] [--stores sqlite,postgresql]
                                 [--postgres postgresql+psycopg://postgres@127.0.0.1:5432]
+                                [--format txt|json] [--code LABEL=DIR ...]
 
-Writes a plain-text file of ``--draws`` draws below 1000 (seeded), then for each store and run:
+Writes a file of ``--draws`` draws below 1000 (seeded): plain text, one a line, or with
+``--format json`` one JSON list on one line as ``json.dump`` writes it. Then for each store and
+run:
 
 * ``mimicry ingest`` of the file into a new store (SQLite: a fresh ``MIMICRY_HOME``;
   PostgreSQL: a fresh database on the server, dropped afterwards), timed from start to exit,
@@ -13,7 +16,11 @@ Writes a plain-text file of ``--draws`` draws below 1000 (seeded), then for each
 * beside them, the database's own bulk loader on the same file into a table keyed by position
   (``sqlite3``'s ``.import`` into a rowid table, whose row id is the position; ``psql``'s
   ``\\copy`` into a table with a ``bigserial`` primary key): what a loader written in the
-  database itself reaches, with no validation.
+  database itself reaches, with no validation (plain text only: the loaders read lines).
+
+``--code LABEL=DIR`` (repeatable) measures the code of other source trees (checkouts of this
+repository; ``DIR`` goes first on ``PYTHONPATH``) instead of this one, each store and run taking
+every code in turn, so that two versions are compared on the same file in one run.
 
 Prints one line per measurement and a Markdown table of the medians.
 """
@@ -39,13 +46,19 @@ LOAD = (
 )
 
 
-def write_file(path: Path, draws: int) -> None:
+def write_file(path: Path, draws: int, form: str) -> None:
     rng = random.Random(20261129)
     block = 1_000_000
+    # json.dump's layout: one line, ", " between the items.
+    separator, start_text, end_text = ("\n", "", "\n") if form == "txt" else (", ", "[", "]\n")
     with path.open("w") as out:
+        out.write(start_text)
         for start in range(0, draws, block):
             count = min(block, draws - start)
-            out.write("\n".join(str(rng.randrange(MODULUS)) for _ in range(count)) + "\n")
+            if start:
+                out.write(separator)
+            out.write(separator.join(str(rng.randrange(MODULUS)) for _ in range(count)))
+        out.write(end_text)
 
 
 def measured(command: list[str], env: dict[str, str], stdin: Path | None = None):
@@ -63,18 +76,24 @@ def measured(command: list[str], env: dict[str, str], stdin: Path | None = None)
     return seconds, usage.ru_maxrss / 1024
 
 
-def base_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith(("MIMICRY_", "PREFECT_API"))}
+def base_env(code: Path | None = None) -> dict[str, str]:
+    """This process's environment without mimicry's settings; ``code``: a source tree whose
+    packages the commands import instead of this one's (``--code``)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MIMICRY_", "PREFECT_API"))}
+    if code is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(code), env.get("PYTHONPATH")]))
+    return env
 
 
 class SqliteStore:
     name = "SQLite"
 
-    def __init__(self, work: Path) -> None:
+    def __init__(self, work: Path, code: Path | None) -> None:
         self.home = work / f"home-{uuid.uuid4().hex[:8]}"
+        self.code = code
 
     def env(self) -> dict[str, str]:
-        return base_env() | {"MIMICRY_HOME": str(self.home)}
+        return base_env(self.code) | {"MIMICRY_HOME": str(self.home)}
 
     def peer(self, path: Path) -> tuple[float, float]:
         database = self.home.with_suffix(".peer.db")
@@ -94,8 +113,9 @@ class SqliteStore:
 class PostgresStore:
     name = "PostgreSQL"
 
-    def __init__(self, server: str) -> None:
+    def __init__(self, server: str, code: Path | None) -> None:
         self.server = server
+        self.code = code
         self.database = f"mimicry_bench_{uuid.uuid4().hex[:8]}"
         self.admin(f"CREATE DATABASE {self.database}")
 
@@ -106,7 +126,7 @@ class PostgresStore:
         )
 
     def env(self) -> dict[str, str]:
-        return base_env() | {"MIMICRY_DATABASE_URL": f"{self.server}/{self.database}"}
+        return base_env(self.code) | {"MIMICRY_DATABASE_URL": f"{self.server}/{self.database}"}
 
     def peer(self, path: Path) -> tuple[float, float]:
         sql = (
@@ -126,7 +146,8 @@ def measure_store(store, path: Path, draws: int):
     yield "ingest", measured(ingest, store.env())
     yield "ingest again", measured(ingest, store.env())
     yield "load for a run", measured([sys.executable, "-c", LOAD, str(draws)], store.env())
-    yield "database's own loader", store.peer(path)
+    if path.suffix == ".txt":
+        yield "database's own loader", store.peer(path)
 
 
 def main() -> None:
@@ -135,38 +156,53 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--stores", default="sqlite,postgresql")
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432")
+    parser.add_argument("--format", choices=("txt", "json"), default="txt")
+    parser.add_argument("--code", action="append", default=[], metavar="LABEL=DIR")
     args = parser.parse_args()
+    codes = [
+        (label, Path(folder).resolve())
+        for label, _, folder in (code.partition("=") for code in args.code)
+    ] or [("", None)]
     with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_DIR")) as folder:
         work = Path(folder)
-        path = work / "draws.txt"
+        path = work / f"draws.{args.format}"
         started = time.perf_counter()
-        write_file(path, args.draws)
+        write_file(path, args.draws, args.format)
         print(
             f"{path.stat().st_size / 2**20:.0f} MiB file of {args.draws:,} draws written in "
             f"{time.perf_counter() - started:.0f} s",
             flush=True,
         )
-        figures: dict[tuple[str, str], list[tuple[float, float]]] = {}
+        figures: dict[tuple[str, str, str], list[tuple[float, float]]] = {}
         for run in range(args.runs):
             for kind in args.stores.split(","):
-                store = SqliteStore(work) if kind == "sqlite" else PostgresStore(args.postgres)
-                try:
-                    for step, (seconds, rss) in measure_store(store, path, args.draws):
-                        figures.setdefault((store.name, step), []).append((seconds, rss))
-                        print(
-                            f"run {run + 1} {store.name:10s} {step:22s} {seconds:7.1f} s "
-                            f"{args.draws / seconds / 1e6:5.2f} M draws/s  peak RSS {rss:6.0f} MiB",
-                            flush=True,
-                        )
-                finally:
-                    store.drop()
-    print(f"\nMedians of {args.runs} runs, {args.draws:,} draws:\n")
-    print("| store | step | seconds | M draws/s | peak RSS (MiB) |")
-    print("|---|---|---:|---:|---:|")
-    for (name, step), values in figures.items():
+                for label, code in codes:
+                    if kind == "sqlite":
+                        store = SqliteStore(work, code)
+                    else:
+                        store = PostgresStore(args.postgres, code)
+                    try:
+                        for step, (seconds, rss) in measure_store(store, path, args.draws):
+                            figures.setdefault((label, store.name, step), []).append((seconds, rss))
+                            speed = args.draws / seconds / 1e6
+                            print(
+                                f"run {run + 1} {label} {store.name:10s} {step:22s}"
+                                f" {seconds:7.1f} s {speed:5.2f} M draws/s"
+                                f"  peak RSS {rss:6.0f} MiB",
+                                flush=True,
+                            )
+                    finally:
+                        store.drop()
+    print(f"\nMedians of {args.runs} runs, {args.draws:,} draws, {args.format}:\n")
+    print("| code | store | step | seconds | M draws/s | peak RSS (MiB) |")
+    print("|---|---|---|---:|---:|---:|")
+    for (label, name, step), values in figures.items():
         seconds = statistics.median(v[0] for v in values)
         rss = statistics.median(v[1] for v in values)
-        print(f"| {name} | {step} | {seconds:.1f} | {args.draws / seconds / 1e6:.2f} | {rss:.0f} |")
+        print(
+            f"| {label or 'this'} | {name} | {step} | {seconds:.1f} | "
+            f"{args.draws / seconds / 1e6:.2f} | {rss:.0f} |"
+        )
 
 
 if __name__ == "__main__":

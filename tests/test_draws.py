@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mimicry.draws.files import (
+from mimicry.draws import (
     Domain,
     DrawBatch,
     DrawFileError,
@@ -1115,7 +1115,7 @@ def test_invalid_utf8_deep_in_the_file_names_its_line(tmp_path: Path) -> None:
 
 _PEAK_RSS = """
 import sys
-from mimicry.draws.files import stream_draws
+from mimicry.draws import stream_draws
 count = sum(len(b.values) for b in stream_draws(sys.argv[1], modulus=1000))
 peak = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
 print(count, peak.split()[1])

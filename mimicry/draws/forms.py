@@ -1,4 +1,4 @@
-"""Draws in the form a program printed them, and their codes in ``[0, M)`` (DESIGN.md §3).
+"""Draws in the form a program printed them, and their codes in ``[0, M)`` (docs/design.md §4.3).
 
 A projection with a range of its own (``raw`` words, Java's signed ``nextInt()`` and
 ``nextLong()``, the doubles of ``random.random()`` and ``Math.random()``) says what a draw file
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from gpu_kernels.projections import PROJECTIONS, DrawError, Projection
-from mimicry.draws.files import Domain, DrawFileError, DrawHistory, read_draws
+from mimicry.draws import Domain, DrawFileError, DrawHistory, read_draws
 from mimicry.search.results import Survivor
 
 

@@ -1,11 +1,16 @@
 """Ingest: validate a draw file and append it to a stream in one transaction, streaming: the file
-is parsed, checked and written batch by batch, so memory does not grow with its length."""
+is parsed, checked and written batch by batch, so memory does not grow with its length
+(docs/design.md §12, §13)."""
 
 from __future__ import annotations
 
-from mimicry.draws.files import stream_draws
-from mimicry.store.database import connect, require_writable
-from mimicry.store.streams import IngestReport, append_history, check_history
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from mimicry.draws import stream_draws
+from mimicry.store import streams as store
+from mimicry.store.streams import IngestReport
 
 
 def ingest_file(
@@ -19,28 +24,40 @@ def ingest_file(
 ) -> IngestReport:
     """Read ``path`` (same rules and messages as ``mimicry sieve``) and store it as ``stream``.
 
-    Raises :class:`~mimicry.draws.files.DrawFileError` for a bad file,
-    :class:`~mimicry.store.streams.StoreConflict` when it disagrees with the stored history and
+    Raises :class:`~mimicry.draws.DrawFileError` for a bad file,
+    :class:`~mimicry.store.errors.StoreConflict` when it disagrees with the stored history and
     :class:`~mimicry.names.BadName` for a name the store cannot keep; either way nothing is
     written.
     """
     draws = stream_draws(path, modulus=modulus, session=session, column=column)
-    with connect(database_url) as db:
-        return append_history(db, stream, draws, modulus)
+    return store.ingest(stream, draws, modulus, url=database_url)
 
 
-def check_ingest(
+@dataclass(frozen=True)
+class FileIngest:
+    """What an ingest in progress read: its report, and the draws the file itself holds."""
+
+    report: IngestReport
+    file_draws: int
+
+
+@contextmanager
+def ingesting(
     path: str,
     stream: str,
     *,
     modulus: int,
     session: str | None = None,
     column: str | None = None,
-) -> int:
-    """Everything :func:`ingest_file` would refuse, found before any work and without writing
-    (the same errors, and :class:`~mimicry.store.database.StoreReadOnly` for a store this command
-    could not write to). Returns the file's number of draws."""
+) -> Iterator[FileIngest]:
+    """:func:`ingest_file` in a transaction that commits when the caller's block ends: the block
+    sees what the file held and may still refuse the command, and whatever it raises rolls the
+    ingest back, so a refused command writes nothing. ``mimicry run`` parses its file this once.
+
+    Raises what :func:`ingest_file` raises, and :class:`~mimicry.store.errors.StoreReadOnly`
+    before the file is read when this command could not write to the store.
+    """
     draws = stream_draws(path, modulus=modulus, session=session, column=column)
-    with connect(read_only=True) as db:
-        require_writable(db)
-        return check_history(db, stream, draws, modulus)
+    with store.ingesting(stream, draws, modulus) as report:
+        assert draws.count is not None  # the ingest read the file to its end
+        yield FileIngest(report, draws.count)
