@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from gpu_kernels.backends.cpu_specialise import specialisation_source
 from gpu_kernels.registry import get_family, get_projection
@@ -52,9 +55,16 @@ def _probe(cache: Path) -> dict:
     return json.loads(proc.stdout.splitlines()[-1])
 
 
-def test_second_process_loads_the_compiled_kernel_from_disk(tmp_path):
-    cache = tmp_path / "kernels"
-    first = _probe(cache)
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory) -> tuple[Path, dict]:
+    """A fresh kernel cache after one process sieved in it (and compiled the kernel: some 6 s,
+    paid once for the module), and what that process reported."""
+    cache = tmp_path_factory.mktemp("compiled") / "kernels"
+    return cache, _probe(cache)
+
+
+def test_second_process_loads_the_compiled_kernel_from_disk(compiled):
+    cache, first = compiled
     assert first["seeds"] == [5000]
     assert first["misses"] == 1 and first["hits"] == 0
     generated = cache / "mimicry_sieve_minstd_rand0_mod_seed.py"
@@ -67,9 +77,9 @@ def test_second_process_loads_the_compiled_kernel_from_disk(tmp_path):
     assert generated.stat().st_mtime_ns == mtime  # unchanged source is not rewritten
 
 
-def test_a_stale_specialisation_is_rewritten(tmp_path):
+def test_a_stale_specialisation_is_rewritten(compiled, tmp_path):
     cache = tmp_path / "kernels"
-    _probe(cache)
+    shutil.copytree(compiled[0], cache)  # a cache a process has compiled into, mtimes kept
     generated = cache / "mimicry_sieve_minstd_rand0_mod_seed.py"
     # An older mimicry's file: another fingerprint (as after an upgrade of a bound module).
     # numba keys its cache on the file's content, so whatever was compiled from the stale text

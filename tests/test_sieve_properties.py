@@ -1,4 +1,4 @@
-"""Property tests of the sieve engine (DESIGN.md §4).
+"""Property tests of the sieve engine (docs/design.md §8).
 
 1. A history made by a known generator (random family, projection, seed or state, offset,
    constant or variable skip, window anywhere inside a longer history) is recovered: a sieve over
@@ -10,8 +10,13 @@
 That every backend returns exactly the reference backend's window matches for every family,
 projection and mode, whole or cut into chunks, is tests/test_backend_conformance.py's job.
 
-numba compiles the cpu kernel once per (family, projection, mode) in a process, a few seconds
-each, so every combination is one parametrized test whose hypothesis examples all reuse it.
+numba compiles the cpu kernel once per (family, projection, mode), some 6 s each on two cores
+(then cached on disk), so every combination is one parametrized test whose hypothesis examples
+all reuse it. The default run takes the combinations of tests/test_backend_conformance.py's
+representative matrix (every family in each of its modes, every projection on every word width
+it takes, state mode over rejected and two-word attempts), whose kernels that suite compiles
+anyway; the other combinations below (every family with ``mod``, each projection in state mode)
+carry the ``full_matrix`` marker: ``python -m pytest -m full_matrix``.
 Examples are derandomized: the suite is deterministic and each run tests the same cases.
 """
 
@@ -39,6 +44,7 @@ from mimicry.search.sieve import (
     run_sieve,
 )
 from tests.history import Stream, variable_positions
+from tests.test_backend_conformance import REPRESENTATIVE, Case
 
 #: The families whose whole state can be enumerated (state mode).
 STATE_FAMILIES = [name for name, family in FAMILIES.items() if family.state_search]
@@ -87,10 +93,22 @@ def moduli_of(projection: str, word_bits: int) -> tuple[int, ...]:
     return MODULI[projection] if fixed is None else (fixed,)
 
 
-SEED_COMBOS = _combos(list(FAMILIES))
+def _with_representative(combos: list[tuple[str, str]], mode: Mode) -> list:
+    """``combos`` and the representative matrix's pairs in ``mode``, as parameters: those outside
+    the representative matrix marked ``full_matrix``."""
+    chosen = sorted((case.family, case.projection) for case in REPRESENTATIVE if case.mode is mode)
+    return [
+        pytest.param(
+            *pair, marks=() if Case(*pair, mode) in REPRESENTATIVE else pytest.mark.full_matrix
+        )
+        for pair in [*chosen, *(pair for pair in combos if pair not in chosen)]
+    ]
+
+
+SEED_COMBOS = _with_representative(_combos(list(FAMILIES)), Mode.SEED)
 #: State mode: the families with ``state_search``, and each other projection (rejection ones
 #: too, whose backward walk (matches_before) must skip the rejected attempts).
-STATE_COMBOS = _combos(STATE_FAMILIES)
+STATE_COMBOS = _with_representative(_combos(STATE_FAMILIES), Mode.STATE)
 
 PREDICT = 3
 
@@ -116,7 +134,7 @@ class Scenario:
     #: Calls before the stream's first draw (0 in state mode).
     offset: int
     #: Call index of the window's first draw.
-    position: int
+    first_call: int
     skip: int | list[int]
     #: The draws that follow the newest history draw.
     future: list[int]
@@ -311,11 +329,11 @@ def _check_truth_first(scenario: Scenario, chunk_sizes: tuple[int, int]) -> None
         assert best.state is None
         # Seeds that seed the same state are the same hypothesis (glibc's srand(0) is srand(1)).
         assert family.seed(best.seed) == family.seed(scenario.candidate)
-    assert best.position == scenario.position
+    assert best.first_call == scenario.first_call
     if scenario.before_exact:
         assert best.offset == scenario.offset
     else:  # a variable skip's offset comes from a greedy walk back to the first draw
-        assert best.offset is None or 0 <= best.offset <= scenario.position
+        assert best.offset is None or 0 <= best.offset <= scenario.first_call
     assert best.skip == scenario.skip
     assert best.window == {"start": job.window_start, "size": job.window_size}
     assert best.matches == job.window_size
@@ -463,7 +481,7 @@ def test_a_missing_chunk_makes_the_result_incomplete():
 
 
 def test_a_retried_or_overlapping_chunk_counts_once():
-    # Chunks are retried and re-split (DESIGN.md §4; missing_ranges already accepts overlaps), so
+    # Chunks are retried and re-split (docs/design.md §14.2; missing_ranges accepts overlaps), so
     # a chunk may reach assemble twice, or two chunkings may overlap. Each hypothesis is still one
     # survivor: duplicates would inflate survivor_count against expected_false_survivors.
     history, job = _chance_job()
