@@ -120,7 +120,6 @@ def main() -> None:
         from llm.advisor import advise
         from llm.backends import LocalBackend, default_model_path, sized_bundle
         from mimicry.settings import get_settings
-        from mimicry.store.database import connect
 
         names = fill_store(args.advices, random.Random(20261129))
         path = get_settings().llm_model or default_model_path()
@@ -132,8 +131,7 @@ def main() -> None:
         latencies = []
         try:
             for name in names:
-                with connect(read_only=True) as session:
-                    bundle = sized_bundle(session, name, backend)
+                bundle = sized_bundle(name, backend)
                 report = advise(bundle, backend)
                 latencies.append(report.latency_s)
                 if report.degraded:

@@ -18,10 +18,9 @@ from prefect.input import RunInput
 from prefect.states import Cancelled, Completed, Failed, State
 from pydantic import Field
 
-from mimicry.render import plain_markdown
-from mimicry.store.database import connect
-from mimicry.store.decisions import require_decision
-from mimicry.store.models import as_utc
+from mimicry.render import approval_form_text
+from mimicry.store.decisions import DecisionState, decision
+from mimicry.store.statuses import DecisionStatus
 from watcher.lifecycle import MAX_NOTE, DecisionRefused, answer
 
 
@@ -37,34 +36,22 @@ class ApprovalForm(RunInput):
     )
 
 
+def known_decision(decision_id: int) -> DecisionState:
+    state = decision(decision_id)
+    if state is None:
+        raise LookupError(f"no decision {decision_id} in the store (mimicry decisions lists them)")
+    return state
+
+
 def describe(decision_id: int) -> tuple[str, int]:
     """The form's description (markdown) and the seconds left to answer."""
-    with connect(read_only=True) as session:
-        record = require_decision(session, decision_id)
-        left = (
-            max(1, int((as_utc(record.expires_at) - datetime.now(UTC)).total_seconds()))
-            if record.expires_at
-            else 3600
-        )
-        # Rules, reasons and proposals may quote a stream's name, a note or an advisor's words:
-        # escaped, so the UI shows them as written and never as a link, an image or HTML.
-        md = plain_markdown
-        triggers = (
-            "\n".join(f"- {md(t['name'])}: {md(t['reason'])}" for t in record.triggers) or "- none"
-        )
-        proposals = (
-            "\n".join(
-                f"- {md(str(v['parameter']))} -> {v['value']:g}: {md(v['rule'])}"
-                for v in record.proposals
-            )
-            or "- none"
-        )
-        text = (
-            f"**Decision {record.id}**: {md(record.action)} ({md(record.rule)})\n\n"
-            f"Why a person: {md(record.approval['rule'])}\n\nTriggers:\n{triggers}\n\n"
-            f"Proposed changes:\n{proposals}\n\nAnswer within {left} s; no answer rejects it."
-        )
-    return text, left
+    state = known_decision(decision_id)
+    left = (
+        max(1, int((state.expires_at - datetime.now(UTC)).total_seconds()))
+        if state.expires_at
+        else 3600
+    )
+    return approval_form_text(state.view, left), left
 
 
 #: Seconds between the paused run's looks at its state: an answer given elsewhere (the terminal,
@@ -76,20 +63,23 @@ def ended_as(decision_id: int, by_form: bool) -> State:
     """The approval run's final state for the decision as the store holds it now: named by what
     was decided (Approved, Rejected, Acknowledged, Cancelled), and where (this form, or
     elsewhere: the terminal, the approval timeout)."""
-    with connect(read_only=True) as session:
-        record = require_decision(session, decision_id)
-        status, outcome, approval_record = record.status, record.outcome, record.approval
+    view = known_decision(decision_id).view
+    status, outcome, approval_record = view.status, view.outcome, view.approval
     where = "in this form" if by_form else "elsewhere"
-    if status == "pending_approval":  # "answered elsewhere" ticked by hand: nothing decided
+    if (
+        status == DecisionStatus.PENDING_APPROVAL
+    ):  # "answered elsewhere" ticked by hand: nothing decided
         return Failed(
             name="Refused",
             message=f"decision {decision_id} still waits for a person; this form decided nothing "
             "(answer with mimicry approve / reject)",
         )
-    if status == "cancelled":
+    if status == DecisionStatus.CANCELLED:
         return Cancelled(message=f"decision {decision_id}: {outcome}")
-    name = {"approved": "Approved", "done": "Acknowledged"}.get(status, "Rejected")
-    if status == "rejected" and approval_record.get("answer") != "rejected":
+    name = {DecisionStatus.APPROVED: "Approved", DecisionStatus.DONE: "Acknowledged"}.get(
+        status, "Rejected"
+    )
+    if status == DecisionStatus.REJECTED and approval_record.get("answer") != "rejected":
         where = "by no answer in time" if not by_form else where
     return Completed(name=name, message=f"decision {decision_id}: {outcome} ({where})")
 

@@ -12,16 +12,16 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 
 from flows.report import incomplete, sieve_answer
-from flows.runner import dask_task_runner
+from flows.runner import PerRunTaskRunner, run_settings
 from flows.sieve import sieve_step
 from flows.steps import run_in_progress, step
 from flows.stream_slot import one_run_per_stream
 from mimicry.ranking.splits import segment_of, split_history
 from mimicry.render import verdict_line, window_choice_line
 from mimicry.requests import PipelineRequest
-from mimicry.settings import get_settings
-from mimicry.store.database import database_url
+from mimicry.store.location import database_url
 from mimicry.store.records import close_run, halted_dispatch
+from mimicry.store.statuses import RunState
 from tasks.ingest import ingest_task
 from tasks.runs import (
     load_history_task,
@@ -30,7 +30,7 @@ from tasks.runs import (
 from tasks.window import optimize_window_task
 
 
-@flow(name="pipeline", task_runner=dask_task_runner(), validate_parameters=True)
+@flow(name="pipeline", task_runner=PerRunTaskRunner(), validate_parameters=True)
 def pipeline(request: PipelineRequest):
     """Find the generator behind a stream's draws, rank what was found, predict the next draw."""
     # A run the WATCHER dispatched checks the halt switch first (a person's run never waits).
@@ -41,6 +41,8 @@ def pipeline(request: PipelineRequest):
         timings: dict[str, float] = {}
         logger = get_run_logger()
         with step(timings, "ingest"):
+            # A deployment's run names its file; `mimicry run` has ingested its own already, so
+            # that the file is parsed once (docs/design.md §13).
             if request.draws_file:
                 ingest_task(
                     request.draws_file,
@@ -51,15 +53,17 @@ def pipeline(request: PipelineRequest):
                 )
             history = segment_of(load_history_task(request.stream), request.segment_start)
         # The machine's settings fill what the flags left open, once, for every step and the record.
-        request = request.model_copy(update={"sieve": request.sieve.resolved(get_settings())})
+        settings = run_settings()
+        request = request.model_copy(update={"sieve": request.sieve.resolved(settings)})
         ranking, sieve = request.ranking, request.sieve
         if request.rank:
             split = split_history(history, ranking.holdout_fraction, ranking.holdout_min)
             training = list(split.training)
         else:
             training = list(history)
-        run_id = start_run_task(request.stream, request.model_dump(mode="json"))
-        with run_in_progress(run_id):
+        parameters = request.model_dump(mode="json")
+        run_id = start_run_task(request.stream, parameters, settings.heartbeat_seconds)
+        with run_in_progress(run_id, settings.heartbeat_seconds):
             # Steps 1–2, per family, on the training draws.
             results, choices = [], {}
             for family in request.families:
@@ -75,7 +79,7 @@ def pipeline(request: PipelineRequest):
             logger.info(verdict_line(answer))
             stats = answer.stats.model_dump(mode="json")
             if not answer.stats.complete:
-                close_run(run_id, "incomplete", stats)
+                close_run(run_id, RunState.INCOMPLETE, stats)
                 return incomplete(answer)
 
             if request.rank:
@@ -97,5 +101,5 @@ def pipeline(request: PipelineRequest):
                 answer = answer.model_copy(update=ranked)
             answer = answer.model_copy(update={"timings": timings})
             signal = {"signal": answer.signal} if answer.signal is not None else {}
-            close_run(run_id, "completed", stats | signal)
+            close_run(run_id, RunState.COMPLETED, stats | signal)
             return answer.model_dump(mode="json")

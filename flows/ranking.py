@@ -18,7 +18,7 @@ from mimicry.ranking.next_draw import Calibration
 from mimicry.ranking.splits import walk_forward_cuts
 from mimicry.render import prediction_line, signal_line
 from mimicry.requests import RankingSettings
-from mimicry.store.database import database_url
+from mimicry.store.location import database_url
 from tasks.model_select import select_model_task
 from tasks.predict import predict_task
 from tasks.runs import store_model_and_prediction_task, store_ranking_task

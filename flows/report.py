@@ -17,9 +17,14 @@ from mimicry.answers import (
     SpanSummary,
     run_answer,
 )
-from mimicry.render import incompleteness, plain_markdown, summary_markdown, survivor_rows
+from mimicry.render import (
+    incompleteness,
+    prediction_markdown,
+    signal_gate_markdown,
+    summary_markdown,
+    survivor_rows,
+)
 from mimicry.search.results import SieveResult
-from mimicry.search.statistics import p_value_text
 
 
 def sieve_answer(run_id: str, results: list[SieveResult], top: int, choices: dict) -> RunAnswer:
@@ -76,33 +81,14 @@ def ranking_artifacts(selection, report, prediction) -> None:
         ],
         description=f"{report.model_type}: importance per feature",
     )
-    null = report.null
     create_markdown_artifact(
         key="signal-gate",
-        markdown=(
-            f"# {'Signal' if report.signal else 'No signal'}\n\n{report.signal_reason}.\n\n"
-            f"* Validation pools: {report.validation.hits}/{report.validation.draws} hits "
-            f"(chance {report.validation.chance:.3g}, "
-            f"p {p_value_text(report.validation.p_value)}); "
-            f"gain {report.validation.gain_per_draw:.4f} nats/draw, fold spread "
-            f"{report.validation_spread:.4f}, train/validation gap {report.validation_gap:.4f}.\n"
-            f"* Permutation null: {null.permutations} label shuffles, gains from "
-            f"{min(null.null_gains):.4f} to {max(null.null_gains):.4f}; "
-            f"p {p_value_text(null.p_value)}.\n"
-            f"* Test split (held out, evaluated once): {report.test.hits}/{report.test.draws} "
-            f"hits (chance {report.test.chance:.3g}, p {p_value_text(report.test.p_value)}), gain "
-            f"{report.test.gain_per_draw:.4f} nats/draw.\n"
-        ),
+        markdown=signal_gate_markdown(report),
         description="Does the ranking beat chance and its permutation null?",
     )
-    # The stream's name is a user's: escaped, so it cannot make the UI show a link or an image.
     create_markdown_artifact(
         key="prediction",
-        markdown=(
-            f"# Next draw of {plain_markdown(prediction.stream)} "
-            f"(position {prediction.position})\n\n"
-            f"{prediction.statement}\n\nPool: {' '.join(map(str, prediction.pool))}\n"
-        ),
+        markdown=prediction_markdown(prediction),
         description="The pool for the next draw and its calibrated chance of a hit",
     )
 

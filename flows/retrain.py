@@ -1,5 +1,5 @@
 """The retrain flow: Steps 2.5 → 6 again on a search's survivors and the stream's draws as they
-are now (the WATCHER's ``retrain``; DESIGN.md §8). No sieve: the hypotheses are the search's;
+are now (the WATCHER's ``retrain``; docs/design.md §17). No sieve: the hypotheses are the search's;
 the scorer, ranking, model, held-out test and prediction are new.
 """
 
@@ -8,12 +8,13 @@ from __future__ import annotations
 from prefect import flow
 
 from flows.ranking import rank_and_predict
-from flows.runner import dask_task_runner
+from flows.runner import PerRunTaskRunner, run_settings
 from flows.steps import run_in_progress, step
 from flows.stream_slot import one_run_per_stream
 from mimicry.ranking.splits import segment_of, split_history
 from mimicry.requests import RETRAIN_KIND, RetrainRequest
 from mimicry.store.records import close_run, halted_dispatch
+from mimicry.store.statuses import RunState
 from tasks.runs import load_history_task, load_search_task, start_run_task
 
 
@@ -21,7 +22,7 @@ from tasks.runs import load_history_task, load_search_task, start_run_task
 @flow(
     name="pipeline",
     flow_run_name="retrain-{request.stream}",
-    task_runner=dask_task_runner(),
+    task_runner=PerRunTaskRunner(),
     validate_parameters=True,
 )
 def retrain(request: RetrainRequest) -> dict:
@@ -30,6 +31,7 @@ def retrain(request: RetrainRequest) -> dict:
     halted = halted_dispatch(request.decision_id) if request.decision_id is not None else None
     if halted:
         return {"halted": halted}
+    settings = run_settings()
     with one_run_per_stream(request.stream):
         timings: dict[str, float] = {}
         search = load_search_task(request.search_run_id)
@@ -42,8 +44,8 @@ def retrain(request: RetrainRequest) -> dict:
             "kind": RETRAIN_KIND,
             "segment_start": search.segment_start,
         }
-        run_id = start_run_task(request.stream, parameters)
-        with run_in_progress(run_id):
+        run_id = start_run_task(request.stream, parameters, settings.heartbeat_seconds)
+        with run_in_progress(run_id, settings.heartbeat_seconds):
             ranked = rank_and_predict(
                 request.stream,
                 ranking,
@@ -55,5 +57,5 @@ def retrain(request: RetrainRequest) -> dict:
                 timings,
                 first_position=search.segment_start,
             )
-            close_run(run_id, "completed", {"signal": ranked["signal"]})
+            close_run(run_id, RunState.COMPLETED, {"signal": ranked["signal"]})
         return {"run_id": run_id, "signal": ranked["signal"], "timings": timings}

@@ -1,4 +1,6 @@
-"""The Dask task runner every flow uses, configured from settings.
+"""The settings a flow run reads, once, as it starts, and the Dask task runner every flow
+uses, built from them for each run (not when the flow's module is imported: a worker's
+settings at run time are the ones that count).
 
 ``MIMICRY_DASK_ADDRESS`` sends work to an existing scheduler (a rig's GPU and CPU workers, see
 ``deployments/``). Without it each flow run starts a ``LocalCluster``: with one worker (the
@@ -93,8 +95,21 @@ def loopback_cluster(dashboard: str | None, processes: bool) -> dict:
     }
 
 
-def dask_task_runner(settings: Settings | None = None) -> DaskTaskRunner:
-    settings = settings or get_settings()
+def run_settings() -> Settings:
+    """This flow run's settings (``MIMICRY_*`` of the process that runs it), read where the run
+    starts; flows pass the values they need down (docs/design.md §3)."""
+    return get_settings()
+
+
+class PerRunTaskRunner(DaskTaskRunner):
+    """The task runner a flow names: a placeholder whose copy for each run (Prefect takes one
+    as every run starts, :meth:`duplicate`) is the runner that run's settings configure."""
+
+    def duplicate(self) -> DaskTaskRunner:
+        return dask_task_runner(run_settings())
+
+
+def dask_task_runner(settings: Settings) -> DaskTaskRunner:
     if settings.dask_address:
         return DaskTaskRunner(address=settings.dask_address)
     workers = settings.dask_workers

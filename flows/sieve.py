@@ -20,20 +20,19 @@ from prefect.context import FlowRunContext
 from prefect.futures import as_completed
 
 from flows.report import incomplete, sieve_answer
-from flows.runner import LocalClusterTaskRunner, dask_task_runner
+from flows.runner import LocalClusterTaskRunner, PerRunTaskRunner, run_settings
 from flows.steps import run_in_progress
 from flows.stopping import check_stop, stop_requested
-from gpu_kernels.backends import backend_type, kernel_version
+from gpu_kernels.backends import backend_type
 from gpu_kernels.job import SieveJob
 from mimicry.render import verdict_line
 from mimicry.requests import SieveSettings
 from mimicry.search.results import SieveResult
-from mimicry.search.sieve import chunk_bounds, default_chunk_size, missing_ranges
+from mimicry.search.sieve import chunk_bounds, default_chunk_size
 from mimicry.search.window import requested_config
-from mimicry.settings import get_settings
-from mimicry.store.database import connect, store_fingerprint
+from mimicry.store.location import store_fingerprint
 from mimicry.store.records import close_run
-from mimicry.store.runs import chunk_results, ledger_chunks
+from mimicry.store.statuses import RunState
 from tasks.runs import (
     load_history_task,
     start_run_task,
@@ -59,11 +58,6 @@ def chunk_placement(backend: str):
     if not resources or own_cluster:
         return contextlib.nullcontext()
     return dask.annotate(resources=resources)
-
-
-def _ledger_gaps(job: SieveJob) -> list[tuple[int, int]]:
-    with connect() as session:
-        return missing_ranges(job, chunk_results(ledger_chunks(session, job.key, kernel_version())))
 
 
 def chunk_size_for(job: SieveJob, sieve: SieveSettings) -> int:
@@ -123,11 +117,24 @@ def sieve_step(
             if not refresh:
                 update_progress_artifact(progress, 100.0 * done / len(futures))
 
+    def assembled() -> SieveResult:
+        return assemble_task(
+            history,
+            job,
+            predict=sieve.predict,
+            top=sieve.top,
+            extension_limit=sieve.extension_limit,
+            newest=newest,
+            sieve_seconds=time.perf_counter() - started,
+        )
+
     with chunk_placement(sieve.backend):
         run_chunks(bounds)
-        # A chunk whose cached result outlived its ledger row (a wiped store) is recomputed.
-        gaps = _ledger_gaps(job)
+        result = assembled()
+        gaps = result.stats.missing_ranges
         if gaps:
+            # A chunk whose cached result outlived its ledger row (a wiped store), or one whose
+            # retries are spent: computed again, once, and the result assembled again.
             run_chunks(
                 [
                     (lo, hi)
@@ -136,34 +143,28 @@ def sieve_step(
                 ],
                 refresh=True,
             )
-    result = assemble_task(
-        history,
-        job,
-        predict=sieve.predict,
-        top=sieve.top,
-        extension_limit=sieve.extension_limit,
-        newest=newest,
-        sieve_seconds=time.perf_counter() - started,
-    )
+            result = assembled()
     store_job_result_task(run_id, result, sieve.backend, chunk_size)
     return result
 
 
-@flow(name="sieve", task_runner=dask_task_runner(), validate_parameters=True)
+@flow(name="sieve", task_runner=PerRunTaskRunner(), validate_parameters=True)
 def sieve_flow(stream: str, family: str, sieve: SieveSettings | None = None):
     """Ad-hoc sieve of one family over a stored stream with exactly the given flags (all its
     draws, as ``mimicry sieve`` does; no held-out part, no ranking)."""
-    sieve = (sieve or SieveSettings()).resolved(get_settings())
+    settings = run_settings()
+    sieve = (sieve or SieveSettings()).resolved(settings)
     history = load_history_task(stream)
-    run_id = start_run_task(stream, {"family": family, "sieve": sieve.model_dump(mode="json")})
+    parameters = {"family": family, "sieve": sieve.model_dump(mode="json")}
+    run_id = start_run_task(stream, parameters, settings.heartbeat_seconds)
     job = requested_config(len(history), sieve).job(history, family, sieve)
-    with run_in_progress(run_id):
+    with run_in_progress(run_id, settings.heartbeat_seconds):
         result = sieve_step(run_id, history, job, sieve, family)
         answer = sieve_answer(run_id, [result], sieve.top, {})
         get_run_logger().info(verdict_line(answer))
         stats = answer.stats.model_dump(mode="json")
         if not answer.stats.complete:
-            close_run(run_id, "incomplete", stats)
+            close_run(run_id, RunState.INCOMPLETE, stats)
             return incomplete(answer)
-        close_run(run_id, "completed", stats)
+        close_run(run_id, RunState.COMPLETED, stats)
         return answer.model_dump(mode="json")

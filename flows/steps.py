@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from flows.stopping import CANCEL, STOP, check_stop
-from mimicry.settings import get_settings
 from mimicry.store.records import beat_run, close_run
+from mimicry.store.statuses import RunState
 
 
 @contextmanager
@@ -30,12 +30,11 @@ def step(timings: dict[str, float], name: str) -> Iterator[None]:
 
 
 @contextmanager
-def beating(name: str, beat: Callable[[], None]) -> Iterator[None]:
-    """``beat()`` every ``MIMICRY_HEARTBEAT_SECONDS`` in a thread of its own while the block
-    runs: the store's proof that this process is alive. A failed beat is left to the next one
-    (and to the flow's own next write to report)."""
+def beating(name: str, beat: Callable[[], None], interval: float) -> Iterator[None]:
+    """``beat()`` every ``interval`` seconds (``MIMICRY_HEARTBEAT_SECONDS``) in a thread of its
+    own while the block runs: the store's proof that this process is alive. A failed beat is
+    left to the next one (and to the flow's own next write to report)."""
     done = threading.Event()
-    interval = get_settings().heartbeat_seconds
 
     def keep_beating() -> None:
         while not done.wait(interval):
@@ -79,25 +78,28 @@ def _terminated(error: BaseException) -> bool:
     return False
 
 
-def ending(error: BaseException) -> tuple[str, str]:
+def ending(error: BaseException) -> tuple[RunState, str]:
     """The state a run closes in when ``error`` stopped it, and why: ``cancelled`` (its decision
     cancelled, or its flow run cancelled in Prefect) or ``failed``."""
     if CANCEL.is_set():
-        return "cancelled", "cancelled by a person: its decision was cancelled (mimicry cancel)"
+        return (
+            RunState.CANCELLED,
+            "cancelled by a person: its decision was cancelled (mimicry cancel)",
+        )
     if STOP.is_set():
-        return "failed", "stopped by SIGTERM"
+        return RunState.FAILED, "stopped by SIGTERM"
     if _terminated(error) and prefect_cancelled():
-        return "cancelled", "cancelled in Prefect (its flow run was cancelled)"
-    return "failed", f"{type(error).__name__}: {error}"
+        return RunState.CANCELLED, "cancelled in Prefect (its flow run was cancelled)"
+    return RunState.FAILED, f"{type(error).__name__}: {error}"
 
 
 @contextmanager
-def run_in_progress(run_id: str) -> Iterator[None]:
+def run_in_progress(run_id: str, heartbeat_seconds: float) -> Iterator[None]:
     """The run's record while the flow works on it: a heartbeat every
     ``MIMICRY_HEARTBEAT_SECONDS`` says its process is alive (a run whose process dies is marked
     crashed, ``mimicry.store.runs.mark_crashed``), and a block that raises, or a stop, closes it
     as failed or cancelled (:func:`ending`), with the reason, before the error propagates."""
-    with beating(run_id, lambda: beat_run(run_id)):
+    with beating(run_id, lambda: beat_run(run_id), heartbeat_seconds):
         try:
             yield
             check_stop()

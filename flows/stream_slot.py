@@ -1,4 +1,4 @@
-"""One search or retrain per stream at a time for deployment runs (DESIGN.md §8): a Prefect global
+"""One search or retrain per stream at once for deployed runs (docs/design.md §17): a Prefect global
 concurrency limit of one slot per stream, created on first use and held for the whole flow run. A
 second deployment run on the same stream (the WATCHER's dispatch, an operator's or CI's trigger)
 waits for the slot; the server's repossessor frees a slot whose holder died when its lease lapses.

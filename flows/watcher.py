@@ -1,4 +1,4 @@
-"""The WATCHER flow: one tick of the autonomous loop (DESIGN.md §8).
+"""The WATCHER flow: one tick of the autonomous loop (docs/design.md §17).
 
     new draws ─▶ score (Chapter 13) ─▶ triggers ─▶ advisor ─▶ acceptance engine ─▶ approval
        ─▶ dispatch ─▶ audit record
@@ -27,13 +27,14 @@ from prefect.runtime import flow_run
 from flows.approval import close_approval_form, paused_forms
 from flows.pipeline import pipeline
 from flows.retrain import retrain
+from flows.runner import run_settings
 from flows.steps import beating
 from flows.stopping import CANCEL, Cancelled, Terminated, exit_with_owner
 from mimicry.render import plain_text
 from mimicry.requests import PipelineRequest, RetrainRequest
-from mimicry.settings import get_settings
-from mimicry.store.database import connect
-from mimicry.store.decisions import decisions_with_status, halt_state, stream_names
+from mimicry.store.decisions import decision_views, decisions_with_status, halt
+from mimicry.store.statuses import DecisionStatus
+from mimicry.store.streams import stream_names
 from tasks.watch import (
     claim_task,
     expire_task,
@@ -47,7 +48,6 @@ from tasks.watch import (
 )
 from watcher.lifecycle import beat_decision, finished, not_waiting
 from watcher.policy import load_policy
-from watcher.review import decision_views
 
 #: The deployment that runs each dispatched flow (``prefect.yaml``), and the approval form's.
 DEPLOYMENTS = {"pipeline": "pipeline/full", "retrain": "pipeline/retrain"}
@@ -91,28 +91,28 @@ def owner() -> str:
 
 
 @contextmanager
-def decision_in_progress(decision_id: int) -> Iterator[None]:
+def decision_in_progress(decision_id: int, heartbeat_seconds: float) -> Iterator[None]:
     """The decision's heartbeat while this process dispatches it; a person's cancel (seen on a
     beat) stops its in-process run at the next boundary (:data:`flows.stopping.CANCEL`)."""
 
     def beat() -> None:
-        if beat_decision(decision_id) == "cancelled":
+        if beat_decision(decision_id) == DecisionStatus.CANCELLED:
             CANCEL.set()
 
     try:
-        with beating(f"decision {decision_id}", beat):
+        with beating(f"decision {decision_id}", beat, heartbeat_seconds):
             yield
     finally:
         CANCEL.clear()
 
 
-def dispatch(decision_id: int, served: set[str]) -> None:
+def dispatch(decision_id: int, served: set[str], heartbeat_seconds: float) -> None:
     """Start what an approved decision decided, once (the claim is atomic)."""
     work = claim_task(decision_id, owner())
     if work is None:
         return
     deployment = DEPLOYMENTS[work.flow]
-    with decision_in_progress(decision_id):
+    with decision_in_progress(decision_id, heartbeat_seconds):
         try:
             if deployment in served:
                 from prefect.deployments import run_deployment
@@ -165,46 +165,43 @@ def close_answered_forms() -> list[int]:
 
 @flow(name="watcher", validate_parameters=True)
 def watcher_tick(stream: str | None = None, policy_file: str | None = None) -> dict:
-    """One tick: score new draws, review each stream, dispatch what was approved."""
+    """One tick: settle what ended, dispatch what a person approved, then per stream score the
+    new draws, review, and dispatch or ask."""
     exit_with_owner()  # served by `mimicry watch --serve`: never outlive it
     logger = get_run_logger()
     tick_id = flow_run.id or str(uuid.uuid4())
-    settings = get_settings()
+    settings = run_settings()
     policy = load_policy(Path(policy_file) if policy_file else settings.home / "watcher.toml")
     now = datetime.now(UTC)
-    with connect(read_only=True) as session:
-        halted, reason = halt_state(session)
-        names = [stream] if stream else stream_names(session)
+    names = [stream] if stream else stream_names()
+    halted, reason = halt()
     if halted:
         views = [halted_task(name, tick_id, reason) for name in names]
-        why = plain_text(reason or "")
-        logger.info(f"halted ({why}): nothing decided for {len(names)} streams")
-        return {"decisions": [v.model_dump(mode="json") for v in views]}
+        logger.info(
+            f"halted ({plain_text(reason or '')}): nothing decided for {len(names)} streams"
+        )
+        return {"decisions": [v.public() for v in views]}
     expire_task(now)
     resolve_task(flow_run_ending, now, settings.heartbeat_seconds)
     served = served_deployments()
     if APPROVAL_FORM in served:
         close_answered_forms()
-    with connect(read_only=True) as session:
-        approved = [d.id for d in decisions_with_status(session, "approved")]
-    for decision_id in approved:  # approved by a person since the last tick
-        dispatch(decision_id, served)
+    for approved in decisions_with_status(DecisionStatus.APPROVED):  # by a person since
+        dispatch(approved.view.id, served, settings.heartbeat_seconds)
     views = []
     for name in names:
-        scored = score_task(name)
-        view = review_task(name, policy, tick_id, now)
+        scored = score_task(name, now)
+        view = review_task(name, policy, tick_id, now, settings)
         logger.info(
-            plain_text(
-                f"{name}: {scored} new draws scored; {view.action} ({view.rule}): {view.status}"
-            )
+            plain_text(f"{name}: {scored} new draws scored; {view.action} ({view.rule}): ")
+            + view.status
         )
-        if view.status == "approved":
-            dispatch(view.id, served)
-        elif view.status == "pending_approval" and APPROVAL_FORM in served:
+        if view.status == DecisionStatus.APPROVED:
+            dispatch(view.id, served, settings.heartbeat_seconds)
+        elif view.status == DecisionStatus.PENDING_APPROVAL and APPROVAL_FORM in served:
             ask_in_the_ui(view.id)
         shift = next((t for t in view.triggers if t["name"] == "regime_shift"), None)
-        picture_task(name, policy.collapse_window, shift["change_point"] if shift else None)
+        change_point = shift["change_point"] if shift else None
+        picture_task(name, policy.collapse_window, change_point, settings.home)
         views.append(view)
-    with connect(read_only=True) as session:
-        final = decision_views(session, [v.id for v in views])
-    return {"decisions": [v.model_dump(mode="json") for v in final]}
+    return {"decisions": [v.public() for v in decision_views([v.id for v in views])]}

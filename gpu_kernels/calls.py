@@ -3,7 +3,7 @@
 This is the reference every backend is checked against (the reference backend runs it).
 Positions count calls (projected draws), never words. Position 0 is the first call after
 seeding (seed mode) or the first call from the enumerated state (state mode, where the state
-*is* the state at the first window draw); negative positions exist only in state mode and only
+*is* the state at the first window draw); negative calls exist only in state mode and only
 for families with an inverse step.
 """
 
@@ -31,7 +31,7 @@ class Calls:
         self.family, self.projection, self.modulus = family, projection, modulus
         self._forward: list[int] = []
         self._forward_words = family.words(state)
-        self._backward: list[int] = []  # positions -1, -2, …
+        self._backward: list[int] = []  # calls -1, -2, …
         self._backward_calls = self._walk_back(state) if backward and family.has_prev else None
 
     @classmethod
@@ -60,21 +60,21 @@ class Calls:
             if self.projection.accepts(tuple(attempt), self.modulus, bits):
                 yield self.projection.value(tuple(attempt), self.modulus, bits)
 
-    def exists(self, position: int) -> bool:
-        return position >= 0 or self._backward_calls is not None
+    def exists(self, call: int) -> bool:
+        return call >= 0 or self._backward_calls is not None
 
-    def __getitem__(self, position: int) -> int:
-        if position >= 0:
-            while len(self._forward) <= position:
+    def __getitem__(self, call: int) -> int:
+        if call >= 0:
+            while len(self._forward) <= call:
                 self._forward.append(
                     self.projection.draw(self._forward_words, self.modulus, self.family.word_bits)
                 )
-            return self._forward[position]
+            return self._forward[call]
         if self._backward_calls is None:
-            raise IndexError(f"position {position} does not exist for this hypothesis")
-        while len(self._backward) < -position:
+            raise IndexError(f"call {call} does not exist for this hypothesis")
+        while len(self._backward) < -call:
             self._backward.append(next(self._backward_calls))
-        return self._backward[-position - 1]
+        return self._backward[-call - 1]
 
 
 # -- the window test ------------------------------------------------------------------------
@@ -82,26 +82,26 @@ class Calls:
 
 def window_matches(job: SieveJob, candidate: int, calls: Calls) -> list[WindowMatch]:
     """Every hypothesis of ``candidate`` that passes the window, in the canonical order
-    (:meth:`WindowMatch.sort_key`): each (offset, skip) with a constant skip, each position of
+    (:meth:`WindowMatch.sort_key`): each (offset, skip) with a constant skip, each first call of
     the window's first draw with a variable one."""
     window, threshold = job.window, job.threshold
     misses_allowed = len(window) - threshold
     found: list[WindowMatch] = []
     if job.variable_skip:
-        lo, hi = job.positions
-        for position in range(lo, hi + 1):
-            best = _best_variable_path(calls, window, position, job.skips, misses_allowed)
+        lo, hi = job.first_calls
+        for call in range(lo, hi + 1):
+            best = _best_variable_path(calls, window, call, job.skips, misses_allowed)
             if best is not None:
                 matches, gaps = best
                 found.append(
-                    WindowMatch(candidate=candidate, position=position, skip=gaps, matches=matches)
+                    WindowMatch(candidate=candidate, first_call=call, skip=gaps, matches=matches)
                 )
         return found
     for offset in range(job.offsets[0], job.offsets[1] + 1):
         for skip in range(job.skips[0], job.skips[1] + 1):
-            position, misses = job.position(offset, skip), 0
+            call, misses = job.first_call(offset, skip), 0
             for i, draw in enumerate(window):
-                if calls[position + i * (skip + 1)] != draw:
+                if calls[call + i * (skip + 1)] != draw:
                     misses += 1
                     if misses > misses_allowed:
                         break
@@ -109,7 +109,7 @@ def window_matches(job: SieveJob, candidate: int, calls: Calls) -> list[WindowMa
                 found.append(
                     WindowMatch(
                         candidate=candidate,
-                        position=position,
+                        first_call=call,
                         skip=skip,
                         matches=len(window) - misses,
                     )
@@ -118,17 +118,17 @@ def window_matches(job: SieveJob, candidate: int, calls: Calls) -> list[WindowMa
 
 
 def _best_variable_path(
-    calls: Calls, window: Sequence[int], position: int, skips: tuple[int, int], misses_allowed: int
+    calls: Calls, window: Sequence[int], call: int, skips: tuple[int, int], misses_allowed: int
 ) -> tuple[int, tuple[int, ...]] | None:
     """Depth-first search over the gaps: the path with most matches, then the smallest gaps.
 
-    Draw 0 sits at ``position``. Each later draw branches over every gap in range whose call
+    Draw 0 sits at ``call``. Each later draw branches over every gap in range whose call
     matches; when none matches the draw is a miss and the path assumes the smallest gap.
     """
     kmin, kmax = skips
     best: tuple[int, tuple[int, ...]] | None = None
 
-    def search(i: int, position: int, misses: int, gaps: tuple[int, ...]) -> None:
+    def search(i: int, call: int, misses: int, gaps: tuple[int, ...]) -> None:
         nonlocal best
         if i == len(window):
             matches = len(window) - misses
@@ -138,15 +138,15 @@ def _best_variable_path(
             return
         matched_any = False
         for gap in range(kmin, kmax + 1):
-            next_position = position + 1 + gap
-            if calls[next_position] == window[i]:
+            next_call = call + 1 + gap
+            if calls[next_call] == window[i]:
                 matched_any = True
-                search(i + 1, next_position, misses, (*gaps, gap))
+                search(i + 1, next_call, misses, (*gaps, gap))
         if not matched_any and misses < misses_allowed:
-            search(i + 1, position + 1 + kmin, misses + 1, (*gaps, kmin))
+            search(i + 1, call + 1 + kmin, misses + 1, (*gaps, kmin))
 
-    if calls[position] == window[0]:
-        search(1, position, 0, ())
+    if calls[call] == window[0]:
+        search(1, call, 0, ())
     elif misses_allowed > 0:
-        search(1, position, 1, ())
+        search(1, call, 1, ())
     return best

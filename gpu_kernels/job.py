@@ -1,16 +1,16 @@
-"""The unit of work every backend accepts, and what a chunk of it returns (DESIGN.md §4).
+"""The unit of work every backend accepts, and what a chunk of it returns (docs/design.md §7, §8).
 
 A :class:`SieveJob` is hashable, frozen and round-trips through JSON, so it can be a cache key,
 a Prefect parameter and a row in the store. Its rules are written once, here: every invalid value
 raises :class:`JobFieldError` naming the job field at fault, and callers (the CLI, a flow's
 request) map that field to their own words.
 
-Calls and offsets (the vocabulary of DESIGN.md §2). ``c_j`` is the j-th call of the generator.
+Calls and offsets (the vocabulary of docs/design.md §2). ``c_j`` is the j-th call of the generator.
 In seed mode an *offset* is the number of calls made before the stream's first draw (history
 index 0), so with a constant skip k history index ``i`` sits at call ``offset + i·(k + 1)``; the
-window starts at history index ``window_start``, and its first draw at the *position*
+window starts at history index ``window_start``, and its first draw at the *first call*
 ``offset + window_start·(k + 1)``. In state mode the state is enumerated at the first window
-draw itself: the offset is 0 and so is the position.
+draw itself: the offset is 0 and so is the first call.
 """
 
 from __future__ import annotations
@@ -158,25 +158,25 @@ class SieveJob(BaseModel):
         mode, 0 in state mode (where the state is enumerated at the window)."""
         return self.window_start if self.mode is Mode.SEED else 0
 
-    def position(self, offset: int, skip: int) -> int:
+    def first_call(self, offset: int, skip: int) -> int:
         """Call index of the window's first draw for a stream offset and a constant skip."""
         return offset + self.lead * (skip + 1)
 
-    def stream_offset(self, position: int, skip: int) -> int:
-        """The offset whose constant-skip window starts at call ``position``."""
-        return position - self.lead * (skip + 1)
+    def stream_offset(self, first_call: int, skip: int) -> int:
+        """The offset whose constant-skip window starts at call ``first_call``."""
+        return first_call - self.lead * (skip + 1)
 
     @property
-    def positions(self) -> tuple[int, int]:
+    def first_calls(self) -> tuple[int, int]:
         """Inclusive range of calls the window's first draw may sit at. Variable skip searches
         every one of them: the draws before the window may sit at any gaps of the range."""
         lo, hi = self.offsets
-        return self.position(lo, self.skips[0]), self.position(hi, self.skips[1])
+        return self.first_call(lo, self.skips[0]), self.first_call(hi, self.skips[1])
 
     @property
     def last_call(self) -> int:
         """The highest call the window's last draw may sit at."""
-        return self.positions[1] + (self.window_size - 1) * (self.skips[1] + 1)
+        return self.first_calls[1] + (self.window_size - 1) * (self.skips[1] + 1)
 
     @property
     def threshold(self) -> int:
@@ -209,13 +209,13 @@ class SieveJob(BaseModel):
     @property
     def hypotheses_per_candidate(self) -> int:
         """Hypotheses tested for each seed or state: offsets × skips (constant skip), or the
-        window's positions (variable skip).
+        window's first calls (variable skip).
 
         With variable skip the gap sequence is searched, not enumerated: its branching enters
         the per-hypothesis chance instead (:mod:`mimicry.search.statistics`).
         """
         if self.variable_skip:
-            lo, hi = self.positions
+            lo, hi = self.first_calls
             return hi - lo + 1
         return self.offset_count * self.skip_count
 
@@ -243,15 +243,15 @@ class WindowMatch(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     candidate: int
-    #: Call index of the window's first draw (see :meth:`SieveJob.position`).
-    position: int
+    #: Call index of the window's first draw (see :meth:`SieveJob.first_call`).
+    first_call: int
     #: Constant skip, or the gaps between consecutive window draws (variable skip).
     skip: int | tuple[int, ...]
     matches: int
 
     def sort_key(self) -> tuple:
         skip = (self.skip,) if isinstance(self.skip, int) else self.skip
-        return (self.candidate, self.position, skip)
+        return (self.candidate, self.first_call, skip)
 
 
 class ChunkResult(BaseModel):

@@ -31,6 +31,16 @@ import numpy as np
 
 #: The largest M a projection that takes a bound (``--modulus``) accepts.
 MAX_MODULUS = 1 << 31
+
+
+def bound_problem(modulus: int) -> str | None:
+    """Why ``modulus`` cannot bound a projection's draws ``[0, M)`` (2 to :data:`MAX_MODULUS`),
+    or None: the one place the range is checked."""
+    if not 2 <= modulus <= MAX_MODULUS:
+        return f"must be between 2 and {MAX_MODULUS}, got {modulus}"
+    return None
+
+
 #: The largest M of a projection with a range of its own: a 64-bit word's.
 MAX_FIXED_MODULUS = 1 << 64
 
@@ -81,8 +91,8 @@ class Projection(ABC):
     def check(self, word_bits: int, modulus: int) -> str | None:
         """Why this projection cannot draw ``[0, M)`` from ``word_bits``-bit words (or None)."""
         fixed = self.modulus_for(word_bits)
-        if fixed is None and not 2 <= modulus <= MAX_MODULUS:
-            return f"the modulus must be between 2 and {MAX_MODULUS}, got {modulus}"
+        if fixed is None and (problem := bound_problem(modulus)):
+            return f"the modulus {problem}"
         if fixed is not None and modulus != fixed:
             return (
                 f"projection {self.name} makes draws in [0, {fixed}), so the "

@@ -1,4 +1,4 @@
-"""The advisor (DESIGN.md §9): typed advice schemas, grammar-constrained backends, the heuristic
+"""The advisor (docs/design.md §16): advice schemas, grammar-constrained backends, the heuristic
 fallback and context bundles.
 
 Layer: above ``mimicry`` and below ``watcher``. It may import ``mimicry`` and ``gpu_kernels``;

@@ -23,10 +23,9 @@ from functools import cached_property
 from pathlib import Path
 
 import httpx
-from sqlalchemy.orm import Session
 
 from llm.advisor import AdvisorUnavailable, BackendError
-from llm.bundle import build_bundle
+from llm.bundle import stream_bundle
 from mimicry.redaction import redact_text, redact_url, url_secrets
 from mimicry.render import plain_text
 from mimicry.settings import Settings
@@ -374,10 +373,10 @@ def last_token_logits(engine, token_ids: list[int]) -> dict:
     return {"logits": logits, "n_tokens": len(token_ids), "n_cached": cached}
 
 
-def sized_bundle(session: Session, stream: str, backend, triggers: list[str] | None = None):
-    """The bundle for ``stream``, cut to what ``backend``'s context holds beside its answer."""
-    return build_bundle(
-        session,
+def sized_bundle(stream: str, backend, triggers: list[str] | None = None):
+    """The bundle for ``stream`` as the store holds it now, cut to what ``backend``'s context
+    holds beside its answer."""
+    return stream_bundle(
         stream,
         triggers=triggers,
         token_budget=CONTEXT_TOKENS - MAX_ANSWER_TOKENS,

@@ -1,4 +1,5 @@
-"""The context bundle: what the advisor is told about one stream, built from the store.
+"""The context bundle: what the advisor is told about one stream, built from the store's snapshot
+of it (:func:`mimicry.store.context.stream_context`).
 
 Deterministic for one store state (no clock, no random order), bounded in tokens (counted by the
 caller's tokenizer: the model's own for the local backend), and free of secrets (no database URL
@@ -15,12 +16,9 @@ import json
 from collections.abc import Callable
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from llm.schemas import Evidence
-from mimicry.store.models import Evaluation, Ingest, Run, TrainedModel
-from mimicry.store.streams import draw_count, require_stream
+from mimicry.store.context import RunFacts, StreamContext, stream_context
 
 #: Evaluations the bundle starts from (newest), before any cut for the token budget.
 RECENT_EVALUATIONS = 50
@@ -88,28 +86,16 @@ def file_name(source: str) -> str:
     return source.replace("\\", "/").rstrip("/").rpartition("/")[2] or source
 
 
-def _latest_completed_run(session: Session, stream_id: int) -> Run | None:
-    return session.scalar(
-        select(Run)
-        .where(Run.stream_id == stream_id, Run.state == "completed")
-        .order_by(Run.created_at.desc(), Run.id)
-        .limit(1)
-    )
-
-
-def _run_summary(session: Session, run: Run) -> RunSummary:
-    model = session.scalar(
-        select(TrainedModel).where(TrainedModel.run_id == run.id).order_by(TrainedModel.id)
-    )
-    metrics = model.metrics if model is not None else {}
+def run_summary(run: RunFacts) -> RunSummary:
+    metrics = run.model_metrics
     test = metrics.get("test", {})
     steps = [s for s in metrics.get("diagnostics") or [] if isinstance(s, dict)]
     valid = [(s["valid_loss"], s.get("step", i)) for i, s in enumerate(steps) if "valid_loss" in s]
     return RunSummary(
-        run_id=run.id,
+        run_id=run.run_id,
         draws_used=run.draws_used,
-        signal=(run.summary or {}).get("signal"),
-        model_type=model.model_type if model is not None else None,
+        signal=run.summary.get("signal"),
+        model_type=run.model_type,
         test_hits=test.get("hits"),
         test_draws=test.get("draws"),
         test_p_value=test.get("p_value"),
@@ -122,36 +108,24 @@ def _run_summary(session: Session, run: Run) -> RunSummary:
     )
 
 
+def stream_bundle(stream: str, *, triggers: list[str] | None = None, **fit) -> ContextBundle:
+    """The bundle for ``stream`` as the store holds it now (see :func:`build_bundle`)."""
+    context = stream_context(stream, scores=RECENT_EVALUATIONS, sources=RECENT_SOURCES)
+    return build_bundle(context, triggers=triggers, **fit)
+
+
 def build_bundle(
-    session: Session,
-    stream: str,
+    context: StreamContext,
     *,
     triggers: list[str] | None = None,
     token_budget: int | None = None,
     count_tokens: Callable[[str], int] | None = None,
 ) -> ContextBundle:
-    """The bundle for ``stream`` as the store holds it now; with ``token_budget``, cut (oldest
-    evaluations first, then the draw-file names) until ``count_tokens(prompt)`` fits."""
-    record = require_stream(session, stream)
-    total = draw_count(session, record)
-    run = _latest_completed_run(session, record.id)
-    summary = _run_summary(session, run) if run is not None else None
-    evaluations = list(
-        session.scalars(
-            select(Evaluation)
-            .where(Evaluation.stream_id == record.id)
-            .order_by(Evaluation.position.desc(), Evaluation.id.desc())
-            .limit(RECENT_EVALUATIONS)
-        )
-    )[::-1]
-    sources = list(
-        session.scalars(
-            select(Ingest.source)
-            .where(Ingest.stream_id == record.id, Ingest.source.is_not(None))
-            .order_by(Ingest.id.desc())
-            .limit(RECENT_SOURCES)
-        )
-    )[::-1]
+    """The bundle of a stream's ``context``; with ``token_budget``, cut (oldest evaluations
+    first, then the draw-file names) until ``count_tokens(prompt)`` fits."""
+    summary = run_summary(context.latest_run) if context.latest_run is not None else None
+    evaluations = context.scores
+    total = context.draws
     metrics: dict[str, float | int | str | None] = (
         dict(evaluations[-1].rolling) if evaluations else {}
     )
@@ -166,8 +140,8 @@ def build_bundle(
         metrics["validation_gap"] = summary.validation_gap
     known = {e.value for e in Evidence}
     bundle = ContextBundle(
-        stream=stream,
-        modulus=record.modulus,
+        stream=context.stream,
+        modulus=context.modulus,
         draws=total,
         metrics={k: metrics[k] for k in sorted(metrics)},
         evidence_available=[
@@ -180,7 +154,7 @@ def build_bundle(
             )
             for e in evaluations
         ],
-        sources=[file_name(source) for source in sources],
+        sources=[file_name(source) for source in context.sources],
         triggers=list(triggers or []),
     )
     if token_budget is None or count_tokens is None:

@@ -2,7 +2,7 @@
 
 It answers when no model is configured or installed, and is what ``degraded`` means when a
 model's answer is invalid twice or times out. Its rules compare what happened with what was
-promised, one-sided and at a fixed level, as the WATCHER's triggers do (DESIGN.md §8): a
+promised, one-sided and at a fixed level, as the WATCHER's triggers do (docs/design.md §17): a
 no-signal stream never "collapses", and a handful of evaluations means nothing.
 """
 

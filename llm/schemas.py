@@ -1,4 +1,4 @@
-"""What the advisor may say, as types (DESIGN.md §9): every field an enum, a bounded number or a
+"""What the advisor may say, typed (docs/design.md §16): every field an enum, a bounded number or a
 bounded string or list, no key the schema does not name (``extra="forbid"``).
 
 The same models are the grammar the model decodes under (``guidance.json(schema=StreamAdvice)``)

@@ -1,4 +1,4 @@
-"""Secrets kept out of what is printed, logged or stored (docs/design.md, "The advisor").
+"""Secrets kept out of what is printed, logged or stored (docs/design.md §16).
 
 What is redacted, each replaced by :data:`REDACTED`:
 

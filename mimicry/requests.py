@@ -16,7 +16,7 @@ from gpu_kernels.job import (
     check_search_space,
     check_state_offsets,
 )
-from gpu_kernels.projections import MAX_FIXED_MODULUS, MAX_MODULUS, PROJECTIONS
+from gpu_kernels.projections import MAX_FIXED_MODULUS, MAX_MODULUS, PROJECTIONS, bound_problem
 from gpu_kernels.registry import FAMILIES, get_family
 from mimicry.names import StreamName
 from mimicry.ranking.models import MODEL_NAMES
@@ -162,7 +162,7 @@ class PipelineRequest(BaseModel):
     #: Steps 2.5–6 after the sieve. Without them no draw is held out: Steps 1–2 read them all,
     #: so a history too short to hold out can still be searched.
     rank: bool = True
-    #: Where the searched draws start: 0, or a change point (DESIGN.md §8). Offsets, windows and
+    #: The first searched draw: 0, or a change point (docs/design.md §17). Offsets, windows and
     #: the held-out split count from it; predictions keep the stream's positions.
     segment_start: int = Field(0, ge=0)
     #: The WATCHER decision that started the run, if one did (traced both ways).
@@ -194,10 +194,8 @@ class PipelineRequest(BaseModel):
                 f"projection {chosen.name} makes draws of its own form; search them with "
                 "`mimicry sieve`",
             )
-        if self.sieve.modulus > MAX_MODULUS:
-            raise JobFieldError(
-                "modulus", f"must be between 2 and {MAX_MODULUS}, got {self.sieve.modulus}"
-            )
+        if problem := bound_problem(self.sieve.modulus):
+            raise JobFieldError("modulus", problem)
         return self
 
     @model_validator(mode="after")

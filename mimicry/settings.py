@@ -72,6 +72,17 @@ class Settings(BaseSettings):
             raise ValueError(f"{value} is a file; expected a folder for the store")
         return value
 
+    @field_validator("backend")
+    @classmethod
+    def _backend_is_known(cls, value: str) -> str:
+        """A backend this build has, so that a typo is refused by every command at start (not
+        taken for a ``--backend`` flag by the commands that sieve, and ignored by the rest)."""
+        from gpu_kernels.backends import BACKEND_NAMES
+
+        if value not in BACKEND_NAMES:
+            raise ValueError(f"expected one of {', '.join(BACKEND_NAMES)}")
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str | None) -> str | None:
@@ -79,15 +90,9 @@ class Settings(BaseSettings):
         is installed is the store's to say when it connects."""
         if value is None:
             return value
-        from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import ArgumentError
+        from mimicry.store.location import check_database_url
 
-        try:
-            make_url(value)
-        except ArgumentError:
-            raise ValueError(
-                "expected a database URL such as postgresql+psycopg://user@host:5432/db"
-            ) from None
+        check_database_url(value)
         return value
 
     @field_validator("llm_url")
@@ -160,16 +165,12 @@ PREFECT_DEFAULTS = {
 }
 
 
-def apply_prefect_defaults() -> None:
+def apply_prefect_defaults(settings: Settings) -> None:
     """Set :data:`PREFECT_DEFAULTS` where unset; call before Prefect is imported. On the
     embedded default (no ``MIMICRY_DATABASE_URL``) Prefect's persisted task results live beside
     the store, under ``MIMICRY_HOME``, instead of ``~/.prefect/storage`` where every home's
     results would meet."""
     for name, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(name, value)
-    try:
-        settings = get_settings()
-    except SettingsError:
-        return  # the command reports it, in one sentence, before any work
     if settings.database_url is None:
         os.environ.setdefault("PREFECT_LOCAL_STORAGE_PATH", str(settings.home / "prefect-results"))

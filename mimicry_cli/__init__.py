@@ -16,8 +16,6 @@ def _stopped_while_starting(signum, frame) -> None:
 
 signal.signal(signal.SIGTERM, _stopped_while_starting)
 
-from mimicry.settings import apply_prefect_defaults  # noqa: E402 (after the handler)
-
 
 def _leave_objects_to_the_os() -> None:
     """Runs last at exit (atexit is last-in, first-out, and this registers first), after Prefect
@@ -29,7 +27,6 @@ def _leave_objects_to_the_os() -> None:
 
 
 atexit.register(_leave_objects_to_the_os)
-apply_prefect_defaults()  # before any command module imports Prefect
 
 from mimicry_cli import advise as _advise  # noqa: E402, F401  (each registers its commands)
 from mimicry_cli import predict as _predict  # noqa: E402, F401

@@ -9,9 +9,7 @@ import typer
 from rich.text import Text
 
 from mimicry.render import plain_text
-from mimicry.settings import get_settings
-from mimicry.store.database import connect
-from mimicry_cli.common import JsonFlag, app, fail, terminal
+from mimicry_cli.common import JsonFlag, app, command_settings, fail, terminal
 from mimicry_cli.predict import StreamFlag, resolve_stream
 from mimicry_cli.store import store_errors
 
@@ -24,7 +22,7 @@ def advise(
     ] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Ask the advisor (MIMICRY_LLM_BACKEND: local, http or heuristic) about STREAM.
+    """Ask the advisor (MIMICRY_LLM_BACKEND: local, http or heuristic) about a stream.
 
     The advice is validated against its schema; a backend whose answers are invalid twice, or
     time out, is replaced by the heuristic's advice, marked degraded. Advice proposes only: the
@@ -39,13 +37,11 @@ def advise(
     with store_errors():
         name = resolve_stream(stream)
         try:
-            backend = backend_from(get_settings())
+            backend = backend_from(command_settings())
         except AdvisorUnavailable as error:
             fail(str(error))
         try:
-            with connect(read_only=True) as session:
-                bundle = sized_bundle(session, name, backend)
-            report = ask(bundle, backend)
+            report = ask(sized_bundle(name, backend), backend)
         except AdvisorUnavailable as error:
             fail(str(error))
         finally:

@@ -19,13 +19,14 @@ from rich.text import Text
 
 from gpu_kernels.job import JobFieldError, Mode
 from mimicry.render import plain_text
-from mimicry.settings import SettingsError, get_settings
+from mimicry.settings import Settings, SettingsError, apply_prefect_defaults, get_settings
 
 app = typer.Typer(
     help="Find the pseudo-random generator behind a history of draws, with chance statistics.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
 )
 
 #: Exit code for bad input (a file, a flag value): one sentence on stderr, nothing written.
@@ -50,9 +51,16 @@ def terminal() -> Console:
 def read_settings() -> None:
     """Find the pseudo-random generator behind a history of draws, with chance statistics."""
     # Every command reads the settings here first, once: a bad MIMICRY_* variable is one
-    # sentence and the bad-input exit before any work.
+    # sentence and the bad-input exit before any work; Prefect's defaults follow from them
+    # before any command imports Prefect.
+    apply_prefect_defaults(command_settings())
+
+
+def command_settings() -> Settings:
+    """The settings this command read as it started (``MIMICRY_*``, once per process): the one
+    place the CLI reads them; commands pass the values down (docs/design.md §3)."""
     try:
-        get_settings()
+        return get_settings()
     except SettingsError as error:
         fail(str(error))
 
@@ -151,21 +159,31 @@ def column_widths(
     names: Sequence[str], cells: list[dict[str, str]], layout: Layout, width: int
 ) -> dict[str, int] | None:
     """Each column's width in a table of ``width`` columns, or None where it does not fit: whole
-    columns as wide as their widest value (a header wraps between its words), free text
-    sharing what is left, each at least :data:`WRAP_FLOOR`."""
+    columns as wide as their widest value and their header, free text sharing what is left, each
+    at least :data:`WRAP_FLOOR`. Where the table is too wide, headers wider than their values wrap
+    between their words (the most overhanging first, only as far as it needs)."""
 
     def widest(name: str) -> int:
         return max((cell_len(row[name]) for row in cells), default=0)
 
-    def header(name: str) -> int:
+    def longest_word(name: str) -> int:
         return max(cell_len(word) for word in name.split())
 
-    whole = {name: max(widest(name), header(name)) for name in names if name not in layout.wrap}
+    columns = [name for name in names if name not in layout.wrap]
+    whole = {name: max(widest(name), cell_len(name)) for name in columns}
+    narrowest = {name: max(widest(name), longest_word(name)) for name in columns}
     free = {name: max(widest(name), cell_len(name), 1) for name in names if name in layout.wrap}
     # Rich's box: a rule at each edge and between columns, one space of padding either side.
+    needed = 3 * len(names) + 1 + sum(min(natural, WRAP_FLOOR) for natural in free.values())
+    over = needed + sum(whole.values()) - width
+    while over > 0:
+        name = max(columns, key=lambda n: whole[n] - narrowest[n], default=None)
+        if name is None or whole[name] == narrowest[name]:
+            return None
+        cut = min(over, whole[name] - narrowest[name])
+        whole[name] -= cut
+        over -= cut
     left = width - (3 * len(names) + 1) - sum(whole.values())
-    if left < sum(min(natural, WRAP_FLOOR) for natural in free.values()):
-        return None
     widths = dict(whole)
     # The narrowest free text first takes what it needs; the rest share what remains evenly.
     for index, name in enumerate(sorted(free, key=free.get)):
@@ -254,9 +272,15 @@ def _integer(text: str) -> int:
 
 # -- flags shared by `mimicry sieve`, `mimicry run` and `mimicry ingest` -------------------------
 
-DrawsFile = Annotated[Path, typer.Argument(help="Draw history: .txt, .csv or .json, oldest first.")]
-ProjectionFlag = Annotated[str, typer.Option(help="How words become draws.")]
-ModulusFlag = Annotated[int, typer.Option(help="Draws are in [0, M).")]
+DrawsFile = Annotated[
+    Path,
+    typer.Argument(help="Draw history: .txt, .csv or .json, oldest first.", metavar="DRAWS"),
+]
+ProjectionFlag = Annotated[
+    str,
+    typer.Option(help="How words become draws (`mimicry families` lists them).", metavar="NAME"),
+]
+ModulusFlag = Annotated[int, typer.Option(help="Draws are in [0, M).", metavar="M")]
 #: ``--modulus`` where a projection may fix it (``mt_rand()``, raw words, Java's ``nextInt()``,
 #: the doubles): None means its own range or 1000.
 OptionalModulusFlag = Annotated[
@@ -266,6 +290,7 @@ OptionalModulusFlag = Annotated[
         help="Draws are in [0, M) (default: the projection's own range, or 1000; "
         "raw, java_nextint32, java_nextlong, python_random_float, v8_math_random and "
         "php_mt_rand fix it).",
+        metavar="M",
     ),
 ]
 
@@ -289,26 +314,60 @@ def modulus_for(projection: str, modulus: int | None, family: str | None = None)
     return 1000 if fixed is None else fixed
 
 
-SessionFlag = Annotated[str | None, typer.Option(help="Stream to read from a multi-session file.")]
-ColumnFlag = Annotated[str | None, typer.Option(help="CSV column holding the draws.")]
-WindowFlag = Annotated[int | None, typer.Option(help="Window size W (default 8, or all draws).")]
+SessionFlag = Annotated[
+    str | None,
+    typer.Option(help="Session to read from a multi-session file.", metavar="SESSION"),
+]
+ColumnFlag = Annotated[
+    str | None, typer.Option(help="CSV column holding the draws.", metavar="COLUMN")
+]
+WindowFlag = Annotated[
+    int | None, typer.Option(help="Window size W (default 8, or all draws).", metavar="W")
+]
 WindowStartFlag = Annotated[
-    int | None, typer.Option(help="History index of the first window draw.")
+    int | None, typer.Option(help="History index of the first window draw.", metavar="INDEX")
 ]
 SeedsFlag = Annotated[
     str | None,
-    typer.Option(help="Seeds (seed mode) or states (state mode) LO..HI; default the whole space."),
+    typer.Option(
+        help="Seeds (seed mode) or states (state mode), decimal or 0x hex "
+        "(default: the family's whole space).",
+        metavar="LO..HI",
+    ),
 ]
 OffsetsFlag = Annotated[
     str | None,
-    typer.Option(help="Calls made before the stream's first draw, LO..HI (seed mode)."),
+    typer.Option(help="Calls made before the stream's first draw (seed mode).", metavar="LO..HI"),
 ]
-SkipFlag = Annotated[str | None, typer.Option(help="Calls dropped between observed draws, LO..HI.")]
-VariableSkipFlag = Annotated[bool, typer.Option(help="Choose each gap from the skip range.")]
-MaxMissesFlag = Annotated[int | None, typer.Option(help="Variable skip: unmatched draws allowed.")]
-MinMatchesFlag = Annotated[int | None, typer.Option(help="Window matches to survive (default W).")]
-ModeFlag = Annotated[Mode, typer.Option(help="Enumerate seeds, or the state at the window.")]
-PredictFlag = Annotated[int, typer.Option(help="Draws to predict past the newest one.")]
-TopFlag = Annotated[int, typer.Option(help="Survivors to show.")]
-BackendFlag = Annotated[str | None, typer.Option(help="reference, cpu or gpu.")]
+SkipFlag = Annotated[
+    str | None, typer.Option(help="Calls dropped between observed draws.", metavar="LO..HI")
+]
+#: The skip kind, named as ``mimicry run`` names it (where leaving both out lets Step 1 choose).
+VariableSkipFlag = Annotated[
+    bool,
+    typer.Option(
+        "--variable-skip/--constant-skip",
+        help="Choose each gap from the skip range, or keep one skip for every gap.",
+    ),
+]
+MaxMissesFlag = Annotated[
+    int | None, typer.Option(help="Variable skip: unmatched draws allowed.", metavar="N")
+]
+MinMatchesFlag = Annotated[
+    int | None, typer.Option(help="Window matches to survive (default W).", metavar="N")
+]
+ModeFlag = Annotated[
+    Mode,
+    typer.Option(help="seed: enumerate seeds; state: the state at the window.", metavar="MODE"),
+]
+PredictFlag = Annotated[
+    int, typer.Option(help="Draws to predict past the newest one.", metavar="N")
+]
+TopFlag = Annotated[int, typer.Option(help="Survivors to show.", metavar="N")]
+BackendFlag = Annotated[
+    str | None,
+    typer.Option(
+        help="reference, cpu or gpu (default: MIMICRY_BACKEND, else cpu).", metavar="BACKEND"
+    ),
+]
 JsonFlag = Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")]

@@ -27,11 +27,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
+from pathlib import Path
 from typing import TypeVar
 
 import httpx
-
-from mimicry.settings import get_settings
 
 T = TypeVar("T")
 
@@ -139,19 +138,21 @@ _SERVED_SERVICES_OFF = (
 )
 
 
-def _services_environment() -> dict[str, str]:
+def _services_environment(home: Path) -> dict[str, str]:
     environment = {
         f"PREFECT_SERVER_SERVICES_{name}_ENABLED": "false" for name in _SERVED_SERVICES_OFF
     }
     if not os.environ.get("PREFECT_SERVER_DATABASE_CONNECTION_URL"):
-        database = get_settings().home / "prefect-services.db"
+        database = home / "prefect-services.db"
         environment["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = f"sqlite+aiosqlite:///{database}"
     return environment
 
 
-def start_prefect_server(port: int, timeout: float, services: bool = False) -> subprocess.Popen:
+def start_prefect_server(
+    port: int, timeout: float, services_home: Path | None = None
+) -> subprocess.Popen:
     """Prefect's API server (the same app Prefect's own temporary server runs, without its UI)
-    on ``127.0.0.1:port``, answering ``/health`` before this returns. ``services``: also its
+    on ``127.0.0.1:port``, answering ``/health`` before this returns. ``services_home``: also its
     background services (the scheduler that makes a served flow's scheduled runs among them),
     which a temporary server does not run, on a SQLite database of its own under MIMICRY_HOME
     unless PREFECT_SERVER_DATABASE_CONNECTION_URL names one: beside other commands' servers on
@@ -187,7 +188,11 @@ def start_prefect_server(port: int, timeout: float, services: bool = False) -> s
             "PREFECT_UI_ENABLED": "0",
             "PREFECT__SERVER_FINAL": "1",
         }
-        | (_services_environment() if services else {"PREFECT__SERVER_EPHEMERAL": "1"}),
+        | (
+            _services_environment(services_home)
+            if services_home is not None
+            else {"PREFECT__SERVER_EPHEMERAL": "1"}
+        ),
         stdin=subprocess.DEVNULL,
         # Out of the terminal's process group: a Ctrl-C (or a signal to the group) reaches the
         # command, which stops its flows while the server still records their states, then
@@ -227,10 +232,11 @@ def _drain_to(url: str) -> None:
 
 
 @contextmanager
-def prefect_api(services: bool = False) -> Iterator[str]:
+def prefect_api(services_home: Path | None = None) -> Iterator[str]:
     """The Prefect API the command's flows report to: ``PREFECT_API_URL`` when it is set (a
     server of the rig's, whose UI shows the runs), else a server this command starts and stops
-    (see the module doc; ``services``: with its scheduler, for a served flow). Yields the API's
+    (see the module doc; ``services_home``: with its scheduler, for a served flow, its database
+    under that MIMICRY_HOME). Yields the API's
     URL."""
     from prefect.settings import (
         PREFECT_API_URL,
@@ -244,7 +250,7 @@ def prefect_api(services: bool = False) -> Iterator[str]:
         return
     port = _free_loopback_port()
     server = start_prefect_server(
-        port, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value(), services
+        port, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value(), services_home
     )
     url = f"http://127.0.0.1:{port}/api"
     try:

@@ -9,30 +9,25 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.text import Text
-from sqlalchemy import select
 
-from mimicry.render import plain_text
-from mimicry.search.statistics import p_value_text
-from mimicry.settings import get_settings
-from mimicry.store.database import connect
-from mimicry.store.models import Stream
-from mimicry.store.streams import StoreConflict, append_draws, require_stream
-from mimicry_cli.common import JsonFlag, app, fail, terminal
+from mimicry.render import plain_text, score_line
+from mimicry.store.errors import StoreConflict
+from mimicry.store.streams import append, stream_info, stream_names
+from mimicry_cli.common import JsonFlag, app, command_settings, fail, terminal
 from mimicry_cli.store import store_errors
 
 StreamFlag = Annotated[
-    str | None, typer.Option(help="Stream (default: the only one in the store).")
+    str | None, typer.Option(help="Stream (default: the only one in the store).", metavar="NAME")
 ]
 
 
 def resolve_stream(name: str | None) -> str:
-    with connect() as session:
-        if name is not None:
-            try:
-                return require_stream(session, name).name
-            except StoreConflict as error:
-                fail(f"--stream: {error}")
-        names = session.scalars(select(Stream.name).order_by(Stream.name)).all()
+    if name is not None:
+        try:
+            return stream_info(name).name
+        except StoreConflict as error:
+            fail(f"--stream: {error}")
+    names = stream_names()
     if len(names) != 1:
         fail(
             "--stream is required when the store holds "
@@ -85,7 +80,7 @@ def predict(stream: StreamFlag = None, as_json: JsonFlag = False) -> None:
 
     with store_errors():
         name = resolve_stream(stream)
-        _, prediction = evaluate_stream(name, get_settings().pool_size)
+        _, prediction = evaluate_stream(name, command_settings().pool_size)
     if prediction is None:
         fail(f"stream {name!r} has no ranked run yet; run `mimicry run` on it first")
     if as_json:
@@ -96,7 +91,7 @@ def predict(stream: StreamFlag = None, as_json: JsonFlag = False) -> None:
 
 @app.command()
 def evaluate(
-    draw: Annotated[int, typer.Option(help="The draw that just came out.")],
+    draw: Annotated[int, typer.Option(help="The draw that just came out.", metavar="VALUE")],
     stream: StreamFlag = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -106,12 +101,10 @@ def evaluate(
     with store_errors():
         name = resolve_stream(stream)
         try:
-            with connect() as session:
-                modulus = require_stream(session, name).modulus
-                append_draws(session, name, [draw], modulus, source="mimicry evaluate")
+            append(name, [draw], "mimicry evaluate")
         except StoreConflict as error:
             fail(f"--draw: {error}")
-        scored, prediction = evaluate_stream(name, get_settings().pool_size)
+        scored, prediction = evaluate_stream(name, command_settings().pool_size)
     report = {
         "stream": name,
         "evaluations": [s.model_dump() for s in scored],
@@ -123,14 +116,6 @@ def evaluate(
     if not scored:
         print(f"draw {draw} stored; no prediction for it to score", file=sys.stderr)
     for s in scored:
-        rolling = s.rolling
-        print(
-            f"position {s.position}: actual {s.actual}, {'hit' if s.hit else 'miss'}, rank "
-            f"{s.rank}, log-likelihood gain {s.log_loss_gain:+.3f} nats; rolling: "
-            f"{rolling['hits']}/{rolling['evaluated']} hits (chance {rolling['chance']:.3g}, "
-            f"p {p_value_text(rolling['binomial_p'])}), cumulative gain "
-            f"{rolling['cumulative_log_loss_gain']:+.2f}, {rolling['consecutive_misses']} "
-            "misses in a row"
-        )
+        print(score_line(s))
     if prediction:
         print_prediction(prediction)

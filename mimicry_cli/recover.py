@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from mimicry.draws.files import DrawFileError, read_draws
+from mimicry.draws import DrawFileError, read_draws
 from mimicry.render import plain_text
 from mimicry_cli.common import (
     ColumnFlag,
@@ -29,22 +29,29 @@ def recover(
     draws: DrawsFile,
     family: Annotated[
         str,
-        typer.Option(help="mt19937, php5_mt, python_random, glibc_rand, java_random or v8."),
+        typer.Option(
+            help="mt19937, php5_mt, python_random, glibc_rand, java_random or v8.", metavar="NAME"
+        ),
     ],
     projection: Annotated[
         str | None,
         typer.Option(
             help="The draws' form: raw, php_mt_rand, python_getrandbits, python_random_float, "
-            "java_nextint32, java_nextint, v8_math_random (default: the family's usual one)."
+            "java_nextint32, java_nextint, v8_math_random (default: the family's usual one).",
+            metavar="NAME",
         ),
     ] = None,
     bits: Annotated[
-        int | None, typer.Option(help="k of python_getrandbits(k), 8 to 32 (default 32).")
+        int | None,
+        typer.Option(help="k of python_getrandbits(k), 8 to 32 (default 32).", metavar="K"),
     ] = None,
     modulus: Annotated[
-        int | None, typer.Option(help="M of java_nextint's nextInt(M), a power of two >= 8.")
+        int | None,
+        typer.Option(help="M of java_nextint's nextInt(M), a power of two >= 8.", metavar="M"),
     ] = None,
-    predict: Annotated[int, typer.Option(help="Draws to predict past the newest one.")] = 10,
+    predict: Annotated[
+        int, typer.Option(help="Draws to predict past the newest one.", metavar="N")
+    ] = 10,
     session: SessionFlag = None,
     column: ColumnFlag = None,
     as_json: JsonFlag = False,

@@ -11,21 +11,22 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 from rich.text import Text
-from sqlalchemy.exc import OperationalError
 
 from flows.stopping import check_stop
-from gpu_kernels.job import Mode
 from gpu_kernels.projections import MAX_MODULUS
 from mimicry.answers import RunAnswer
-from mimicry.draws.files import DrawFileError
-from mimicry.draws.ingest import check_ingest
+from mimicry.draws import DrawFileError
+from mimicry.draws.ingest import ingesting
 from mimicry.names import BadName
-from mimicry.ranking.models import MODEL_NAMES
-from mimicry.render import plain_text, search_line, survivor_rows
-from mimicry.requests import DEFAULT_FAMILIES, PipelineRequest, RankingSettings, SieveSettings
-from mimicry.search.statistics import p_value_text
-from mimicry.store.database import StoreFault, StoreUnusable, connect
-from mimicry.store.streams import StoreConflict
+from mimicry.render import (
+    SURVIVOR_COLUMNS,
+    held_out_test,
+    plain_text,
+    search_line,
+    survivor_rows,
+)
+from mimicry.requests import PipelineRequest, RankingSettings, SieveSettings
+from mimicry.store.errors import StoreConflict, StoreFault, StoreUnreachable, StoreUnusable
 from mimicry_cli.common import (
     EXIT_INCOMPLETE,
     SURVIVOR_LAYOUT,
@@ -57,19 +58,28 @@ from mimicry_cli.common import (
 from mimicry_cli.lifetime import exit_143_on_sigterm, prefect_api, run_stoppable
 from mimicry_cli.store import bad_name, store_errors
 
+#: The flags' defaults are the request's own, written once (in :mod:`mimicry.requests`).
+SIEVE_DEFAULTS = SieveSettings()
+RANKING_DEFAULTS = RankingSettings()
+REQUEST_DEFAULTS = {name: f.default for name, f in PipelineRequest.model_fields.items()}
+
 
 @app.command()
 def run(
     draws: DrawsFile,
     stream: Annotated[
-        str | None, typer.Option(help="Stream to store the draws as (default: the file name).")
+        str | None,
+        typer.Option(help="Stream to store the draws as (default: the file name).", metavar="NAME"),
     ] = None,
     family: Annotated[
         list[str] | None,
-        typer.Option(help="Family to search; repeat for several (default: every 32-bit one)."),
+        typer.Option(
+            help="Family to search; repeat for several (default: every 32-bit one).",
+            metavar="NAME",
+        ),
     ] = None,
-    projection: ProjectionFlag = "mod",
-    modulus: ModulusFlag = 1000,
+    projection: ProjectionFlag = SIEVE_DEFAULTS.projection,
+    modulus: ModulusFlag = SIEVE_DEFAULTS.modulus,
     session: SessionFlag = None,
     column: ColumnFlag = None,
     window: WindowFlag = None,
@@ -86,29 +96,40 @@ def run(
     ] = None,
     max_misses: MaxMissesFlag = None,
     min_matches: MinMatchesFlag = None,
-    mode: ModeFlag = Mode.SEED,
-    predict: PredictFlag = 5,
-    top: TopFlag = 20,
+    mode: ModeFlag = SIEVE_DEFAULTS.mode,
+    predict: PredictFlag = SIEVE_DEFAULTS.predict,
+    top: TopFlag = SIEVE_DEFAULTS.top,
     backend: BackendFlag = None,
     chunk_size: Annotated[
-        int | None, typer.Option(help="Candidates per chunk task (default: the backend's).")
+        int | None,
+        typer.Option(help="Candidates per chunk task (default: the backend's).", metavar="N"),
     ] = None,
-    window_trials: Annotated[int, typer.Option(help="Step 1: Optuna trials per family.")] = 24,
-    pool_size: Annotated[int, typer.Option(help="K: values in the predicted pool.")] = 10,
+    window_trials: Annotated[
+        int, typer.Option(help="Step 1: Optuna trials per family.", metavar="N")
+    ] = REQUEST_DEFAULTS["window_trials"],
+    pool_size: Annotated[
+        int, typer.Option(help="K: values in the predicted pool.", metavar="K")
+    ] = RANKING_DEFAULTS.pool_size,
     holdout: Annotated[
-        float, typer.Option(help="Share of the newest draws held out (at least 20).")
-    ] = 0.1,
+        float,
+        typer.Option(help="Share of the newest draws held out (at least 20).", metavar="SHARE"),
+    ] = RANKING_DEFAULTS.holdout_fraction,
     model_type: Annotated[
         list[str] | None,
         typer.Option(
-            help="Model type to compare; repeat (default: mlp, xgboost, lightgbm, catboost)."
+            help="Model type to compare; repeat (default: mlp, xgboost, lightgbm, catboost).",
+            metavar="TYPE",
         ),
     ] = None,
-    model_trials: Annotated[int, typer.Option(help="Step 4: Optuna trials per model type.")] = 4,
-    permutations: Annotated[int, typer.Option(help="Step 5: label shuffles of the null.")] = 19,
+    model_trials: Annotated[
+        int, typer.Option(help="Step 4: Optuna trials per model type.", metavar="N")
+    ] = RANKING_DEFAULTS.model_trials,
+    permutations: Annotated[
+        int, typer.Option(help="Step 5: label shuffles of the null.", metavar="N")
+    ] = RANKING_DEFAULTS.permutations,
     trial_budget: Annotated[
-        int, typer.Option(help="Step 1: seeds (or states) each trial sieves.")
-    ] = 1 << 16,
+        int, typer.Option(help="Step 1: seeds (or states) each trial sieves.", metavar="N")
+    ] = REQUEST_DEFAULTS["trial_budget"],
     rank: Annotated[
         bool,
         typer.Option(
@@ -134,7 +155,7 @@ def run(
                 draws_file=str(draws.resolve()),
                 session=session,
                 column=column,
-                families=tuple(family) if family else DEFAULT_FAMILIES,
+                families=tuple(family) if family else REQUEST_DEFAULTS["families"],
                 sieve=SieveSettings(
                     projection=projection,
                     modulus=modulus,
@@ -158,25 +179,33 @@ def run(
                 ranking=RankingSettings(
                     pool_size=pool_size,
                     holdout_fraction=holdout,
-                    model_types=tuple(model_type) if model_type else MODEL_NAMES,
+                    model_types=(tuple(model_type) if model_type else RANKING_DEFAULTS.model_types),
                     model_trials=model_trials,
                     permutations=permutations,
                 ),
             )
         except ValidationError as error:
             fail(invalid_input(error))
-        # Everything the flow's ingest would refuse, refused now, before any work or write.
-        with refusals(draws):
-            file_draws = check_ingest(
+        # The file's one parse (docs/design.md §13): ingested here, before any work, in a
+        # transaction that a refusal below still rolls back, so bad input writes nothing; the
+        # flow then has no file to ingest.
+        with (
+            refusals(draws),
+            ingesting(
                 request.draws_file, request.stream, modulus=modulus, session=session, column=column
-            )
-        if window is not None and window > file_draws:
-            fail(f"--window {window} is larger than the {file_draws} draws in {draws}")
-        if window_start is not None and window_start + (window or 1) > file_draws:
-            fail(f"--window-start {window_start} is beyond the {file_draws} draws in {draws}")
-        with store_errors():
+            ) as ingest,
+        ):
+            if window is not None and window > ingest.file_draws:
+                fail(f"--window {window} is larger than the {ingest.file_draws} draws in {draws}")
+            if window_start is not None and window_start + (window or 1) > ingest.file_draws:
+                fail(
+                    f"--window-start {window_start} is beyond the {ingest.file_draws} draws in"
+                    f" {draws}"
+                )
             if rank:
-                require_history_to_hold_out(request, file_draws, draws)
+                require_history_to_hold_out(request, ingest.report.total, draws)
+        request = request.model_copy(update={"draws_file": None})
+        with store_errors():
             from flows.pipeline import pipeline
 
             with prefect_api():
@@ -214,7 +243,7 @@ def refusals(draws: Path) -> Iterator[None]:
 
 
 #: What a failed flow may have failed of that the user can act on, each with its exit code.
-EXPLAINED = (DrawFileError, StoreConflict, BadName, StoreFault, StoreUnusable, OperationalError)
+EXPLAINED = (DrawFileError, StoreConflict, BadName, StoreFault, StoreUnusable, StoreUnreachable)
 
 
 def explain_failure(error: object, draws: Path) -> None:
@@ -225,17 +254,14 @@ def explain_failure(error: object, draws: Path) -> None:
             raise error
 
 
-def require_history_to_hold_out(request: PipelineRequest, file_draws: int, path: Path) -> None:
-    """Refuse, before anything is written, a history too short to hold draws out and train."""
+def require_history_to_hold_out(request: PipelineRequest, stream_draws: int, path: Path) -> None:
+    """Refuse a history too short to hold draws out and train (``stream_draws``: the stream's,
+    the file's included), while the ingest can still be rolled back."""
     from mimicry.ranking.splits import HistoryTooShort, split_history
-    from mimicry.store.streams import draw_count, get_stream
 
-    with connect(read_only=True) as session:
-        stream = get_stream(session, request.stream)
-        stored = draw_count(session, stream) if stream else 0
     ranking = request.ranking
     try:
-        split_history(range(max(file_draws, stored)), ranking.holdout_fraction, ranking.holdout_min)
+        split_history(range(stream_draws), ranking.holdout_fraction, ranking.holdout_min)
     except HistoryTooShort as error:
         fail(f"{path}: {error} (--no-rank searches it without ranking)")
 
@@ -247,6 +273,7 @@ def print_answer(answer: RunAnswer) -> None:
         survivor_rows(answer.survivors),
         console,
         SURVIVOR_LAYOUT,
+        SURVIVOR_COLUMNS,
     )
     stats = answer.stats
     console.print(search_line(stats.candidates_tested, stats.hypotheses, stats.seconds))
@@ -263,10 +290,7 @@ def print_answer(answer: RunAnswer) -> None:
                 )
             )
         )
-        console.print(
-            f"Held-out test: pools hit {test.hits}/{test.draws} (chance {test.chance:.3g}, "
-            f"p {p_value_text(test.p_value)})."
-        )
+        console.print(f"Test split: {held_out_test(test)}.")
         for entry in answer.ranking[:3]:
             console.print(
                 Text(plain_text(f"  {entry.score:.3f}  {entry.hypothesis} ({entry.source})"))

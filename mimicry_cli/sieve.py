@@ -17,14 +17,13 @@ from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn, TimeR
 from rich.text import Text
 
 from gpu_kernels.job import MAX_CALL, JobFieldError, Mode
-from gpu_kernels.projections import MAX_MODULUS
+from gpu_kernels.projections import bound_problem
 from mimicry.answers import SieveAnswer
-from mimicry.draws.files import DrawFileError
+from mimicry.draws import DrawFileError
 from mimicry.draws.forms import in_program_form, read_codes
-from mimicry.render import plain_text, survivor_rows
+from mimicry.render import SURVIVOR_COLUMNS, plain_text, survivor_rows
 from mimicry.requests import SieveSettings
 from mimicry.search.estimate import rate_text
-from mimicry.settings import get_settings
 from mimicry_cli.common import (
     SURVIVOR_LAYOUT,
     BackendFlag,
@@ -47,6 +46,7 @@ from mimicry_cli.common import (
     WindowFlag,
     WindowStartFlag,
     app,
+    command_settings,
     fail,
     invalid_input,
     markdown_text,
@@ -61,7 +61,9 @@ from mimicry_cli.common import (
 @app.command()
 def sieve(
     draws: DrawsFile,
-    family: Annotated[str, typer.Option(help="Generator family (see `mimicry families`).")],
+    family: Annotated[
+        str, typer.Option(help="Generator family (`mimicry families` lists them).", metavar="NAME")
+    ],
     projection: ProjectionFlag = "mod",
     modulus: OptionalModulusFlag = None,
     session: SessionFlag = None,
@@ -119,7 +121,7 @@ def sieve(
             backend=backend,
             predict=predict,
             top=top,
-        ).resolved(get_settings())
+        ).resolved(command_settings())
         job = requested_config(len(values), flags).job(values, family, flags, source=str(draws))
     except (ValidationError, JobFieldError) as error:
         fail(invalid_input(error))
@@ -129,12 +131,12 @@ def sieve(
         fail(f"--backend: {error}")
     announce_size(job, engine, named=seeds is not None, confirmed=yes)
 
-    def run(progress=None) -> SieveAnswer:
+    def run(progress=None, chunk_size=flags.chunk_size) -> SieveAnswer:
         result = run_sieve(
             values,
             job,
             backend=engine,
-            chunk_size=flags.chunk_size,
+            chunk_size=chunk_size,
             predict=predict,
             top=top,
             extension_limit=flags.extension_limit,
@@ -146,6 +148,9 @@ def sieve(
     if as_json:
         print(run().model_dump_json())
         return
+    if not stderr.is_terminal:  # no bar to draw (a pipe, a log): the answer alone
+        print_sieve_answer(run(), hex_seeds=hex_seeds)
+        return
     with Progress(
         TextColumn("[bold]sieve[/] {task.description}"),
         BarColumn(),
@@ -156,7 +161,10 @@ def sieve(
         transient=True,
     ) as bar:
         task = bar.add_task(f"{job.family}/{job.projection}", total=job.candidate_count)
-        answer = run(lambda done, total: bar.update(task, completed=done))
+        answer = run(
+            lambda done, total: bar.update(task, completed=done),
+            chunk_size=progress_chunk_size(job, engine, flags.chunk_size),
+        )
     print_sieve_answer(answer, hex_seeds=hex_seeds)
 
 
@@ -172,12 +180,32 @@ def check_modulus(projection: str, modulus: int, family: str) -> None:
     except KeyError:
         word_bits = None  # the job reports the unknown family
     if chosen is None or word_bits is None or chosen.modulus_for(word_bits) is None:
-        if not 2 <= modulus <= MAX_MODULUS:
-            fail(f"--modulus must be between 2 and {MAX_MODULUS}, got {modulus}")
+        if problem := bound_problem(modulus):
+            fail(f"--modulus {problem}")
         return
     problem = chosen.check(word_bits, modulus)
     if problem:
         fail(f"--projection: {problem}")
+
+
+#: The chunks a search shown with a progress bar is split into, where its size allows: the bar
+#: moves once a chunk, and Rich needs two moves to show the rate and the time left (a 2^27 search,
+#: one chunk of the cpu backend's usual 2^30, went from 0 to 100 % with neither).
+PROGRESS_CHUNKS = 16
+
+
+def progress_chunk_size(job, engine, configured: int | None) -> int | None:
+    """The chunk size of a search with a progress bar: ``configured`` (``MIMICRY_CHUNK_SIZE``)
+    when set, else the backend's default, made smaller where that leaves fewer than
+    :data:`PROGRESS_CHUNKS` chunks, down to the backend's smallest chunk (the cpu backend's
+    2^24, the slice it sieves a chunk in anyway), a power of two."""
+    from mimicry.search.sieve import default_chunk_size
+
+    if configured is not None:
+        return configured
+    smallest = engine.chunk_candidates[0]
+    wanted = max(smallest, job.candidate_count // PROGRESS_CHUNKS)
+    return min(default_chunk_size(job, engine), 1 << (wanted.bit_length() - 1))
 
 
 class RateColumn(ProgressColumn):
@@ -195,7 +223,7 @@ def announce_size(job, engine, *, named: bool, confirmed: bool) -> None:
     if job.candidate_count <= UNPROBED_CANDIDATES:
         return
     estimate = measure(job, engine)
-    limit = get_settings().confirm_seconds
+    limit = command_settings().confirm_seconds
     first, last = job.candidate_range
     if estimate.seconds > limit and not named and not confirmed:
         fail(
@@ -215,6 +243,7 @@ def print_sieve_answer(answer: SieveAnswer, *, hex_seeds: bool = False) -> None:
         survivor_rows(answer.survivors, hex_seeds=hex_seeds),
         console,
         SURVIVOR_LAYOUT,
+        SURVIVOR_COLUMNS,  # an empty table still says what it would list
     )
     console.print(
         f"{stats.candidates_tested:,} candidates, {stats.hypotheses:,} hypotheses in "
@@ -225,14 +254,20 @@ def print_sieve_answer(answer: SieveAnswer, *, hex_seeds: bool = False) -> None:
 
 @app.command()
 def simulate(
-    family: Annotated[str, typer.Option(help="Generator family.")],
-    seed: Annotated[int, typer.Option(help="Seed the history is drawn from.")],
-    count: Annotated[int, typer.Option(help="Draws to write.")] = 100,
-    projection: Annotated[str, typer.Option(help="How words become draws.")] = "mod",
+    family: Annotated[str, typer.Option(help="Generator family.", metavar="NAME")],
+    seed: Annotated[int, typer.Option(help="Seed the history is drawn from.", metavar="SEED")],
+    count: Annotated[int, typer.Option(help="Draws to write.", metavar="N")] = 100,
+    projection: ProjectionFlag = "mod",
     modulus: OptionalModulusFlag = None,
-    skip: Annotated[int, typer.Option(help="Calls dropped between written draws.")] = 0,
-    discard: Annotated[int, typer.Option(help="Calls dropped before the first draw.")] = 0,
-    out: Annotated[Path | None, typer.Option(help="File to write (default: stdout).")] = None,
+    skip: Annotated[
+        int, typer.Option(help="Calls dropped between written draws.", metavar="CALLS")
+    ] = 0,
+    discard: Annotated[
+        int, typer.Option(help="Calls dropped before the first draw.", metavar="CALLS")
+    ] = 0,
+    out: Annotated[
+        Path | None, typer.Option(help="File to write (default: stdout).", metavar="FILE")
+    ] = None,
 ) -> None:
     """Write a draw history made by a registry generator (for demos and tests)."""
     from gpu_kernels.registry import get_family, get_projection
@@ -316,15 +351,20 @@ def written_whole(path: Path) -> Iterator[TextIO]:
 @app.command()
 def bench(
     family: Annotated[
-        list[str] | None, typer.Option(help="Families to time (default: all).")
+        list[str] | None,
+        typer.Option(help="Family to time; repeat for several (default: all).", metavar="NAME"),
     ] = None,
-    backend: Annotated[str, typer.Option(help="reference, cpu or gpu.")] = "cpu",
-    candidates: Annotated[int | None, typer.Option(help="Candidates per timed run.")] = None,
-    repeats: Annotated[int, typer.Option(help="Timed runs; the median is reported.")] = 3,
+    backend: Annotated[str, typer.Option(help="reference, cpu or gpu.", metavar="BACKEND")] = "cpu",
+    candidates: Annotated[
+        int | None, typer.Option(help="Candidates per timed run.", metavar="N")
+    ] = None,
+    repeats: Annotated[
+        int, typer.Option(help="Timed runs; the median is reported.", metavar="N")
+    ] = 3,
     prefilter: Annotated[
         bool, typer.Option(help="cpu: use the vectorised first-draw prefilters.")
     ] = True,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Candidates per second per family: window of 8 draws mod 1000, skip 0."""
     from gpu_kernels.backends import BackendUnavailable
@@ -380,7 +420,7 @@ def bench(
 
 
 @app.command()
-def families(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def families(as_json: JsonFlag = False) -> None:
     """List the generator families and projections."""
     from gpu_kernels.projections import PROJECTIONS
     from gpu_kernels.registry import ALIASES, FAMILIES

@@ -10,19 +10,14 @@ from typing import Annotated
 
 import typer
 from rich.text import Text
-from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
 
-from mimicry.draws.files import DrawFileError
+from mimicry.draws import DrawFileError
 from mimicry.names import BadName
-from mimicry.render import plain_text
-from mimicry.search.statistics import p_value_text
-from mimicry.settings import get_settings
-from mimicry.store.database import StoreFault, StoreUnusable, connect, database_url, upgrade
-from mimicry.store.models import Draw, Run, Stream
-from mimicry.store.runs import mark_crashed
-from mimicry.store.streams import StoreConflict
+from mimicry.render import plain_text, scores_line
+from mimicry.store.errors import StoreConflict, StoreFault, StoreUnreachable, StoreUnusable
+from mimicry.store.location import shown_url, upgrade
+from mimicry.store.runs import recent_runs
+from mimicry.store.streams import stream_summaries
 from mimicry_cli.common import (
     EXIT_STORE_UNAVAILABLE,
     ColumnFlag,
@@ -32,6 +27,7 @@ from mimicry_cli.common import (
     ModulusFlag,
     SessionFlag,
     app,
+    command_settings,
     fail,
     print_table,
     terminal,
@@ -41,11 +37,6 @@ db_app = typer.Typer(help="The store's schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
 
-def shown_url(url: str) -> str:
-    """The database URL without its password, for messages."""
-    return make_url(url).render_as_string(hide_password=True)
-
-
 @contextmanager
 def store_errors():
     """A store that cannot be reached is one sentence and exit 3, not a traceback."""
@@ -53,16 +44,8 @@ def store_errors():
         yield
     except StoreUnusable as error:
         fail(str(error))
-    except StoreFault as error:
+    except (StoreFault, StoreUnreachable) as error:
         print(f"mimicry: error: {plain_text(str(error))}", file=sys.stderr)
-        raise typer.Exit(EXIT_STORE_UNAVAILABLE) from None
-    except OperationalError as error:
-        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
-        print(
-            "mimicry: error: "
-            + plain_text(f"cannot use the store at {shown_url(database_url())}: {reason}"),
-            file=sys.stderr,
-        )
         raise typer.Exit(EXIT_STORE_UNAVAILABLE) from None
 
 
@@ -76,13 +59,13 @@ def db_upgrade() -> None:
     """Create or migrate the store's tables to the newest schema."""
     with store_errors():
         revision = upgrade()
-    print(plain_text(f"store {shown_url(database_url())} is at revision {revision}"))
+    print(plain_text(f"store {shown_url()} is at revision {revision}"))
 
 
 @app.command()
 def ingest(
     draws: DrawsFile,
-    stream: Annotated[str, typer.Option(help="Stream to append the draws to.")],
+    stream: Annotated[str, typer.Option(help="Stream to append the draws to.", metavar="NAME")],
     modulus: ModulusFlag = 1000,
     session: SessionFlag = None,
     column: ColumnFlag = None,
@@ -105,7 +88,7 @@ def ingest(
         from mimicry.loop.evaluation import evaluate_stream
 
         with store_errors():
-            scored, _ = evaluate_stream(report.stream, get_settings().pool_size)
+            scored, _ = evaluate_stream(report.stream, command_settings().pool_size)
     if as_json:
         print(
             json.dumps(
@@ -120,53 +103,36 @@ def ingest(
         return
     print(plain_text(f"stream {report.stream!r}: {report.added} new draws, {report.total} in all"))
     if scored:
-        last = scored[-1].rolling
-        print(
-            f"scored {len(scored)} predictions: {sum(s.hit for s in scored)} hits; rolling "
-            f"{last['hits']}/{last['evaluated']} (chance {last['chance']:.3g}, p "
-            f"{p_value_text(last['binomial_p'])})"
-        )
+        print(scores_line(scored))
 
 
 @app.command()
 def status(as_json: JsonFlag = False) -> None:
     """Streams, their draw counts, and the runs with their state (a run whose process died is
     shown, and marked, crashed)."""
-    with store_errors(), connect() as session:
-        mark_crashed(session, get_settings().heartbeat_seconds)
-        streams = session.execute(
-            select(Stream.name, Stream.modulus, func.count(Draw.position))
-            .outerjoin(Draw, Draw.stream_id == Stream.id)
-            .group_by(Stream.id)
-            .order_by(Stream.name)
-        ).all()
-        runs = session.execute(
-            select(Run, Stream.name).join(Stream).order_by(Run.created_at.desc()).limit(50)
-        ).all()
-        run_rows = [
-            {
-                "run_id": run.id,
-                "stream": name,
-                "state": run.state,
-                "created_at": run.created_at.isoformat(),
-                "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-                "survivors": (run.summary or {}).get("survivor_count"),
-                "significant": (run.summary or {}).get("significant"),
-                "flow_run_id": run.flow_run_id,
-            }
-            for run, name in runs
-        ]
-    stream_rows = [{"stream": n, "modulus": m, "draws": c} for n, m, c in streams]
+    with store_errors():
+        streams = stream_summaries()
+        runs = recent_runs(50, command_settings().heartbeat_seconds)
+    run_rows = [
+        {
+            "run_id": run.id,
+            "stream": run.stream,
+            "state": run.state.value,
+            "created_at": run.created_at.isoformat(),
+            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+            "survivors": run.summary.get("survivor_count"),
+            "significant": run.summary.get("significant"),
+            "flow_run_id": run.flow_run_id,
+        }
+        for run in runs
+    ]
+    stream_rows = [{"stream": s.name, "modulus": s.modulus, "draws": s.draws} for s in streams]
     if as_json:
-        print(
-            json.dumps(
-                {"store": shown_url(database_url()), "streams": stream_rows, "runs": run_rows}
-            )
-        )
+        print(json.dumps({"store": shown_url(), "streams": stream_rows, "runs": run_rows}))
         return
     console = terminal()
     # The URL is typed back whole: one line, however narrow the terminal (it wraps it).
-    console.print(Text(plain_text(f"store: {shown_url(database_url())}")), soft_wrap=True)
+    console.print(Text(plain_text(f"store: {shown_url()}")), soft_wrap=True)
     print_table("streams", stream_rows, console, STREAM_LAYOUT, ["stream", "modulus", "draws"])
     print_table(
         "runs (newest first)",

@@ -4,7 +4,7 @@ a terminal.
 mimicry watch --once [--stream S] [--policy FILE] [--json]   # one tick now
 mimicry watch --serve [--interval MINUTES]                   # ticks on a schedule
 mimicry watch --halt "reason" | --resume                     # the one halt switch
-mimicry decisions [--stream S] [--json]
+mimicry decisions [--stream S] [--limit N] [--json]
 mimicry approve ID [--note TEXT] / mimicry reject ID [--note TEXT]
 mimicry cancel ID [--note TEXT]                               # stop a decision at any point
 """
@@ -20,23 +20,28 @@ from typing import Annotated
 
 import typer
 
-from mimicry.render import plain_text
-from mimicry.settings import get_settings
-from mimicry.store.database import connect
-from mimicry_cli.common import JsonFlag, Layout, app, fail, print_table, terminal
+from mimicry.render import decision_rows, plain_text
+from mimicry.store.statuses import DecisionStatus
+from mimicry_cli.common import JsonFlag, Layout, app, command_settings, fail, print_table, terminal
 from mimicry_cli.predict import resolve_stream
 from mimicry_cli.store import store_errors
 
 PolicyFlag = Annotated[
     Path | None,
-    typer.Option(help="Policy TOML (default: MIMICRY_HOME/watcher.toml, else the defaults)."),
+    typer.Option(
+        help="Policy TOML (default: MIMICRY_HOME/watcher.toml, else the defaults).", metavar="FILE"
+    ),
 ]
 NoteFlag = Annotated[
-    str | None, typer.Option(help="Why, for the decision's record (at most 1,000 characters).")
+    str | None,
+    typer.Option(help="Why, for the decision's record (at most 1,000 characters).", metavar="TEXT"),
 ]
 #: A decision's id: the store's ids are 64-bit integers, so a larger number is refused here.
 DecisionId = Annotated[
-    int, typer.Argument(help="The decision (mimicry decisions).", min=1, max=2**63 - 1)
+    int,
+    typer.Argument(
+        help="The decision (`mimicry decisions` lists them).", min=1, max=2**63 - 1, metavar="ID"
+    ),
 ]
 #: The longest --serve interval: a week.
 MAX_INTERVAL_MINUTES = 7 * 24 * 60
@@ -49,7 +54,7 @@ def checked_policy(path: Path | None) -> str | None:
     if path is not None and not path.is_file():
         fail(f"--policy: {path} is not a file")
     try:
-        load_policy(path or get_settings().home / "watcher.toml")
+        load_policy(path or command_settings().home / "watcher.toml")
     except PolicyError as error:
         fail(str(error))
     return str(path.resolve()) if path else None
@@ -58,23 +63,6 @@ def checked_policy(path: Path | None) -> str | None:
 #: The decision table: an id, a stream, an action, a status and a run are typed back whole;
 #: the reasons wrap, and the triggers and the time go first on a narrow terminal.
 DECISION_LAYOUT = Layout(wrap=("triggers", "why"), drop=("triggers", "when"), right=("id",))
-
-
-def decision_rows(views) -> list[dict[str, str]]:
-    return [
-        {
-            "id": str(v.id),
-            "stream": v.stream,
-            "when": f"{v.created_at:%Y-%m-%d %H:%M:%S}",
-            "triggers": ", ".join(t["name"] for t in v.triggers) or "-",
-            "action": v.action,
-            "status": v.status,
-            "run": v.run_id or "-",
-            "why": (v.outcome or v.rule)
-            + (f' ("{v.approval["note"]}")' if v.approval.get("note") else ""),
-        }
-        for v in views
-    ]
 
 
 @app.command()
@@ -87,12 +75,17 @@ def watch(
         str | None, typer.Option(help="Halt the WATCHER, with the reason.", metavar="REASON")
     ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Lift the halt.")] = False,
-    stream: Annotated[str | None, typer.Option(help="Review this stream only.")] = None,
+    stream: Annotated[
+        str | None, typer.Option(help="--once: review this stream only.", metavar="NAME")
+    ] = None,
     policy: PolicyFlag = None,
     interval: Annotated[
         float,
         typer.Option(
-            help="--serve: minutes between ticks (0.1 to 10080).", min=0.1, max=MAX_INTERVAL_MINUTES
+            help="--serve: minutes between ticks (0.1 to 10080).",
+            min=0.1,
+            max=MAX_INTERVAL_MINUTES,
+            metavar="MINUTES",
         ),
     ] = 10.0,
     as_json: JsonFlag = False,
@@ -104,6 +97,8 @@ def watch(
     chosen += ["--resume"] if resume else []
     if len(chosen) != 1:
         fail("name one of --once, --serve, --halt REASON or --resume")
+    if stream is not None and not once:  # never silently ignored
+        fail(f"--stream applies to --once only; {chosen[0]} acts on every stream")
     with store_errors():
         if halt is not None or resume:
             return switch_halt(halt, as_json)
@@ -135,17 +130,16 @@ def watch(
     if as_json:
         print(json.dumps({"decisions": decisions}))
         return
-    from watcher.review import DecisionView
+    from mimicry.store.decisions import DecisionView
 
     views = [DecisionView.model_validate(d) for d in result["decisions"]]
     print_table("WATCHER tick", decision_rows(views), terminal(), DECISION_LAYOUT)
 
 
 def switch_halt(reason: str | None, as_json: bool) -> None:
-    from mimicry.store.decisions import set_halt
+    from mimicry.store.decisions import switch_halt as store_halt
 
-    with connect() as session:
-        set_halt(session, reason is not None, reason)
+    store_halt(reason is not None, reason)
     if as_json:
         print(json.dumps({"halted": reason is not None, "reason": reason}))
     else:
@@ -168,7 +162,8 @@ def serve_watcher(policy_file: str | None, interval: float) -> None:
     # is gone (even by SIGKILL) exits at once (flows.stopping.exit_with_owner).
     os.environ[OWNER_VARIABLE] = str(os.getpid())
 
-    with prefect_api(services=True):  # the scheduler makes the schedule's runs
+    # The scheduler makes the schedule's runs.
+    with prefect_api(services_home=command_settings().home):
         watcher_tick.serve(
             name="scheduled",
             interval=timedelta(minutes=interval),
@@ -181,23 +176,20 @@ def serve_watcher(policy_file: str | None, interval: float) -> None:
 
 @app.command()
 def decisions(
-    stream: Annotated[str | None, typer.Option(help="This stream's decisions only.")] = None,
-    limit: Annotated[int, typer.Option(help="Newest decisions to show.", min=1)] = 50,
+    stream: Annotated[
+        str | None, typer.Option(help="This stream's decisions only.", metavar="NAME")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="Newest decisions to show.", min=1, metavar="N")] = 50,
     as_json: JsonFlag = False,
 ) -> None:
     """The WATCHER's decisions, newest first: triggers, advice, action, approval, run, outcome."""
-    from mimicry.store.decisions import list_decisions
-    from mimicry.store.streams import require_stream
-    from watcher.review import decision_views
+    from mimicry.store.decisions import newest_decisions
 
     with store_errors():
         name = resolve_stream(stream) if stream is not None else None
-        with connect(read_only=True) as session:
-            stream_id = require_stream(session, name).id if name else None
-            ids = [d.id for d in list_decisions(session, stream_id, limit)]
-            views = decision_views(session, ids)
+        views = newest_decisions(name, limit)
     if as_json:
-        print(json.dumps({"decisions": [v.model_dump(mode="json") for v in views]}))
+        print(json.dumps({"decisions": [v.public() for v in views]}))
         return
     print_table(
         "WATCHER decisions, newest first", decision_rows(views), terminal(), DECISION_LAYOUT
@@ -238,7 +230,7 @@ def answer_decision(decision_id: int, approve: bool, note: str | None, as_json: 
     if as_json:
         print(json.dumps({"id": decision_id, "status": status}))
     else:
-        then = " (the next tick dispatches it)" if status == "approved" else ""
+        then = " (the next tick dispatches it)" if status == DecisionStatus.APPROVED else ""
         print(f"decision {decision_id}: {status}{then}")
 
 
@@ -284,14 +276,14 @@ def cancel(
     stopped = None
     if cancelled.flow_run_id is not None:
         stopped = cancel_flow_run_in_prefect(cancelled.flow_run_id)
-    elif cancelled.status_before == "pending_approval":
+    elif cancelled.status_before == DecisionStatus.PENDING_APPROVAL:
         close_form_in_the_ui(decision_id)
     if as_json:
         print(
             json.dumps(
                 {
                     "id": decision_id,
-                    "status": "cancelled",
+                    "status": DecisionStatus.CANCELLED,
                     "was": cancelled.status_before,
                     "flow_run_id": cancelled.flow_run_id,
                     "flow_run_cancelled": stopped,
@@ -300,7 +292,7 @@ def cancel(
         )
         return
     then = {
-        "running": (
+        DecisionStatus.RUNNING: (
             " (its run stops at its next step or chunk boundary)"
             if cancelled.flow_run_id is None
             else f" (its flow run {cancelled.flow_run_id}: "

@@ -6,11 +6,11 @@ A task module may import this package's shared cache and retry policies, never a
 
 from prefect.cache_policies import INPUTS, TASK_SOURCE, CacheKeyFnPolicy
 
-from mimicry.draws.files import DrawFileError
+from mimicry.draws import DrawFileError
 from mimicry.names import BadName
 from mimicry.search.chunks import StoreMismatch
-from mimicry.store.database import StoreFault, store_fingerprint
-from mimicry.store.streams import StoreConflict
+from mimicry.store.errors import StoreConflict, StoreFault
+from mimicry.store.location import store_fingerprint
 
 #: The store a cached result was made against: a result is reused only with the same store, so
 #: a run against a new ``MIMICRY_HOME`` or database never trusts one made for another.

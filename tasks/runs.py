@@ -17,9 +17,10 @@ from mimicry.store.records import (
 from tasks import transient
 
 
-def start_flow_run_record(stream: str, parameters: dict) -> str:
-    """A new run on ``stream``, linked to the Prefect flow run this task belongs to."""
-    return start_run(stream, parameters, flow_run.id)
+def start_flow_run_record(stream: str, parameters: dict, heartbeat_seconds: float) -> str:
+    """A new run on ``stream``, linked to the Prefect flow run this task belongs to (runs whose
+    process has been silent for four ``heartbeat_seconds`` are marked crashed first)."""
+    return start_run(stream, parameters, heartbeat_seconds, flow_run.id)
 
 
 load_history_task = task(load_history, name="load-history")

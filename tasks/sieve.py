@@ -18,7 +18,7 @@ from gpu_kernels.backends import kernel_version
 from gpu_kernels.job import SieveJob
 from mimicry.render import chunk_line
 from mimicry.search.chunks import ChunkSummary, assemble_from_ledger, sieve_chunk
-from mimicry.store.database import store_fingerprint
+from mimicry.store.location import store_fingerprint
 from tasks import transient
 
 

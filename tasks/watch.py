@@ -3,6 +3,9 @@ Nothing here is cached: every tick reads the store as it is now."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from pathlib import Path
+
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
@@ -10,17 +13,17 @@ from mimicry.loop.evaluation import evaluate_stream
 from mimicry.render import plain_markdown
 from watcher.lifecycle import claim, expire_approvals, finished, resolve_running, started
 from watcher.picture import write_health_picture
-from watcher.review import record_halted, review_stream, stream_pool_size
+from watcher.tick import record_halted, review_stream, stream_pool_size
 
 
-def score_new_draws(stream: str) -> int:
+def score_new_draws(stream: str, now: datetime) -> int:
     """Chapter 13: score the stream's draws that arrived since the last tick against their
     predictions, and predict the next one; how many were scored."""
-    scored, _ = evaluate_stream(stream, stream_pool_size(stream))
+    scored, _ = evaluate_stream(stream, stream_pool_size(stream, now))
     return len(scored)
 
 
-def health_picture(stream: str, window: int, change_point: int | None) -> str:
+def health_picture(stream: str, window: int, change_point: int | None, home: Path) -> str:
     """The stream-health picture, written under MIMICRY_HOME and shown as an image artifact
     (a data URL: the UI shows it without reaching this machine's files); its path."""
     import base64
@@ -28,7 +31,7 @@ def health_picture(stream: str, window: int, change_point: int | None) -> str:
 
     from prefect.artifacts import create_image_artifact
 
-    path, png = write_health_picture(stream, window, change_point)
+    path, png = write_health_picture(stream, window, change_point, home)
     digest = hashlib.sha256(stream.encode()).hexdigest()[:12]
     create_image_artifact(
         image_url="data:image/png;base64," + base64.b64encode(png).decode(),

@@ -1,6 +1,6 @@
 """Draw histories with a known truth, made straight from a family's reference twin.
 
-Positions count calls (projected draws), as the sieve does (DESIGN.md §3–§4). A :class:`Stream`
+Call indices count calls (projected draws), as the sieve does (docs/design.md §7). A :class:`Stream`
 draws calls one by one with the family's ``next`` and the projection's ``accepts``/``value``
 (not with :class:`mimicry.search.hypothesis.Calls`, the code under test), and remembers the family
 state right before each call: that is what state mode enumerates.
@@ -117,13 +117,13 @@ def truth_and_decoys(
     job = SieveJob(family=family, window=tuple(history[:window]), candidate_range=(0, 10**6))
     truth = Hypothesis(
         job=job,
-        match=WindowMatch(candidate=truth_seed, position=0, skip=0, matches=window),
+        match=WindowMatch(candidate=truth_seed, first_call=0, skip=0, matches=window),
         source=Source.SURVIVOR,
     )
     decoys = [
         Hypothesis(
             job=job,
-            match=WindowMatch(candidate=s, position=0, skip=0, matches=1),
+            match=WindowMatch(candidate=s, first_call=0, skip=0, matches=1),
             source=Source.DECOY,
         )
         for s in decoy_seeds

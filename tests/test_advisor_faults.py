@@ -23,8 +23,9 @@ from llm.advisor import ATTEMPTS
 from llm.backends import MAX_REPLY_BYTES, HttpBackend
 from llm.schemas import PRINTABLE_TEXT, StreamAdvice, advice_schema
 from mimicry.redaction import REDACTED, redact_text, redact_url, url_secrets
+from mimicry.settings import get_settings
 from tests.test_advisor import VALID, bundle, run_advise, store_with_history
-from watcher.review import consult
+from watcher.tick import consult
 
 ESCAPES = "\x1b[2J\x1b]0;TITLE\x07"
 
@@ -164,7 +165,7 @@ def test_a_server_dripping_a_byte_a_second_meets_the_deadline(home):
     wall = time.monotonic() - started
     print(f"dripping server: advice {report['latency_s']} s, command {wall:.1f} s")
     # The documented bound: each attempt within the timeout, the whole advice within
-    # ATTEMPTS of them (docs/design.md, "The advisor").
+    # ATTEMPTS of them (docs/design.md §16).
     assert report["latency_s"] <= ATTEMPTS * timeout + 1
     assert report["latency_s"] >= ATTEMPTS * timeout - 0.5  # it did wait for the server
     assert report["degraded"] and len(received) == ATTEMPTS
@@ -246,9 +247,13 @@ def test_a_failing_server_behind_a_password_shows_neither_password_nor_key(home,
             assert secret not in human.stdout + human.stderr
         # What a WATCHER tick stores (its decision's advice is this report, less the bundle).
         monkeypatch.setenv("MIMICRY_LLM_BACKEND", "http")
-        stored, _ = consult(
-            "s", [], backend=HttpBackend(with_password, 0.7, 5.0, api_key="k3y-Secret")
-        )
+        get_settings.cache_clear()
+        stored = consult(
+            "s",
+            [],
+            get_settings(),
+            backend=HttpBackend(with_password, 0.7, 5.0, api_key="k3y-Secret"),
+        ).report
     text = stored.model_dump_json()
     assert stored.degraded and "s3cret" not in text and "k3y-Secret" not in text
 

@@ -1,4 +1,4 @@
-"""Backend conformance: every backend on every family and projection of the registry (DESIGN §4).
+"""Backend conformance: each backend on each family and projection (docs/design.md §10).
 
 One suite, parametrised over ``BACKEND_NAMES`` × every (family, projection, mode) the registry
 allows: a projection applies to a family when ``projection.check(family.word_bits, M)`` finds no
@@ -10,7 +10,7 @@ at the window's first draw) over a small candidate range holding it: full window
 misses, variable skip, far offsets with frequent rejection, dense chance survivors, a
 power-of-two modulus and a one-draw window. Each backend must
 
-1. find the truth at ``job.position(offset, skip)`` with every window draw matched;
+1. find the truth at ``job.first_call(offset, skip)`` with every window draw matched;
 2. return exactly the reference backend's chunk (the reference itself is checked against a
    brute force over :class:`tests.history.Stream`, which shares no code with
    :mod:`gpu_kernels.calls`);
@@ -18,6 +18,15 @@ power-of-two modulus and a one-draw window. Each backend must
 
 A backend that cannot run here is skipped with its own reason (the only skip); the cpu backend
 must refuse, with ValueError, a family that has no numba kernels.
+
+CI runs the :data:`REPRESENTATIVE` matrix, listed by hand below: every family in each of its
+modes, every projection on every word width it takes, and every cpu prefilter, each with every
+kind of job on every backend (the cpu backend compiles one kernel per (family, projection, mode),
+some 6 s each on two cores, and the whole cross product is 159 of them). The rest of the cross
+product carries the ``full_matrix`` marker, which the default run leaves out:
+``python -m pytest -m full_matrix`` runs it (``-m 'not slow'`` runs both).
+:func:`test_the_representative_matrix_covers_the_registry` fails when a new family, projection,
+word width or prefilter is not in the representative matrix, so nothing new goes unchecked.
 """
 
 from __future__ import annotations
@@ -36,6 +45,7 @@ from gpu_kernels.backends import (
     backend_type,
     get_backend,
 )
+from gpu_kernels.backends.cpu_prefilters import mt_seed_test, prefilter_for
 from gpu_kernels.families import Lcg32
 from gpu_kernels.job import ChunkResult, Mode, SieveJob, WindowMatch
 from gpu_kernels.projections import MAX_MODULUS, PROJECTIONS
@@ -142,6 +152,62 @@ def registry_cases() -> list[Case]:
 
 CASES = registry_cases()
 
+#: The cases CI runs: the whole registry in 35 of its 159 cases, chosen so that
+#:
+#: * every family runs in each of its modes (its numba and CUDA twins: seed, next, set_state),
+#:   with ``mod`` where nothing else needs its place;
+#: * every projection runs on every word width it takes: ``mod`` and ``raw`` on 15, 31, 32 and
+#:   64-bit words (``raw``'s M is 2^word_bits, 2^64 travelling to the kernels as 0), each 32-bit
+#:   projection on a 32-bit family, ``v8_math_random`` on v8, mostly on the family whose program
+#:   makes it (so the runtime tests' ``mimicry sieve`` runs load the same kernels);
+#: * every cpu prefilter runs in front of the kernel, behind the window's lead: ``mod`` on
+#:   mt19937, python_random, glibc_rand, java_random and xorshift32's states, PHP's projections
+#:   on mt19937 and php5_mt, ``raw`` on mt19937 (the compiled MT19937 prefilter);
+#: * state mode also walks a rejecting projection and one of two words an attempt.
+#:
+#: Each runs every kind of :data:`KINDS` on every backend. The other 124 cases are marked
+#: ``full_matrix`` (``python -m pytest -m full_matrix``).
+REPRESENTATIVE = frozenset(
+    Case(family, projection, Mode(mode))
+    for family, projection, mode in (
+        ("mt19937", "mod", "seed"),
+        ("mt19937", "php_mt_rand_range", "seed"),
+        ("mt19937", "raw", "seed"),  # raw on 32-bit words
+        ("python_random", "mod", "seed"),
+        ("python_random", "python_randrange", "seed"),
+        ("python_random", "python_random_float", "seed"),
+        ("php5_mt", "php5_mt_rand_range", "seed"),
+        ("php5_mt", "php_mt_rand", "seed"),
+        ("glibc_rand", "mod", "seed"),
+        ("java_random", "mod", "seed"),
+        ("java_random", "java_nextint", "seed"),
+        ("java_random", "java_nextlong", "seed"),
+        ("java_lcg", "java_nextint32", "seed"),
+        ("minstd_rand", "raw", "seed"),  # raw on 31-bit words
+        ("minstd_rand", "mod", "state"),
+        ("minstd_rand0", "mod", "seed"),
+        ("minstd_rand0", "mod", "state"),
+        ("lcg32", "mod", "seed"),
+        ("lcg32", "mod", "state"),
+        ("msvc_rand", "mod", "seed"),
+        ("msvc_rand", "raw", "state"),  # raw on 15-bit words
+        ("xorshift32", "mod", "seed"),
+        ("xorshift32", "mod", "state"),
+        ("xorshift32", "java_nextint", "state"),
+        ("xorshift32", "python_random_float", "state"),
+        ("xorshift64", "mod", "seed"),
+        ("xorshift128", "python_float", "seed"),
+        ("xorshift128plus", "mod", "seed"),
+        ("v8", "v8_math_random", "seed"),
+        ("splitmix64", "raw", "seed"),  # raw on 64-bit words
+        ("pcg32", "mod", "seed"),
+        ("xoshiro256pp", "mod", "seed"),
+        ("xoshiro256ss", "mod", "seed"),
+        ("sfc64", "mod", "seed"),
+        ("philox4x32", "python_getrandbits", "seed"),
+    )
+)
+
 
 def candidate_count(family_name: str, kind: Kind) -> int:
     """Seeding a large state (MT19937's 624 words) in plain Python costs the reference backend
@@ -154,8 +220,8 @@ class Scenario:
     job: SieveJob
     #: The true seed (seed mode) or the state at the window's first draw (state mode).
     truth: int
-    #: Call index of the window's first draw for the truth: ``job.position(offset, skip)``.
-    position: int
+    #: Call index of the window's first draw for the truth: ``job.first_call(offset, skip)``.
+    first_call: int
     true_skip: int
 
     @property
@@ -213,9 +279,9 @@ def scenario(case: Case, kind_name: str) -> Scenario:
         max_misses=kind.max_misses,
     )
     assert candidate_range[0] <= truth <= candidate_range[1]
-    position = job.position(true_offset, kind.true_skip)
-    assert position == (positions[kind.window_start] if case.mode is Mode.SEED else 0)
-    return Scenario(job=job, truth=truth, position=position, true_skip=kind.true_skip)
+    first_call = job.first_call(true_offset, kind.true_skip)
+    assert first_call == (positions[kind.window_start] if case.mode is Mode.SEED else 0)
+    return Scenario(job=job, truth=truth, first_call=first_call, true_skip=kind.true_skip)
 
 
 # -- backends -----------------------------------------------------------------------------------
@@ -294,13 +360,13 @@ def brute_force_constant(job: SieveJob, lo: int, hi: int) -> list[WindowMatch]:
         stream = stream_of(job, candidate)
         for offset in range(job.offsets[0], job.offsets[1] + 1):
             for skip in range(job.skips[0], job.skips[1] + 1):
-                position = job.position(offset, skip)
-                positions = constant_positions(position, skip, job.window_size)
+                first_call = job.first_call(offset, skip)
+                positions = constant_positions(first_call, skip, job.window_size)
                 count = matched(stream, job.window, positions)
                 if count >= job.threshold:
                     found.append(
                         WindowMatch(
-                            candidate=candidate, position=position, skip=skip, matches=count
+                            candidate=candidate, first_call=first_call, skip=skip, matches=count
                         )
                     )
     return sorted(found, key=WindowMatch.sort_key)
@@ -311,28 +377,37 @@ def check_variable_against_brute_force(job: SieveJob, matches: list[WindowMatch]
     complete for every hypothesis whose constant gaps match the whole window (the search follows
     every matching gap, so such a path is always found)."""
     lo, hi = job.candidate_range[0], job.candidate_range[1] + 1
-    reported = {(m.candidate, m.position): m for m in matches}
+    reported = {(m.candidate, m.first_call): m for m in matches}
     assert len(reported) == len(matches)
     kmin, kmax = job.skips
-    first, last = job.positions
+    first, last = job.first_calls
     for m in matches:
         assert isinstance(m.skip, tuple) and len(m.skip) == job.window_size - 1
         assert all(kmin <= gap <= kmax for gap in m.skip)
-        assert first <= m.position <= last
-        positions = variable_positions(m.position, m.skip)
+        assert first <= m.first_call <= last
+        positions = variable_positions(m.first_call, m.skip)
         assert matched(stream_of(job, m.candidate), job.window, positions) == m.matches
     for candidate in range(lo, hi):
         stream = stream_of(job, candidate)
-        for position, gap in itertools.product(range(first, last + 1), range(kmin, kmax + 1)):
-            positions = constant_positions(position, gap, job.window_size)
+        for first_call, gap in itertools.product(range(first, last + 1), range(kmin, kmax + 1)):
+            positions = constant_positions(first_call, gap, job.window_size)
             if matched(stream, job.window, positions) == job.window_size:
-                assert (candidate, position) in reported, (candidate, position, gap)
-                assert reported[candidate, position].matches == job.window_size
+                assert (candidate, first_call) in reported, (candidate, first_call, gap)
+                assert reported[candidate, first_call].matches == job.window_size
 
 
 # -- the suite ----------------------------------------------------------------------------------
 
-cases = pytest.mark.parametrize("case", CASES, ids=[str(case) for case in CASES])
+#: Outside :data:`REPRESENTATIVE`: run with ``python -m pytest -m full_matrix``.
+FULL_MATRIX = pytest.mark.full_matrix
+
+cases = pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(case, id=str(case), marks=() if case in REPRESENTATIVE else FULL_MATRIX)
+        for case in CASES
+    ],
+)
 kinds = pytest.mark.parametrize("kind", list(KINDS))
 backends = pytest.mark.parametrize("name", BACKEND_NAMES)
 
@@ -349,14 +424,14 @@ def test_the_truth_is_found(name, kind, case):
     check_chunk(name, s.job, result, lo, hi)
     if not s.job.variable_skip:
         truth = WindowMatch(
-            candidate=s.truth, position=s.position, skip=s.true_skip, matches=s.job.window_size
+            candidate=s.truth, first_call=s.first_call, skip=s.true_skip, matches=s.job.window_size
         )
         assert truth in result.matches
         return
-    # Variable skip: one match per (candidate, position). The truth's constant gaps match every
+    # Variable skip: one match per (candidate, first call). The truth's constant gaps match every
     # draw; the search keeps the first full path in lexicographic order, so its gaps are the
     # true ones or smaller.
-    found = [m for m in result.matches if (m.candidate, m.position) == (s.truth, s.position)]
+    found = [m for m in result.matches if (m.candidate, m.first_call) == (s.truth, s.first_call)]
     assert len(found) == 1, result.matches
     assert found[0].matches == s.job.window_size
     assert found[0].skip <= (s.true_skip,) * (s.job.window_size - 1)
@@ -441,7 +516,7 @@ def test_the_cpu_backend_refuses_a_family_without_numba_kernels(monkeypatch):
     lo, hi = s.bounds
     # The family is a real one: the reference backend finds its truth...
     found = get_backend("reference").sieve_chunk(s.job, lo, hi).matches
-    truth = WindowMatch(candidate=s.truth, position=s.position, skip=s.true_skip, matches=6)
+    truth = WindowMatch(candidate=s.truth, first_call=s.first_call, skip=s.true_skip, matches=6)
     assert truth in found
     # ...and the cpu backend says it cannot, instead of returning nothing.
     assert refuses("cpu", case, s.job)
@@ -453,3 +528,31 @@ def test_the_cases_come_from_the_registry():
     assert {case.projection for case in CASES} == set(PROJECTIONS)
     state = {case.family for case in CASES if case.mode is Mode.STATE}
     assert state == {name for name, family in FAMILIES.items() if family.state_search}
+
+
+def has_prefilter(case: Case) -> bool:
+    """Whether the cpu backend sieves one of this case's jobs behind a prefilter."""
+    jobs = [scenario(case, kind).job for kind in KINDS]
+    return any(
+        prefilter_for(case.family, job, compiled=False) is not None
+        or mt_seed_test(case.family, job) is not None
+        for job in jobs
+    )
+
+
+def test_the_representative_matrix_covers_the_registry():
+    """What CI runs of the cross product (the rest is ``-m full_matrix``): a family, mode,
+    projection, word width or prefilter added to the registry and missing here fails this test,
+    and is to be added to :data:`REPRESENTATIVE`."""
+    assert REPRESENTATIVE.issubset(CASES)  # each one a case the registry allows
+
+    def missing(aspect) -> set:
+        return {aspect(case) for case in CASES} - {aspect(case) for case in REPRESENTATIVE}
+
+    assert not missing(lambda case: (case.family, case.mode))
+    assert not missing(lambda case: (case.projection, get_family(case.family).word_bits))
+    assert not missing(lambda case: (case.family, case.mode) if has_prefilter(case) else None)
+    # State mode walks back over rejected attempts, and over attempts of two words.
+    state = [PROJECTIONS[case.projection] for case in REPRESENTATIVE if case.mode is Mode.STATE]
+    assert any(projection.rejects for projection in state)
+    assert any(projection.words_per_attempt == 2 for projection in state)

@@ -1,4 +1,4 @@
-"""`mimicry sieve` end to end, through the installed command in a subprocess (DESIGN.md §7).
+"""`mimicry sieve` end to end, through the installed command in a subprocess (docs/design.md §11).
 
 * ``--json`` prints exactly one JSON object with the contract keys (job, survivors, stats).
 * A known seed is recovered from a .txt, a .csv and a .json draw file (sessions selected with
@@ -126,7 +126,7 @@ def test_json_contract_and_seed_from_a_txt_file(tmp_path):
     assert best["family"] == "mt19937" and best["projection"] == "mod"
     assert (best["seed"], best["state"]) == (SEED, None)
     # The offset counts calls before the stream's first draw, wherever the window starts.
-    assert (best["offset"], best["position"], best["skip"]) == (2, 2 + 4, 0)
+    assert (best["offset"], best["first_call"], best["skip"]) == (2, 2 + 4, 0)
     assert best["window"] == {"start": 4, "size": 6}
     assert (best["matches"], best["matches_before"], best["matches_after"]) == (6, 4, 14)
     assert best["p_value"] < 1e-40
@@ -648,6 +648,8 @@ BAD_SETTINGS = {
         "Input should be a valid integer, unable to parse string as an integer (got 'abc')",
     ),
     "MIMICRY_DASK_WORKERS": ("0", "Input should be greater than or equal to 1 (got '0')"),
+    # Refused by every command, `status` included, not only by those that sieve.
+    "MIMICRY_BACKEND": ("bogus", "expected one of reference, cpu, gpu (got 'bogus')"),
     "MIMICRY_DATABASE_URL": (
         "not a url",
         "expected a database URL such as postgresql+psycopg://user@host:5432/db (got 'not a url')",

@@ -509,7 +509,7 @@ def test_a_run_cancelled_in_prefect_is_stored_cancelled_with_its_decision(rig: R
     dispatched to ``pipeline/full``: the run is stored ``cancelled``, not ``failed``, and the
     decision that started it says so."""
     from watcher.policy import load_policy
-    from watcher.review import review_stream
+    from watcher.tick import review_stream
 
     entropy_stream(rig, "cancel-me", 40)
     policy = rig.root / "auto.toml"
@@ -522,7 +522,9 @@ def test_a_run_cancelled_in_prefect_is_stored_cancelled_with_its_decision(rig: R
         from mimicry.settings import get_settings
 
         get_settings.cache_clear()
-        view = review_stream("cancel-me", load_policy(policy), "test", datetime.now(UTC))
+        view = review_stream(
+            "cancel-me", load_policy(policy), "test", datetime.now(UTC), get_settings()
+        )
         get_settings.cache_clear()
     long_search = {
         "stream": "cancel-me",

@@ -8,7 +8,7 @@ import ctypes
 import pytest
 from sqlalchemy import text
 
-from llm.bundle import build_bundle
+from llm.bundle import stream_bundle
 from mimicry.loop.feed import FeedError, FeedSpec, Reseed, draws_of, feed, load_feed, save_feed
 from mimicry.store.database import connect
 from mimicry.store.streams import append_draws, require_stream, stored_values
@@ -48,7 +48,7 @@ def test_the_truth_stays_in_the_feed_file(home):
     assert load_feed(path).next_position == 15
     with connect() as session:
         assert list(stored_values(session, require_stream(session, "s"))) == first + second
-        bundle = build_bundle(session, "s").as_text()
+        bundle = stream_bundle("s").as_text()
         everything = " ".join(
             str(row)
             for table in ("streams", "ingests", "draws", "decisions", "runs", "predictions")

@@ -244,12 +244,12 @@ def approved_long_search(home: Path, stream: str = "slow") -> tuple[int, Path]:
     """A research decision on a fresh stream, approved by the policy, whose request is the long
     search (as a person would have approved it): its id, and the policy file."""
     from watcher.policy import load_policy
-    from watcher.review import review_stream
+    from watcher.tick import review_stream
 
     entropy(stream, 40)
     policy = home / "watcher.toml"
     policy.write_text(ONE_SEARCH)
-    view = review_stream(stream, load_policy(policy), "test", datetime.now(UTC))
+    view = review_stream(stream, load_policy(policy), "test", datetime.now(UTC), get_settings())
     assert (view.action, view.status) == ("research", "approved"), view
     with connect() as session:
         record = session.get(DecisionRecord, view.id)
@@ -357,10 +357,10 @@ def test_cancel_stops_a_running_decision_and_its_run(home):
 
 def test_cancel_of_a_waiting_decision_runs_nothing(home):
     from watcher.policy import Policy
-    from watcher.review import review_stream
+    from watcher.tick import review_stream
 
     entropy("w", 50)
-    view = review_stream("w", Policy(new_data_draws=40), "t", datetime.now(UTC))
+    view = review_stream("w", Policy(new_data_draws=40), "t", datetime.now(UTC), get_settings())
     assert view.status == "pending_approval"
     proc = cli("cancel", str(view.id), "--json")
     assert proc.returncode == 0, proc.stderr
@@ -436,9 +436,9 @@ def test_watch_serve_killed_mid_tick_leaves_nothing_behind(home):
     [
         (("watch", "--serve", "--interval", "inf"), "--interval"),
         (("watch", "--serve", "--interval", "nan"), "--interval"),
-        (("approve", "9223372036854775808"), "decision_id"),
-        (("reject", "0"), "decision_id"),
-        (("cancel", "-1"), "decision_id"),
+        (("approve", "9223372036854775808"), "9223372036854775807"),
+        (("reject", "0"), "greater than or equal to 1"),
+        (("cancel", "--", "-1"), "greater than or equal to 1"),
     ],
 )
 def test_flags_that_would_break_later_are_refused_at_once(home, args, sentence):
@@ -450,10 +450,10 @@ def test_flags_that_would_break_later_are_refused_at_once(home, args, sentence):
 @pytest.mark.parametrize("command", ["approve", "reject", "cancel"])
 def test_a_note_is_bounded(home, command):
     from watcher.policy import Policy
-    from watcher.review import review_stream
+    from watcher.tick import review_stream
 
     entropy("n", 50)
-    view = review_stream("n", Policy(new_data_draws=40), "t", datetime.now(UTC))
+    view = review_stream("n", Policy(new_data_draws=40), "t", datetime.now(UTC), get_settings())
     proc = cli(command, str(view.id), "--note", "x" * 120_000)
     assert proc.returncode == 2
     assert proc.stderr.strip() == (

@@ -1,4 +1,4 @@
-"""A stream observed mid-way, at an unknown position: state mode recovers it (DESIGN.md §4).
+"""A stream observed mid-way, at an unknown position: state mode recovers it (docs/design.md §7).
 
 A xorshift32 generator runs a million unobserved steps; then its draws are recorded. Seed mode
 cannot reach call 1,000,000 with any sensible offset range, but xorshift32's whole state is 32
@@ -126,7 +126,7 @@ def test_seed_mode_cannot_see_a_stream_a_million_calls_in():
 @pytest.mark.slow
 def test_full_state_sweep_finds_the_stream_among_chance_survivors():
     # All 2**32 - 1 states with a 3-draw window: about 4.3 chance survivors are expected
-    # (DESIGN.md §1); the extensions separate the truth from them.
+    # (docs/design.md §9); the extensions separate the truth from them.
     window = 3
     history, truth, future = observed(0)
     lo, hi = FAMILY.candidate_space("state")

@@ -100,7 +100,7 @@ def test_pipeline_finds_a_seed_behind_an_unknown_offset(prefect_api, home):
     assert (best["family"], best["seed"]) == ("mt19937", seed)
     start = best["window"]["start"]
     # The offset counts calls before the stream's first draw, wherever Step 1 put the window.
-    assert (best["offset"], best["position"]) == (offset, offset + start)
+    assert (best["offset"], best["first_call"]) == (offset, offset + start)
     truth = make_history("mt19937", "mod", 1000, seed, range(offset, offset + 84))
     assert best["next"] == truth[80:]
     assert best["p_value"] < 1e-100
@@ -138,7 +138,7 @@ def test_pipeline_finds_a_seed_behind_an_unknown_offset(prefect_api, home):
         }
         for shown in answer["survivors"]:
             row = stored[
-                (shown["family"], shown["seed"], shown["position"], json.dumps(shown["skip"]))
+                (shown["family"], shown["seed"], shown["first_call"], json.dumps(shown["skip"]))
             ]
             assert (row.offset, row.next) == (shown["offset"], shown["next"])
         assert mt_job.survivors[0].next == truth[80:]
@@ -269,7 +269,7 @@ def test_run_command_json_is_one_object_of_the_sieve_shape(home):
     write_draws(home / "pick.txt", draws)
     ranked = mimicry(*command)
     assert ranked.returncode == 0, ranked.stderr[-3000:]
-    assert "Held-out test: pools hit 20/20" in ranked.stdout
+    assert "Test split: held-out pools hit 20/20" in ranked.stdout
     truth = make_history("glibc_rand", "mod", 1000, seed, [80])[0]
     assert "next draw of 'pick' (position 80)" in ranked.stdout
     pool = next(line for line in ranked.stdout.splitlines() if line.startswith("pool ("))

@@ -101,7 +101,7 @@ def test_a_constant_skip_track_is_the_generator_at_its_positions():
         offsets=(offset, offset),
         skips=(skip, skip),
     )
-    match = WindowMatch(candidate=seed, position=offset, skip=skip, matches=8)
+    match = WindowMatch(candidate=seed, first_call=offset, skip=skip, matches=8)
     values = track(job, match, Calls.for_candidate(job, seed), history, 60)
     for i, position in enumerate(positions):
         assert values[i] == (NO_CALL if position < 0 else history[i])
@@ -118,7 +118,7 @@ def test_a_variable_skip_track_walks_known_draws_then_keeps_its_commonest_gap():
         skips=(0, 2),
         variable_skip=True,
     )
-    match = WindowMatch(candidate=seed, position=0, skip=tuple(gaps), matches=8)
+    match = WindowMatch(candidate=seed, first_call=0, skip=tuple(gaps), matches=8)
     calls = Calls.for_candidate(job, seed)
     known = history[:20]
     values = track(job, match, calls, known, 38)
@@ -232,12 +232,12 @@ def test_decoys_come_from_a_relaxed_sieve_of_the_same_window():
     assert relaxed.candidate_range == (0, (1 << 20) - 1)
     truth = Hypothesis(
         job=job,
-        match=WindowMatch(candidate=5, position=0, skip=0, matches=8),
+        match=WindowMatch(candidate=5, first_call=0, skip=0, matches=8),
         source=Source.SURVIVOR,
     )
     twin = Hypothesis(
         job=relaxed,
-        match=WindowMatch(candidate=5, position=0, skip=0, matches=8),
+        match=WindowMatch(candidate=5, first_call=0, skip=0, matches=8),
         source=Source.DECOY,
     )
     assert merge([truth], [twin]) == [truth]

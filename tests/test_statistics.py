@@ -1,4 +1,4 @@
-"""The chance statistics of the sieve (DESIGN.md §4), checked three ways.
+"""The chance statistics of the sieve (docs/design.md §9), checked three ways.
 
 * Directly: the per-hypothesis chance against scipy's binomial (constant skip) and against a
   brute-force enumeration of the variable-skip search on tiny cases; p-values by their formula.
@@ -63,7 +63,7 @@ def test_constant_skip_chance_by_enumeration(modulus, window):
 
 
 def _search_paths(calls, draws, kmin, kmax) -> list[int]:
-    """Every path of the variable-skip search, by its match count (DESIGN.md §4): draw 0 at
+    """Every path of the variable-skip search, by its match count (docs/design.md §9): draw 0 at
     call 0; each later draw branches over every gap in range whose call matches, or, when none
     matches, continues as a miss at the smallest gap."""
     found: list[int] = []
@@ -162,7 +162,7 @@ def test_search_p_value_formula(hypotheses):
 
 
 def test_the_design_example_has_four_chance_survivors():
-    # DESIGN.md §1: a sieve over 2^32 seeds with a 3-draw window has ~4 chance survivors.
+    # docs/design.md §9: a sieve over 2^32 seeds with a 3-draw window has ~4 chance survivors.
     chance = chance_per_hypothesis(3, 3, 1000)
     assert expected_false_survivors(2**32, chance) == pytest.approx(2**32 / 1e9, rel=1e-12)
 
@@ -224,7 +224,7 @@ def test_result_statistics_are_the_formulas(variable, min_matches, max_misses):
     # The truth (seed 4242, offset 3, its window at call 3 + 5) is there, with the smallest
     # p-value of all.
     best = result.survivors[0]
-    assert (best.seed, best.offset, best.position) == (4242, 3, 8)
+    assert (best.seed, best.offset, best.first_call) == (4242, 3, 8)
     assert stats.significant == (best.p_value < SIGNIFICANCE_LEVEL) is True
     assert all(s.p_value >= best.p_value for s in result.survivors)
 

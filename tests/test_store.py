@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from gpu_kernels.job import ChunkResult, SieveJob, WindowMatch
-from mimicry.draws.files import stream_draws
+from mimicry.draws import stream_draws
 from mimicry.search.sieve import assemble
 from mimicry.store.database import (
     SCHEMA_REVISION,
@@ -225,7 +225,7 @@ def _job(seed: int) -> SieveJob:
 
 def test_the_ledger_keeps_64_bit_chunks_once_and_counts_executions(store_url):
     job = _job(2**64 - 7)
-    match = WindowMatch(candidate=2**64 - 7, position=0, skip=0, matches=6)
+    match = WindowMatch(candidate=2**64 - 7, first_call=0, skip=0, matches=6)
     halves = [
         ChunkResult(lo=2**64 - 100, hi=2**64 - 50, matches=[], candidates_tested=50, seconds=0.1),
         ChunkResult(lo=2**64 - 50, hi=2**64, matches=[match], candidates_tested=50, seconds=0.2),
@@ -262,7 +262,7 @@ def test_a_run_stores_its_job_and_survivors(store_url, tmp_path):
         chunk = ChunkResult(
             lo=2**64 - 100,
             hi=2**64,
-            matches=[WindowMatch(candidate=seed, position=0, skip=0, matches=6)],
+            matches=[WindowMatch(candidate=seed, first_call=0, skip=0, matches=6)],
             candidates_tested=100,
             seconds=0.1,
         )

@@ -6,7 +6,7 @@ import multiprocessing
 
 import optuna
 
-from mimicry.ranking.studies import complete_trials, resumable_study
+from mimicry.store.studies import complete_trials, resumable_study
 
 #: Processes opening the same new study at the same moment (the clash two `mimicry run` hit).
 OPENERS = 6

@@ -83,7 +83,7 @@ def store(tmp_path_factory) -> Store:
     from mimicry.store.runs import create_run, finish_run
     from mimicry.store.streams import append_draws, require_stream
     from watcher.policy import Policy
-    from watcher.review import review_stream
+    from watcher.tick import review_stream
 
     home = str(tmp_path_factory.mktemp("terminal") / "home")
     with pytest.MonkeyPatch.context() as patch:
@@ -97,9 +97,9 @@ def store(tmp_path_factory) -> Store:
                 draws = [secrets.randbelow(1000) for _ in range(50)]
                 append_draws(session, stream, draws, 1000, "os")
         # Never searched, 50 draws: a search; a person approves it, or the policy does.
-        pending = review_stream(NAME, Policy(new_data_draws=40), "t1", now)
+        pending = review_stream(NAME, Policy(new_data_draws=40), "t1", now, get_settings())
         approved = review_stream(
-            LONG, Policy(new_data_draws=40, research_approval="auto"), "t2", now
+            LONG, Policy(new_data_draws=40, research_approval="auto"), "t2", now, get_settings()
         )
         assert (pending.status, approved.status) == ("pending_approval", "approved")
         run_ids = []

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from flows.pipeline import pipeline
 from mimicry.loop.evaluation import evaluate_stream
 from mimicry.ranking.features import ScorerConfig
+from mimicry.ranking.models import ModelSchemaMismatch, load_stored
 from mimicry.requests import PipelineRequest, RankingSettings, SieveSettings
 from mimicry.store.database import connect, database_url
 from mimicry.store.models import (
@@ -34,7 +35,7 @@ from mimicry.store.models import (
     Run,
     TrainedModel,
 )
-from mimicry.store.registry import ModelSchemaMismatch, load_model
+from mimicry.store.scoring import scoring_snapshot
 from tests.history import make_history, write_draws
 from tests.test_cli import MIMICRY
 
@@ -179,10 +180,12 @@ def test_step_3_uses_the_scorer_step_2_5_chose_and_the_registry_checks_schemas(p
         record = session.scalar(select(TrainedModel).where(TrainedModel.run_id == answer["run_id"]))
         assert record.schema_hash == best.schema_hash
         assert record.data_fingerprint and record.library_versions["numpy"]
-        assert load_model(session, record.id, best.schema_hash).predict is not None
+        stored = scoring_snapshot("scored").latest_ranked.model
+        assert stored.id == record.id
+        assert load_stored(stored, best.schema_hash).predict is not None
         other = ScorerConfig(features=("match_rate",)).schema_hash
         with pytest.raises(ModelSchemaMismatch, match=f"current schema is {other}; retrain it"):
-            load_model(session, record.id, other)
+            load_stored(stored, other)
         assert session.get(Run, answer["run_id"]).state == "completed"
 
 

@@ -1,5 +1,5 @@
 """The WATCHER's deterministic core: the policy file, the triggers against their chance baselines,
-the acceptance engine's rules and the decision rules (DESIGN.md §8)."""
+the acceptance engine's rules and the decision rules (docs/design.md §17)."""
 
 from __future__ import annotations
 

@@ -306,10 +306,12 @@ def test_the_halt_switch_stops_ticks_and_dispatches(prefect_api, home):
 def test_a_claim_is_taken_once_and_refused_while_halted(home):
     from mimicry.store.decisions import set_halt
     from watcher.lifecycle import claim
-    from watcher.review import review_stream
+    from watcher.tick import review_stream
 
     entropy_draws("s", 50)  # never searched: a research of the defaults, approved by policy
-    view = review_stream("s", Policy(new_data_draws=40, research_approval="auto"), "t", NOW)
+    view = review_stream(
+        "s", Policy(new_data_draws=40, research_approval="auto"), "t", NOW, get_settings()
+    )
     assert view.status == "approved"
     with connect() as session:
         set_halt(session, True, "test")
@@ -317,10 +319,14 @@ def test_a_claim_is_taken_once_and_refused_while_halted(home):
     with connect() as session:
         assert session.get(DecisionRecord, view.id).status == "halted"
     # The same store state gives the same (halted) decision; a new draw, a new one.
-    again = review_stream("s", Policy(new_data_draws=40, research_approval="auto"), "t2", NOW)
+    again = review_stream(
+        "s", Policy(new_data_draws=40, research_approval="auto"), "t2", NOW, get_settings()
+    )
     assert again.id == view.id and again.status == "halted"
     entropy_draws("s", 1)
-    view = review_stream("s", Policy(new_data_draws=40, research_approval="auto"), "t3", NOW)
+    view = review_stream(
+        "s", Policy(new_data_draws=40, research_approval="auto"), "t3", NOW, get_settings()
+    )
     with connect() as session:
         set_halt(session, False, None)
     first, second = claim(view.id, OWNER), claim(view.id, OWNER)
@@ -331,10 +337,12 @@ def test_a_dispatched_run_whose_flow_run_ended_without_it_fails_its_decision(hom
     """A deployment's flow run that crashed (or was cancelled, or lost) before its run reached
     the store must not leave the decision running, blocking the stream for good."""
     from watcher.lifecycle import claim, resolve_running, started
-    from watcher.review import review_stream
+    from watcher.tick import review_stream
 
     entropy_draws("s", 50)
-    view = review_stream("s", Policy(new_data_draws=40, research_approval="auto"), "t", NOW)
+    view = review_stream(
+        "s", Policy(new_data_draws=40, research_approval="auto"), "t", NOW, get_settings()
+    )
     assert claim(view.id, OWNER) is not None
     started(view.id, "2f5f3b9e-0000-4000-8000-000000000000")
     asked = []
@@ -355,7 +363,9 @@ def test_a_dispatched_run_whose_flow_run_ended_without_it_fails_its_decision(hom
         assert record.outcome == "flow run ended Crashed: the worker's process was killed"
     # The stream is free again: the next review may decide a new search.
     entropy_draws("s", 1)
-    again = review_stream("s", Policy(new_data_draws=40, research_approval="auto"), "t2", NOW)
+    again = review_stream(
+        "s", Policy(new_data_draws=40, research_approval="auto"), "t2", NOW, get_settings()
+    )
     assert again.id != view.id and again.action == "research"
 
 
@@ -461,10 +471,10 @@ def test_the_ui_form_answers_a_decision(prefect_api, home):
     from prefect.flow_runs import resume_flow_run
 
     from flows.approval import approval
-    from watcher.review import review_stream
+    from watcher.tick import review_stream
 
     entropy_draws("s", 50)  # never searched: a research of the defaults waits for a person
-    view = review_stream("s", Policy(new_data_draws=40), "t", datetime.now(UTC))
+    view = review_stream("s", Policy(new_data_draws=40), "t", datetime.now(UTC), get_settings())
     assert view.status == "pending_approval"
     outcome = {}
     runner = threading.Thread(

@@ -1,4 +1,4 @@
-"""The WATCHER's deterministic decisions (DESIGN.md §8): policies, triggers, the acceptance
+"""The WATCHER's deterministic decisions (docs/design.md §17): policies, triggers, the acceptance
 engine, approvals and decision records.
 
 Layer: above ``llm`` and below ``tasks``. It may import ``llm``, ``mimicry`` and ``gpu_kernels``;

@@ -1,4 +1,4 @@
-"""The acceptance engine: which of an advice's parameter proposals may be applied (DESIGN.md §8).
+"""The acceptance engine: which parameter proposals of an advice may apply (docs/design.md §17).
 
 Each proposal passes only if its parameter is whitelisted, its value inside the policy's absolute
 bounds (never bounds derived from the advisor's own numbers), its change from the current value
@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict
 
-from mimicry.store.models import as_utc
+from mimicry.store.decisions import AppliedChange
 from watcher.policy import Acceptance
 
 
@@ -32,22 +32,6 @@ class Proposal(BaseModel):
     model_config = ConfigDict(frozen=True)
     parameter: str
     value: float
-
-
-class AppliedChange(BaseModel):
-    """A change the WATCHER applied to a stream's parameter (from the store)."""
-
-    model_config = ConfigDict(frozen=True)
-    decision_id: int
-    parameter: str
-    old_value: float
-    new_value: float
-    applied_at: datetime
-
-    @field_validator("applied_at")
-    @classmethod
-    def _utc(cls, moment: datetime) -> datetime:
-        return as_utc(moment)
 
 
 class ProposalVerdict(BaseModel):

@@ -1,5 +1,5 @@
 """Decisions: from a stream's fired triggers (and the advisor's proposals, judged) to one action
-and who must approve it (DESIGN.md §8). Deterministic: the same inputs give the same decision.
+and who must approve it (docs/design.md §17). Deterministic: the same inputs give the same decision.
 
 The rules choose the action; the advisor only proposes parameter changes (judged by
 :mod:`watcher.acceptance`) and may ask for a person (``escalate``) when the rules would wait.
@@ -55,6 +55,41 @@ class Choice(NamedTuple):
     segment_slack: int = 0
 
 
+def _in_progress(health: StreamHealth) -> Choice:
+    # Its triggers read a run that is about to be replaced, and a search or retrain now would
+    # race it: the stream is left alone until the run ends.
+    since = health.run_in_progress_since
+    started = f" (started {since:%Y-%m-%d %H:%M:%S} UTC)" if since else ""
+    return Choice(
+        Action.WAIT,
+        f"run {health.run_in_progress} on the stream is in progress{started}; "
+        "nothing is decided until it ends",
+    )
+
+
+def _after_regime_shift(
+    health: StreamHealth, shift: Trigger, policy: Policy, budget_left: bool, budget: str
+) -> Choice:
+    """A search on the draws after the change point once enough have arrived, within the
+    day's budget (else a person is asked)."""
+    after = health.draws - shift.change_point
+    if after < policy.research_min_draws:
+        return Choice(
+            Action.WAIT,
+            f"regime shift at draw {shift.change_point}; {after} draws after it, a search "
+            f"waits for {policy.research_min_draws}",
+        )
+    if not budget_left:
+        return Choice(Action.ESCALATE, f"regime shift, but the search budget is spent ({budget})")
+    earliest = shift.change_earliest if shift.change_earliest is not None else shift.change_point
+    return Choice(
+        Action.RESEARCH,
+        f"regime shift at draw {shift.change_point}",
+        shift.change_point,
+        min(shift.change_point - earliest, MAX_SEGMENT_SLACK),
+    )
+
+
 def choose_action(
     health: StreamHealth,
     triggers: list[Trigger],
@@ -63,53 +98,23 @@ def choose_action(
 ) -> Choice:
     """The action, the rule that chose it and, for a research, its segment."""
     if health.run_in_progress is not None:
-        # Its triggers read a run that is about to be replaced, and a search or retrain now
-        # would race it: the stream is left alone until the run ends.
-        since = health.run_in_progress_since
-        started = f" (started {since:%Y-%m-%d %H:%M:%S} UTC)" if since else ""
-        return Choice(
-            Action.WAIT,
-            f"run {health.run_in_progress} on the stream is in progress{started}; "
-            "nothing is decided until it ends",
-        )
+        return _in_progress(health)
     budget_left = health.searches_today < policy.searches_per_day
     budget = f"{health.searches_today} of {policy.searches_per_day} searches today"
     shift = _named(triggers, TriggerName.REGIME_SHIFT)
     if shift is not None:
-        after = health.draws - shift.change_point
-        if after < policy.research_min_draws:
-            return Choice(
-                Action.WAIT,
-                f"regime shift at draw {shift.change_point}; {after} draws after it, a search "
-                f"waits for {policy.research_min_draws}",
-                None,
-            )
-        if budget_left:
-            earliest = (
-                shift.change_earliest if shift.change_earliest is not None else shift.change_point
-            )
-            return Choice(
-                Action.RESEARCH,
-                f"regime shift at draw {shift.change_point}",
-                shift.change_point,
-                min(shift.change_point - earliest, MAX_SEGMENT_SLACK),
-            )
-        return Choice(
-            Action.ESCALATE, f"regime shift, but the search budget is spent ({budget})", None
-        )
+        return _after_regime_shift(health, shift, policy, budget_left, budget)
     shortfall = _named(triggers, TriggerName.HIT_RATE_COLLAPSE) or _named(
         triggers, TriggerName.MISS_STREAK
     )
     if shortfall is not None:
         # Below chance on a stream that promised only chance: the data or the scoring is off.
-        return Choice(Action.ESCALATE, f"{shortfall.name.value} on a stream without signal", None)
+        return Choice(Action.ESCALATE, f"{shortfall.name.value} on a stream without signal")
     if health.signal and not health.ranked and health.rankable:
         # A search that predicts from its overwhelming survivor alone: rank it once it can.
-        return Choice(
-            Action.RETRAIN, "the segment now holds enough draws to rank its survivors", None
-        )
+        return Choice(Action.RETRAIN, "the segment now holds enough draws to rank its survivors")
     if _named(triggers, TriggerName.STALE) is not None:
-        return Choice(Action.RETRAIN, "stale: the model has not seen the newest draws", None)
+        return Choice(Action.RETRAIN, "stale: the model has not seen the newest draws")
     if _named(triggers, TriggerName.NEW_DATA) is not None:
         if budget_left:
             return Choice(
@@ -117,7 +122,7 @@ def choose_action(
             )
         return Choice(Action.WAIT, f"new data, but the search budget is spent ({budget})")
     if advice is not None and advice.recommended_action == Action.ESCALATE:
-        return Choice(Action.ESCALATE, "no rule fired; the advisor asks a person to look", None)
+        return Choice(Action.ESCALATE, "no rule fired; the advisor asks a person to look")
     return Choice(Action.WAIT, "no trigger fired" if not triggers else "no rule acts on these")
 
 

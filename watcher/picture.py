@@ -8,48 +8,10 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from pydantic import BaseModel
 from scipy.stats import binom
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from mimicry.names import stream_label
-from mimicry.store.models import Evaluation, Prediction, Run, Stream
-
-
-class HealthSeries(BaseModel):
-    stream: str
-    positions: list[int]
-    hits: list[bool]
-    promised: list[float]
-    chance: list[float]
-    #: (stream position, label) of each completed run: where it started predicting.
-    runs: list[tuple[int, str]]
-
-
-def health_series(session: Session, record: Stream) -> HealthSeries:
-    rows = session.execute(
-        select(Evaluation.position, Evaluation.hit, Prediction.p_hit, Prediction.chance)
-        .join(Prediction, Prediction.id == Evaluation.prediction_id)
-        .where(Evaluation.stream_id == record.id)
-        .order_by(Evaluation.position, Evaluation.id)
-    ).all()
-    runs = session.execute(
-        select(Run.draws_used, Run.parameters)
-        .where(Run.stream_id == record.id, Run.state == "completed")
-        .order_by(Run.created_at)
-    ).all()
-    return HealthSeries(
-        stream=record.name,
-        positions=[r[0] for r in rows],
-        hits=[r[1] for r in rows],
-        promised=[r[2] for r in rows],
-        chance=[r[3] for r in rows],
-        runs=[
-            (used, "retrain" if (parameters or {}).get("kind") == "retrain" else "search")
-            for used, parameters in runs
-        ],
-    )
+from mimicry.store.watch import HealthSeries, health_series
 
 
 def health_png(series: HealthSeries, window: int, change_point: int | None) -> bytes:
@@ -97,17 +59,13 @@ def picture_path(home: Path, stream: str) -> Path:
     return home / "health" / f"{stream_label(stream)}.png"
 
 
-def write_health_picture(stream: str, window: int, change_point: int | None) -> tuple[str, bytes]:
-    """Draw the stream's picture from the store and write it under ``MIMICRY_HOME/health``;
-    its path and PNG bytes."""
-    from mimicry.settings import get_settings
-    from mimicry.store.database import connect
-    from mimicry.store.streams import require_stream
-
-    with connect(read_only=True) as session:
-        series = health_series(session, require_stream(session, stream))
-    png = health_png(series, window, change_point)
-    path = picture_path(get_settings().home, stream)
+def write_health_picture(
+    stream: str, window: int, change_point: int | None, home: Path
+) -> tuple[str, bytes]:
+    """Draw the stream's picture from the store and write it under ``home/health``
+    (``MIMICRY_HOME``); its path and PNG bytes."""
+    png = health_png(health_series(stream), window, change_point)
+    path = picture_path(home, stream)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".png.tmp")
     temporary.write_bytes(png)

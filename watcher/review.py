@@ -1,97 +1,90 @@
-"""One stream's review in a WATCHER tick: its health, the triggers, the advisor when one fired, the
-decision, and its record in the store (DESIGN.md §8). Dispatching what was decided is the flow's
-(``flows/watcher.py``); everything here is plain code over the store, callable without Prefect.
+"""One stream's review in a WATCHER tick, pure (docs/design.md §17.1): the store's
+snapshot of the stream, the advisor's consultation (or none), the policy and the time in, one
+:class:`DecisionPlan` out (action, rule, approval, proposal verdicts, the work it runs, its
+status and idempotency key). No I/O: :mod:`watcher.tick` loads the snapshot, consults the
+advisor, calls :func:`review` and saves the plan.
 
-A decision that would start work carries an idempotency key made from what it decided on (the
-stream, the action, the draws it saw, the run it judged, the segment), so a tick repeated on the
-same store state finds its earlier decision instead of making a second one.
+The plan's idempotency key is made from what it decided on (the stream, the action, the draws it
+saw, the run it judged, the segment), so a tick repeated on the same store state finds its
+earlier decision instead of making a second one.
 """
 
 from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, ValidationError
-from sqlalchemy import select
 
 from gpu_kernels.job import Mode
-from llm.advisor import AdviceReport, advise
-from llm.backends import AdvisorUnavailable, HeuristicBackend, backend_from, sized_bundle
-from llm.schemas import Action
+from llm.advisor import AdviceReport
+from llm.schemas import Action, StreamAdvice
 from mimicry.ranking.splits import HistoryTooShort, split_history
 from mimicry.requests import PipelineRequest, RankingSettings, RetrainRequest
-from mimicry.settings import get_settings
-from mimicry.store.database import connect
-from mimicry.store.decisions import applied_changes, find_decision
-from mimicry.store.models import DecisionRecord, Run, Stream
-from mimicry.store.streams import require_stream
-from watcher.acceptance import (
-    AppliedChange,
-    Outcome,
-    Proposal,
-    ProposalVerdict,
-    judge_proposals,
-)
-from watcher.decide import Approval, Decision, decide, held_back
-from watcher.health import completed_runs, is_search, stream_health
+from mimicry.store.decisions import NewDecision
+from mimicry.store.statuses import DecisionStatus
+from mimicry.store.watch import OpenDecision, RunFacts, StreamSnapshot
+from watcher.acceptance import Outcome, Proposal, ProposalVerdict, judge_proposals
+from watcher.decide import Approval, Choice, Decision, approval_for, choose_action, held_back
+from watcher.health import last_search, stream_health
 from watcher.policy import Policy
 from watcher.triggers import StreamHealth, Trigger, fired_triggers
 
 
-class DecisionView(BaseModel):
-    """A decision as ``mimicry watch --once --json`` and ``mimicry decisions --json`` print it."""
+class Consultation(BaseModel):
+    """What the advisor said, and the SHA-256 of the bundle it was given."""
 
-    model_config = ConfigDict(extra="forbid")
-    id: int
+    model_config = ConfigDict(frozen=True)
+    report: AdviceReport
+    fingerprint: str
+
+
+class DecisionPlan(BaseModel):
+    """What the review decided for one stream, ready to record."""
+
+    model_config = ConfigDict(frozen=True)
     stream: str
-    created_at: datetime
-    triggers: list[dict]
-    advice: dict | None
-    action: str
-    rule: str
-    proposals: list[dict]
-    approval: dict
-    status: str
-    run_id: str | None
-    flow_run_id: str | None
-    outcome: str | None
+    draws: int
+    triggers: list[Trigger]
+    consultation: Consultation | None
+    decision: Decision
+    verdicts: list[ProposalVerdict]
+    #: What it runs: ``{"flow": "pipeline" | "retrain", "request": {...}}``, or None.
+    work: dict | None
+    status: DecisionStatus
+    idempotency_key: str
+    expires_at: datetime | None
+    #: Whether the advisor has something to say (a trigger fired, the policy consults it, and no
+    #: run of the stream is in progress): the tick asks it, then reviews again with its advice.
+    wants_advice: bool
+    #: The key of what the rules chose before anything held it back (None for a wait): the
+    #: decision an earlier tick recorded on the same store state has it, and stands.
+    rules_key: str | None
 
-    @classmethod
-    def of(cls, record: DecisionRecord, stream: str) -> DecisionView:
-        return cls(
-            id=record.id,
-            stream=stream,
-            created_at=record.created_at,
-            triggers=record.triggers,
-            advice=record.advice,
-            action=record.action,
-            rule=record.rule,
-            proposals=record.proposals,
-            approval=record.approval,
-            status=record.status,
-            run_id=record.run_id,
-            flow_run_id=record.flow_run_id,
-            outcome=record.outcome,
+    @property
+    def action(self) -> Action:
+        return self.decision.action
+
+    def record(self, tick_id: str) -> NewDecision:
+        report = self.consultation.report if self.consultation else None
+        return NewDecision(
+            stream=self.stream,
+            tick_id=tick_id,
+            draws=self.draws,
+            triggers=[t.model_dump(mode="json") for t in self.triggers],
+            bundle_fingerprint=self.consultation.fingerprint if self.consultation else None,
+            advice=report.model_dump(mode="json", exclude={"bundle"}) if report else None,
+            action=self.decision.action.value,
+            rule=self.decision.rule,
+            proposals=[v.model_dump(mode="json") for v in self.verdicts],
+            approval={"mode": self.decision.approval.value, "rule": self.decision.approval_rule},
+            status=self.status,
+            request=self.work,
+            idempotency_key=self.idempotency_key,
+            expires_at=self.expires_at,
+            outcome=self.decision.rule if self.decision.action == Action.WAIT else None,
         )
-
-
-#: Decisions on their way. A stream has at most one that runs something (retrain or
-#: research) and at most one escalation waiting; an escalation never holds up a run.
-OPEN_STATUSES = ("pending_approval", "approved", "running")
-
-
-def open_decision_of(session, stream_id: int, actions: tuple[str, ...]) -> DecisionRecord | None:
-    return session.scalar(
-        select(DecisionRecord)
-        .where(
-            DecisionRecord.stream_id == stream_id,
-            DecisionRecord.status.in_(OPEN_STATUSES),
-            DecisionRecord.action.in_(actions),
-        )
-        .order_by(DecisionRecord.id)
-        .limit(1)
-    )
 
 
 def current_values(request: PipelineRequest) -> dict[str, float]:
@@ -118,7 +111,7 @@ def with_values(request: PipelineRequest, values: dict[str, float]) -> PipelineR
     )
 
 
-def search_request(run: Run | None, stream: str) -> PipelineRequest:
+def search_request(run: RunFacts | None, stream: str) -> PipelineRequest:
     """The request of the stream's last search, as a new search would make it again (no file
     to ingest); the defaults when it was never searched."""
     if run is None:
@@ -154,7 +147,7 @@ def can_rank(draws: int, ranking: RankingSettings) -> bool:
     return True
 
 
-def idempotency_key(health: StreamHealth, decision: Decision, tick_id: str) -> str:
+def idempotency_key(health: StreamHealth, decision: Decision | Choice, tick_id: str) -> str:
     """Made from what the decision was made on; a wait is recorded once per tick."""
     parts = [health.stream, decision.action.value, str(health.draws), str(health.run_id)]
     parts.append(str(decision.segment_start))
@@ -163,47 +156,18 @@ def idempotency_key(health: StreamHealth, decision: Decision, tick_id: str) -> s
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
-def consult(stream: str, triggers: list[Trigger], backend=None) -> tuple[AdviceReport, str]:
-    """The advice for the stream's bundle and the bundle's fingerprint. A backend that cannot be
-    used here (the extra missing, a corrupt model, no URL) gives the heuristic's advice,
-    degraded, with the reason."""
-    lines = [t.line() for t in triggers]
-    try:
-        if backend is None:
-            backend = backend_from(get_settings())
-        with connect(read_only=True) as session:
-            bundle = sized_bundle(session, stream, backend, triggers=lines)
-        report = advise(bundle, backend)
-    except AdvisorUnavailable as error:
-        heuristic = HeuristicBackend()
-        with connect(read_only=True) as session:
-            bundle = sized_bundle(session, stream, heuristic, triggers=lines)
-        report = advise(bundle, heuristic).model_copy(
-            update={
-                "backend": get_settings().llm_backend,
-                "degraded": True,
-                "failures": [f"the advisor is unavailable: {error}"],
-            }
-        )
-    finally:
-        if backend is not None:
-            backend.close()  # the model's memory goes back before any sieve needs it
-    fingerprint = hashlib.sha256(bundle.as_text().encode()).hexdigest()
-    return report, fingerprint
-
-
 def planned_work(
-    decision: Decision,
+    decision: Decision | Choice,
     base: PipelineRequest,
     values: dict[str, float],
-    last_search: Run | None,
+    last: RunFacts | None,
     health: StreamHealth,
     stream: str,
 ) -> dict:
     """What a retrain or research decision will run: the flow and its request."""
     if decision.action == Action.RETRAIN:
         ranking = with_values(base, values).ranking
-        request = RetrainRequest(stream=stream, search_run_id=last_search.id, ranking=ranking)
+        request = RetrainRequest(stream=stream, search_run_id=last.id, ranking=ranking)
         return {"flow": "retrain", "request": request.model_dump(mode="json")}
     segment_start = decision.segment_start or 0
     searched = with_values(base, values)
@@ -223,162 +187,131 @@ def planned_work(
     return {"flow": "pipeline", "request": request.model_dump(mode="json")}
 
 
-def review_stream(
-    stream: str, policy: Policy, tick_id: str, now: datetime, backend=None
-) -> DecisionView:
-    """Decide for ``stream`` and record the decision (or find the same one recorded earlier).
-    ``backend``: the advisor's (default: the one the settings name)."""
-    with connect(read_only=True) as session:
-        record = require_stream(session, stream)
-        health = stream_health(session, record, now)
-        searches = [run for run in completed_runs(session, record.id) if is_search(run)]
-        last_search = searches[0] if searches else None
-        base = search_request(last_search, stream)
-        history = [
-            AppliedChange.model_validate(change, from_attributes=True)
-            for change in applied_changes(session, record.id)
-        ]
-        open_run = open_decision_of(session, record.id, (Action.RETRAIN, Action.RESEARCH))
-        open_escalation = open_decision_of(session, record.id, (Action.ESCALATE,))
+def gated(choice: Choice, snapshot: StreamSnapshot, last: RunFacts | None) -> Choice:
+    """The rules' choice, held where it may not run now: one run in flight per stream and one
+    escalation waiting (a new one waits for it to end); a retrain needs a search to retrain."""
+    if choice.action == Action.WAIT:
+        return choice
+    waiting: OpenDecision | None = (
+        snapshot.open_escalation if choice.action == Action.ESCALATE else snapshot.open_run
+    )
+    if waiting is not None:
+        return Choice(
+            Action.WAIT,
+            f"{choice.action.value} ({choice.rule}) waits: decision {waiting.id} is "
+            f"{waiting.status.value}",
+        )
+    if choice.action == Action.RETRAIN and last is None:
+        return Choice(Action.WAIT, "stale, but the stream was never searched: nothing to retrain")
+    return choice
+
+
+def applied(verdicts: list[ProposalVerdict], current: dict[str, float]) -> dict[str, float]:
+    """The parameter values a decision runs with: the current ones, changed where accepted."""
+    values = dict(current)
+    for verdict in verdicts:
+        if verdict.outcome != Outcome.REJECTED:
+            values[verdict.parameter] = verdict.value
+    return values
+
+
+class Judged(NamedTuple):
+    """What a retrain or research runs, after the acceptance engine judged the proposals."""
+
+    verdicts: list[ProposalVerdict]
+    work: dict | None
+    approval: Approval
+    approval_rule: str
+
+
+def judged(
+    choice: Choice,
+    advice: StreamAdvice | None,
+    snapshot: StreamSnapshot,
+    health: StreamHealth,
+    policy: Policy,
+    now: datetime,
+) -> Judged:
+    """The work of an action that runs something (proposals judged and applied), and who
+    approves it: a search bigger than the last one asks a person where the policy says so, and
+    changes that need a person ride only on an action a person approves."""
+    if choice.action not in (Action.RETRAIN, Action.RESEARCH):
+        return Judged([], None, *approval_for(choice.action, policy, False))
+    last = last_search(snapshot)
+    base = search_request(last, snapshot.stream)
+    current = current_values(base)
+    proposals = [
+        Proposal(parameter=p.parameter, value=p.value)
+        for p in (advice.parameter_proposals if advice else [])
+    ]
+    verdicts = judge_proposals(proposals, current, snapshot.applied_changes, policy.acceptance, now)
+
+    def work_with(kept: list[ProposalVerdict]) -> dict:
+        return planned_work(choice, base, applied(kept, current), last, health, snapshot.stream)
+
+    work = work_with(verdicts)
+    bigger = work["flow"] == "pipeline" and bigger_search(
+        PipelineRequest.model_validate(work["request"]), base if last else None
+    )
+    approval, approval_rule = approval_for(choice.action, policy, bigger)
+    kept = held_back(verdicts, approval)
+    if kept != verdicts:
+        verdicts, work = kept, work_with(kept)
+    return Judged(verdicts, work, approval, approval_rule)
+
+
+def status_of(action: Action, approval: Approval) -> DecisionStatus:
+    if action == Action.WAIT:
+        return DecisionStatus.DONE
+    return (
+        DecisionStatus.PENDING_APPROVAL if approval == Approval.PERSON else DecisionStatus.APPROVED
+    )
+
+
+def review(
+    snapshot: StreamSnapshot,
+    consultation: Consultation | None,
+    policy: Policy,
+    now: datetime,
+    tick_id: str,
+) -> DecisionPlan:
+    """Decide for the stream, once: the rules choose the action (the advice may only turn a wait
+    into an escalation), proposals are judged for an action that runs something and applied to
+    what it runs, and the policy says who approves."""
+    last = last_search(snapshot)
+    health = stream_health(snapshot)
+    ranking = search_request(last, snapshot.stream).ranking
     health = health.model_copy(
-        update={"rankable": can_rank(health.draws - health.segment_start, base.ranking)}
+        update={"rankable": can_rank(health.draws - health.segment_start, ranking)}
     )
     triggers = fired_triggers(health, policy)
-    by_rules = decide(health, triggers, None, policy, bigger_search=False)
-    if by_rules.action != Action.WAIT:
-        # The same decision on the same store state, made by an earlier tick: that one stands
-        # (and the advisor is not asked again).
-        with connect(read_only=True) as session:
-            earlier = find_decision(session, idempotency_key(health, by_rules, tick_id))
-            if earlier is not None:
-                return DecisionView.of(earlier, stream)
-    report = fingerprint = None
-    if triggers and policy.consult_advisor and health.run_in_progress is None:
-        report, fingerprint = consult(stream, triggers, backend)
-    advice = report.advice if report is not None else None
-    # A first decision without proposals chooses the action; proposals are judged only for an
-    # action that runs something, and applied to what it runs.
-    decision = decide(health, triggers, advice, policy, bigger_search=False)
-    verdicts = []
-    request_json = None
-    open_decision = open_escalation if decision.action == Action.ESCALATE else open_run
-    if open_decision is not None and decision.action != Action.WAIT:
-        # One run in flight per stream, one escalation waiting: a new one waits for it to end.
-        decision = decision.model_copy(
-            update={
-                "action": Action.WAIT,
-                "rule": (
-                    f"{decision.action.value} ({decision.rule}) waits: decision "
-                    f"{open_decision.id} is {open_decision.status}"
-                ),
-                "segment_start": None,
-                "segment_slack": 0,
-            }
-        )
-    if decision.action == Action.RETRAIN and last_search is None:
-        decision = decision.model_copy(
-            update={
-                "action": Action.WAIT,
-                "rule": "stale, but the stream was never searched: nothing to retrain",
-            }
-        )
-    if decision.action in (Action.RETRAIN, Action.RESEARCH):
-        proposals = [
-            Proposal(parameter=p.parameter, value=p.value)
-            for p in (advice.parameter_proposals if advice else [])
-        ]
-        current = current_values(base)
-        judged = judge_proposals(proposals, current, history, policy.acceptance, now)
-
-        def decided_with(verdicts: list[ProposalVerdict]) -> tuple[Decision, dict]:
-            values = dict(current)
-            for verdict in verdicts:
-                if verdict.outcome != Outcome.REJECTED:
-                    values[verdict.parameter] = verdict.value
-            work = planned_work(decision, base, values, last_search, health, stream)
-            bigger = work["flow"] == "pipeline" and bigger_search(
-                PipelineRequest.model_validate(work["request"]), base if last_search else None
-            )
-            made = decide(health, triggers, advice, policy, bigger_search=bigger)
-            return made, work
-
-        verdicts = judged
-        decision, request_json = decided_with(judged)
-        if decision.approval == Approval.AUTO and held_back(judged, Approval.AUTO) != judged:
-            verdicts = held_back(judged, Approval.AUTO)
-            decision, request_json = decided_with(verdicts)
-    key = idempotency_key(health, decision, tick_id)
-    with connect() as session:
-        earlier = find_decision(session, key)
-        if earlier is not None:
-            return DecisionView.of(earlier, stream)
-        waits = decision.approval == Approval.PERSON
-        status = (
-            "done"
-            if decision.action == Action.WAIT
-            else ("pending_approval" if waits else "approved")
-        )
-        record = DecisionRecord(
-            stream_id=require_stream(session, stream).id,
-            tick_id=tick_id,
-            draws=health.draws,
-            triggers=[t.model_dump(mode="json") for t in triggers],
-            bundle_fingerprint=fingerprint,
-            advice=(
-                report.model_dump(mode="json", exclude={"bundle"}) if report is not None else None
-            ),
-            action=decision.action.value,
-            rule=decision.rule,
-            proposals=[v.model_dump(mode="json") for v in verdicts],
-            approval={"mode": decision.approval.value, "rule": decision.approval_rule},
-            status=status,
-            request=request_json,
-            idempotency_key=key,
-            expires_at=(
-                now + timedelta(minutes=policy.approval_timeout_minutes) if waits else None
-            ),
-            outcome=decision.rule if decision.action == Action.WAIT else None,
-        )
-        session.add(record)
-        session.flush()
-        return DecisionView.of(record, stream)
-
-
-def record_halted(stream: str, tick_id: str, reason: str | None) -> DecisionView:
-    """The tick's record for a stream while the WATCHER is halted: nothing was decided."""
-    with connect() as session:
-        record = DecisionRecord(
-            stream_id=require_stream(session, stream).id,
-            tick_id=tick_id,
-            draws=0,
-            triggers=[],
-            action=Action.WAIT.value,
-            rule=f"halted: {reason}",
-            proposals=[],
-            approval={"mode": "auto", "rule": "nothing to run"},
-            status="halted",
-            idempotency_key=hashlib.sha256(f"{stream}|halted|{tick_id}".encode()).hexdigest(),
-            outcome=f"the WATCHER is halted: {reason}",
-        )
-        session.add(record)
-        session.flush()
-        return DecisionView.of(record, stream)
-
-
-def stream_pool_size(stream: str) -> int:
-    """K for the stream's next predictions: its last search's pool size."""
-    with connect(read_only=True) as session:
-        record = require_stream(session, stream)
-        searches = [run for run in completed_runs(session, record.id) if is_search(run)]
-        base = search_request(searches[0] if searches else None, stream)
-    return base.ranking.pool_size
-
-
-def decision_views(session, ids: list[int]) -> list[DecisionView]:
-    """The decisions ``ids`` as the store holds them now, in that order."""
-    views = []
-    for decision_id in ids:
-        record = session.get(DecisionRecord, decision_id)
-        stream = session.get(Stream, record.stream_id)
-        views.append(DecisionView.of(record, stream.name))
-    return views
+    advice = consultation.report.advice if consultation else None
+    chosen = choose_action(health, triggers, advice, policy)
+    choice = gated(chosen, snapshot, last)
+    verdicts, work, approval, approval_rule = judged(choice, advice, snapshot, health, policy, now)
+    decision = Decision(
+        action=choice.action,
+        rule=choice.rule,
+        approval=approval,
+        approval_rule=approval_rule,
+        segment_start=choice.segment_start,
+        segment_slack=choice.segment_slack,
+    )
+    status = status_of(choice.action, approval)
+    person = status == DecisionStatus.PENDING_APPROVAL
+    return DecisionPlan(
+        stream=snapshot.stream,
+        draws=health.draws,
+        triggers=triggers,
+        consultation=consultation,
+        decision=decision,
+        verdicts=verdicts,
+        work=work,
+        status=status,
+        idempotency_key=idempotency_key(health, decision, tick_id),
+        expires_at=now + timedelta(minutes=policy.approval_timeout_minutes) if person else None,
+        wants_advice=bool(triggers) and policy.consult_advisor and health.run_in_progress is None,
+        rules_key=(
+            None if chosen.action == Action.WAIT else idempotency_key(health, chosen, tick_id)
+        ),
+    )

@@ -1,5 +1,5 @@
 """Triggers: what in a stream's scored draws is worth acting on, each with its evidence and the
-chance baseline it was tested against (DESIGN.md §8).
+chance baseline it was tested against (docs/design.md §17).
 
 A trigger compares with what the stream's current run promised, never with zero: each scored
 prediction carries its calibrated P(hit) (the held-out rate of a run with signal, K/M without), and

@@ -127,7 +127,7 @@ class CpuBackend:
         gap_slots = max(job.window_size - 1, 1)
         capacity = block_capacity(job)
         out_candidate = np.zeros((blocks, capacity), np.uint64)
-        out_position = np.zeros((blocks, capacity), np.int64)
+        out_first_call = np.zeros((blocks, capacity), np.int64)
         out_skip = np.zeros((blocks, capacity), np.int64)
         out_gaps = np.zeros((blocks, capacity, gap_slots), np.int64)
         out_matches = np.zeros((blocks, capacity), np.int64)
@@ -152,7 +152,7 @@ class CpuBackend:
                 job.variable_skip,
                 job.misses_allowed,
                 out_candidate,
-                out_position,
+                out_first_call,
                 out_skip,
                 out_gaps,
                 out_matches,
@@ -170,7 +170,7 @@ class CpuBackend:
                 matches.append(
                     WindowMatch(
                         candidate=int(out_candidate[block, n]),
-                        position=int(out_position[block, n]),
+                        first_call=int(out_first_call[block, n]),
                         skip=skip,
                         matches=int(out_matches[block, n]),
                     )

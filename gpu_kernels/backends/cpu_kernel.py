@@ -27,9 +27,9 @@ BLOCK = 4096
 
 
 @nb.njit(inline="always")
-def _ensure_calls(state, modulus, param, calls, filled, position):
-    """Generate calls up to ``position`` (inclusive); ``filled`` calls exist already."""
-    while filled <= position:
+def _ensure_calls(state, modulus, param, calls, filled, call):
+    """Generate calls up to ``call`` (inclusive); ``filled`` calls exist already."""
+    while filled <= call:
         calls[filled] = draw_fn(next_fn, state, modulus, param)
         filled += 1
     return filled
@@ -38,7 +38,7 @@ def _ensure_calls(state, modulus, param, calls, filled, position):
 @nb.njit(inline="always")
 def _record(
     out_candidate,
-    out_position,
+    out_first_call,
     out_skip,
     out_gaps,
     out_matches,
@@ -46,7 +46,7 @@ def _record(
     out_overflow,
     block,
     candidate,
-    position,
+    call,
     skip,
     gaps,
     matches,
@@ -56,7 +56,7 @@ def _record(
         out_overflow[block] = True
         return
     out_candidate[block, n] = candidate
-    out_position[block, n] = position
+    out_first_call[block, n] = call
     out_skip[block, n] = skip
     for g in range(gaps.shape[0]):
         out_gaps[block, n, g] = gaps[g]
@@ -82,7 +82,7 @@ def sieve(
     variable,
     misses_allowed,
     out_candidate,
-    out_position,
+    out_first_call,
     out_skip,
     out_gaps,
     out_matches,
@@ -90,19 +90,19 @@ def sieve(
     out_overflow,
 ):
     size = window.shape[0]
-    # The window's first draw sits at offset + lead·(skip + 1) (SieveJob.position); a variable
-    # skip searches every call from the lowest such position to the highest.
+    # The window's first draw sits at offset + lead·(skip + 1) (SieveJob.first_call); a variable
+    # skip searches every call from the lowest such call to the highest.
     first_lo = offset_lo + lead * (skip_lo + 1)
     first_hi = offset_hi + lead * (skip_hi + 1)
     entries = (first_hi - first_lo + 1) if variable else (offset_hi - offset_lo + 1)
-    max_position = first_hi + (size - 1) * (skip_hi + 1)
+    max_call = first_hi + (size - 1) * (skip_hi + 1)
     blocks = (count + BLOCK - 1) // BLOCK
     for block in nb.prange(blocks):
         state = np.empty(state_words, np.uint64)
-        calls = np.empty(max_position + 1, np.int64)
+        calls = np.empty(max_call + 1, np.int64)
         gaps = np.zeros(max(size - 1, 1), np.int64)
         best_gaps = np.zeros(max(size - 1, 1), np.int64)
-        position = np.zeros(size, np.int64)
+        call = np.zeros(size, np.int64)
         misses_at = np.zeros(size, np.int64)
         next_gap = np.zeros(size, np.int64)
         matched_any = np.zeros(size, np.bool_)
@@ -129,7 +129,7 @@ def sieve(
                         if misses <= misses_allowed:
                             _record(
                                 out_candidate,
-                                out_position,
+                                out_first_call,
                                 out_skip,
                                 out_gaps,
                                 out_matches,
@@ -153,7 +153,7 @@ def sieve(
                     misses_at[0] = 1
                 else:
                     continue
-                position[0] = first
+                call[0] = first
                 best = -1
                 depth = 1
                 if size > 1:
@@ -172,11 +172,11 @@ def sieve(
                     if next_gap[depth] <= skip_hi:
                         gap = next_gap[depth]
                         next_gap[depth] = gap + 1
-                        t = position[depth - 1] + 1 + gap
+                        t = call[depth - 1] + 1 + gap
                         filled = _ensure_calls(state, modulus, param, calls, filled, t)
                         if calls[t] == window[depth]:
                             matched_any[depth] = True
-                            position[depth] = t
+                            call[depth] = t
                             misses_at[depth] = misses_at[depth - 1]
                             gaps[depth - 1] = gap
                             depth += 1
@@ -191,7 +191,7 @@ def sieve(
                         and misses_at[depth - 1] < misses_allowed
                     ):
                         miss_tried[depth] = True
-                        position[depth] = position[depth - 1] + 1 + skip_lo
+                        call[depth] = call[depth - 1] + 1 + skip_lo
                         misses_at[depth] = misses_at[depth - 1] + 1
                         gaps[depth - 1] = skip_lo
                         depth += 1
@@ -204,7 +204,7 @@ def sieve(
                 if best >= 0:
                     _record(
                         out_candidate,
-                        out_position,
+                        out_first_call,
                         out_skip,
                         out_gaps,
                         out_matches,

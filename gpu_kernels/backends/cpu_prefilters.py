@@ -380,7 +380,7 @@ def mt_seed_test(family: str, job: SieveJob) -> native.MtSeedJob | None:
     applies. ``lo``, ``count`` and ``threads`` are the caller's."""
     if family not in ("mt19937", "php5_mt") or job.mode is not Mode.SEED or job.misses_allowed:
         return None
-    word_lo, word_hi = job.positions
+    word_lo, word_hi = job.first_calls
     if job.modulus > 1 << 32 or word_hi > MT_MAX_WORD:
         return None
     test = _php_test(job.projection, job.modulus, job.window[0])
@@ -440,7 +440,7 @@ def prefilter_for(
         # longs, doubles) have none.
         return None
     # Every call the window's first draw may sit at, whatever the skip.
-    word_lo, word_hi = job.positions
+    word_lo, word_hi = job.first_calls
     draw, divisor = np.uint32(job.window[0]), Divisor.of(job.modulus)
     seed_mode = job.mode is Mode.SEED
 

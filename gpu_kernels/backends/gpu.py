@@ -13,7 +13,7 @@ on machines without a GPU.
 
 A chunk's matches go into a bounded buffer through an atomic counter; when it overflows the
 chunk is sieved again in halves (never truncated), and the matches are put in the canonical
-order (candidate, position, skip), so a chunk's answer equals the cpu backend's.
+order (candidate, first call, skip), so a chunk's answer equals the cpu backend's.
 """
 
 from __future__ import annotations
@@ -150,7 +150,7 @@ class _Buffers:
 
     def __init__(self, xp, capacity: int, gap_slots: int) -> None:
         self.candidate = xp.zeros(capacity, np.uint64)
-        self.position = xp.zeros(capacity, np.int64)
+        self.first_call = xp.zeros(capacity, np.int64)
         self.skip = xp.zeros(capacity, np.int64)
         self.gaps = xp.zeros(capacity * gap_slots, np.int64)
         self.matches = xp.zeros(capacity, np.int64)
@@ -208,7 +208,7 @@ class HostTarget:
             use_list,
             params.ctypes.data,
             window.ctypes.data,
-            *(a.ctypes.data for a in (b.candidate, b.position, b.skip, b.gaps, b.matches)),
+            *(a.ctypes.data for a in (b.candidate, b.first_call, b.skip, b.gaps, b.matches)),
             b.count.ctypes.data,
             b.overflow.ctypes.data,
             len(b.candidate),
@@ -269,7 +269,7 @@ class CupyTarget:
                 params,
                 window,
                 b.candidate,
-                b.position,
+                b.first_call,
                 b.skip,
                 b.gaps,
                 b.matches,
@@ -389,8 +389,8 @@ class GpuBackend:
         """The seeds of ``[lo, lo + count)`` the MT19937 prefilter keeps (on the target's
         side), or None when more were kept than its list holds."""
         xp = self.target.xp
-        # Chance keeps (the tested draws at some position) and rejected words, 8× over.
-        chance = (job.positions[1] - job.positions[0] + 1) * (1 / job.modulus) ** tested.depth
+        # Chance keeps (the tested draws at some first call) and rejected words, 8× over.
+        chance = (job.first_calls[1] - job.first_calls[0] + 1) * (1 / job.modulus) ** tested.depth
         expected = count * (chance + 226 * (0xFFFFFFFF - tested.reject_limit) / 2**32)
         capacity = int(min(count, max(MIN_CAPACITY, 8 * expected + 64)))
         kept = xp.zeros(capacity, np.uint64)
@@ -454,7 +454,7 @@ class GpuBackend:
         found = min(int(self.target.to_host(buffers.count)[0]), capacity)
         host = {
             name: self.target.to_host(getattr(buffers, name))
-            for name in ("candidate", "position", "skip", "gaps", "matches")
+            for name in ("candidate", "first_call", "skip", "gaps", "matches")
         }
         gaps = host["gaps"].reshape(capacity, gap_slots)
         matches = []
@@ -467,7 +467,7 @@ class GpuBackend:
             matches.append(
                 WindowMatch(
                     candidate=int(host["candidate"][n]),
-                    position=int(host["position"][n]),
+                    first_call=int(host["first_call"][n]),
                     skip=skip,
                     matches=int(host["matches"][n]),
                 )

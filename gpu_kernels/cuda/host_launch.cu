@@ -8,7 +8,7 @@ MIMICRY_HOST_DEFINE_COORDINATES
 
 extern "C" int mimicry_host_sieve(int family, long long grid, int block, const u64 *candidates,
                                   u64 lo, u64 count, int use_list, const i64 *params,
-                                  const i64 *window, u64 *out_candidate, i64 *out_position,
+                                  const i64 *window, u64 *out_candidate, i64 *out_first_call,
                                   i64 *out_skip, i64 *out_gaps, i64 *out_matches,
                                   unsigned int *out_count, unsigned int *out_overflow,
                                   unsigned int capacity, int gap_slots)
@@ -17,7 +17,7 @@ extern "C" int mimicry_host_sieve(int family, long long grid, int block, const u
 #define MIMICRY_HOST_CASE(name, words, has_set_state)                                           \
     case FAMILY_##name:                                                                         \
         MIMICRY_HOST_LAUNCH(sieve_kernel<FAMILY_##name>, grid, block, candidates, lo, count,    \
-                            use_list, params, window, out_candidate, out_position, out_skip,    \
+                            use_list, params, window, out_candidate, out_first_call, out_skip,    \
                             out_gaps, out_matches, out_count, out_overflow, capacity,           \
                             gap_slots);                                                         \
         return 0;

@@ -17,7 +17,7 @@
 
 struct SieveOut {
     u64 *candidate;
-    i64 *position;
+    i64 *first_call;
     i64 *skip;
     i64 *gaps;  // capacity rows of gap_slots
     i64 *matches;
@@ -27,7 +27,7 @@ struct SieveOut {
     int gap_slots;
 };
 
-DEVICE void record(const SieveOut &out, u64 candidate, i64 position, i64 skip, const i64 *gaps,
+DEVICE void record(const SieveOut &out, u64 candidate, i64 first_call, i64 skip, const i64 *gaps,
                    int gap_count, i64 matches)
 {
     unsigned int n = atomicAdd(out.count, 1u);
@@ -36,7 +36,7 @@ DEVICE void record(const SieveOut &out, u64 candidate, i64 position, i64 skip, c
         return;
     }
     out.candidate[n] = candidate;
-    out.position[n] = position;
+    out.first_call[n] = first_call;
     out.skip[n] = skip;
     for (int g = 0; g < out.gap_slots; g++)
         out.gaps[(u64)n * out.gap_slots + g] = g < gap_count ? gaps[g] : 0;
@@ -142,7 +142,7 @@ DEVICE void sieve_variable(Calls<F> &calls, const SieveJobArgs &job, const Sieve
     const i64 first_lo = job.offset_lo + job.lead * (job.skip_lo + 1);
     const i64 first_hi = job.offset_hi + job.lead * (job.skip_hi + 1);
     i64 gaps[MIMICRY_MAX_WINDOW], best_gaps[MIMICRY_MAX_WINDOW];
-    i64 position[MIMICRY_MAX_WINDOW], next_gap[MIMICRY_MAX_WINDOW];
+    i64 call[MIMICRY_MAX_WINDOW], next_gap[MIMICRY_MAX_WINDOW];
     int misses_at[MIMICRY_MAX_WINDOW];
     bool matched_any[MIMICRY_MAX_WINDOW], miss_tried[MIMICRY_MAX_WINDOW];
     calls.start(candidate, job.state_mode);
@@ -164,12 +164,12 @@ DEVICE void sieve_variable(Calls<F> &calls, const SieveJobArgs &job, const Sieve
         };
         int depth = 1;
         auto descend = [&](i64 t, int misses, i64 gap) {
-            position[depth] = t;
+            call[depth] = t;
             misses_at[depth] = misses;
             gaps[depth - 1] = gap;
             open_level(++depth);
         };
-        position[0] = first;
+        call[0] = first;
         i64 best = -1;
         open_level(1);
         while (depth >= 1) {
@@ -186,7 +186,7 @@ DEVICE void sieve_variable(Calls<F> &calls, const SieveJobArgs &job, const Sieve
             if (next_gap[depth] <= job.skip_hi) {
                 i64 gap = next_gap[depth];
                 next_gap[depth] = gap + 1;
-                i64 t = position[depth - 1] + 1 + gap;
+                i64 t = call[depth - 1] + 1 + gap;
                 if (calls.at(t, job.projection, job.modulus, job.param) == job.window[depth]) {
                     matched_any[depth] = true;
                     descend(t, misses_at[depth - 1], gap);
@@ -196,7 +196,7 @@ DEVICE void sieve_variable(Calls<F> &calls, const SieveJobArgs &job, const Sieve
             if (!matched_any[depth] && !miss_tried[depth] &&
                 misses_at[depth - 1] < job.misses_allowed) {
                 miss_tried[depth] = true;
-                descend(position[depth - 1] + 1 + job.skip_lo, misses_at[depth - 1] + 1,
+                descend(call[depth - 1] + 1 + job.skip_lo, misses_at[depth - 1] + 1,
                         job.skip_lo);
                 continue;
             }
@@ -210,13 +210,13 @@ DEVICE void sieve_variable(Calls<F> &calls, const SieveJobArgs &job, const Sieve
 template <int FAMILY>
 __global__ void sieve_kernel(const u64 *candidates, u64 lo, u64 count, int use_list,
                              const i64 *params, const i64 *window, u64 *out_candidate,
-                             i64 *out_position, i64 *out_skip, i64 *out_gaps, i64 *out_matches,
+                             i64 *out_first_call, i64 *out_skip, i64 *out_gaps, i64 *out_matches,
                              unsigned int *out_count, unsigned int *out_overflow,
                              unsigned int capacity, int gap_slots)
 {
     typedef FamilyOf<FAMILY> F;
     const SieveJobArgs job(params, window);
-    const SieveOut out = {out_candidate, out_position, out_skip,     out_gaps, out_matches,
+    const SieveOut out = {out_candidate, out_first_call, out_skip,     out_gaps, out_matches,
                           out_count,     out_overflow, capacity,     gap_slots};
     Calls<F> calls;
     const u64 stride = (u64)blockDim.x * gridDim.x;

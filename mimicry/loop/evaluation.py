@@ -1,40 +1,40 @@
 """Evaluate: score a stream's predictions against the draws that arrived, then predict again.
 
-The ground-truth side of the autonomous loop. Every draw is scored once (a constraint of the
-store), against the newest prediction for its position, that of the run current when it arrived:
-hit in pool, the rank of the actual value in the distribution, and the log-likelihood gain over
-the uniform distribution. Each evaluation
-stores the stream's rolling metrics as they stand after it, with their inputs (counts, sums):
-hit rate against K/M with an exact binomial test, cumulative log-likelihood gain, consecutive
-misses. Then the latest ranking run predicts the next draw with its registered model, without
-retraining (retraining is the WATCHER's decision).
+The ground-truth side of the autonomous loop (the arbiter). Every draw is scored once (a
+constraint of the store), against the newest prediction for its position, that of the run
+current when it arrived: hit in pool, the rank of the actual value in the distribution, and the
+log-likelihood gain over the uniform distribution. Each evaluation stores the stream's rolling
+metrics as they stand after it, with their inputs (counts, sums): hit rate against K/M with an
+exact binomial test, cumulative log-likelihood gain, consecutive misses. Then the stream's
+predicting run predicts the next draw with its registered model, without retraining
+(retraining is the WATCHER's decision).
+
+The deciding part is pure (:func:`scoring_plan`: a snapshot in, scores and predictions out); the
+store reads the snapshot and writes the plan (:mod:`mimicry.store.scoring`).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 from pydantic import BaseModel
-from sqlalchemy import select
 
-from mimicry.ranking.features import ScorerConfig
 from mimicry.ranking.forecast import binom_p_value
 from mimicry.ranking.next_draw import Calibration, NextDraw
-from mimicry.ranking.population import Hypothesis
-from mimicry.ranking.prediction import predict_next
 from mimicry.search.continuation import best_survivor, continuation_prediction
-from mimicry.store.database import connect
-from mimicry.store.models import Evaluation, PopulationRecord, Prediction, Run, TrainedModel
-from mimicry.store.predictions import (
-    latest_prediction,
-    latest_ranked_run,
-    pending_predictions,
-    save_prediction,
-    stream_evaluations,
+from mimicry.store.scoring import (
+    NewScore,
+    PastScore,
+    Predictor,
+    ScoringSnapshot,
+    save_scoring,
+    scoring_snapshot,
 )
-from mimicry.store.registry import load_model
-from mimicry.store.streams import require_stream, stored_values
+
+#: Attempts at writing a stream's scores when other processes keep scoring it meanwhile.
+WRITE_ATTEMPTS = 5
 
 
 class Scored(BaseModel):
@@ -53,7 +53,7 @@ def rank_of(distribution: list[float], actual: int) -> int:
     return int(1 + (probabilities > p).sum() + (probabilities[:actual] == p).sum())
 
 
-def rolling_metrics(previous: list[Evaluation], hit: bool, gain: float, chance: float) -> dict:
+def rolling_metrics(previous: Sequence[PastScore], hit: bool, gain: float, chance: float) -> dict:
     hits = sum(e.hit for e in previous) + hit
     count = len(previous) + 1
     misses = 0
@@ -72,7 +72,7 @@ def rolling_metrics(previous: list[Evaluation], hit: bool, gain: float, chance: 
     }
 
 
-def score_prediction(prediction: Prediction, actual: int, previous: list[Evaluation]) -> Scored:
+def score_prediction(prediction: NextDraw, actual: int, previous: Sequence[PastScore]) -> Scored:
     hit = actual in prediction.pool
     gain = math.log(prediction.distribution[actual]) + math.log(len(prediction.distribution))
     return Scored(
@@ -85,71 +85,115 @@ def score_prediction(prediction: Prediction, actual: int, previous: list[Evaluat
     )
 
 
-def predicting_run(session, stream_id: int) -> Run | None:
+def predicting_run(snapshot: ScoringSnapshot) -> Predictor | None:
     """The run whose predictions the stream gets: its newest completed run when that ranked
     its hypotheses or found an overwhelmingly significant survivor, else the latest run that
     ranked; None when none can predict."""
-    newest = session.scalar(
-        select(Run)
-        .where(Run.stream_id == stream_id, Run.state == "completed")
-        .order_by(Run.created_at.desc())
-        .limit(1)
-    )
-    if newest is not None and (
-        session.get(PopulationRecord, newest.id) is not None
-        or best_survivor(session, newest) is not None
-    ):
+    newest = snapshot.newest
+    if newest is not None and (newest.ranked or best_survivor(newest.jobs_best) is not None):
         return newest
-    return latest_ranked_run(session, stream_id)
+    return snapshot.latest_ranked
 
 
-def make_prediction(session, stream: str, record, history: list[int], pool_size: int):
-    """Predict draw ``len(history)`` with the stream's predicting run (:func:`predicting_run`)
-    and store it: a ranked run's registered model, or an unranked run's best survivor's
-    continuation (:mod:`mimicry.search.continuation`). None when no run can predict yet."""
-    run = predicting_run(session, record.id)
-    if run is None:
-        return None
-    first_position = int((run.parameters or {}).get("segment_start") or 0)
-    if session.get(PopulationRecord, run.id) is None:
-        hypothesis, expected_false = best_survivor(session, run)
-        result = continuation_prediction(
+def predict_with(
+    predictor: Predictor, stream: str, history: Sequence[int], modulus: int, pool_size: int
+) -> NextDraw:
+    """The prediction of draw ``len(history)`` by ``predictor``: a ranked run's registered
+    model, or an unranked run's best survivor's continuation (:mod:`mimicry.search.continuation`).
+    The run searched the stream from its segment's start; its hypotheses count from there."""
+    first_position = predictor.segment_start
+    if not predictor.ranked:
+        hypothesis, expected_false = best_survivor(predictor.jobs_best)
+        return continuation_prediction(
             stream,
-            run.id,
+            predictor.run_id,
             hypothesis,
             expected_false,
             history[first_position:],
             first_position,
-            record.modulus,
+            modulus,
             pool_size,
         )
-        return save_prediction(session, record.id, result, model_id=None), result
-    population_record = session.get(PopulationRecord, run.id)
-    config = ScorerConfig.model_validate(population_record.scorer_config)
-    population = [Hypothesis.model_validate(h) for h in population_record.hypotheses]
-    model_record = session.scalar(select(TrainedModel).where(TrainedModel.run_id == run.id))
+    # The ranking's libraries load only when a ranked run predicts.
+    from mimicry.ranking.features import ScorerConfig
+    from mimicry.ranking.models import load_stored
+    from mimicry.ranking.population import Hypothesis
+    from mimicry.ranking.prediction import predict_next
+
+    config = ScorerConfig.model_validate(predictor.scorer_config)
+    population = [Hypothesis.model_validate(h) for h in predictor.hypotheses]
     model = None
     calibration = Calibration(signal=False, test_hits=0, test_draws=0, reason="no model")
-    if model_record is not None:
-        calibration = Calibration.model_validate(model_record.metrics["calibration"])
+    if predictor.model is not None:
+        calibration = Calibration.model_validate(predictor.model.metrics["calibration"])
         if calibration.signal:
-            model = load_model(session, model_record.id, config.schema_hash)
-    # The run searched the stream from its segment's start; its hypotheses count from there.
-    result = predict_next(
+            model = load_stored(predictor.model, config.schema_hash)
+    return predict_next(
         stream,
-        run.id,
+        predictor.run_id,
         population,
         model,
         config,
         history[first_position:],
-        record.modulus,
+        modulus,
         pool_size,
         calibration,
         first_position=first_position,
     )
-    model_id = model_record.id if model_record else None
-    prediction = save_prediction(session, record.id, result, model_id=model_id)
-    return prediction, result
+
+
+class ScoringPlan(BaseModel):
+    """What scoring a stream decided: the new scores, and the next draw's prediction (stored
+    already, or made now)."""
+
+    scores: list[NewScore]
+    next: NextDraw | None
+    #: The next draw's prediction is new: the store keeps it (made by this model).
+    next_is_new: bool = False
+    next_model_id: int | None = None
+
+
+def scoring_plan(snapshot: ScoringSnapshot, pool_size: int) -> ScoringPlan:
+    """Score every draw not scored yet against the newest prediction for it (made now from
+    exactly the draws before it when none was stored), then the next draw's prediction."""
+    predictor = predicting_run(snapshot)
+    if predictor is None:
+        # Nothing was ever predicted for the stream, nor can be: leave its draws unread.
+        return ScoringPlan(scores=[], next=None)
+    model_id = predictor.model.id if predictor.ranked and predictor.model else None
+    history, known = snapshot.history, len(snapshot.history)
+    previous = list(snapshot.scored)
+    scored_positions = {s.position for s in previous}
+    stored = snapshot.predictions
+    pending = [position for position in stored if position < known]
+    scores = []
+    for position in range(min(pending), known) if pending else ():
+        if position in scored_positions:  # scored once, whatever predicted it since
+            continue
+        prediction_id, made = None, None
+        if position in stored:
+            prediction_id, prediction = stored[position]
+        else:
+            prediction = made = predict_with(
+                predictor, snapshot.stream, history[:position], snapshot.modulus, pool_size
+            )
+        result = score_prediction(prediction, history[position], previous)
+        scores.append(
+            NewScore(
+                **result.model_dump(),
+                prediction_id=prediction_id,
+                made=made,
+                model_id=model_id if made is not None else None,
+            )
+        )
+        previous.append(
+            PastScore(position=position, hit=result.hit, log_loss_gain=result.log_loss_gain)
+        )
+    existing = stored.get(known)
+    if existing is not None and existing[1].run_id == predictor.run_id:
+        return ScoringPlan(scores=scores, next=existing[1])
+    made_next = predict_with(predictor, snapshot.stream, history, snapshot.modulus, pool_size)
+    return ScoringPlan(scores=scores, next=made_next, next_is_new=True, next_model_id=model_id)
 
 
 def evaluate_stream(stream: str, pool_size: int) -> tuple[list[Scored], NextDraw | None]:
@@ -158,40 +202,18 @@ def evaluate_stream(stream: str, pool_size: int) -> tuple[list[Scored], NextDraw
 
     Draws arrive one by one (``mimicry evaluate``) or several at a time (``mimicry ingest``):
     each new draw is scored against the prediction for its position, made from the draws
-    before it (a prediction stored earlier, or one made now from exactly those draws).
+    before it (a prediction stored earlier, or one made now from exactly those draws). Another
+    process that scores the stream meanwhile wins; this one reads the stream again.
     """
-    scored = []
-    with connect() as session:
-        # Locked: a tick and an ingest scoring the same stream at once score each draw once.
-        record = require_stream(session, stream, lock=True)
-        current = predicting_run(session, record.id)
-        if current is None:
-            # Nothing was ever predicted for the stream, nor can be: leave its draws unread.
-            return scored, None
-        history = stored_values(session, record)
-        previous = stream_evaluations(session, record.id)
-        scored_positions = {e.position for e in previous}
-        pending = pending_predictions(session, record.id, len(history))
-        if pending:
-            for position in range(pending[0].position, len(history)):
-                if position in scored_positions:  # scored once, whatever predicted it since
-                    continue
-                prediction = latest_prediction(session, record.id, position)
-                if prediction is None:
-                    made = make_prediction(session, stream, record, history[:position], pool_size)
-                    if made is None:
-                        break
-                    prediction = made[0]
-                result = score_prediction(prediction, history[position], previous)
-                evaluation = Evaluation(
-                    prediction_id=prediction.id, stream_id=record.id, **result.model_dump()
-                )
-                session.add(evaluation)
-                session.flush()
-                previous.append(evaluation)
-                scored.append(result)
-        existing = latest_prediction(session, record.id, len(history))
-        if existing is not None and existing.run_id == current.id:
-            return scored, NextDraw.from_record(stream, existing)
-        made = make_prediction(session, stream, record, history, pool_size)
-        return scored, made[1] if made else None
+    for _ in range(WRITE_ATTEMPTS):
+        snapshot = scoring_snapshot(stream)
+        plan = scoring_plan(snapshot, pool_size)
+        if not plan.scores and not plan.next_is_new:
+            break
+        made_next = plan.next if plan.next_is_new else None
+        if save_scoring(snapshot, plan.scores, made_next, plan.next_model_id):
+            break
+    else:
+        raise RuntimeError(f"stream {stream!r} kept being scored by other processes")
+    scored = [Scored(**s.model_dump(include=set(Scored.model_fields))) for s in plan.scores]
+    return scored, plan.next

@@ -1,5 +1,5 @@
 """A synthetic feed: draws from a registry generator appended to a stream, a few at a time, with
-optional re-seed events at given positions (DESIGN.md §8), for tests, soaks and demos.
+optional re-seed events at given positions (docs/design.md §17), for tests, soaks and demos.
 
 The truth (family, seeds, where each is re-seeded) lives only in the feed's own JSON file: the
 store sees plain draws from an ingest whose source is ``feed`` (never the seed, in a draw row, a
@@ -16,8 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from gpu_kernels.registry import get_family, get_projection
-from mimicry.store.database import connect
-from mimicry.store.streams import append_draws, draw_count, get_stream
+from mimicry.store.streams import append, drawn
 
 
 class FeedError(ValueError):
@@ -104,14 +103,12 @@ def feed(path: Path, count: int) -> list[int]:
     """Append the feed's next ``count`` draws to its stream; the draws appended."""
     spec = load_feed(path)
     values = draws_of(spec, spec.next_position, count)
-    with connect() as session:
-        stream = get_stream(session, spec.stream)
-        held = draw_count(session, stream) if stream is not None else 0
-        if held != spec.next_position:
-            raise FeedError(
-                f"{path}: the feed is at draw {spec.next_position} but stream {spec.stream!r} "
-                f"holds {held} draws"
-            )
-        append_draws(session, spec.stream, values, spec.modulus, source="feed")
+    held = drawn(spec.stream)
+    if held != spec.next_position:
+        raise FeedError(
+            f"{path}: the feed is at draw {spec.next_position} but stream {spec.stream!r} "
+            f"holds {held} draws"
+        )
+    append(spec.stream, values, "feed", modulus=spec.modulus)
     save_feed(path, spec.model_copy(update={"next_position": spec.next_position + count}))
     return values

@@ -51,7 +51,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("recent_match_rate", "match rate over the last `recent_span` draws before the cut"),
     Feature("longest_run", "longest run of consecutive matched draws before the cut"),
     Feature("skip_spread", "standard deviation of the window path's gaps (0: constant skip)"),
-    Feature("log_position", "log2(1 + call index of the window's first draw)"),
+    Feature("log_first_call", "log2(1 + call index of the window's first draw)"),
     Feature("family", "generator family (registry order)", categorical=True),
     Feature("projection", "projection (registry order)", categorical=True),
     Feature(
@@ -190,7 +190,7 @@ def feature_matrix(
             float(np.std(h.match.skip)) if isinstance(h.match.skip, tuple) and h.match.skip else 0.0
             for h in population
         ],
-        "log_position": lambda: np.log2(1 + np.array([h.match.position for h in population])),
+        "log_first_call": lambda: np.log2(1 + np.array([h.match.first_call for h in population])),
         "family": lambda: [_FAMILY_CODES[h.job.family] for h in population],
         "projection": lambda: [_PROJECTION_CODES[h.job.projection] for h in population],
         "agreement": lambda: [

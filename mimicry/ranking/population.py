@@ -60,9 +60,9 @@ class Hypothesis(BaseModel):
         if job.mode == "state":
             return f"{job.family} state {match.candidate} skip {match.skip}"
         if isinstance(match.skip, int):
-            where = f"offset {job.stream_offset(match.position, match.skip)}"
+            where = f"offset {job.stream_offset(match.first_call, match.skip)}"
         else:  # the offset of a variable skip depends on the walk back to the first draw
-            where = f"window at call {match.position}"
+            where = f"window at call {match.first_call}"
         return f"{job.family} seed {match.candidate} {where} skip {match.skip}"
 
     def track(self, known: Sequence[int], length: int) -> list[int]:

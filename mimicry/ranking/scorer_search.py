@@ -22,7 +22,7 @@ from mimicry.ranking.features import FEATURE_NAMES, ScorerConfig, feature_matrix
 from mimicry.ranking.population import Hypothesis
 from mimicry.ranking.scoring import TrackBook, deduplicate, scored_span
 from mimicry.ranking.splits import Cut
-from mimicry.ranking.studies import complete_trials, resumable_study
+from mimicry.store.studies import complete_trials, resumable_study
 
 #: Ridge penalty of the plain scorer (features are standardised first).
 RIDGE_ALPHA = 1.0

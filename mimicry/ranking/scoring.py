@@ -24,8 +24,7 @@ from mimicry.ranking.forecast import SpanScore, score_span, weights_from_scores
 from mimicry.ranking.population import Hypothesis, Source, decoy_job, merge, sample_evenly
 from mimicry.ranking.splits import Cut
 from mimicry.settings import sieve_backend
-from mimicry.store.database import connect
-from mimicry.store.runs import chunk_results, ledger_chunks
+from mimicry.store.ledger import job_chunks
 
 #: Survivors kept for ranking (most window matches first) and decoys added.
 MAX_SURVIVORS = 400
@@ -39,8 +38,7 @@ def build_population(jobs: Sequence[SieveJob], decoys: int = DECOYS) -> list[Hyp
     survivors, chance = [], []
     per_job = max(1, decoys // max(1, len(jobs)))
     for job in jobs:
-        with connect() as session:
-            chunks = chunk_results(ledger_chunks(session, job.key, kernel_version()))
+        chunks = job_chunks(job.key, kernel_version())
         matches = sorted(
             (m for chunk in chunks for m in chunk.matches),
             key=lambda m: (-m.matches, m.sort_key()),

@@ -24,7 +24,7 @@ from mimicry.ranking.models import MODEL_NAMES, get_model_type
 from mimicry.ranking.population import Hypothesis
 from mimicry.ranking.scoring import FeatureTable, TrackBook, scored_span
 from mimicry.ranking.splits import Fold, walk_forward_folds
-from mimicry.ranking.studies import complete_trials, resumable_study
+from mimicry.store.studies import complete_trials, resumable_study
 
 
 class FoldScore(BaseModel):

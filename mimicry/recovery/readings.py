@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from gpu_kernels.projections import PROJECTIONS, DrawError, Projection
-from mimicry.draws.files import Domain
+from mimicry.draws import Domain
 
 Draw = int | float
 

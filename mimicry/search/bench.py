@@ -16,7 +16,7 @@ from gpu_kernels.backends.cpu import CpuBackend
 from gpu_kernels.job import Mode, SieveJob
 from gpu_kernels.registry import FAMILIES, get_family, get_projection
 from mimicry.search.sieve import run_sieve
-from mimicry.settings import get_settings, sieve_backend
+from mimicry.settings import sieve_backend
 
 #: Candidates swept per timed run, by family: enough for a few seconds on 2 cores.
 DEFAULT_CANDIDATES = {
@@ -77,11 +77,9 @@ def bench_family(
         mode=mode,
         candidate_range=(lo, hi),
     )
-    engine = (
-        CpuBackend(prefilter=False, kernel_cache=get_settings().kernel_cache)
-        if backend == "cpu" and not prefilter
-        else sieve_backend(backend)
-    )
+    engine = sieve_backend(backend)
+    if backend == "cpu" and not prefilter:
+        engine = CpuBackend(prefilter=False, kernel_cache=engine.kernel_cache)
     started = time.perf_counter()
     # Compile the specialisations once, on a chunk around the truth so that the full check runs
     # too (a chunk without a first-draw match would leave its compile inside the first timed run).

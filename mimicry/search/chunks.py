@@ -18,8 +18,8 @@ from gpu_kernels.job import SieveJob
 from mimicry.search.results import SieveResult
 from mimicry.search.sieve import assemble
 from mimicry.settings import sieve_backend
-from mimicry.store.database import connect, store_fingerprint
-from mimicry.store.runs import chunk_results, find_chunk, ledger_chunks, record_chunk
+from mimicry.store.ledger import finished_chunk, job_chunks, write_chunk
+from mimicry.store.location import store_fingerprint
 
 
 class StoreMismatch(RuntimeError):
@@ -47,7 +47,7 @@ def sieve_chunk(
 ) -> ChunkSummary:
     """Sieve candidates ``[lo, hi)`` of ``job`` and record the chunk in the ledger.
 
-    ``store`` is the :func:`~mimicry.store.database.store_fingerprint` of the store the caller
+    ``store`` is the :func:`~mimicry.store.location.store_fingerprint` of the store the caller
     will read the ledger from; a worker configured with another store refuses the chunk with a
     clear error instead of writing where nobody looks. A chunk the ledger already holds is not
     computed again: that covers the moment between a chunk's ledger commit and Prefect
@@ -59,22 +59,11 @@ def sieve_chunk(
             f"(store {store_fingerprint()}, flow {store}); give every worker the flow's "
             "MIMICRY_DATABASE_URL"
         )
-    with connect() as session:
-        done = find_chunk(session, job.key, kernel_version(), lo, hi)
-        if done is not None:
-            return ChunkSummary(
-                lo=lo,
-                hi=hi,
-                match_count=done.match_count,
-                seconds=done.seconds,
-                overflow=done.overflow,
-                worker=done.worker or "",
-                backend=done.backend,
-                new=False,
-            )
+    done = finished_chunk(job.key, kernel_version(), lo, hi)
+    if done is not None:
+        return ChunkSummary(lo=lo, hi=hi, new=False, **done.model_dump())
     result = sieve_backend(backend).sieve_chunk(job, lo, hi)
-    with connect() as session:
-        new = record_chunk(session, job.key, kernel_version(), result, worker=worker)
+    new = write_chunk(job.key, kernel_version(), result, worker)
     return ChunkSummary(
         lo=lo,
         hi=hi,
@@ -98,13 +87,12 @@ def assemble_from_ledger(
     sieve_seconds: float | None = None,
 ) -> SieveResult:
     """The job's result from whatever chunks the ledger holds for it (see
-    :func:`mimicry.search.sieve.assemble` for ``history`` and ``newest``)."""
-    with connect() as session:
-        chunks = chunk_results(ledger_chunks(session, job.key, kernel_version()))
+    :func:`mimicry.search.sieve.assemble` for ``history`` and ``newest``); the candidates no
+    chunk covered are its ``stats.missing_ranges``."""
     return assemble(
         history,
         job,
-        chunks,
+        job_chunks(job.key, kernel_version()),
         predict=predict,
         top=top,
         extension_limit=extension_limit,

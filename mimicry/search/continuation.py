@@ -1,4 +1,4 @@
-"""Predictions from a search's best survivor, before any draw can be held out (DESIGN.md §8).
+"""Predictions from a search's best survivor, before any draw can be held out.
 
 A search on a short segment (just after a change point) cannot hold draws out to train and test a
 ranking, but when its best survivor is overwhelmingly significant (the expected number of chance
@@ -12,45 +12,30 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from gpu_kernels.job import SieveJob, WindowMatch
 from mimicry.ranking.next_draw import NextDraw
 from mimicry.ranking.population import Hypothesis, Source
-from mimicry.store.models import Run, SieveJobRecord, SurvivorRecord
+from mimicry.search.results import JobBest
 
 #: Expected chance survivors of a whole search below which its best survivor predicts alone.
 OVERWHELMING = 1e-6
 
 
-def best_survivor(session: Session, run: Run) -> tuple[Hypothesis, float] | None:
-    """The run's best survivor as a hypothesis, with its search's expected chance survivors;
-    None unless that is at most :data:`OVERWHELMING`."""
-    best = None
-    for job_record in session.scalars(
-        select(SieveJobRecord).where(SieveJobRecord.run_id == run.id).order_by(SieveJobRecord.id)
-    ):
-        expected = (job_record.stats or {}).get("expected_false_survivors")
-        survivor = session.scalar(
-            select(SurvivorRecord)
-            .where(SurvivorRecord.job_id == job_record.id)
-            .order_by(SurvivorRecord.rank)
-            .limit(1)
-        )
-        if survivor is None or expected is None or expected > OVERWHELMING:
-            continue
-        if best is None or survivor.p_value < best[2].p_value:
-            best = (SieveJob.model_validate(job_record.job), expected, survivor)
-    if best is None:
+def best_survivor(jobs: Sequence[JobBest]) -> tuple[Hypothesis, float] | None:
+    """The run's best survivor (from its jobs' bests, :func:`mimicry.store.runs.jobs_best`) as a
+    hypothesis, with its search's expected chance survivors; None unless that is at most
+    :data:`OVERWHELMING`."""
+    overwhelming = [
+        best
+        for best in jobs
+        if best.match is not None
+        and best.expected_false_survivors is not None
+        and best.expected_false_survivors <= OVERWHELMING
+    ]
+    if not overwhelming:
         return None
-    job, expected, survivor = best
-    candidate = survivor.seed if survivor.seed is not None else survivor.state
-    skip = survivor.skip if isinstance(survivor.skip, int) else tuple(survivor.skip)
-    match = WindowMatch(
-        candidate=candidate, position=survivor.position, skip=skip, matches=survivor.matches
-    )
-    return Hypothesis(job=job, match=match, source=Source.SURVIVOR), expected
+    best = min(overwhelming, key=lambda b: b.p_value)
+    hypothesis = Hypothesis(job=best.job, match=best.match, source=Source.SURVIVOR)
+    return hypothesis, best.expected_false_survivors
 
 
 def continuation_prediction(

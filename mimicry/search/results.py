@@ -6,9 +6,9 @@ domain makes of them (:func:`mimicry.search.sieve.assemble`).
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from gpu_kernels.job import SieveJob
+from gpu_kernels.job import SieveJob, WindowMatch
 
 
 class Survivor(BaseModel):
@@ -22,7 +22,7 @@ class Survivor(BaseModel):
     #: variable-skip walk back from the window runs past the generator's first call.
     offset: int | None
     #: Call index of the window's first draw.
-    position: int
+    first_call: int
     skip: int | list[int]
     #: The window it was found on: ``{"start": history index of d_0, "size": W}``.
     window: dict[str, int]
@@ -72,3 +72,15 @@ class SieveResult(BaseModel):
     job: SieveJob
     survivors: list[Survivor]
     stats: SieveStats
+
+
+class JobBest(BaseModel):
+    """A job of a stored search with its best survivor: what a continuation is made from."""
+
+    model_config = ConfigDict(frozen=True)
+    job: SieveJob
+    #: The best survivor's window match (None: the job had none).
+    match: WindowMatch | None
+    #: The search's expected chance survivors, and the best survivor's search-wide p-value.
+    expected_false_survivors: float | None
+    p_value: float | None

@@ -111,7 +111,7 @@ def assemble(
     ``history`` is what the search may read (the pipeline's training draws); ``newest`` is the
     whole stream when that is longer: each survivor's ``next`` continues past its newest draw
     and its offset is counted from its first, so the result says the same thing as any other
-    answer about the stream (DESIGN.md §2: ``next``).
+    answer about the stream (docs/design.md §2: ``next``).
 
     ``stats.seconds`` is the wall time from ``started`` (a ``perf_counter`` reading in this
     process) or, when the chunks ran elsewhere, ``sieve_seconds`` plus this assembly.
@@ -189,7 +189,7 @@ def _survivor(
         seed=match.candidate if seed_mode else None,
         state=None if seed_mode else family.state_to_json(family.state_from_int(match.candidate)),
         offset=stream_offset(job, match, calls, stream),
-        position=match.position,
+        first_call=match.first_call,
         skip=match.skip if isinstance(match.skip, int) else list(match.skip),
         window={"start": job.window_start, "size": job.window_size},
         matches=match.matches,

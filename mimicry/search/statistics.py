@@ -1,4 +1,4 @@
-"""Chance statistics for a sieve (DESIGN.md §4).
+"""Chance statistics for a sieve (docs/design.md §9).
 
 Under the null the observed draws are uniform on ``[0, M)`` and unrelated to any candidate, so a
 draw equals a given call with probability ``1/M`` whatever the generator.

@@ -218,7 +218,7 @@ def optimize_window(
     if not _free_choices(len(history), sieve) or request.window_trials == 0:
         return WindowChoice(config=requested, source="pinned", trials=0, best_significance=0.0)
     # Imported only when there is a study to run: Optuna costs 0.1 s, a pinned run never needs it.
-    from mimicry.ranking.studies import complete_trials, resumable_study
+    from mimicry.store.studies import complete_trials, resumable_study
 
     lo, hi = candidate_range(family, sieve)
     budget = (lo, min(hi, lo + request.trial_budget - 1))
@@ -226,8 +226,14 @@ def optimize_window(
     def objective(trial: optuna.Trial) -> float:
         config = _suggest(trial, len(history), sieve)
         job = config.job(history, family, sieve, budget)
+        # The run's backend, as Step 2's (the flow resolved it from the flags and settings); a
+        # request nobody resolved names none, and its trials sieve on the cpu.
         result = run_sieve(
-            history, job, backend="cpu", top=1, extension_limit=sieve.extension_limit
+            history,
+            job,
+            backend=sieve.backend or "cpu",
+            top=1,
+            extension_limit=sieve.extension_limit,
         )
         best = result.survivors[0] if result.survivors else None
         best_p = best.p_value if best else 1.0

@@ -11,7 +11,6 @@ by itself, so a first ``mimicry ingest`` on a new machine just works. A store al
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import threading
 from collections.abc import Iterator
@@ -21,10 +20,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, create_engine, event, inspect, make_url, text
-from sqlalchemy.exc import NoSuchModuleError
+from sqlalchemy.exc import NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from mimicry.settings import Settings, get_settings
+from mimicry.store.errors import (
+    StoreFault,
+    StoreLost,
+    StoreReadOnly,
+    StoreUnreachable,
+    StoreUnusable,
+)
+from mimicry.store.location import database_url, shown_url, store_fingerprint
 from mimicry.store.models import VERSION_TABLE
 
 if TYPE_CHECKING:
@@ -34,20 +40,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 #: Seconds a SQLite writer waits for another one (concurrent runs, Dask workers) before failing.
 SQLITE_BUSY_TIMEOUT = 60
 #: The newest migration in ``migrations/versions`` (a test keeps the two in step).
-SCHEMA_REVISION = "0007"
-
-
-def database_url(settings: Settings | None = None) -> str:
-    settings = settings or get_settings()
-    if settings.database_url:
-        return settings.database_url
-    return f"sqlite:///{settings.home / 'mimicry.db'}"
-
-
-def store_fingerprint(url: str | None = None) -> str:
-    """A short digest naming a store without showing its URL (which may hold a password):
-    processes compare it to be sure they write to the same store."""
-    return hashlib.sha256((url or database_url()).encode()).hexdigest()[:12]
+SCHEMA_REVISION = "0008"
 
 
 def _sqlite_connect(dbapi_connection, _record) -> None:
@@ -72,27 +65,6 @@ def _sqlite_begin(connection) -> None:
 
 #: Execution option of a read-only session's connection.
 READ_ONLY = "mimicry_read_only"
-
-
-class StoreUnusable(ValueError):
-    """The store's URL names a database this installation cannot reach (its driver is missing);
-    the message names ``MIMICRY_DATABASE_URL``."""
-
-
-class StoreFault(RuntimeError):
-    """The store exists but cannot serve this command (not the input's fault: the CLI's exit 3);
-    ``str()`` is one sentence naming the store and what is wrong."""
-
-
-class StoreLost(StoreFault):
-    """The store's file was deleted or replaced while this process used it. SQLite keeps writing
-    into the deleted file without complaint, so everything written since is gone: no result may
-    be reported as stored."""
-
-
-class StoreReadOnly(StoreFault):
-    """The store can be read but not written (file permissions, a read-only database role or
-    server)."""
 
 
 def _sqlite_path(url: str) -> Path | None:
@@ -239,12 +211,22 @@ def connect(url: str | None = None, *, read_only: bool = False) -> Iterator[Sess
     or replaced under a running command raises :class:`StoreLost` instead of committing into a
     file nobody will ever read."""
     url = url or database_url()
-    with _factory_lock:  # functools.cache would let two threads build (and migrate) at once
-        factory, identity = _session_factory(url)
-    bind = engine_for(url).execution_options(**{READ_ONLY: True}) if read_only else None
-    with factory(**({"bind": bind} if bind else {})) as session, session.begin():
-        yield session
-        _require_same_file(url, identity)
+    identity = None
+    try:
+        with _factory_lock:  # functools.cache would let two threads build (and migrate) at once
+            factory, identity = _session_factory(url)
+        bind = engine_for(url).execution_options(**{READ_ONLY: True}) if read_only else None
+        with factory(**({"bind": bind} if bind else {})) as session, session.begin():
+            yield session
+            _require_same_file(url, identity)
+    except OperationalError as error:
+        # A SQLite file deleted under the command fails its next query on a new, empty file:
+        # said as what it is (StoreLost), not as the query's error.
+        if identity is not None:
+            _require_same_file(url, identity)
+        # The database's own words, first line: "database is locked", "connection refused".
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        raise StoreUnreachable(f"cannot use the store at {shown_url(url)}: {reason}") from None
 
 
 def require_writable(session: Session) -> None:
@@ -275,3 +257,16 @@ def require_writable(session: Session) -> None:
             f"the store {url.render_as_string(hide_password=True)} is read-only for this user "
             "(a standby server or a role without INSERT on its tables)"
         )
+
+
+__all__ = [
+    "StoreFault",
+    "StoreLost",
+    "StoreReadOnly",
+    "StoreUnreachable",
+    "StoreUnusable",
+    "connect",
+    "database_url",
+    "store_fingerprint",
+    "upgrade",
+]

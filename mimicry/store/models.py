@@ -1,4 +1,4 @@
-"""The store's tables (SQLAlchemy 2.0), DESIGN.md §6.
+"""The store's tables (SQLAlchemy 2.0), docs/design.md §12.
 
 * ``streams`` / ``draws`` / ``ingests``: each named stream's history, one row per draw, oldest at
   position 0, each draw pointing at the ingest (file, time) that added it.
@@ -212,8 +212,9 @@ class SurvivorRecord(Base):
     state: Mapped[Any | None] = mapped_column(JSON)
     #: Calls before the stream's first draw (None: a variable-skip walk cannot reach it).
     offset: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    #: Call index of the window's first draw (None in rows written before revision 0003).
-    position: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: Call index of the window's first draw (None in rows written before revision 0003;
+    #: named ``position`` before revision 0008).
+    first_call: Mapped[int | None] = mapped_column(Integer, nullable=True)
     skip: Mapped[Any] = mapped_column(JSON)
     window_start: Mapped[int] = mapped_column(Integer)
     window_size: Mapped[int] = mapped_column(Integer)
@@ -329,7 +330,7 @@ Index("ix_chunks_job", Chunk.job_key, Chunk.kernel_version)
 
 class DecisionRecord(Base):
     """One WATCHER decision for one stream at one tick: its inputs, verdict, approval, the run it
-    started and the outcome (DESIGN.md §8). Traced both ways with the run (``run_id``, and the
+    started and the outcome (docs/design.md §17). Traced both ways with the run (``run_id``, and the
     run's ``parameters['decision_id']``)."""
 
     __tablename__ = "decisions"

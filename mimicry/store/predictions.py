@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mimicry.ranking.next_draw import NextDraw
 from mimicry.store.models import (
     Evaluation,
     FeatureTableRecord,
@@ -14,6 +13,7 @@ from mimicry.store.models import (
     Prediction,
     Run,
 )
+from mimicry.store.statuses import RunState
 
 
 def save_population(
@@ -48,8 +48,42 @@ def save_feature_table(
     )
 
 
-if TYPE_CHECKING:
-    from mimicry.ranking.next_draw import NextDraw
+def prediction_row(next_draw: NextDraw, stream_id: int, model_id: int | None) -> Prediction:
+    """The store's row for a prediction made by the registered model ``model_id`` (None: no
+    model, a chance-level prediction)."""
+    low, high = next_draw.p_hit_interval
+    return Prediction(
+        stream_id=stream_id,
+        run_id=next_draw.run_id,
+        model_id=model_id,
+        position=next_draw.position,
+        signal=next_draw.signal,
+        pool=next_draw.pool,
+        p_hit=next_draw.p_hit,
+        p_hit_low=low,
+        p_hit_high=high,
+        chance=next_draw.chance,
+        distribution=next_draw.distribution,
+        statement=next_draw.statement,
+        top_hypotheses=next_draw.top_hypotheses,
+    )
+
+
+def next_draw_of(stream: str, row: Prediction) -> NextDraw:
+    """A stored prediction as the domain passes it."""
+    return NextDraw(
+        stream=stream,
+        run_id=row.run_id,
+        position=row.position,
+        signal=row.signal,
+        pool=row.pool,
+        p_hit=row.p_hit,
+        p_hit_interval=(row.p_hit_low, row.p_hit_high),
+        chance=row.chance,
+        distribution=row.distribution,
+        statement=row.statement,
+        top_hypotheses=row.top_hypotheses,
+    )
 
 
 def save_prediction(
@@ -57,7 +91,7 @@ def save_prediction(
 ) -> Prediction:
     """Store a next-draw prediction made by the registered model ``model_id`` (None: no model,
     a chance-level prediction)."""
-    record = next_draw.record(stream_id, model_id)
+    record = prediction_row(next_draw, stream_id, model_id)
     session.add(record)
     session.flush()
     return record
@@ -117,7 +151,7 @@ def latest_ranked_run(session: Session, stream_id: int) -> Run | None:
     return session.scalar(
         select(Run)
         .join(PopulationRecord, PopulationRecord.run_id == Run.id)
-        .where(Run.stream_id == stream_id, Run.state == "completed")
+        .where(Run.stream_id == stream_id, Run.state == RunState.COMPLETED)
         .order_by(Run.created_at.desc())
         .limit(1)
     )

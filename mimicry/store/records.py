@@ -11,7 +11,6 @@ from gpu_kernels.backends import kernel_version
 from gpu_kernels.job import SieveJob
 from mimicry.requests import RETRAIN_KIND
 from mimicry.search.results import SieveResult
-from mimicry.settings import get_settings
 from mimicry.store.database import connect
 from mimicry.store.decisions import finish_decision, halt_state
 from mimicry.store.models import DecisionRecord, Run
@@ -26,6 +25,7 @@ from mimicry.store.runs import (
     run_jobs,
     store_result,
 )
+from mimicry.store.statuses import DecisionStatus, RunState
 from mimicry.store.streams import draw_count, require_stream, stored_values
 
 
@@ -34,11 +34,13 @@ def load_history(stream: str) -> Sequence[int]:
         return stored_values(session, require_stream(session, stream))
 
 
-def start_run(stream: str, parameters: dict, flow_run_id: str | None = None) -> str:
+def start_run(
+    stream: str, parameters: dict, heartbeat_seconds: float, flow_run_id: str | None = None
+) -> str:
     """A new run on ``stream``, linked to the Prefect flow run it belongs to (if any). Runs whose
     process died are marked crashed first, so the store never shows them running beside it."""
     with connect() as session:
-        mark_crashed(session, get_settings().heartbeat_seconds)
+        mark_crashed(session, heartbeat_seconds)
         record = require_stream(session, stream)
         run = create_run(session, record.id, parameters, draw_count(session, record))
         run.flow_run_id = flow_run_id
@@ -139,7 +141,7 @@ def load_search(run_id: str) -> SearchBasis:
     with connect(read_only=True) as session:
         run = session.get(Run, run_id)
         kind = (run.parameters or {}).get("kind") if run is not None else None
-        if run is None or run.state != "completed" or kind == RETRAIN_KIND:
+        if run is None or run.state != RunState.COMPLETED or kind == RETRAIN_KIND:
             raise ValueError(f"search_run_id: {run_id} is not a completed search in the store")
         jobs = run_jobs(session, run_id)
         if not jobs:
@@ -164,5 +166,5 @@ def halted_dispatch(decision_id: int | None) -> str | None:
         record = session.get(DecisionRecord, decision_id)
         why = f"halted before the run started: {reason}"
         if record is not None:
-            finish_decision(session, record, "halted", why)
+            finish_decision(session, record, DecisionStatus.HALTED, why)
         return why

@@ -1,15 +1,11 @@
-"""The model registry: fitted ranking models with their sidecars, refused under another schema."""
+"""The model registry: fitted ranking models with their sidecars (the domain loads them:
+:func:`mimicry.ranking.models.load_stored`, which refuses one under another feature schema)."""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from mimicry.ranking.models import RankingModel, get_model_type
 from mimicry.store.models import TrainedModel
-
-
-class ModelSchemaMismatch(ValueError):
-    """A registered model was trained on other features than the current schema."""
 
 
 def register_model(
@@ -58,17 +54,3 @@ def sidecar(record: TrainedModel) -> dict:
         "signal": record.signal,
         "created_at": record.created_at.isoformat(),
     }
-
-
-def load_model(session: Session, model_id: int, schema_hash: str) -> RankingModel:
-    """The fitted model, if it was trained on the feature schema ``schema_hash``."""
-    record = session.get(TrainedModel, model_id)
-    if record is None:
-        raise KeyError(f"no model {model_id} in the registry")
-    if record.schema_hash != schema_hash:
-        raise ModelSchemaMismatch(
-            f"model {model_id} ({record.model_type}) was trained on feature schema "
-            f"{record.schema_hash}, but the current schema is {schema_hash}; retrain it "
-            "(mimicry run) instead of using it"
-        )
-    return get_model_type(record.model_type).from_bytes(record.artifact, record.params, record.seed)

@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gpu_kernels.job import ChunkResult, SieveJob, WindowMatch
-from mimicry.search.results import SieveResult
-from mimicry.store.models import Chunk, Run, SieveJobRecord, SurvivorRecord, as_utc, utcnow
+from mimicry.search.results import JobBest, SieveResult
+from mimicry.store.database import connect
+from mimicry.store.models import (
+    Chunk,
+    Run,
+    SieveJobRecord,
+    Stream,
+    SurvivorRecord,
+    as_utc,
+    utcnow,
+)
+from mimicry.store.statuses import RunState
 
 
 def create_run(
@@ -23,7 +34,7 @@ def create_run(
         stream_id=stream_id,
         parameters=parameters,
         draws_used=draws_used,
-        state="running",
+        state=RunState.RUNNING,
         heartbeat_at=utcnow(),
     )
     session.add(run)
@@ -39,7 +50,9 @@ STALE_BEATS = 4
 def beat(session: Session, run_id: str) -> None:
     """Say the run is alive (only while it is running: a closed run stays as it was closed)."""
     session.execute(
-        update(Run).where(Run.id == run_id, Run.state == "running").values(heartbeat_at=utcnow())
+        update(Run)
+        .where(Run.id == run_id, Run.state == RunState.RUNNING)
+        .values(heartbeat_at=utcnow())
     )
 
 
@@ -49,10 +62,10 @@ def mark_crashed(session: Session, heartbeat_seconds: float) -> list[str]:
     stale_after = timedelta(seconds=STALE_BEATS * heartbeat_seconds)
     now = utcnow()
     crashed = []
-    for run in session.scalars(select(Run).where(Run.state == "running")):
+    for run in session.scalars(select(Run).where(Run.state == RunState.RUNNING)):
         last = as_utc(run.heartbeat_at or run.created_at)
         if now - last > stale_after:
-            run.state = "crashed"
+            run.state = RunState.CRASHED
             run.finished_at = now
             since = f"{last:%Y-%m-%d %H:%M:%S} UTC"
             run.error = f"its process stopped without closing it: no heartbeat since {since}"
@@ -66,7 +79,7 @@ def runs_in_progress(session: Session, stream_id: int) -> list[Run]:
     return list(
         session.scalars(
             select(Run)
-            .where(Run.stream_id == stream_id, Run.state.in_(("pending", "running")))
+            .where(Run.stream_id == stream_id, Run.state.in_((RunState.PENDING, RunState.RUNNING)))
             .order_by(Run.created_at)
         )
     )
@@ -205,7 +218,7 @@ def store_result(session: Session, job_id: int, result: SieveResult) -> None:
             seed=survivor.seed,
             state=survivor.state,
             offset=survivor.offset,
-            position=survivor.position,
+            first_call=survivor.first_call,
             skip=survivor.skip,
             window_start=survivor.window["start"],
             window_size=survivor.window["size"],
@@ -237,3 +250,86 @@ def run_jobs(session: Session, run_id: str) -> list[SieveJob]:
         select(SieveJobRecord).where(SieveJobRecord.run_id == run_id).order_by(SieveJobRecord.id)
     )
     return [SieveJob.model_validate(record.job) for record in records]
+
+
+def jobs_best(session: Session, run_id: str) -> list[JobBest]:
+    """Each sieve job of the run, in the order it ran, with its best survivor and its search's
+    expected chance survivors (what :func:`mimicry.search.continuation.best_survivor` reads)."""
+    bests = []
+    for record in session.scalars(
+        select(SieveJobRecord).where(SieveJobRecord.run_id == run_id).order_by(SieveJobRecord.id)
+    ):
+        survivor = session.scalar(
+            select(SurvivorRecord)
+            .where(SurvivorRecord.job_id == record.id)
+            .order_by(SurvivorRecord.rank)
+            .limit(1)
+        )
+        match = None
+        if survivor is not None:
+            candidate = survivor.seed if survivor.seed is not None else survivor.state
+            skip = survivor.skip if isinstance(survivor.skip, int) else tuple(survivor.skip)
+            match = WindowMatch(
+                candidate=candidate,
+                first_call=survivor.first_call,
+                skip=skip,
+                matches=survivor.matches,
+            )
+        bests.append(
+            JobBest(
+                job=SieveJob.model_validate(record.job),
+                match=match,
+                expected_false_survivors=(record.stats or {}).get("expected_false_survivors"),
+                p_value=survivor.p_value if survivor is not None else None,
+            )
+        )
+    return bests
+
+
+def run_ending(run_id: str) -> tuple[RunState, str | None] | None:
+    """A run's state and error (None: no such run)."""
+    with connect(read_only=True) as session:
+        run = session.get(Run, run_id)
+        return (RunState(run.state), run.error) if run is not None else None
+
+
+def mark_crashed_runs(heartbeat_seconds: float) -> list[str]:
+    """Runs whose process went silent, marked crashed (:func:`mark_crashed`), in a transaction
+    of their own."""
+    with connect() as session:
+        return mark_crashed(session, heartbeat_seconds)
+
+
+class RunView(BaseModel):
+    """A run as ``mimicry status`` lists it."""
+
+    model_config = ConfigDict(frozen=True)
+    id: str
+    stream: str
+    state: RunState
+    created_at: datetime
+    finished_at: datetime | None
+    summary: dict
+    flow_run_id: str | None
+
+
+def recent_runs(limit: int, heartbeat_seconds: float) -> list[RunView]:
+    """The newest runs, after marking crashed those whose process went silent (so none is shown
+    running that is not)."""
+    with connect() as session:
+        mark_crashed(session, heartbeat_seconds)
+        rows = session.execute(
+            select(Run, Stream.name).join(Stream).order_by(Run.created_at.desc()).limit(limit)
+        )
+        return [
+            RunView(
+                id=run.id,
+                stream=name,
+                state=RunState(run.state),
+                created_at=as_utc(run.created_at),
+                finished_at=as_utc(run.finished_at) if run.finished_at else None,
+                summary=run.summary or {},
+                flow_run_id=run.flow_run_id,
+            )
+            for run, name in rows
+        ]

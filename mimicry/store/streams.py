@@ -11,23 +11,23 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import repeat
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mimicry.draws.files import DrawBatch, DrawStream
+from mimicry.draws import DrawBatch, DrawStream
 from mimicry.names import check_source_path, check_stream_name
+from mimicry.store.database import connect, require_writable
+from mimicry.store.errors import StoreConflict
 from mimicry.store.models import Draw, Ingest, Stream
 
 #: Stored values read per round trip when a stream's history is loaded.
 READ_BATCH = 100_000
-
-
-class StoreConflict(ValueError):
-    """The input disagrees with what the store holds; ``str()`` is one sentence saying how."""
 
 
 @dataclass(frozen=True)
@@ -167,23 +167,6 @@ def append_history(session: Session, name: str, draws: DrawStream, modulus: int)
     return IngestReport(stream=name, added=added, total=max(stored, end))
 
 
-def check_history(session: Session, name: str, draws: DrawStream, modulus: int) -> int:
-    """What :func:`append_history` would refuse, found without writing anything (a read-only
-    session will do): a bad file, a name or path the store cannot keep, another modulus, a draw
-    that disagrees with the stored history. Returns the number of draws in ``draws``."""
-    if draws.source:
-        check_source_path(draws.source)
-    check_stream_name(name)
-    stream = get_stream(session, name)
-    if stream is not None:
-        _require_modulus(stream, modulus)
-    stored = draw_count(session, stream) if stream is not None else 0
-    end = 0
-    for batch, _ in _compared(session, stream, stored, draws):
-        end = batch.start + len(batch.values)
-    return end
-
-
 def _compared(
     session: Session, stream: Stream | None, stored: int, draws: DrawStream
 ) -> Iterator[tuple[DrawBatch, int]]:
@@ -277,3 +260,85 @@ def append_draws(
     write_draws(session, stream.id, ingest.id, range(total, total + len(values)), values, None)
     session.flush()
     return IngestReport(stream=name, added=len(values), total=total + len(values))
+
+
+# -- the façade: one transaction each, no session outside the store ------------------------------
+
+
+class StreamInfo(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    name: str
+    modulus: int
+    draws: int
+
+
+def stream_names() -> list[str]:
+    """Every stream's name, sorted."""
+    with connect(read_only=True) as session:
+        return list(session.scalars(select(Stream.name).order_by(Stream.name)))
+
+
+def stream_info(name: str) -> StreamInfo:
+    """The stream ``name``; :class:`StoreConflict` naming the known ones when it does not
+    exist."""
+    with connect(read_only=True) as session:
+        stream = require_stream(session, name)
+        return StreamInfo(
+            name=stream.name, modulus=stream.modulus, draws=draw_count(session, stream)
+        )
+
+
+def stream_summaries() -> list[StreamInfo]:
+    """Every stream with its modulus and draw count, by name."""
+    with connect(read_only=True) as session:
+        rows = session.execute(
+            select(Stream.name, Stream.modulus, func.count(Draw.position))
+            .outerjoin(Draw, Draw.stream_id == Stream.id)
+            .group_by(Stream.id)
+            .order_by(Stream.name)
+        )
+        return [StreamInfo(name=n, modulus=m, draws=c) for n, m, c in rows]
+
+
+def drawn(name: str) -> int:
+    """How many draws the stream holds (0 for a stream that does not exist yet)."""
+    with connect(read_only=True) as session:
+        stream = get_stream(session, name)
+        return draw_count(session, stream) if stream is not None else 0
+
+
+def history(name: str) -> array:
+    """The stream's draws, oldest first (:func:`stored_values`)."""
+    with connect(read_only=True) as session:
+        return stored_values(session, require_stream(session, name))
+
+
+def append(
+    name: str, values: Sequence[int], source: str, modulus: int | None = None
+) -> IngestReport:
+    """Append ``values`` after the stream's newest draw, in one transaction; the stream is made
+    with ``modulus`` if it does not exist (an existing stream's own modulus is used when
+    ``modulus`` is None)."""
+    with connect() as session:
+        if modulus is None:
+            modulus = require_stream(session, name).modulus
+        return append_draws(session, name, values, modulus, source)
+
+
+def ingest(name: str, draws: DrawStream, modulus: int, url: str | None = None) -> IngestReport:
+    """Append a parsed draw file to the stream, all or nothing (:func:`append_history`)."""
+    with connect(url) as session:
+        return append_history(session, name, draws, modulus)
+
+
+@contextmanager
+def ingesting(name: str, draws: DrawStream, modulus: int) -> Iterator[IngestReport]:
+    """:func:`ingest` in a transaction that commits when the caller's block ends: the block
+    sees the report and may still refuse its command (whatever it raises rolls the ingest
+    back). Raises :class:`~mimicry.store.errors.StoreReadOnly` before the file is read when
+    this process could not write to the store: asked on a session that takes no lock, so that
+    a read-only store is named as such rather than failing as the write transaction begins."""
+    with connect(read_only=True) as session:
+        require_writable(session)
+    with connect() as session:
+        yield append_history(session, name, draws, modulus)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from mimicry.ranking.models.base import RankingModel
+    from mimicry.store.scoring import StoredModel
 
 MODEL_NAMES = ("mlp", "xgboost", "lightgbm", "catboost")
 
@@ -31,6 +32,23 @@ def get_model_type(name: str) -> type[RankingModel]:
     raise KeyError(f"unknown model type {name!r}; known: {', '.join(MODEL_NAMES)}")
 
 
+class ModelSchemaMismatch(ValueError):
+    """A registered model was trained on other features than the current schema."""
+
+
+def load_stored(stored: StoredModel, schema_hash: str) -> RankingModel:
+    """A registered model, fitted as it was stored, if it was trained on the feature schema
+    ``schema_hash``; :class:`ModelSchemaMismatch` otherwise (its features would be others)."""
+    if stored.schema_hash != schema_hash:
+        raise ModelSchemaMismatch(
+            f"model {stored.id} ({stored.model_type}) was trained on feature schema "
+            f"{stored.schema_hash}, but the current schema is {schema_hash}; retrain it "
+            "(mimicry run) instead of using it"
+        )
+    model_type = get_model_type(stored.model_type)
+    return model_type.from_bytes(stored.artifact, stored.params, stored.seed)
+
+
 def __getattr__(name: str):
     # RankingModel on first use: the base imports Optuna, which the sieve-only paths (requests,
     # the CLI) do not need at start-up.
@@ -41,4 +59,4 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["MODEL_NAMES", "RankingModel", "get_model_type"]
+__all__ = ["MODEL_NAMES", "ModelSchemaMismatch", "RankingModel", "get_model_type", "load_stored"]

@@ -1,0 +1,61 @@
+"""The words of the ranking's answer (Steps 2.5-6): the signal gate, the held-out test, the
+prediction; one sentence each, for the terminal, the run's log and the Prefect artifacts."""
+
+from __future__ import annotations
+
+from mimicry.render.text import plain_markdown
+from mimicry.search.statistics import p_value_text
+
+
+def held_out_test(test) -> str:
+    """The one look at the test split (a span's hits, draws, chance and p-value: a
+    :class:`mimicry.ranking.training.SpanScore` or the answer's ``SpanSummary``), in words."""
+    return (
+        f"held-out pools hit {test.hits}/{test.draws} (chance {test.chance:.3g}, "
+        f"p {p_value_text(test.p_value)})"
+    )
+
+
+def signal_line(report) -> str:
+    """Step 5's signal gate and the test split (a
+    :class:`mimicry.ranking.training.TrainingReport`), for the run's log."""
+    return (
+        f"Step 5: {'signal' if report.signal else 'no signal'} ({report.signal_reason}); "
+        f"model {report.model_type}; {held_out_test(report.test)}"
+    )
+
+
+def signal_gate_markdown(report) -> str:
+    """Does the ranking beat chance and its permutation null? The Prefect artifact."""
+    null, validation, test = report.null, report.validation, report.test
+    return (
+        f"# {'Signal' if report.signal else 'No signal'}\n\n{report.signal_reason}.\n\n"
+        f"* Validation pools: {validation.hits}/{validation.draws} hits "
+        f"(chance {validation.chance:.3g}, p {p_value_text(validation.p_value)}); "
+        f"gain {validation.gain_per_draw:.4f} nats/draw, fold spread "
+        f"{report.validation_spread:.4f}, train/validation gap {report.validation_gap:.4f}.\n"
+        f"* Permutation null: {null.permutations} label shuffles, gains from "
+        f"{min(null.null_gains):.4f} to {max(null.null_gains):.4f}; "
+        f"p {p_value_text(null.p_value)}.\n"
+        f"* Test split (evaluated once): {held_out_test(test)}, gain "
+        f"{test.gain_per_draw:.4f} nats/draw.\n"
+    )
+
+
+def prediction_line(prediction) -> str:
+    """Step 6's pool for the next draw (a :class:`mimicry.ranking.next_draw.NextDraw`)."""
+    low, high = prediction.p_hit_interval
+    return (
+        f"Step 6: next draw of {prediction.stream!r} (position {prediction.position}): pool "
+        f"{' '.join(map(str, prediction.pool))}; P(hit) = {prediction.p_hit:.3g} "
+        f"({low:.3g}–{high:.3g}) against chance {prediction.chance:.3g}"
+    )
+
+
+def prediction_markdown(prediction) -> str:
+    """The pool for the next draw and its calibrated chance of a hit: the Prefect artifact. The
+    stream's name is a user's: escaped, so it cannot make the UI show a link or an image."""
+    return (
+        f"# Next draw of {plain_markdown(prediction.stream)} (position {prediction.position})\n\n"
+        f"{prediction.statement}\n\nPool: {' '.join(map(str, prediction.pool))}\n"
+    )

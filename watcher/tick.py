@@ -1,0 +1,100 @@
+"""A WATCHER tick's work on one stream, at the edges of the pure review (docs/design.md §17.1):
+load the stream's snapshot, consult the advisor when the review wants advice, review, save the
+plan. Callable without Prefect (``flows/watcher.py`` runs these as tasks)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from llm.advisor import advise
+from llm.backends import AdvisorUnavailable, HeuristicBackend, backend_from, sized_bundle
+from mimicry.settings import Settings
+from mimicry.store.decisions import DecisionView, NewDecision, decision_by_key, save_decision
+from mimicry.store.statuses import DecisionStatus
+from mimicry.store.watch import stream_snapshot
+from watcher.health import last_search
+from watcher.policy import Policy
+from watcher.review import Consultation, review, search_request
+from watcher.triggers import Trigger
+
+
+def consult(stream: str, triggers: list[Trigger], settings: Settings, backend=None) -> Consultation:
+    """The advice for the stream's bundle and the bundle's fingerprint. A backend that cannot be
+    used here (the extra missing, a corrupt model, no URL) gives the heuristic's advice,
+    degraded, with the reason. ``backend``: the advisor's (default: the one the settings name)."""
+    lines = [t.line() for t in triggers]
+    try:
+        if backend is None:
+            backend = backend_from(settings)
+        bundle = sized_bundle(stream, backend, triggers=lines)
+        report = advise(bundle, backend)
+    except AdvisorUnavailable as error:
+        heuristic = HeuristicBackend()
+        bundle = sized_bundle(stream, heuristic, triggers=lines)
+        report = advise(bundle, heuristic).model_copy(
+            update={
+                "backend": settings.llm_backend,
+                "degraded": True,
+                "failures": [f"the advisor is unavailable: {error}"],
+            }
+        )
+    finally:
+        if backend is not None:
+            backend.close()  # the model's memory goes back before any sieve needs it
+    fingerprint = hashlib.sha256(bundle.as_text().encode()).hexdigest()
+    return Consultation(report=report, fingerprint=fingerprint)
+
+
+def review_stream(
+    stream: str,
+    policy: Policy,
+    tick_id: str,
+    now: datetime,
+    settings: Settings,
+    backend=None,
+) -> DecisionView:
+    """Decide for ``stream`` and record the decision (or find the same one recorded earlier):
+    the snapshot, the rules' plan, the advisor when that plan wants advice, the plan reviewed
+    with the advice, saved."""
+    snapshot = stream_snapshot(stream, now)
+    plan = review(snapshot, None, policy, now, tick_id)
+    if plan.rules_key is not None:
+        # The same decision on the same store state, made by an earlier tick: that one stands
+        # (and the advisor is not asked again).
+        earlier = decision_by_key(plan.rules_key)
+        if earlier is not None:
+            return earlier
+    if plan.wants_advice:
+        consultation = consult(stream, plan.triggers, settings, backend)
+        plan = review(snapshot, consultation, policy, now, tick_id)
+    return save_decision(plan.record(tick_id))
+
+
+def record_halted(stream: str, tick_id: str, reason: str | None) -> DecisionView:
+    """The tick's record for a stream while the WATCHER is halted: nothing was decided."""
+    return save_decision(
+        NewDecision(
+            stream=stream,
+            tick_id=tick_id,
+            draws=0,
+            triggers=[],
+            bundle_fingerprint=None,
+            advice=None,
+            action="wait",
+            rule=f"halted: {reason}",
+            proposals=[],
+            approval={"mode": "auto", "rule": "nothing to run"},
+            status=DecisionStatus.HALTED,
+            request=None,
+            idempotency_key=hashlib.sha256(f"{stream}|halted|{tick_id}".encode()).hexdigest(),
+            expires_at=None,
+            outcome=f"the WATCHER is halted: {reason}",
+        )
+    )
+
+
+def stream_pool_size(stream: str, now: datetime) -> int:
+    """K for the stream's next predictions: its last search's pool size."""
+    snapshot = stream_snapshot(stream, now)
+    return search_request(last_search(snapshot), stream).ranking.pool_size
