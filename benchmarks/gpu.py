@@ -31,6 +31,7 @@ from pathlib import Path
 from gpu_kernels.backends.gpu import GpuBackend
 from gpu_kernels.job import Mode, SieveJob
 from gpu_kernels.registry import get_family, get_projection
+from mimicry.settings import sieve_backend
 
 WINDOW = 8
 MODULUS = 1000
@@ -105,7 +106,7 @@ def main() -> None:
     parser.add_argument("--command", action="store_true")
     args = parser.parse_args()
     started = time.perf_counter()
-    backend = GpuBackend()
+    backend = sieve_backend("gpu")  # MIMICRY_GPU_TARGET=host: the kernels on this CPU
     print(f"# device: {backend.device} (backend ready in {time.perf_counter() - started:.1f} s)")
     print(
         "| workload | candidates | median M/s | whole runs (s) | kernel runs (s) | "

@@ -28,6 +28,12 @@ class Settings(BaseSettings):
     kernel_cache: Path = Field(default_factory=default_kernel_cache)
     #: Sieve backend used when a command does not name one.
     backend: str = "cpu"
+    #: Where the gpu backend runs its kernels: ``device`` (a CUDA or ROCm GPU through CuPy) or
+    #: ``host`` (the same CUDA source compiled for this CPU by g++: what the tests run).
+    gpu_target: Literal["device", "host"] = "device"
+    #: The cpu backend's compiled (C) MT19937 seed prefilter; off (``0``), numba's runs instead
+    #: (to measure what the C one buys, or where no C compiler may run).
+    native_kernels: bool = True
     #: Candidates per chunk (None: the backend's default).
     chunk_size: int | None = Field(None, ge=1)
     #: Dask scheduler to send chunks to (``tcp://host:8786``); unset: a LocalCluster per run.
@@ -149,11 +155,18 @@ def get_settings() -> Settings:
 
 
 def sieve_backend(name: str):
-    """The sieve backend ``name`` as this process's settings configure it (its kernel cache):
+    """The sieve backend ``name`` as this process's settings configure it (its kernel cache,
+    the gpu target, the compiled prefilter):
     the one place the domain turns a backend's name into a running backend."""
     from gpu_kernels.backends import get_backend
 
-    return get_backend(name, kernel_cache=get_settings().kernel_cache)
+    settings = get_settings()
+    return get_backend(
+        name,
+        kernel_cache=settings.kernel_cache,
+        gpu_target=settings.gpu_target,
+        native_kernels=settings.native_kernels,
+    )
 
 
 #: Prefect settings mimicry's commands default differently (a user's own value always wins).

@@ -18,4 +18,6 @@ scripts/setup.sh test
 . .venv/bin/activate
 ruff check .
 lint-imports
-python -m pytest -q "$@"
+# One worker per core (at most 4), each test file on one worker: a file's Prefect server, model
+# and rig fixtures are built once. `-n 0` runs in this process (the soaks need that).
+python -m pytest -q --numprocesses auto --maxprocesses 4 --dist loadfile "$@"

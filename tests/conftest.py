@@ -37,6 +37,28 @@ def home(tmp_path, monkeypatch):
     return tmp_path
 
 
+#: The test files that take the most core-seconds (measured on two cores, cold kernel cache),
+#: first: pytest-xdist hands files out in collection order, and a long file handed out last keeps
+#: one worker busy after the others have finished.
+LONGEST_FIRST = (
+    "test_e2e_deployment.py",
+    "test_advisor_local.py",
+    "test_backend_conformance.py",
+    "test_loop_faults.py",
+    "test_watcher_loop.py",
+    "test_cli.py",
+    "test_reliability.py",
+    "test_pipeline.py",
+    "test_lifetime.py",
+    "test_gpu_backend.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: index for index, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: files stay whole
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Start the soaks the collected tests will read (tests/test_soak.py) now, so that they run
     beside the rest of the suite instead of after it."""
@@ -49,6 +71,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         for item in session.items
         if (marker := item.get_closest_marker("soak")) is not None
     }
+    if names and hasattr(session.config, "workerinput"):
+        # Each pytest-xdist worker collects every test: each would start its own soaks.
+        raise pytest.UsageError("the soaks run in one pytest process: add -n 0")
     if names:
         start_soaks(session.config, names, Path(tempfile.mkdtemp(prefix="mimicry-soaks-")))
 

@@ -351,7 +351,10 @@ def test_the_heuristic_backend_is_never_degraded():
 
 
 def run_advise(home, *args, **env):
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("MIMICRY_")}
+    # Without COLUMNS (a pytest-xdist worker has one) piped output is 160 columns wide.
+    environment = {
+        k: v for k, v in os.environ.items() if not k.startswith("MIMICRY_") and k != "COLUMNS"
+    }
     environment.update(MIMICRY_HOME=str(home / "home"), **env)
     return subprocess.run(
         [*MIMICRY, "advise", *args], env=environment, capture_output=True, text=True, timeout=120

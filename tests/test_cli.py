@@ -650,6 +650,11 @@ BAD_SETTINGS = {
     "MIMICRY_DASK_WORKERS": ("0", "Input should be greater than or equal to 1 (got '0')"),
     # Refused by every command, `status` included, not only by those that sieve.
     "MIMICRY_BACKEND": ("bogus", "expected one of reference, cpu, gpu (got 'bogus')"),
+    "MIMICRY_GPU_TARGET": ("tpu", "Input should be 'device' or 'host' (got 'tpu')"),
+    "MIMICRY_NATIVE_KERNELS": (
+        "sometimes",
+        "Input should be a valid boolean, unable to interpret input (got 'sometimes')",
+    ),
     "MIMICRY_DATABASE_URL": (
         "not a url",
         "expected a database URL such as postgresql+psycopg://user@host:5432/db (got 'not a url')",

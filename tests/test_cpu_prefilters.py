@@ -15,6 +15,7 @@ from gpu_kernels.backends.cpu_prefilters import Divisor, _equals_mod, prefilter_
 from gpu_kernels.job import Mode, SieveJob
 from gpu_kernels.projections import PROJECTIONS
 from gpu_kernels.registry import get_family, get_projection
+from tests.history import make_history
 
 PROJECTION_NAMES = set(PROJECTIONS)
 
@@ -275,15 +276,20 @@ def test_compiled_mt_seed_prefilter_keeps_exactly_the_prefix_matches(
 
 
 def test_compiled_prefilter_stands_aside_when_switched_off(monkeypatch):
-    from gpu_kernels.backends import native
+    from mimicry.settings import get_settings, sieve_backend
 
     job = SieveJob(family="mt19937", window=(1, 2, 3), candidate_range=(0, 9))
     assert prefilter_for("mt19937", job).depth == 3
     assert not hasattr(prefilter_for("mt19937", job, compiled=False), "depth")
-    native.mt_seed_library.cache_clear()
+    # The setting reaches the backend a process builds from its settings, and the backend
+    # finds the truth with numba's prefilter.
     monkeypatch.setenv("MIMICRY_NATIVE_KERNELS", "0")
-    try:
-        assert native.native_available() == "MIMICRY_NATIVE_KERNELS=0"
-        assert not hasattr(prefilter_for("mt19937", job), "depth")
-    finally:
-        native.mt_seed_library.cache_clear()
+    get_settings.cache_clear()
+    backend = sieve_backend("cpu")
+    assert backend.native_kernels is False
+    truth = 1234
+    window = tuple(make_history("mt19937", "mod", 10, truth, range(8)))
+    found = backend.sieve_chunk(
+        SieveJob(family="mt19937", modulus=10, window=window, candidate_range=(0, 4096)), 0, 4096
+    )
+    assert truth in {match.candidate for match in found.matches}

@@ -132,7 +132,7 @@ def test_pipeline_finds_a_seed_behind_an_unknown_offset(prefect_api, home):
         # survivors exactly as shown: the same offset, and `next` past the newest draw.
         assert answer["signal"] is not None
         stored = {
-            (r.family, r.seed, r.position, json.dumps(r.skip)): r
+            (r.family, r.seed, r.first_call, json.dumps(r.skip)): r
             for record in run.jobs
             for r in record.survivors
         }
@@ -193,6 +193,9 @@ class _EmulatedGpu(CpuBackend):
 
     name = "gpu"
     dask_resources = GpuBackend.dask_resources
+
+    def __init__(self, kernel_cache=None, target: str = "device") -> None:
+        super().__init__(kernel_cache=kernel_cache)  # built as the gpu backend is
 
 
 def test_gpu_chunks_run_only_on_a_gpu_worker(prefect_api, home, monkeypatch):

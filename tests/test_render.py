@@ -27,7 +27,7 @@ def _survivor(p_value: float, offset: int | None = 3, seed: int = 11) -> Survivo
         seed=seed,
         state=None,
         offset=offset,
-        position=offset + 4 if offset is not None else 9,
+        first_call=offset + 4 if offset is not None else 9,
         skip=0,
         window={"start": 4, "size": 6},
         matches=6,

@@ -352,7 +352,7 @@ def _check_truth_first(scenario: Scenario, chunk_sizes: tuple[int, int]) -> None
 
 
 def _same_hypothesis(survivor, best, family) -> bool:
-    return (survivor.position, survivor.skip) == (best.position, best.skip) and (
+    return (survivor.first_call, survivor.skip) == (best.first_call, best.skip) and (
         survivor.state == best.state
         if survivor.seed is None
         else family.seed(survivor.seed) == family.seed(best.seed)

@@ -278,7 +278,7 @@ def test_a_run_stores_its_job_and_survivors(store_url, tmp_path):
         assert SieveJob.model_validate(job_record.job) == job
         (survivor,) = job_record.survivors
         assert survivor.seed == seed and survivor.rank == 0
-        assert (survivor.offset, survivor.position) == (0, 0)
+        assert (survivor.offset, survivor.first_call) == (0, 0)
         assert survivor.next == seeded_history("xorshift64", seed, 23)[20:]
         assert count(session, SurvivorRecord) == 1
 

@@ -1,19 +1,18 @@
 """Step 1's trials sieve on the backend the run names (docs/design.md §14.1), as Step 2 does.
 
 The gpu backend runs here on its host target (``MIMICRY_GPU_TARGET=host``: the CUDA source
-compiled by g++); a target that cannot exist shows that Step 1 asked the gpu backend for its
-trials and not the cpu one, which would have sieved them.
+compiled by g++); its chunks are counted (the real method runs), which shows that Step 1 asked
+the gpu backend for its trials and not the cpu one, which would have sieved them just as well.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from gpu_kernels.backends import BackendUnavailable
+from gpu_kernels.backends.gpu import GpuBackend
 from mimicry.requests import PipelineRequest, SieveSettings
 from mimicry.search.window import optimize_window
+from mimicry.settings import get_settings
 from tests.history import seeded_history
 
 SEED = 31_337
@@ -33,13 +32,20 @@ def step_1(tmp_path: Path, backend: str):
 
 
 def test_step_1_sieves_on_the_backend_it_is_given(tmp_path, monkeypatch):
-    monkeypatch.setenv("MIMICRY_GPU_TARGET", "nowhere")
-    with pytest.raises(BackendUnavailable, match="MIMICRY_GPU_TARGET must be 'host' or 'device'"):
-        step_1(tmp_path, "gpu")
-    # The same target setting means nothing to the cpu backend.
-    on_cpu = step_1(tmp_path, "cpu")
+    chunks: list[tuple[int, int]] = []
+    sieve_chunk = GpuBackend.sieve_chunk
+
+    def counted(self, job, lo, hi):
+        chunks.append((lo, hi))
+        return sieve_chunk(self, job, lo, hi)
+
+    monkeypatch.setattr(GpuBackend, "sieve_chunk", counted)
     monkeypatch.setenv("MIMICRY_GPU_TARGET", "host")
+    get_settings.cache_clear()
+    on_cpu = step_1(tmp_path, "cpu")
+    assert chunks == []
     on_gpu = step_1(tmp_path, "gpu")
+    assert chunks  # every trial's sieve went to the gpu backend
     assert on_gpu.source == on_cpu.source == "optimised"
     assert on_gpu.config == on_cpu.config
     assert on_gpu.best_significance == on_cpu.best_significance > 2

@@ -89,7 +89,21 @@ def backend_type(name: str) -> type[SieveBackend]:
     raise ValueError(f"unknown backend {name!r}; known backends: {', '.join(BACKEND_NAMES)}")
 
 
-def get_backend(name: str, kernel_cache: Path | None = None) -> SieveBackend:
+def get_backend(
+    name: str,
+    kernel_cache: Path | None = None,
+    *,
+    gpu_target: str = "device",
+    native_kernels: bool = True,
+) -> SieveBackend:
     """The backend called ``name``; :class:`BackendUnavailable` if it cannot run here.
-    ``kernel_cache``: where compiled kernels are kept (default :func:`default_kernel_cache`)."""
-    return backend_type(name)(kernel_cache=kernel_cache)
+    ``kernel_cache``: where compiled kernels are kept (default :func:`default_kernel_cache`);
+    ``gpu_target``: the gpu backend's ``device`` or ``host``; ``native_kernels``: the cpu
+    backend may use its compiled prefilter. The caller reads them from its settings (this layer
+    reads no environment)."""
+    backend = backend_type(name)
+    if name == "gpu":
+        return backend(kernel_cache=kernel_cache, target=gpu_target)
+    if name == "cpu":
+        return backend(kernel_cache=kernel_cache, native_kernels=native_kernels)
+    return backend(kernel_cache=kernel_cache)

@@ -72,9 +72,16 @@ class CpuBackend:
     chunk_hypotheses = 1 << 32
     chunk_candidates = (1 << 24, 1 << 30)
 
-    def __init__(self, prefilter: bool = True, kernel_cache: Path | None = None) -> None:
+    def __init__(
+        self,
+        prefilter: bool = True,
+        kernel_cache: Path | None = None,
+        native_kernels: bool = True,
+    ) -> None:
         #: Off only to measure what the prefilters buy (``mimicry bench --no-prefilter``).
         self.prefilter = prefilter
+        #: The compiled MT19937 seed prefilter where it applies (else numba's).
+        self.native_kernels = native_kernels
         #: Where the specialised kernels and numba's cache of them live.
         self.kernel_cache = kernel_cache or default_kernel_cache()
 
@@ -115,7 +122,9 @@ class CpuBackend:
         # prefilter_for says which projections and moduli have one (raw 32-bit words on the
         # MT19937 family among them: its Divisor of 2^32 is equality).
         prefilter = (
-            prefilter_for(family.name, job, kernel_cache=self.kernel_cache)
+            prefilter_for(
+                family.name, job, compiled=self.native_kernels, kernel_cache=self.kernel_cache
+            )
             if self.prefilter
             else None
         )

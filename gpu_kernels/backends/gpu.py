@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import os
 import re
 import threading
 import time
@@ -323,14 +322,12 @@ def _cupy_module():
     )
 
 
-def select_target(kernel_cache: Path | None, target: str | None = None):
-    """``target``, else ``MIMICRY_GPU_TARGET``: ``host`` (the kernels on this CPU, for tests)
-    or ``device``/unset (a CUDA or ROCm device through CuPy)."""
-    if target is None:
-        target = os.environ.get("MIMICRY_GPU_TARGET", "")
+def select_target(kernel_cache: Path | None, target: str = "device"):
+    """``host`` (the kernels on this CPU, for tests) or ``device`` (a CUDA or ROCm device
+    through CuPy): the ``MIMICRY_GPU_TARGET`` setting, read by the caller."""
     if target == "host":
         return HostTarget(kernel_cache)
-    if target not in ("", "device"):
+    if target != "device":
         raise BackendUnavailable(f"MIMICRY_GPU_TARGET must be 'host' or 'device', got {target!r}")
     return CupyTarget()
 
@@ -343,7 +340,7 @@ class GpuBackend:
     chunk_hypotheses = 1 << 34
     chunk_candidates = (1 << 22, 1 << 30)
 
-    def __init__(self, kernel_cache: Path | None = None, target: str | None = None) -> None:
+    def __init__(self, kernel_cache: Path | None = None, target: str = "device") -> None:
         self.kernel_cache = kernel_cache or default_kernel_cache()
         self.target = select_target(self.kernel_cache, target)
         #: Seconds spent in launched kernels so far (each launch timed to its end), apart from

@@ -8,8 +8,9 @@ under the kernel cache, keyed on the source, the flags, the compiler and the CPU
 by different machines never loads another CPU's build; it is written under a temporary name and
 renamed, so concurrent workers never load a half-written file.
 
-Without a compiler (or with ``MIMICRY_NATIVE_KERNELS=0``) :func:`mt_seed_library` says why and
-the numba prefilter runs instead; both are exact and tested against the reference generators.
+Without a compiler :func:`mt_seed_library` says why and the numba prefilter runs instead, as it
+does with the cpu backend's ``native_kernels`` off (``MIMICRY_NATIVE_KERNELS=0``); both are exact
+and tested against the reference generators.
 """
 
 from __future__ import annotations
@@ -120,8 +121,6 @@ def build_library(
 def mt_seed_library(kernel_cache: Path | None = None) -> ctypes.CDLL:
     """The built MT19937 seed prefilter, built now into ``kernel_cache/native`` if it is not
     there yet (default :func:`default_kernel_cache`); :class:`NativeUnavailable` if it cannot be."""
-    if os.environ.get("MIMICRY_NATIVE_KERNELS", "1") == "0":
-        raise NativeUnavailable("MIMICRY_NATIVE_KERNELS=0")
     loaded = ctypes.CDLL(str(build_library(SOURCE, [SOURCE], FLAGS, kernel_cache)))
     loaded.mt_seed_prefilter.argtypes = [ctypes.POINTER(MtSeedJob), ctypes.c_void_p]
     loaded.mt_seed_prefilter.restype = ctypes.c_int
