@@ -34,6 +34,10 @@ from mimicry.settings import Settings
 MAX_ANSWER_TOKENS = 512
 #: The local model's context (prompt and answer).
 CONTEXT_TOKENS = 4096
+#: Tokens a prompt may take: the context less the answer and a margin for what the decoding adds
+#: around the prompt's own tokens (the start token, the grammar's forced opening); a prompt of
+#: exactly CONTEXT_TOKENS - MAX_ANSWER_TOKENS once ran out of context on its answer's last token.
+PROMPT_TOKENS = CONTEXT_TOKENS - MAX_ANSWER_TOKENS - 16
 #: The most bytes of a server's reply read: an advice is a few hundred bytes, its envelope about
 #: as much again; a bigger reply is a failed attempt (a 200 MB one once cost 1.05 GB of memory).
 MAX_REPLY_BYTES = 1 << 20
@@ -379,7 +383,7 @@ def sized_bundle(stream: str, backend, triggers: list[str] | None = None):
     return stream_bundle(
         stream,
         triggers=triggers,
-        token_budget=CONTEXT_TOKENS - MAX_ANSWER_TOKENS,
+        token_budget=PROMPT_TOKENS,
         count_tokens=backend.count_tokens,
     )
 
