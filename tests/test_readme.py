@@ -314,7 +314,8 @@ def test_every_help_reads_whole_at_80_columns():
 
 ROOT = README.parent
 #: Where the project's own text lives (not .venv, .git or build output).
-CITING_SUFFIXES = {".py", ".md", ".yaml", ".yml", ".toml", ".sh", ".cfg"}
+#: The kernels' C and CUDA sources included: they cite the design too.
+CITING_SUFFIXES = {".py", ".md", ".yaml", ".yml", ".toml", ".sh", ".cfg", ".c", ".h", ".cu", ".cuh"}
 
 
 def project_files() -> list[Path]:
@@ -322,7 +323,7 @@ def project_files() -> list[Path]:
     return sorted(
         path
         for path in ROOT.rglob("*")
-        if path.suffix in CITING_SUFFIXES
+        if (path.suffix in CITING_SUFFIXES or path.name == "Dockerfile")
         and path.is_file()
         and not skipped.intersection(path.relative_to(ROOT).parts)
         and not path.relative_to(ROOT).parts[0].endswith(".egg-info")

@@ -1,6 +1,6 @@
 // What every mimicry kernel source includes first: fixed-width types and the qualifiers, the
 // same for NVRTC (CUDA, through CuPy), hipRTC (ROCm) and the host compiler (g++ with
-// MIMICRY_HOST, the test and debugging target of DESIGN.md §4: host_shim.h maps the CUDA
+// MIMICRY_HOST, the test and debugging target of docs/design.md §10: host_shim.h maps the CUDA
 // built-ins to a loop over threads).
 #pragma once
 
