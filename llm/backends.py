@@ -30,8 +30,10 @@ from mimicry.redaction import redact_text, redact_url, url_secrets
 from mimicry.render import plain_text
 from mimicry.settings import Settings
 
-#: Tokens an answer may take: a full advice is about 150-250 tokens.
-MAX_ANSWER_TOKENS = 512
+#: Tokens an answer may take: a full advice is about 150-250 tokens, and the longest the grammar
+#: admits is fewer bytes than this (each token is at least one byte; see
+#: :data:`llm.schemas.RATIONALE_TEXT`): an answer is never cut short.
+MAX_ANSWER_TOKENS = 832
 #: The local model's context (prompt and answer).
 CONTEXT_TOKENS = 4096
 #: Tokens a prompt may take: the context less the answer and a margin for what the decoding adds
@@ -297,18 +299,11 @@ class LocalBackend:
         engine.get_logits = get_logits
 
     def complete(self, text: str, schema: dict) -> str:
-        from guidance import json as json_grammar
-
         model = self._guidance_model  # AdvisorUnavailable is the caller's: no retry helps it
         self._deadline = time.monotonic() + self.timeout
         try:
             lm = model + text
-            lm += json_grammar(
-                name="advice",
-                schema=schema,
-                temperature=self.temperature,
-                max_tokens=MAX_ANSWER_TOKENS,
-            )
+            lm += answer_grammar(schema, self.temperature)
             return lm["advice"]
         except AnswerTimedOut:
             raise
@@ -331,6 +326,16 @@ class LocalBackend:
         llama = getattr(model.engine, "model_obj", None)
         if llama is not None:
             llama.close()
+
+
+def answer_grammar(schema: dict, temperature: float = 0.0):
+    """What the local model decodes under: ``schema`` as guidance's JSON grammar (its fixed
+    separators, no free whitespace), at most :data:`MAX_ANSWER_TOKENS` tokens."""
+    from guidance import json as json_grammar
+
+    return json_grammar(
+        name="advice", schema=schema, temperature=temperature, max_tokens=MAX_ANSWER_TOKENS
+    )
 
 
 def last_token_logits(engine, token_ids: list[int]) -> dict:

@@ -12,6 +12,7 @@ from scipy.stats import binom
 
 from llm.bundle import ContextBundle
 from llm.schemas import (
+    RATIONALE_LENGTH,
     SCHEMA_VERSION,
     Action,
     Evidence,
@@ -42,9 +43,9 @@ def _advice(
         failure_mode=failure,
         retrain_scope=scope,
         parameter_proposals=[],
-        confidence=round(min(max(confidence, 0.0), 1.0), 3),
+        confidence=round(min(max(confidence, 0.0), 1.0), 2),
         evidence=[e for e in evidence if e in available],
-        rationale=rationale[:400],
+        rationale=rationale[:RATIONALE_LENGTH],
     )
 
 

@@ -14,14 +14,17 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 #: Travels with every advice; bump it with any change to the models below.
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
-#: What a rationale may hold: any character but those that act on a terminal instead of
-#: showing (C0 controls with newline and tab, DEL, C1 controls, zero-width and bidirectional
-#: marks, line and paragraph separators, invisible operators and the byte-order mark). In the
-#: schema, a model decodes under it (llguidance) and every answer is validated against it, so
-#: no advice, stored or printed, can clear a screen or retitle a window (issue 21).
-PRINTABLE_TEXT = r"^[^\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]*$"
+#: What a rationale may hold: printable ASCII but the quote and the backslash. No control
+#: character, escape sequence, zero-width or bidirectional mark or look-alike letter can reach a
+#: terminal or the store (issue 21), and every character is one byte of the answer, never an
+#: escape: with the numbers' two decimals (``multipleOf``), the longest answer the grammar
+#: admits has a known length, and a model's answer (each token at least one byte) fits in the
+#: tokens it is given (``llm.backends.MAX_ANSWER_TOKENS``; docs/design.md §16).
+RATIONALE_TEXT = r"^[ !#-\[\]-~]*$"
+#: The longest rationale, in characters (and bytes): a sentence or two.
+RATIONALE_LENGTH = 300
 
 
 class Action(StrEnum):
@@ -94,7 +97,7 @@ class HoldoutProposal(BaseModel):
 
     model_config = _Strict
     parameter: Literal["holdout_fraction"]
-    value: float = Field(ge=0.05, le=0.5)
+    value: float = Field(ge=0.05, le=0.5, multiple_of=0.01)
 
 
 class ModelTrialsProposal(BaseModel):
@@ -127,15 +130,15 @@ class StreamAdvice(BaseModel):
     """What the advisor says about one stream, for the WATCHER's acceptance engine."""
 
     model_config = _Strict
-    schema_version: Literal["1"]
+    schema_version: Literal["2"]
     recommended_action: Action
     failure_mode: FailureMode
     retrain_scope: RetrainScope
     parameter_proposals: list[ParameterProposal] = Field(max_length=3)
-    confidence: float = Field(ge=0.0, le=1.0)
+    confidence: float = Field(ge=0.0, le=1.0, multiple_of=0.01)
     #: The bundle's metrics the advice relied on.
     evidence: list[Evidence] = Field(max_length=6)
-    rationale: str = Field(min_length=1, max_length=400, pattern=PRINTABLE_TEXT)
+    rationale: str = Field(min_length=1, max_length=RATIONALE_LENGTH, pattern=RATIONALE_TEXT)
 
 
 def advice_schema(evidence_available: list[Evidence]) -> dict:

@@ -33,15 +33,18 @@ class RandomAdvisor(BaseHTTPRequestHandler):
         proposals = []
         for parameter in rng.sample(sorted(ranges), rng.randint(0, 3)):
             low, high = ranges[parameter]
-            value = rng.uniform(low, high) if isinstance(low, float) else rng.randint(low, high)
+            if isinstance(low, float):  # two decimals, as the schema asks
+                value = round(rng.uniform(low, high), 2)
+            else:
+                value = rng.randint(low, high)
             proposals.append({"parameter": parameter, "value": value})
         advice = {
-            "schema_version": "1",
+            "schema_version": "2",
             "recommended_action": rng.choice(["wait", "retrain", "research", "escalate"]),
             "failure_mode": rng.choice(["none", "regime_shift", "chance", "data_quality"]),
             "retrain_scope": rng.choice(["none", "model", "ranking", "search"]),
             "parameter_proposals": proposals,
-            "confidence": rng.random(),
+            "confidence": round(rng.random(), 2),
             "evidence": rng.sample(names, min(len(names), rng.randint(0, 3))),
             "rationale": "random",
         }

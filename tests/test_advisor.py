@@ -15,7 +15,7 @@ import pytest
 from pydantic import ValidationError
 
 from llm.advisor import advise, validated
-from llm.backends import HeuristicBackend, HttpBackend
+from llm.backends import MAX_ANSWER_TOKENS, HeuristicBackend, HttpBackend, answer_grammar
 from llm.bundle import (
     ContextBundle,
     EvaluationRow,
@@ -25,13 +25,22 @@ from llm.bundle import (
     stream_bundle,
 )
 from llm.heuristic import heuristic_advice
-from llm.schemas import SCHEMA_VERSION, StreamAdvice, advice_schema
+from llm.schemas import (
+    RATIONALE_LENGTH,
+    SCHEMA_VERSION,
+    Action,
+    Evidence,
+    FailureMode,
+    RetrainScope,
+    StreamAdvice,
+    advice_schema,
+)
 from mimicry.store.database import connect
 from mimicry.store.models import Evaluation, Ingest, Prediction, Run, Stream, TrainedModel
 from tests.test_cli import MIMICRY
 
 VALID = {
-    "schema_version": "1",
+    "schema_version": "2",
     "recommended_action": "retrain",
     "failure_mode": "calibration_drift",
     "retrain_scope": "ranking",
@@ -98,7 +107,7 @@ def test_the_schema_refuses_what_the_old_grammars_let_through():
     )
     bad = {
         "confidence": 3,  # the old d.dd grammar allowed up to 9.99
-        "rationale": "x" * 401,
+        "rationale": "x" * 301,
         "recommended_action": "proceed",
         "parameter_proposals": [{"parameter": "pool_size", "value": 12}] * 4,
         "evidence": ["hits"] * 7,
@@ -107,6 +116,8 @@ def test_the_schema_refuses_what_the_old_grammars_let_through():
     for field, value in bad.items():
         with pytest.raises(ValidationError):
             StreamAdvice.model_validate({**VALID, field: value})
+    with pytest.raises(ValidationError):  # two decimals: the grammar bounds a number's length
+        StreamAdvice.model_validate({**VALID, "confidence": 0.805})
     with pytest.raises(ValidationError):  # a typed value per parameter
         StreamAdvice.model_validate(
             {**VALID, "parameter_proposals": [{"parameter": "pool_size", "value": 0.5}]}
@@ -115,6 +126,67 @@ def test_the_schema_refuses_what_the_old_grammars_let_through():
         StreamAdvice.model_validate(
             {**VALID, "parameter_proposals": [{"parameter": "seeds", "value": 5}]}
         )
+
+
+class _Bytes:
+    """A tokenizer whose tokens are single bytes, for checking what a grammar admits."""
+
+    eos_token_id = 256
+    bos_token_id = None
+    tokens = [bytes([i]) for i in range(256)] + [b"<eos>"]
+
+    def __call__(self, data: bytes) -> list[int]:
+        return list(data)
+
+
+def admits(schema: dict, answer: str) -> bool:
+    """Whether the grammar the local model decodes under (``schema`` as guidance compiles it)
+    admits ``answer`` whole."""
+    from llguidance import LLMatcher, LLTokenizer, TokenizerWrapper
+
+    matcher = LLMatcher(
+        LLTokenizer(TokenizerWrapper(_Bytes())),
+        LLMatcher.grammar_from_lark(answer_grammar(schema).ll_grammar()),
+    )
+    data = list(answer.encode())
+    return matcher.try_consume_tokens(data) == len(data) and matcher.is_accepting()
+
+
+def test_the_longest_answer_the_grammar_admits_fits_in_the_answer_tokens():
+    # Once a model at temperature 0.7 wrote "confidence": 0.99999... until its tokens ran out,
+    # twice in one advice: the answer was cut short, invalid, and the advice degraded.
+    schema = advice_schema(list(Evidence))
+    longest = {
+        "schema_version": SCHEMA_VERSION,
+        "recommended_action": max(Action, key=len),
+        "failure_mode": max(FailureMode, key=len),
+        "retrain_scope": max(RetrainScope, key=len),
+        "parameter_proposals": [{"parameter": "holdout_fraction", "value": 0.05}] * 3,
+        "confidence": 0.05,
+        "evidence": [max(Evidence, key=len)] * 6,
+        "rationale": "~" * RATIONALE_LENGTH,
+    }
+    answer = json.dumps(longest)  # guidance's separators: ", " and ": "
+    assert StreamAdvice.model_validate_json(answer)
+    assert admits(schema, answer)
+    # Each token is at least one byte, and no part of the answer can be longer than this.
+    assert len(answer.encode()) <= MAX_ANSWER_TOKENS
+    confidence = '"confidence": 0.05'
+    too_long = [
+        answer.replace(confidence, '"confidence": 0.055'),  # a third decimal
+        answer.replace(confidence, '"confidence": 0.050'),
+        answer.replace(confidence, '"confidence": 5e-2'),
+        answer.replace('"value": 0.05}', '"value": 0.055}', 1),
+        answer.replace('", "', '",  "', 1),  # free whitespace
+        json.dumps({**longest, "rationale": "~" * (RATIONALE_LENGTH + 1)}),
+        json.dumps({**longest, "evidence": longest["evidence"] * 2}),
+        *(
+            json.dumps({**longest, "rationale": text}, ensure_ascii=False)
+            for text in ('say "wait"', "a\\b", "é", "\u00e9")
+        ),
+    ]
+    for text in too_long:
+        assert not admits(schema, text), text
 
 
 def test_evidence_must_come_from_the_bundle():

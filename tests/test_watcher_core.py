@@ -234,7 +234,7 @@ def test_a_parameter_in_its_cooldown_is_rejected():
 # ---------------------------------------------------------------- decisions
 
 ADVICE = StreamAdvice(
-    schema_version="1",
+    schema_version="2",
     recommended_action="escalate",
     failure_mode="none",
     retrain_scope="none",

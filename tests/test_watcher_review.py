@@ -85,7 +85,7 @@ def snapshot(
 
 def consulted(action: Action = Action.WAIT, proposals: tuple = ()) -> Consultation:
     advice = StreamAdvice(
-        schema_version="1",
+        schema_version="2",
         recommended_action=action,
         failure_mode="none",
         retrain_scope="none",
