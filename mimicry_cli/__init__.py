@@ -28,13 +28,54 @@ def _leave_objects_to_the_os() -> None:
 
 atexit.register(_leave_objects_to_the_os)
 
-from mimicry_cli import advise as _advise  # noqa: E402, F401  (each registers its commands)
-from mimicry_cli import predict as _predict  # noqa: E402, F401
-from mimicry_cli import recover as _recover  # noqa: E402, F401
-from mimicry_cli import run as _run  # noqa: E402, F401
-from mimicry_cli import sieve as _sieve  # noqa: E402, F401
-from mimicry_cli import store as _store  # noqa: E402, F401
-from mimicry_cli import watch as _watch  # noqa: E402, F401
-from mimicry_cli.common import EXIT_BAD_INPUT, app, fail  # noqa: E402
+import importlib  # noqa: E402
 
-__all__ = ["EXIT_BAD_INPUT", "app", "fail"]
+#: The module that registers each command. A command imports its own module only: ``mimicry
+#: status`` need not load the advisor, Prefect's flows or the sieve's kernels to start (a third
+#: of a second each time; the CLI is run by scripts and by every WATCHER dispatch).
+COMMAND_MODULES = {
+    "advise": "advise",
+    "predict": "predict",
+    "evaluate": "predict",
+    "recover": "recover",
+    "run": "run",
+    "sieve": "sieve",
+    "simulate": "sieve",
+    "bench": "sieve",
+    "families": "sieve",
+    "db": "store",
+    "ingest": "store",
+    "status": "store",
+    "watch": "watch",
+    "decisions": "watch",
+    "approve": "watch",
+    "reject": "watch",
+    "cancel": "watch",
+}
+
+
+def registered(*modules: str):
+    """The app with the commands of ``modules`` registered (all of them when none is named)."""
+    for module in modules or dict.fromkeys(COMMAND_MODULES.values()):
+        importlib.import_module(f"mimicry_cli.{module}")
+    from mimicry_cli.common import app
+
+    return app
+
+
+def main() -> None:
+    """The ``mimicry`` command: the first argument that is not an option names the command; an
+    unknown one (or none: ``mimicry --help``) loads every command, so typer lists or refuses."""
+    command = next((argument for argument in sys.argv[1:] if not argument.startswith("-")), None)
+    module = COMMAND_MODULES.get(command or "")
+    registered(*([module] if module else []))()
+
+
+def __getattr__(name: str):
+    # ``mimicry_cli.app``: the whole app, for tools and tests that walk every command.
+    if name == "app":
+        return registered()
+    raise AttributeError(name)
+
+
+__all__ = ["COMMAND_MODULES", "main", "registered"]

@@ -1,3 +1,3 @@
-from mimicry_cli import app
+from mimicry_cli import main
 
-app()
+main()

@@ -844,6 +844,33 @@ def test_a_narrow_table_becomes_a_list_before_it_cuts_a_seed_or_next():
         assert max(map(len, lines)) <= width, lines
 
 
+def test_each_command_is_registered_by_the_module_that_loads_it_alone():
+    from mimicry_cli import COMMAND_MODULES, registered
+
+    app = registered()
+    where = {
+        command.callback.__name__: command.callback.__module__
+        for command in app.registered_commands
+    }
+    where |= {
+        group.name: group.typer_instance.registered_commands[0].callback.__module__
+        for group in app.registered_groups
+    }
+    assert where == {name: f"mimicry_cli.{module}" for name, module in COMMAND_MODULES.items()}
+    # And a command started alone loads its own module only.
+    loads = (
+        "import sys, json, mimicry_cli\n"
+        "sys.argv = ['mimicry', 'status', '--help']\n"
+        "try:\n    mimicry_cli.main()\nexcept SystemExit:\n    pass\n"
+        "print(json.dumps(sorted(sys.modules)))"
+    )
+    proc = subprocess.run([sys.executable, "-c", loads], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    loaded = set(json.loads(proc.stdout.splitlines()[-1]))
+    assert {"mimicry_cli.common", "mimicry_cli.store"} <= loaded
+    assert not loaded & {"mimicry_cli.run", "mimicry_cli.watch", "llm", "prefect", "scipy.special"}
+
+
 def test_families_lists_every_projection_with_its_description(tmp_path):
     from gpu_kernels.projections import PROJECTIONS
 

@@ -22,9 +22,11 @@ from __future__ import annotations
 import math
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import ClassVar
 
+import numba
 import numpy as np
 
 from gpu_kernels.backends import default_kernel_cache
@@ -47,6 +49,21 @@ SLICE = 1 << 24
 
 #: Matches one block can hold at least; more when chance survivors are expected to be common.
 BLOCK_CAPACITY = 256
+
+
+def sieve_blocks(sieve, blocks: int, *arguments) -> None:
+    """Run ``sieve`` over ``blocks`` blocks on every core numba may use (``NUMBA_NUM_THREADS``):
+    a few spans of consecutive blocks per thread, so that a thread whose span ends early takes
+    the next; the kernel releases the GIL, and each block writes only its own rows."""
+    threads = min(blocks, numba.get_num_threads())
+    if threads <= 1:
+        sieve(0, blocks, *arguments)
+        return
+    spans = min(blocks, 4 * threads)
+    edges = [blocks * i // spans for i in range(spans + 1)]
+    with ThreadPoolExecutor(threads, thread_name_prefix="mimicry-sieve") as pool:
+        # list(): a kernel's exception is raised here, not dropped.
+        list(pool.map(lambda lo, hi: sieve(lo, hi, *arguments), edges[:-1], edges[1:]))
 
 
 def block_capacity(job: SieveJob) -> int:
@@ -144,7 +161,9 @@ class CpuBackend:
         out_overflow = np.zeros(blocks, np.bool_)
         if count > 0:
             sieve = specialised_sieve(family, projection, job.mode is Mode.STATE, self.kernel_cache)
-            sieve(
+            sieve_blocks(
+                sieve,
+                blocks,
                 state_words,
                 use_list,
                 candidates,

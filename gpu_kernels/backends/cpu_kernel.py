@@ -13,6 +13,12 @@ skip (or, for variable skip, a depth-first search over the gaps), generating cal
 stopping at the first draw that makes the candidate fail; matches go into a bounded per-block
 buffer whose overflow flag is raised instead of growing memory. The kernel releases the GIL
 (``nogil``), so a Dask worker thread sieving leaves its process's event loop responsive.
+
+The kernel sieves the blocks ``[block_lo, block_hi)`` in one thread: the cpu backend runs spans of
+blocks on threads of its own (:func:`gpu_kernels.backends.cpu.sieve_blocks`). A ``parallel=True``
+kernel (numba's ``prange``) did the same with numba's threading layer, but its parfor passes
+doubled the compile every combination pays once per machine (measured: 8.9-11.3 s against
+4.5-5.1 s for MT19937 / mod / seed on two cores; docs/design.md §10).
 """
 
 import numba as nb
@@ -22,7 +28,7 @@ import numpy as np
 init_fn = next_fn = draw_fn = None
 # END BINDINGS
 
-#: Candidates one parallel task checks before writing its matches.
+#: Candidates one block checks before writing its matches (a thread takes whole blocks).
 BLOCK = 4096
 
 
@@ -64,8 +70,10 @@ def _record(
     out_count[block] = n + 1
 
 
-@nb.njit(parallel=True, cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True)
 def sieve(
+    block_lo,
+    block_hi,
     state_words,
     use_list,
     candidates,
@@ -96,8 +104,7 @@ def sieve(
     first_hi = offset_hi + lead * (skip_hi + 1)
     entries = (first_hi - first_lo + 1) if variable else (offset_hi - offset_lo + 1)
     max_call = first_hi + (size - 1) * (skip_hi + 1)
-    blocks = (count + BLOCK - 1) // BLOCK
-    for block in nb.prange(blocks):
+    for block in range(block_lo, block_hi):
         state = np.empty(state_words, np.uint64)
         calls = np.empty(max_call + 1, np.int64)
         gaps = np.zeros(max(size - 1, 1), np.int64)
