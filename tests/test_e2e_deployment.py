@@ -343,6 +343,9 @@ def secret_search(rig: Rig) -> SecretSearch:
         "families": ["mt19937"],
         "sieve": {"seeds": [0, 9999]},
         "window_trials": 4,
+        # One Optuna trial per model type, as CI would for a quick check (the selection has
+        # tests of its own); the retrain the WATCHER dispatches keeps the run's settings.
+        "ranking": {"model_trials": 1},
     }
     _, run_id = run_deployment(rig, "pipeline/full", "--param", f"request={json.dumps(request)}")
     return SecretSearch(secret, "e2e-secret", run_id)
