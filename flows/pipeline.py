@@ -97,9 +97,12 @@ def pipeline(request: PipelineRequest):
                     run_id,
                     timings,
                     first_position=request.segment_start,
+                    limits=settings.health,
                 )
                 answer = answer.model_copy(update=ranked)
             answer = answer.model_copy(update={"timings": timings})
             signal = {"signal": answer.signal} if answer.signal is not None else {}
+            if answer.model is not None:
+                signal["health"] = answer.model.health
             close_run(run_id, RunState.COMPLETED, stats | signal)
             return answer.model_dump(mode="json")

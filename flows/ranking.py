@@ -13,6 +13,7 @@ from prefect import get_run_logger
 from flows.report import ranking_answer, ranking_artifacts
 from flows.steps import step
 from gpu_kernels.job import SieveJob
+from mimicry.ranking.health import DEFAULT_THRESHOLDS, HealthThresholds
 from mimicry.ranking.models import get_model_type
 from mimicry.ranking.next_draw import Calibration
 from mimicry.ranking.splits import walk_forward_cuts
@@ -37,6 +38,7 @@ def rank_and_predict(
     run_id: str,
     timings: dict[str, float],
     first_position: int = 0,
+    limits: HealthThresholds = DEFAULT_THRESHOLDS,
 ) -> dict:
     """The ranking's part of the run's answer: signal, model, ranking, prediction. ``history``
     is the searched segment, starting at the stream's draw ``first_position``."""
@@ -71,6 +73,7 @@ def rank_and_predict(
             None,
             ranking.seed,
             ranking.model_types,
+            limits,
         )
     with step(timings, "5 training and test"):
         report, artifact = train_task(
@@ -84,6 +87,7 @@ def rank_and_predict(
             ranking.pool_size,
             ranking.permutations,
             ranking.seed,
+            limits,
         )
     with step(timings, "6 prediction"):
         model = get_model_type(report.model_type).from_bytes(artifact, report.params, report.seed)

@@ -114,6 +114,7 @@ def ranking_answer(selection, report, prediction, population) -> dict:
             null_p_value=report.null.p_value,
             validation=SpanSummary.of(report.validation),
             test=SpanSummary.of(report.test),
+            health=report.health_severity.value,
         ),
         "ranking": [
             RankedHypothesis(

@@ -56,6 +56,8 @@ def retrain(request: RetrainRequest) -> dict:
                 run_id,
                 timings,
                 first_position=search.segment_start,
+                limits=settings.health,
             )
-            close_run(run_id, RunState.COMPLETED, {"signal": ranked["signal"]})
+            summary = {"signal": ranked["signal"], "health": ranked["model"].health}
+            close_run(run_id, RunState.COMPLETED, summary)
         return {"run_id": run_id, "signal": ranked["signal"], "timings": timings}

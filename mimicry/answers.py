@@ -87,6 +87,9 @@ class ModelSummary(BaseModel):
     null_p_value: float
     validation: SpanSummary
     test: SpanSummary
+    #: The worst training-health finding over the winner's fits: "ok", "warning" or "critical"
+    #: (``mimicry health --run`` says what was found; docs/design.md §20).
+    health: str = "ok"
 
 
 class RankedHypothesis(BaseModel):

@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gpu_kernels.backends import default_kernel_cache
+from mimicry.ranking.health import HealthThresholds
 
 #: Draws compared on each side of the window by the bidirectional check. Each matched draw cuts
 #: the chance of a false survivor by a factor M, so a few dozen settle any question.
@@ -18,7 +19,7 @@ DEFAULT_EXTENSION_LIMIT = 64
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="MIMICRY_")
+    model_config = SettingsConfigDict(env_prefix="MIMICRY_", env_nested_delimiter="__")
 
     #: Where the embedded store and local state live.
     home: Path = Field(default_factory=lambda: Path.home() / ".mimicry")
@@ -70,6 +71,9 @@ class Settings(BaseSettings):
     #: http backend's whole attempt, connecting, headers and body). An advice makes at most two
     #: attempts, so it is bounded by twice this.
     llm_timeout_seconds: float = Field(60.0, gt=0)
+    #: Where the training-health checks draw their lines (docs/design.md §20), one variable per
+    #: field: ``MIMICRY_HEALTH__LEARN_MARGIN=0.02``.
+    health: HealthThresholds = HealthThresholds()
 
     @field_validator("home")
     @classmethod
@@ -129,7 +133,9 @@ class SettingsError(ValueError):
 def settings_error(error) -> SettingsError:
     """One sentence for pydantic's error about the settings, naming the variable."""
     first = error.errors()[0]
-    variable = "MIMICRY_" + str(first["loc"][0]).upper() if first["loc"] else "MIMICRY_*"
+    # A nested field's variable joins its path with "__" (MIMICRY_HEALTH__LEARN_MARGIN).
+    path = "__".join(str(part) for part in first["loc"] if isinstance(part, str))
+    variable = "MIMICRY_" + path.upper() if path else "MIMICRY_*"
     message = first["msg"].removeprefix("Value error, ")
     given = first.get("input")
     if variable.endswith("_URL") and isinstance(given, str):

@@ -51,6 +51,7 @@ COMMAND_MODULES = {
     "approve": "watch",
     "reject": "watch",
     "cancel": "watch",
+    "health": "health",
 }
 
 

@@ -122,6 +122,7 @@ def status(as_json: JsonFlag = False) -> None:
             "finished_at": run.finished_at.isoformat() if run.finished_at else None,
             "survivors": run.summary.get("survivor_count"),
             "significant": run.summary.get("significant"),
+            "health": run.summary.get("health"),
             "flow_run_id": run.flow_run_id,
         }
         for run in runs
@@ -144,16 +145,17 @@ def status(as_json: JsonFlag = False) -> None:
                 "created_at": row["created_at"][:19],
                 "survivors": str(row["survivors"]),
                 "significant": str(row["significant"]),
+                "health": row["health"] or "-",
             }
             for row in run_rows
         ],
         console,
         RUN_LAYOUT,
-        ["run_id", "stream", "state", "created_at", "survivors", "significant"],
+        ["run_id", "stream", "state", "created_at", "survivors", "significant", "health"],
     )
 
 
 #: ``mimicry status``'s tables: names and run ids whole; on a narrow terminal a run's figures
 #: and its time go before its id, stream or state is touched.
 STREAM_LAYOUT = Layout(right=("modulus", "draws"))
-RUN_LAYOUT = Layout(drop=("significant", "survivors", "created_at"), right=("survivors",))
+RUN_LAYOUT = Layout(drop=("health", "significant", "survivors", "created_at"), right=("survivors",))

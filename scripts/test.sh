@@ -19,5 +19,7 @@ scripts/setup.sh test
 ruff check .
 lint-imports
 # One worker per core (at most 4), each test file on one worker: a file's Prefect server, model
-# and rig fixtures are built once. `-n 0` runs in this process (the soaks need that).
-python -m pytest -q --numprocesses auto --maxprocesses 4 --dist loadfile "$@"
+# and rig fixtures are built once; files are handed out in tests/conftest.py's order (longest
+# first), not re-sorted by their number of tests. `-n 0` runs in this process (the soaks need
+# that).
+python -m pytest -q --numprocesses auto --maxprocesses 4 --dist loadfile --no-loadscope-reorder "$@"

@@ -659,6 +659,8 @@ BAD_SETTINGS = {
         "not a url",
         "expected a database URL such as postgresql+psycopg://user@host:5432/db (got 'not a url')",
     ),
+    # A training-health threshold: a nested setting, named by its whole path.
+    "MIMICRY_HEALTH__LEARN_MARGIN": ("2", "Input should be less than 1 (got '2')"),
 }
 
 

@@ -100,3 +100,44 @@ def test_labels_that_are_all_equal_fit_that_value(name):
     assert sum(model.feature_importance(["match_rate", "noise", "category"]).values()) == (
         pytest.approx(1.0)
     )
+
+
+def test_a_healthy_fit_has_no_critical_finding(fitted):
+    from mimicry.ranking.health import Severity, by_check, check_fit, fit_record
+
+    cls, _, model = fitted
+    X, y = synthetic(600, 1)
+    record = fit_record(model, X, y, model.feature_importance(["rate", "noise", "category"]))
+    assert record.loss == ("rmse" if cls.name == "catboost" else "log_loss")
+    findings = by_check(check_fit(record))
+    assert all(f.severity is not Severity.CRITICAL for f in findings.values()), findings
+    assert findings["did_not_learn"].severity is Severity.OK, findings["did_not_learn"]
+
+
+def test_a_learning_rate_far_out_of_range_is_critical():
+    from mimicry.ranking.health import Severity, by_check, check_fit, fit_record
+
+    cls = get_model_type("mlp")
+    X, y = synthetic(600, 1)
+    params = {"hidden": 32, "layers": 2, "learning_rate": 1e3, "weight_decay": 1e-4, "epochs": 40}
+    model = cls(params, seed=3).fit(X, y, categorical=[2])
+    findings = by_check(check_fit(fit_record(model, X, y)))
+    assert findings["diverged"].severity is Severity.CRITICAL, findings["diverged"]
+
+
+# CatBoost's ordered boosting keeps its rise under the bound on these rows (6 %).
+@pytest.mark.parametrize("name", ["xgboost", "lightgbm"])
+def test_shuffled_labels_overfit_from_the_first_round(name):
+    """Labels shuffled against the features: what it learns is noise, and the loss on true
+    validation labels is lowest before the first round's learning and rises after."""
+    from mimicry.ranking.health import Severity, by_check, check_fit, fit_record
+
+    cls = get_model_type(name)
+    X, y = synthetic(600, 1)
+    y = np.random.default_rng(4).permutation(y)
+    X_valid, y_valid = synthetic(200, 2)
+    params = cls.suggest(optuna.trial.FixedTrial(_middle_of(cls)))
+    model = cls(params, seed=3).fit(X, y, categorical=[2], X_valid=X_valid, y_valid=y_valid)
+    finding = by_check(check_fit(fit_record(model, X, y)))["overfit"]
+    assert finding.severity is not Severity.OK, finding
+    assert finding.numbers["best_step"] <= 1 and finding.numbers["rise"] > 0.1, finding

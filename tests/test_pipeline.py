@@ -282,6 +282,28 @@ def test_run_command_json_is_one_object_of_the_sieve_shape(home):
     assert [(r["state"], r["stream"]) for r in runs] == [("completed", "pick")] * 2
     assert answer["run_id"] in {r["run_id"] for r in runs}
 
+    # Its model's training health: every fit checked, the worst severity on the run too.
+    ranked_run = runs[0]["run_id"]
+    checked = json.loads(mimicry(*MIMICRY, "health", "--run", ranked_run, "--json").stdout)
+    (model,) = checked["models"]
+    assert model["run_id"] == ranked_run and model["stream"] == "pick"
+    assert model["health"] in {"ok", "warning", "critical"} and runs[0]["health"] == model["health"]
+    fits = [fit["fit"] for fit in model["fits"]]
+    assert fits[-2:] == ["monitored", "final"] and fits[0].startswith("fold ")
+    checks = {finding["check"] for fit in model["fits"] for finding in fit["findings"]}
+    assert {"diverged", "did_not_learn", "overfit", "constant_predictions"} <= checks
+    assert runs[1]["health"] is None  # the --no-rank run trained no model
+    table = mimicry(*MIMICRY, "health", "--all")
+    assert table.returncode == 0 and "pick" in table.stdout and "final: diverged" in table.stdout
+    for args, message in (
+        (("--run", "no-such-run"), "--run: run no-such-run has no registered model"),
+        (("--run", ranked_run, "--stream", "pick"), "--run and --stream: name one of them"),
+        (("--stream", "nope"), "--stream: "),
+    ):
+        refused = mimicry(*MIMICRY, "health", *args)
+        assert refused.returncode == 2 and refused.stdout == "", refused
+        assert refused.stderr.startswith(f"mimicry: error: {message}"), refused.stderr
+
 
 def background_periods(dask_worker=None, dask_scheduler=None) -> dict[str, float]:
     """The periods (ms) of a Dask server's background callbacks that wake it while a kernel

@@ -238,7 +238,7 @@ def test_status_and_decisions_keep_ids_and_names_whole(store, width):
     assert status.returncode == 0, status.stderr
     assert fits(status.stdout, width), status.stdout
     keys = {"stream", "modulus", "draws", "run_id", "state", "created_at", "survivors"}
-    rows = printed_rows(status.stdout, keys | {"significant"})
+    rows = printed_rows(status.stdout, keys | {"significant", "health"})
     for stream in (NAME, LONG):
         assert shows(rows, {"stream": stream, "modulus": "1000", "draws": "50"}), status.stdout
     for run_id, stream in zip(store.run_ids, (LONG, NAME), strict=True):

@@ -20,6 +20,13 @@ import optuna
 from pydantic import BaseModel
 
 from mimicry.ranking.features import ScorerConfig, categorical_columns
+from mimicry.ranking.health import (
+    DEFAULT_THRESHOLDS,
+    FitHealth,
+    HealthThresholds,
+    check_fit,
+    fit_record,
+)
 from mimicry.ranking.models import MODEL_NAMES, get_model_type
 from mimicry.ranking.population import Hypothesis
 from mimicry.ranking.scoring import FeatureTable, TrackBook, scored_span
@@ -35,6 +42,8 @@ class FoldScore(BaseModel):
     valid_draws: int
     #: The same on the last training cut, in sample: the train side of the gap.
     train_gain: float
+    #: The fold's fit checked (docs/design.md §20); absent in studies stored before it.
+    health: FitHealth | None = None
 
 
 class TypeResult(BaseModel):
@@ -91,9 +100,11 @@ def walk_forward_scores(
     pool_size: int,
     seed: int,
     labels: Sequence[np.ndarray] | None = None,
+    limits: HealthThresholds = DEFAULT_THRESHOLDS,
 ) -> list[FoldScore]:
     """Fit on each fold's earlier cuts, score its validation cut (``labels`` replaces the
-    tables' labels, e.g. shuffled for the permutation null)."""
+    tables' labels, e.g. shuffled for the permutation null) and check each fit's health
+    against ``limits``."""
     by_cut = {t.cut.index: k for k, t in enumerate(tables)}
     y_all = list(labels) if labels is not None else [t.y for t in tables]
     categorical = categorical_columns(config.features)
@@ -117,6 +128,9 @@ def walk_forward_scores(
 
         valid_gain, hits, count = gain(tables[by_cut[fold.valid.index]])
         train_gain, _, _ = gain(tables[train[-1]])
+        health = FitHealth.of(
+            f"fold {fold.valid.index}", check_fit(fit_record(model, X, y), limits)
+        )
         scores.append(
             FoldScore(
                 valid_cut=fold.valid.index,
@@ -124,6 +138,7 @@ def walk_forward_scores(
                 valid_hits=hits,
                 valid_draws=count,
                 train_gain=train_gain,
+                health=health,
             )
         )
     return scores
@@ -141,6 +156,7 @@ def select_model(
     study_prefix: str | None = None,
     seed: int = 0,
     model_types: Sequence[str] = MODEL_NAMES,
+    limits: HealthThresholds = DEFAULT_THRESHOLDS,
 ) -> Selection:
     """Optuna per model type on the walk-forward mean; the best validated type wins.
 
@@ -170,7 +186,16 @@ def select_model(
         def objective(trial: optuna.Trial, cls=cls, model_type=model_type) -> float:
             params = cls.suggest(trial)
             folds = walk_forward_scores(
-                model_type, params, tables, book, draws, config, modulus, pool_size, seed
+                model_type,
+                params,
+                tables,
+                book,
+                draws,
+                config,
+                modulus,
+                pool_size,
+                seed,
+                limits=limits,
             )
             trial.set_user_attr("params", params)
             trial.set_user_attr("folds", [f.model_dump() for f in folds])

@@ -25,6 +25,15 @@ from pydantic import BaseModel
 
 from mimicry.ranking.features import ScorerConfig, categorical_columns, feature_matrix
 from mimicry.ranking.forecast import PoolHits
+from mimicry.ranking.health import (
+    DEFAULT_THRESHOLDS,
+    FitHealth,
+    HealthThresholds,
+    Severity,
+    check_fit,
+    fit_record,
+    worst,
+)
 from mimicry.ranking.models import get_model_type
 from mimicry.ranking.population import Hypothesis
 from mimicry.ranking.scoring import FeatureTable, TrackBook, scored_span
@@ -73,11 +82,19 @@ class TrainingReport(BaseModel):
     test: SpanReport
     diagnostics: list[dict]
     importance: dict[str, float]
+    #: Each fit of the winner checked (docs/design.md §20): its walk-forward folds, the
+    #: monitored fit and the final one.
+    health: list[FitHealth] = []
     schema_hash: str
     data_fingerprint: str
     library_versions: dict[str, str]
     #: The test cut's ranking: hypothesis indices in the population, best first, with scores.
     ranking: list[tuple[int, float]]
+
+    @property
+    def health_severity(self) -> Severity:
+        """The worst finding over every fit of the model."""
+        return worst([finding for fit in self.health for finding in fit.findings])
 
 
 def fingerprint(draws: Sequence[int]) -> str:
@@ -119,6 +136,7 @@ def train_and_test(
     pool_size: int,
     permutations: int,
     seed: int = 0,
+    limits: HealthThresholds = DEFAULT_THRESHOLDS,
 ) -> tuple[TrainingReport, bytes]:
     """Steps 5's report and the fitted winner's bytes (for the model registry).
 
@@ -159,10 +177,18 @@ def train_and_test(
     categorical = categorical_columns(config.features)
     # Learning curves from the last walk-forward fold (a real validation set), then the model
     # that predicts: the same type and parameters fitted on every training cut.
+    monitored_rows = stack(tables[:-1])
     monitored = cls(winner.params, seed).fit(
-        *stack(tables[:-1]), categorical=categorical, X_valid=tables[-1].X, y_valid=tables[-1].y
+        *monitored_rows, categorical=categorical, X_valid=tables[-1].X, y_valid=tables[-1].y
     )
-    model = cls(winner.params, seed).fit(*stack(tables), categorical=categorical)
+    rows = stack(tables)
+    model = cls(winner.params, seed).fit(*rows, categorical=categorical)
+    importance = model.feature_importance(config.features)
+    health = [fold.health for fold in winner.folds if fold.health is not None]
+    health += [
+        FitHealth.of("monitored", check_fit(fit_record(monitored, *monitored_rows), limits)),
+        FitHealth.of("final", check_fit(fit_record(model, *rows, importance), limits)),
+    ]
 
     test_book = TrackBook(population, training, len(history))
     tracks = test_book.at(test_cut)
@@ -192,7 +218,8 @@ def train_and_test(
         null=null,
         test=test,
         diagnostics=monitored.diagnostics,
-        importance=model.feature_importance(config.features),
+        importance=importance,
+        health=health,
         schema_hash=config.schema_hash,
         data_fingerprint=fingerprint(training),
         library_versions=cls.library_versions(),

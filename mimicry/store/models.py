@@ -273,6 +273,11 @@ class TrainedModel(Base):
     signal: Mapped[bool] = mapped_column(Boolean)
     artifact: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: The worst training-health finding over its fits ("ok", "warning", "critical"); NULL for
+    #: a model registered before the checks (docs/design.md §20).
+    health: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    #: Each fit's findings (mimicry.ranking.health.FitHealth as JSON).
+    health_findings: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class Prediction(Base):

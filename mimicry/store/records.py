@@ -120,6 +120,8 @@ def store_model_and_prediction(run_id: str, stream: str, report, artifact: bytes
             library_versions=report.library_versions,
             signal=report.signal,
             artifact=artifact,
+            health=report.health_severity.value,
+            health_findings=[fit.model_dump(mode="json") for fit in report.health],
         )
         stream_record = require_stream(session, stream)
         save_prediction(session, stream_record.id, prediction, model_id=record.id)

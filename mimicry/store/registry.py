@@ -3,9 +3,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mimicry.store.models import TrainedModel
+from mimicry.store.database import connect
+from mimicry.store.models import Run, Stream, TrainedModel, as_utc
 
 
 def register_model(
@@ -21,6 +26,8 @@ def register_model(
     library_versions: dict,
     signal: bool,
     artifact: bytes,
+    health: str | None = None,
+    health_findings: list | None = None,
 ) -> TrainedModel:
     record = TrainedModel(
         run_id=run_id,
@@ -33,6 +40,8 @@ def register_model(
         library_versions=library_versions,
         signal=signal,
         artifact=artifact,
+        health=health,
+        health_findings=health_findings,
     )
     session.add(record)
     session.flush()
@@ -52,5 +61,55 @@ def sidecar(record: TrainedModel) -> dict:
         "metrics": record.metrics,
         "library_versions": record.library_versions,
         "signal": record.signal,
+        "health": record.health,
+        "health_findings": record.health_findings,
         "created_at": record.created_at.isoformat(),
     }
+
+
+class ModelHealthView(BaseModel):
+    """A registered model's training health as ``mimicry health`` shows it."""
+
+    model_config = ConfigDict(frozen=True)
+    model_id: int
+    run_id: str
+    stream: str
+    model_type: str
+    created_at: datetime
+    #: "ok", "warning" or "critical"; None for a model registered before the checks.
+    health: str | None
+    #: Each fit's findings (mimicry.ranking.health.FitHealth as JSON); empty before the checks.
+    fits: list[dict]
+
+
+def model_health(run_id: str | None = None, stream: str | None = None) -> list[ModelHealthView]:
+    """The health of the models of run ``run_id``, or else the newest model of ``stream``, or
+    else the newest model of every stream (newest first)."""
+    with connect(read_only=True) as session:
+        query = (
+            select(TrainedModel, Stream.name)
+            .join(Run, Run.id == TrainedModel.run_id)
+            .join(Stream, Stream.id == Run.stream_id)
+            .order_by(TrainedModel.created_at.desc(), TrainedModel.id.desc())
+        )
+        if run_id is not None:
+            query = query.where(TrainedModel.run_id == run_id)
+        elif stream is not None:
+            query = query.where(Stream.name == stream)
+        views, seen = [], set()
+        for record, name in session.execute(query):
+            if run_id is None and name in seen:
+                continue  # a stream's newest model only
+            seen.add(name)
+            views.append(
+                ModelHealthView(
+                    model_id=record.id,
+                    run_id=record.run_id,
+                    stream=name,
+                    model_type=record.model_type,
+                    created_at=as_utc(record.created_at),
+                    health=record.health,
+                    fits=list(record.health_findings or []),
+                )
+            )
+        return views

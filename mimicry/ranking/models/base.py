@@ -21,6 +21,8 @@ if TYPE_CHECKING:  # Optuna costs 0.1 s to import; runs that do not rank never n
 class RankingModel(ABC):
     #: Registry name: "mlp", "xgboost", "lightgbm", "catboost".
     name: ClassVar[str]
+    #: What its diagnostics' losses are: "log_loss" (binary cross-entropy) or "rmse".
+    loss: ClassVar[str]
 
     def __init__(self, params: dict[str, Any] | None = None, seed: int = 0) -> None:
         self.params: dict[str, Any] = dict(params or {})

@@ -17,6 +17,7 @@ from mimicry.ranking.models.base import RankingModel, normalised_importance, rou
 
 class CatBoostModel(RankingModel):
     name = "catboost"
+    loss = "rmse"
 
     @staticmethod
     def suggest(trial: optuna.Trial) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from mimicry.ranking.models.base import RankingModel, normalised_importance, rou
 
 class LightGBMModel(RankingModel):
     name = "lightgbm"
+    loss = "log_loss"
 
     @staticmethod
     def suggest(trial: optuna.Trial) -> dict[str, Any]:

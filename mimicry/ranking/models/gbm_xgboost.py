@@ -26,6 +26,7 @@ from mimicry.ranking.models.base import (
 
 class XGBoostModel(RankingModel):
     name = "xgboost"
+    loss = "log_loss"
 
     @staticmethod
     def suggest(trial: optuna.Trial) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from mimicry.ranking.models.base import RankingModel, TableEncoder, normalised_i
 
 class TorchMLP(RankingModel):
     name = "mlp"
+    loss = "log_loss"
 
     @staticmethod
     def suggest(trial: optuna.Trial) -> dict[str, Any]:
