@@ -98,6 +98,7 @@ def pipeline(request: PipelineRequest):
                     timings,
                     first_position=request.segment_start,
                     limits=settings.health,
+                    home=settings.home,
                 )
                 answer = answer.model_copy(update=ranked)
             answer = answer.model_copy(update={"timings": timings})

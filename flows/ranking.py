@@ -7,10 +7,11 @@ held-out draws once, for the test split that also calibrates Step 6.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from prefect import get_run_logger
 
-from flows.report import ranking_answer, ranking_artifacts
+from flows.report import ranking_answer, ranking_artifacts, training_picture
 from flows.steps import step
 from gpu_kernels.job import SieveJob
 from mimicry.ranking.health import DEFAULT_THRESHOLDS, HealthThresholds
@@ -39,6 +40,7 @@ def rank_and_predict(
     timings: dict[str, float],
     first_position: int = 0,
     limits: HealthThresholds = DEFAULT_THRESHOLDS,
+    home: Path | None = None,
 ) -> dict:
     """The ranking's part of the run's answer: signal, model, ranking, prediction. ``history``
     is the searched segment, starting at the stream's draw ``first_position``."""
@@ -111,6 +113,8 @@ def rank_and_predict(
         )
         store_model_and_prediction_task(run_id, stream, report, artifact, prediction)
         ranking_artifacts(selection, report, prediction)
+        if home is not None:
+            training_picture(report, stream, run_id, home)
     logger = get_run_logger()
     logger.info(signal_line(report))
     logger.info(prediction_line(prediction))

@@ -6,7 +6,13 @@ which the CLI prints too, so the UI and the terminal can never say different thi
 
 from __future__ import annotations
 
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from pathlib import Path
+
+from prefect.artifacts import (
+    create_image_artifact,
+    create_markdown_artifact,
+    create_table_artifact,
+)
 from prefect.states import Failed, State
 
 from mimicry.answers import (
@@ -19,11 +25,15 @@ from mimicry.answers import (
 )
 from mimicry.render import (
     incompleteness,
+    plain_markdown,
+    plain_text,
     prediction_markdown,
     signal_gate_markdown,
     summary_markdown,
     survivor_rows,
 )
+from mimicry.render.health import health_markdown
+from mimicry.render.pictures import training_picture_path, training_png
 from mimicry.search.results import SieveResult
 
 
@@ -91,6 +101,34 @@ def ranking_artifacts(selection, report, prediction) -> None:
         markdown=prediction_markdown(prediction),
         description="The pool for the next draw and its calibrated chance of a hit",
     )
+    create_markdown_artifact(
+        key="training-health",
+        markdown=health_markdown(report),
+        description="Each fit of the model checked, and why its first hypotheses rank first",
+    )
+
+
+def training_picture(report, stream: str, run_id: str, home: Path) -> Path:
+    """The run's training picture (:func:`mimicry.render.pictures.training_png`), written under
+    ``home`` (``MIMICRY_HOME``) and shown as an image artifact (a data URL: the UI shows it
+    without reaching this machine's files); its path."""
+    import base64
+
+    png = training_png(report, f"{plain_text(stream)}: run {run_id}")
+    path = training_picture_path(home, stream, run_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".png.tmp")
+    temporary.write_bytes(png)
+    temporary.replace(path)
+    create_image_artifact(
+        image_url="data:image/png;base64," + base64.b64encode(png).decode(),
+        key="training-picture",
+        description=(
+            "Learning curves, feature importance and why the first hypothesis ranks first "
+            f"({plain_markdown(str(path))})"
+        ),
+    )
+    return path
 
 
 def ranking_answer(selection, report, prediction, population) -> dict:

@@ -57,6 +57,7 @@ def retrain(request: RetrainRequest) -> dict:
                 timings,
                 first_position=search.segment_start,
                 limits=settings.health,
+                home=settings.home,
             )
             summary = {"signal": ranked["signal"], "health": ranked["model"].health}
             close_run(run_id, RunState.COMPLETED, summary)

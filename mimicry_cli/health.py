@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from mimicry.render.health import HEALTH_COLUMNS, health_rows
+from mimicry.render.health import HEALTH_COLUMNS, health_rows, why_line
 from mimicry_cli.common import JsonFlag, Layout, app, fail, print_table, terminal
 from mimicry_cli.predict import resolve_stream
 from mimicry_cli.store import store_errors
@@ -23,6 +23,14 @@ def health(
     ] = None,
     show_all: Annotated[
         bool, typer.Option("--all", help="Every finding, the ok ones too.")
+    ] = False,
+    why: Annotated[
+        bool,
+        typer.Option(
+            "--why",
+            help="Also why the first hypotheses rank where they do: each feature's share of "
+            "the model's score (TreeSHAP, or integrated gradients for the MLP).",
+        ),
     ] = False,
     as_json: JsonFlag = False,
 ) -> None:
@@ -42,10 +50,16 @@ def health(
     if as_json:
         print(json.dumps({"models": [view.model_dump(mode="json") for view in views]}))
         return
+    console = terminal()
     print_table(
         "Training health of registered models",
         health_rows(views, show_all),
-        terminal(),
+        console,
         HEALTH_LAYOUT,
         HEALTH_COLUMNS,
     )
+    if why:
+        for view in views:
+            print(f"model {view.model_id} ({view.model_type}), run {view.run_id}:")
+            for line in [why_line(entry) for entry in view.attribution] or ["  no attribution"]:
+                print(f"  {line}")

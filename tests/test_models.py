@@ -141,3 +141,26 @@ def test_shuffled_labels_overfit_from_the_first_round(name):
     finding = by_check(check_fit(fit_record(model, X, y)))["overfit"]
     assert finding.severity is not Severity.OK, finding
     assert finding.numbers["best_step"] <= 1 and finding.numbers["rise"] > 0.1, finding
+
+
+def test_contributions_add_up_to_the_output_and_name_the_signal(fitted):
+    """Each library's own attribution (TreeSHAP: XGBoost's pred_contribs, LightGBM's
+    pred_contrib, CatBoost's ShapValues; integrated gradients for the MLP): a row's shares sum
+    to its output less the base value, the output is the prediction in the model's own space,
+    and the match-rate column explains more than the noise column."""
+    cls, _, model = fitted
+    X, _ = synthetic(40, 6)
+    explained = model.contributions(X)
+    assert explained.values.shape == (40, 3) and explained.base.shape == (40,)
+    # Integrated gradients are exact up to the trapezoid rule's error; TreeSHAP exactly.
+    tolerance = 2e-2 if cls.name == "mlp" else 1e-4
+    np.testing.assert_allclose(
+        explained.base + explained.values.sum(axis=1), explained.output, atol=tolerance
+    )
+    predicted = model.predict(X)
+    if explained.scale == "log-odds":
+        np.testing.assert_allclose(1 / (1 + np.exp(-explained.output)), predicted, atol=1e-5)
+    else:
+        np.testing.assert_allclose(np.clip(explained.output, 0, 1), predicted, atol=1e-6)
+    shares = np.abs(explained.values).mean(axis=0)
+    assert shares[0] > shares[1], shares

@@ -38,6 +38,7 @@ from gpu_kernels.backends.cpu import CpuBackend
 from gpu_kernels.backends.gpu import GpuBackend
 from gpu_kernels.job import SieveJob
 from mimicry.draws.ingest import ingest_file
+from mimicry.ranking.features import FEATURE_NAMES
 from mimicry.requests import PipelineRequest, SieveSettings
 from mimicry.search.sieve import default_chunk_size
 from mimicry.settings import get_settings
@@ -293,6 +294,14 @@ def test_run_command_json_is_one_object_of_the_sieve_shape(home):
     checks = {finding["check"] for fit in model["fits"] for finding in fit["findings"]}
     assert {"diverged", "did_not_learn", "overfit", "constant_predictions"} <= checks
     assert runs[1]["health"] is None  # the --no-rank run trained no model
+    # Why the first hypotheses rank first: the true seed, its features' shares.
+    first = model["attribution"][0]
+    assert len(model["attribution"]) == 5 and first["rank"] == 1 and "777" in first["hypothesis"]
+    assert first["shares"] and {s["feature"] for s in first["shares"]} <= set(FEATURE_NAMES)
+    (picture,) = (home / "home" / "training").rglob(f"{ranked_run}.png")
+    assert picture.read_bytes().startswith(b"\x89PNG") and picture.stat().st_size > 10_000
+    why = mimicry(*MIMICRY, "health", "--run", ranked_run, "--why")
+    assert why.returncode == 0 and "#1 " in why.stdout and " because " in why.stdout, why
     table = mimicry(*MIMICRY, "health", "--all")
     assert table.returncode == 0 and "pick" in table.stdout and "final: diverged" in table.stdout
     for args, message in (

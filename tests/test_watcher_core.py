@@ -144,10 +144,21 @@ def test_the_research_of_an_uncertain_change_sieves_offsets_back_to_it():
         assert work["request"]["sieve"]["offsets"] == expected
 
 
-def test_a_clean_change_has_no_slack():
+def test_a_clean_change_has_no_slack_of_its_own():
     state = health([True] * 30 + [False] * 14)
     shift = next(t for t in fired_triggers(state, Policy()) if t.name == TriggerName.REGIME_SHIFT)
     assert (shift.change_point, shift.change_earliest) == (130, 130)
+
+
+def test_a_chance_hit_on_the_first_new_draw_is_still_reached():
+    # Seen in CI: a run promising P(hit) = 1, re-seeded at 130, its pool hit by chance at 130.
+    # Nothing tells that hit from a true one: the split is at 131 with no support before it,
+    # and the research still reaches back two calls.
+    state = health([True] * 31 + [False] * 13, promised=1.0)
+    shift = next(t for t in fired_triggers(state, Policy()) if t.name == TriggerName.REGIME_SHIFT)
+    assert (shift.change_point, shift.change_earliest) == (131, 131)
+    made = decide(state, fired_triggers(state, Policy()), None, Policy(), False)
+    assert (made.action, made.segment_start, made.segment_slack) == (Action.RESEARCH, 131, 2)
 
 
 def test_stale_and_new_data_count_draws():

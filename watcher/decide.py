@@ -45,6 +45,11 @@ def _named(triggers: list[Trigger], name: TriggerName) -> Trigger | None:
 #: The most calls a research's offsets reach back before its segment for an uncertain change
 #: point (each one more is one more hypothesis per seed).
 MAX_SEGMENT_SLACK = 16
+#: The fewest: the re-seeded generator's first draws may meet the old run's pool by chance (K/M
+#: each), and a hit promised at P(hit) near 1 is never inside the likelihood's support when it
+#: is chance (seen in CI: re-seeded at 330, a chance hit at 330, the split at 331 and no slack).
+#: Two calls back leave it to three chance hits in a row, (K/M)^3.
+MIN_SEGMENT_SLACK = 2
 
 
 class Choice(NamedTuple):
@@ -86,7 +91,7 @@ def _after_regime_shift(
         Action.RESEARCH,
         f"regime shift at draw {shift.change_point}",
         shift.change_point,
-        min(shift.change_point - earliest, MAX_SEGMENT_SLACK),
+        min(max(shift.change_point - earliest, MIN_SEGMENT_SLACK), MAX_SEGMENT_SLACK),
     )
 
 

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 from pydantic import BaseModel
 
+from mimicry.ranking.attribution import HypothesisWhy, explain_top
 from mimicry.ranking.features import ScorerConfig, categorical_columns, feature_matrix
 from mimicry.ranking.forecast import PoolHits
 from mimicry.ranking.health import (
@@ -85,6 +86,8 @@ class TrainingReport(BaseModel):
     #: Each fit of the winner checked (docs/design.md §20): its walk-forward folds, the
     #: monitored fit and the final one.
     health: list[FitHealth] = []
+    #: Why the test cut's first hypotheses rank where they do (the final model's attribution).
+    attribution: list[HypothesisWhy] = []
     schema_hash: str
     data_fingerprint: str
     library_versions: dict[str, str]
@@ -206,6 +209,9 @@ def train_and_test(
     )
     order = np.lexsort((np.arange(len(scores)), -scores))
     ranking = [(int(h), float(scores[h])) for h in order]
+    attribution = explain_top(
+        model, test_rows, order, [h.label() for h in population], scores, config.features
+    )
     report = TrainingReport(
         model_type=winner.model_type,
         params=winner.params,
@@ -220,6 +226,7 @@ def train_and_test(
         diagnostics=monitored.diagnostics,
         importance=importance,
         health=health,
+        attribution=attribution,
         schema_hash=config.schema_hash,
         data_fingerprint=fingerprint(training),
         library_versions=cls.library_versions(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from mimicry.render.text import plain_text
+from mimicry.render.text import plain_markdown, plain_text
 
 #: The columns of ``mimicry health`` (the findings wrap).
 HEALTH_COLUMNS = ("stream", "run", "model", "type", "health", "findings")
@@ -23,6 +23,19 @@ def finding_lines(fits: Sequence[dict], everything: bool = False) -> list[str]:
                     f"{finding['sentence']}"
                 )
     return lines
+
+
+def why_line(why: dict, shown: int = 4) -> str:
+    """``#1 seed 5,500 (score 0.83): window_matches +2.41, matches_after +1.30, … (log-odds
+    from a base of -3.1)``: the largest shares, signed."""
+    shares = ", ".join(
+        f"{share['feature']} {share['share']:+.3g}" for share in why["shares"][:shown]
+    )
+    more = ", …" if len(why["shares"]) > shown else ""
+    return plain_text(
+        f"#{why['rank']} {why['hypothesis']} (score {why['score']:.3g}) because {shares}{more} "
+        f"({why['scale']} from a base of {why['base']:.3g})"
+    )
 
 
 def health_rows(views, everything: bool = False) -> list[dict[str, str]]:
@@ -45,3 +58,19 @@ def health_rows(views, everything: bool = False) -> list[dict[str, str]]:
             }
         )
     return rows
+
+
+def health_markdown(report) -> str:
+    """A run's training health and attribution for its Prefect artifact
+    (:class:`mimicry.ranking.training.TrainingReport`)."""
+    fits = [fit.model_dump(mode="json") for fit in report.health]
+    lines = finding_lines(fits)
+    parts = [f"**Training health: {report.health_severity.value}**", ""]
+    parts += [f"- {plain_markdown(line)}" for line in lines] or ["- every check ok"]
+    if report.attribution:
+        parts += ["", "**Why the first hypotheses rank first**", ""]
+        parts += [
+            f"- {plain_markdown(why_line(why.model_dump(mode='json')))}"
+            for why in report.attribution
+        ]
+    return "\n".join(parts)

@@ -109,6 +109,7 @@ def store_model_and_prediction(run_id: str, stream: str, report, artifact: bytes
                 "null": report.null.model_dump() | {"p_value": report.null.p_value},
                 "test": report.test.model_dump() | {"p_value": report.test.p_value},
                 "importance": report.importance,
+                "attribution": [why.model_dump(mode="json") for why in report.attribution],
                 "diagnostics": report.diagnostics,
                 "calibration": {
                     "signal": report.signal,

@@ -80,6 +80,8 @@ class ModelHealthView(BaseModel):
     health: str | None
     #: Each fit's findings (mimicry.ranking.health.FitHealth as JSON); empty before the checks.
     fits: list[dict]
+    #: Why the first hypotheses rank where they do (mimicry.ranking.attribution.HypothesisWhy).
+    attribution: list[dict] = []
 
 
 def model_health(run_id: str | None = None, stream: str | None = None) -> list[ModelHealthView]:
@@ -110,6 +112,7 @@ def model_health(run_id: str | None = None, stream: str | None = None) -> list[M
                     created_at=as_utc(record.created_at),
                     health=record.health,
                     fits=list(record.health_findings or []),
+                    attribution=list((record.metrics or {}).get("attribution", [])),
                 )
             )
         return views

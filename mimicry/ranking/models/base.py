@@ -10,12 +10,26 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Self
 
 import numpy as np
 
 if TYPE_CHECKING:  # Optuna costs 0.1 s to import; runs that do not rank never need it
     import optuna
+
+
+class Contributions(NamedTuple):
+    """Why a model scores each row what it does: every feature's additive share of its output
+    (TreeSHAP for the boosted trees, integrated gradients for the MLP), in the space the model
+    adds in (``log-odds`` before the sigmoid, or the ``value`` itself)."""
+
+    #: (rows, features): each feature column's contribution.
+    values: np.ndarray
+    #: (rows,): the output with no feature contributing (the expected value, or the baseline's).
+    base: np.ndarray
+    #: (rows,): the model's output in that space, which ``base + values.sum(axis=1)`` explains.
+    output: np.ndarray
+    scale: str
 
 
 class RankingModel(ABC):
@@ -56,6 +70,10 @@ class RankingModel(ABC):
     @abstractmethod
     def feature_importance(self, names: Sequence[str]) -> dict[str, float]:
         """Non-negative importance per feature name, summing to 1."""
+
+    @abstractmethod
+    def contributions(self, X: np.ndarray) -> Contributions:
+        """Each feature column's share of the output for each row of ``X``."""
 
     @abstractmethod
     def to_bytes(self) -> bytes:

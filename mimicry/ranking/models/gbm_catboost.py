@@ -12,7 +12,12 @@ from typing import Any, Self
 import numpy as np
 import optuna
 
-from mimicry.ranking.models.base import RankingModel, normalised_importance, round_diagnostics
+from mimicry.ranking.models.base import (
+    Contributions,
+    RankingModel,
+    normalised_importance,
+    round_diagnostics,
+)
 
 
 class CatBoostModel(RankingModel):
@@ -88,6 +93,18 @@ class CatBoostModel(RankingModel):
         if self._model is None:
             return normalised_importance(names, [0.0] * len(names))
         return normalised_importance(names, self._model.get_feature_importance())
+
+    def contributions(self, X: np.ndarray) -> Contributions:
+        """TreeSHAP through CatBoost's own ``ShapValues``, in the predicted value (unclipped);
+        a constant fit's features contribute nothing."""
+        rows = len(X)
+        if self._model is None:
+            constant = np.full(rows, self._constant, dtype=np.float64)
+            return Contributions(np.zeros((rows, np.shape(X)[1])), constant, constant, "value")
+        pool = self._pool(X)
+        raw = np.asarray(self._model.get_feature_importance(pool, type="ShapValues"), np.float64)
+        output = np.asarray(self._model.predict(pool), dtype=np.float64)
+        return Contributions(raw[:, :-1], raw[:, -1], output, "value")
 
     def to_bytes(self) -> bytes:
         import pickle

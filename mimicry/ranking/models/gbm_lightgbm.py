@@ -13,7 +13,12 @@ from typing import Any, Self
 import numpy as np
 import optuna
 
-from mimicry.ranking.models.base import RankingModel, normalised_importance, round_diagnostics
+from mimicry.ranking.models.base import (
+    Contributions,
+    RankingModel,
+    normalised_importance,
+    round_diagnostics,
+)
 
 
 class LightGBMModel(RankingModel):
@@ -88,6 +93,13 @@ class LightGBMModel(RankingModel):
 
     def feature_importance(self, names: Sequence[str]) -> dict[str, float]:
         return normalised_importance(names, self._booster.feature_importance("gain"))
+
+    def contributions(self, X: np.ndarray) -> Contributions:
+        """TreeSHAP through LightGBM's own ``pred_contrib``, in log-odds."""
+        rows = np.asarray(X, dtype=np.float64)
+        raw = np.asarray(self._booster.predict(rows, pred_contrib=True), dtype=np.float64)
+        output = np.asarray(self._booster.predict(rows, raw_score=True), dtype=np.float64)
+        return Contributions(raw[:, :-1], raw[:, -1], output, "log-odds")
 
     def to_bytes(self) -> bytes:
         return self._booster.model_to_string().encode()
