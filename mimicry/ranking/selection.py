@@ -100,11 +100,11 @@ def walk_forward_scores(
     pool_size: int,
     seed: int,
     labels: Sequence[np.ndarray] | None = None,
-    limits: HealthThresholds = DEFAULT_THRESHOLDS,
+    limits: HealthThresholds | None = None,
 ) -> list[FoldScore]:
     """Fit on each fold's earlier cuts, score its validation cut (``labels`` replaces the
-    tables' labels, e.g. shuffled for the permutation null) and check each fit's health
-    against ``limits``."""
+    tables' labels, e.g. shuffled for the permutation null) and, given ``limits``, check each
+    fit's health against them (the selection's trials do; the null's refits need not)."""
     by_cut = {t.cut.index: k for k, t in enumerate(tables)}
     y_all = list(labels) if labels is not None else [t.y for t in tables]
     categorical = categorical_columns(config.features)
@@ -128,9 +128,11 @@ def walk_forward_scores(
 
         valid_gain, hits, count = gain(tables[by_cut[fold.valid.index]])
         train_gain, _, _ = gain(tables[train[-1]])
-        health = FitHealth.of(
-            f"fold {fold.valid.index}", check_fit(fit_record(model, X, y), limits)
-        )
+        health = None
+        if limits is not None:
+            health = FitHealth.of(
+                f"fold {fold.valid.index}", check_fit(fit_record(model, X, y), limits)
+            )
         scores.append(
             FoldScore(
                 valid_cut=fold.valid.index,
