@@ -33,7 +33,12 @@ from mimicry.render import (
     survivor_rows,
 )
 from mimicry.render.health import health_markdown
-from mimicry.render.pictures import training_picture_path, training_png
+from mimicry.render.pictures import (
+    png_data_url,
+    save_png,
+    training_picture_path,
+    training_png,
+)
 from mimicry.search.results import SieveResult
 
 
@@ -112,16 +117,11 @@ def training_picture(report, stream: str, run_id: str, home: Path) -> Path:
     """The run's training picture (:func:`mimicry.render.pictures.training_png`), written under
     ``home`` (``MIMICRY_HOME``) and shown as an image artifact (a data URL: the UI shows it
     without reaching this machine's files); its path."""
-    import base64
-
     png = training_png(report, f"{plain_text(stream)}: run {run_id}")
     path = training_picture_path(home, stream, run_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".png.tmp")
-    temporary.write_bytes(png)
-    temporary.replace(path)
+    save_png(path, png)
     create_image_artifact(
-        image_url="data:image/png;base64," + base64.b64encode(png).decode(),
+        image_url=png_data_url(png),
         key="training-picture",
         description=(
             "Learning curves, feature importance and why the first hypothesis ranks first "

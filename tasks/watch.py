@@ -11,6 +11,7 @@ from prefect.cache_policies import NO_CACHE
 
 from mimicry.loop.evaluation import evaluate_stream
 from mimicry.render import plain_markdown
+from mimicry.render.pictures import png_data_url
 from watcher.lifecycle import claim, expire_approvals, finished, resolve_running, started
 from watcher.picture import write_health_picture
 from watcher.tick import record_halted, review_stream, stream_pool_size
@@ -26,7 +27,6 @@ def score_new_draws(stream: str, now: datetime) -> int:
 def health_picture(stream: str, window: int, change_point: int | None, home: Path) -> str:
     """The stream-health picture, written under MIMICRY_HOME and shown as an image artifact
     (a data URL: the UI shows it without reaching this machine's files); its path."""
-    import base64
     import hashlib
 
     from prefect.artifacts import create_image_artifact
@@ -34,7 +34,7 @@ def health_picture(stream: str, window: int, change_point: int | None, home: Pat
     path, png = write_health_picture(stream, window, change_point, home)
     digest = hashlib.sha256(stream.encode()).hexdigest()[:12]
     create_image_artifact(
-        image_url="data:image/png;base64," + base64.b64encode(png).decode(),
+        image_url=png_data_url(png),
         key=f"stream-health-{digest}",
         description=(
             f"Stream {plain_markdown(stream)}: rolling hit rate against chance and the promise"

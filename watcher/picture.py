@@ -11,6 +11,7 @@ from pathlib import Path
 from scipy.stats import binom
 
 from mimicry.names import stream_label
+from mimicry.render.pictures import save_png
 from mimicry.store.watch import HealthSeries, health_series
 
 
@@ -66,8 +67,5 @@ def write_health_picture(
     (``MIMICRY_HOME``); its path and PNG bytes."""
     png = health_png(health_series(stream), window, change_point)
     path = picture_path(home, stream)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".png.tmp")
-    temporary.write_bytes(png)
-    temporary.replace(path)
+    save_png(path, png)
     return str(path), png

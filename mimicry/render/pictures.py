@@ -68,3 +68,20 @@ def training_png(report, title: str) -> bytes:
 def training_picture_path(home: Path, stream: str, run_id: str) -> Path:
     """Where a run's training picture is written under ``MIMICRY_HOME``."""
     return home / "training" / stream_label(stream) / f"{run_id}.png"
+
+
+def save_png(path: Path, png: bytes) -> None:
+    """Write a picture atomically: a reader (a person's viewer, the next tick) never sees half a
+    file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".png.tmp")
+    temporary.write_bytes(png)
+    temporary.replace(path)
+
+
+def png_data_url(png: bytes) -> str:
+    """A picture as a data URL: a Prefect image artifact shows it without reaching the files of
+    the machine that drew it."""
+    import base64
+
+    return "data:image/png;base64," + base64.b64encode(png).decode()
