@@ -99,6 +99,7 @@ def pipeline(request: PipelineRequest):
                     first_position=request.segment_start,
                     limits=settings.health,
                     home=settings.home,
+                    tensorboard_dir=settings.tensorboard_dir,
                 )
                 answer = answer.model_copy(update=ranked)
             answer = answer.model_copy(update={"timings": timings})

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from prefect import get_run_logger
 
-from flows.report import ranking_answer, ranking_artifacts, training_picture
+from flows.report import ranking_answer, ranking_artifacts, training_events, training_picture
 from flows.steps import step
 from gpu_kernels.job import SieveJob
 from mimicry.ranking.health import DEFAULT_THRESHOLDS, HealthThresholds
@@ -23,10 +23,14 @@ from mimicry.requests import RankingSettings
 from mimicry.store.location import database_url
 from tasks.model_select import select_model_task
 from tasks.predict import predict_task
-from tasks.runs import store_model_and_prediction_task, store_ranking_task
+from tasks.runs import (
+    store_alternative_models_task,
+    store_model_and_prediction_task,
+    store_ranking_task,
+)
 from tasks.scorer_meta import optimize_scorer_task
 from tasks.scoring import build_population_task, score_population_task
-from tasks.train import train_task
+from tasks.train import train_alternatives_task, train_task
 
 
 def rank_and_predict(
@@ -41,9 +45,11 @@ def rank_and_predict(
     first_position: int = 0,
     limits: HealthThresholds = DEFAULT_THRESHOLDS,
     home: Path | None = None,
+    tensorboard_dir: Path | None = None,
 ) -> dict:
     """The ranking's part of the run's answer: signal, model, ranking, prediction. ``history``
-    is the searched segment, starting at the stream's draw ``first_position``."""
+    is the searched segment, starting at the stream's draw ``first_position``; the training's
+    event files go under ``tensorboard_dir`` (the request's folder wins)."""
     # Steps 2.5–4 on the training draws, 5 tests once on the held-out ones, 6 predicts.
     with step(timings, "2.5 scorer"):
         population = build_population_task(list(jobs), ranking.decoys)
@@ -111,11 +117,32 @@ def rank_and_predict(
             calibration,
             first_position=first_position,
         )
-        store_model_and_prediction_task(run_id, stream, report, artifact, prediction)
+        model_id = store_model_and_prediction_task(run_id, stream, report, artifact, prediction)
         ranking_artifacts(selection, report, prediction)
         if home is not None:
             training_picture(report, stream, run_id, home)
+        events = ranking.tensorboard_dir or tensorboard_dir
+        if events is not None:
+            training_events(report, stream, run_id, Path(events))
+    alternatives = []
+    if ranking.save_all_models:
+        with step(timings, "5 every model type"):
+            trained = train_alternatives_task(
+                scored.population,
+                selection,
+                scored.tables,
+                scorer.config,
+                history,
+                len(training),
+                modulus,
+                ranking.pool_size,
+                ranking.seed,
+                limits,
+            )
+            ids = store_alternative_models_task(run_id, trained)
+            reports = [alternative for alternative, _ in trained]
+            alternatives = list(zip(reports, ids, strict=True))
     logger = get_run_logger()
     logger.info(signal_line(report))
     logger.info(prediction_line(prediction))
-    return ranking_answer(selection, report, prediction, scored.population)
+    return ranking_answer(selection, report, prediction, scored.population, model_id, alternatives)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from prefect import get_run_logger
 from prefect.artifacts import (
     create_image_artifact,
     create_markdown_artifact,
@@ -39,6 +40,7 @@ from mimicry.render.pictures import (
     training_picture_path,
     training_png,
 )
+from mimicry.render.tensorboard import write_training_events
 from mimicry.search.results import SieveResult
 
 
@@ -131,23 +133,41 @@ def training_picture(report, stream: str, run_id: str, home: Path) -> Path:
     return path
 
 
-def ranking_answer(selection, report, prediction, population) -> dict:
-    """The ranking's part of the run's answer (fields of :class:`RunAnswer`)."""
+def training_events(report, stream: str, run_id: str, directory: Path) -> Path:
+    """TensorBoard event files of the run's training under ``directory``, for a person
+    (:func:`mimicry.render.tensorboard.write_training_events`); the run's log says where."""
+    path = write_training_events(report, directory, stream, run_id)
+    get_run_logger().info(plain_text(f"TensorBoard event files of the training: {path}"))
+    return path
+
+
+def ranking_answer(
+    selection, report, prediction, population, model_id=None, alternatives=()
+) -> dict:
+    """The ranking's part of the run's answer (fields of :class:`RunAnswer`); ``alternatives``:
+    the other types' registered models, (report, model id) each."""
+    registered = {report.model_type: (report, model_id)}
+    registered |= {alternative.model_type: (alternative, id_) for alternative, id_ in alternatives}
+
+    def summary(result) -> ModelTypeSummary:
+        fitted, id_ = registered.get(result.model_type, (None, None))
+        return ModelTypeSummary(
+            model_type=result.model_type,
+            validation_gain=result.valid_mean,
+            fold_spread=result.valid_spread,
+            gap=result.gap,
+            trials=result.trials,
+            model_id=id_,
+            health=fitted.health_severity.value if fitted is not None else None,
+            test=SpanSummary.of(fitted.test) if fitted is not None else None,
+        )
+
     return {
         "signal": prediction.signal,
         "model": ModelSummary(
             winner=selection.winner,
             params=selection.params,
-            types=[
-                ModelTypeSummary(
-                    model_type=r.model_type,
-                    validation_gain=r.valid_mean,
-                    fold_spread=r.valid_spread,
-                    gap=r.gap,
-                    trials=r.trials,
-                )
-                for r in selection.results
-            ],
+            types=[summary(result) for result in selection.results],
             signal_reason=report.signal_reason,
             null_p_value=report.null.p_value,
             validation=SpanSummary.of(report.validation),

@@ -58,6 +58,7 @@ def retrain(request: RetrainRequest) -> dict:
                 first_position=search.segment_start,
                 limits=settings.health,
                 home=settings.home,
+                tensorboard_dir=settings.tensorboard_dir,
             )
             summary = {"signal": ranked["signal"], "health": ranked["model"].health}
             close_run(run_id, RunState.COMPLETED, summary)

@@ -75,6 +75,11 @@ class ModelTypeSummary(BaseModel):
     fold_spread: float
     gap: float
     trials: int
+    #: Where the type's best model was registered (the winner always; the others with
+    #: ``save_all_models``), its worst health finding and its one look at the held-out draws.
+    model_id: int | None = None
+    health: str | None = None
+    test: SpanSummary | None = None
 
 
 class ModelSummary(BaseModel):

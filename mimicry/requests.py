@@ -6,6 +6,8 @@ bad ``--param`` fails before any work starts), and the CLI builds the same model
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from gpu_kernels.backends import BACKEND_NAMES
@@ -127,7 +129,25 @@ class RankingSettings(BaseModel):
     model_types: tuple[str, ...] = MODEL_NAMES
     #: Label shuffles of the permutation null (p-value resolution 1 / (permutations + 1)).
     permutations: int = Field(19, ge=1)
+    #: Register every model type's best, not only the winner's (docs/design.md §20): each
+    #: fitted on every training cut, checked and tested once, for comparison or roll-back.
+    save_all_models: bool = False
+    #: TensorBoard event files of the training under this folder, on the machine that runs the
+    #: flow (the ``tensorboard`` extra); unset: the ``MIMICRY_TENSORBOARD_DIR`` setting's.
+    tensorboard_dir: str | None = None
     seed: int = 0
+
+    @field_validator("tensorboard_dir")
+    @classmethod
+    def _tensorboard_dir(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        from mimicry.render.tensorboard import require_tensorboard
+
+        require_tensorboard()
+        if not value.strip() or Path(value).is_file():
+            raise ValueError(f"expected a folder for the event files, got {value!r}")
+        return value
 
     @field_validator("model_types")
     @classmethod

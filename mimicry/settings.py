@@ -74,12 +74,27 @@ class Settings(BaseSettings):
     #: Where the training-health checks draw their lines (docs/design.md §20), one variable per
     #: field: ``MIMICRY_HEALTH__LEARN_MARGIN=0.02``.
     health: HealthThresholds = HealthThresholds()
+    #: Where every ranked run writes TensorBoard event files of its training (for a person; the
+    #: ``tensorboard`` extra); unset: none. A run's ``--tensorboard`` names its own.
+    tensorboard_dir: Path | None = None
 
     @field_validator("home")
     @classmethod
     def _home_is_a_folder(cls, value: Path) -> Path:
         if value.exists() and not value.is_dir():
             raise ValueError(f"{value} is a file; expected a folder for the store")
+        return value
+
+    @field_validator("tensorboard_dir")
+    @classmethod
+    def _tensorboard_dir(cls, value: Path | None) -> Path | None:
+        if value is None:
+            return value
+        from mimicry.render.tensorboard import require_tensorboard
+
+        require_tensorboard()
+        if value.exists() and not value.is_dir():
+            raise ValueError(f"{value} is a file; expected a folder for the event files")
         return value
 
     @field_validator("backend")

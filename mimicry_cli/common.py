@@ -80,6 +80,7 @@ FIELD_FLAGS = {
     "skips": "--skip",
     "model_types": "--model-type",
     "holdout_fraction": "--holdout",
+    "tensorboard_dir": "--tensorboard",
 }
 
 

@@ -36,8 +36,10 @@ def health(
 ) -> None:
     """Training health of registered models: each fit (walk-forward folds, the monitored fit,
     the final one) checked for divergence, not learning, overfitting, exploding or vanishing
-    gradients, stopping at once, constant predictions and importance collapse. Without
-    --run or --stream: every stream's newest model."""
+    gradients, stopping at once, constant predictions and importance collapse. --run: every
+    model the run registered, its winner first (the other types' best too when it ran with
+    --save-all-models, marked "kept"). Without --run or --stream: every stream's newest
+    model."""
     from mimicry.store.registry import model_health
 
     if run is not None and stream is not None:

@@ -127,6 +127,23 @@ def run(
     permutations: Annotated[
         int, typer.Option(help="Step 5: label shuffles of the null.", metavar="N")
     ] = RANKING_DEFAULTS.permutations,
+    save_all_models: Annotated[
+        bool,
+        typer.Option(
+            "--save-all-models",
+            help="Register the best model of every type, not only the winner (mimicry health "
+            "--run shows them).",
+        ),
+    ] = RANKING_DEFAULTS.save_all_models,
+    tensorboard: Annotated[
+        Path | None,
+        typer.Option(
+            "--tensorboard",
+            help="Write TensorBoard event files of the training under DIR (the tensorboard "
+            "extra; default: MIMICRY_TENSORBOARD_DIR).",
+            metavar="DIR",
+        ),
+    ] = None,
     trial_budget: Annotated[
         int, typer.Option(help="Step 1: seeds (or states) each trial sieves.", metavar="N")
     ] = REQUEST_DEFAULTS["trial_budget"],
@@ -182,6 +199,8 @@ def run(
                     model_types=(tuple(model_type) if model_type else RANKING_DEFAULTS.model_types),
                     model_trials=model_trials,
                     permutations=permutations,
+                    save_all_models=save_all_models,
+                    tensorboard_dir=str(tensorboard.resolve()) if tensorboard else None,
                 ),
             )
         except ValidationError as error:

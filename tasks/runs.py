@@ -10,6 +10,7 @@ from mimicry.store.records import (
     load_history,
     load_search,
     start_run,
+    store_alternative_models,
     store_job_result,
     store_model_and_prediction,
     store_ranking,
@@ -34,6 +35,13 @@ store_job_result_task = task(
 store_ranking_task = task(
     store_ranking,
     name="store-ranking",
+    retries=2,
+    retry_condition_fn=transient,
+    cache_policy=NO_CACHE,
+)
+store_alternative_models_task = task(
+    store_alternative_models,
+    name="store-every-model-type",
     retries=2,
     retry_condition_fn=transient,
     cache_policy=NO_CACHE,

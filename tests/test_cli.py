@@ -589,6 +589,10 @@ RUN_BAD_INPUT = {
         ["--model-type", "forest"],
         "--model-type: unknown model types ['forest']; known: mlp, xgboost, lightgbm, catboost",
     ),
+    "tensorboard-folder-is-a-file": (
+        ["--tensorboard", "/etc/hostname"],
+        "--tensorboard: expected a folder for the event files, got '/etc/hostname'",
+    ),
 }
 
 
@@ -691,6 +695,11 @@ def test_a_store_url_without_its_driver_or_a_home_that_is_a_file(tmp_path):
             str(tmp_path / "file"),
             f"MIMICRY_HOME: {tmp_path / 'file'} is a file; expected a folder for the store "
             f"(got '{tmp_path / 'file'}')",
+        ),
+        "MIMICRY_TENSORBOARD_DIR": (
+            str(tmp_path / "file"),
+            f"MIMICRY_TENSORBOARD_DIR: {tmp_path / 'file'} is a file; expected a folder for "
+            f"the event files (got '{tmp_path / 'file'}')",
         ),
     }
     for variable, (value, message) in cases.items():

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import secrets
 import subprocess
@@ -270,9 +271,12 @@ def test_run_command_json_is_one_object_of_the_sieve_shape(home):
         assert record.chunk_size == default_chunk_size(job, CpuBackend) >= 1 << 24
 
     # The same stream, 40 draws later: now the run ranks, tests and predicts (readable output;
-    # one Optuna trial per model type: what the selection does is tested in test_studies.py).
+    # one Optuna trial per model type: what the selection does is tested in test_studies.py),
+    # keeping every type's best model.
     write_draws(home / "pick.txt", draws)
-    ranked = mimicry(*command, "--model-trials", "1")
+    ranked = mimicry(
+        *command, "--model-trials", "1", "--save-all-models", "--tensorboard", home / "tb"
+    )
     assert ranked.returncode == 0, ranked.stderr[-3000:]
     assert "Test split: held-out pools hit 20/20" in ranked.stdout
     truth = make_history("glibc_rand", "mod", 1000, seed, [80])[0]
@@ -286,7 +290,19 @@ def test_run_command_json_is_one_object_of_the_sieve_shape(home):
     # Its model's training health: every fit checked, the worst severity on the run too.
     ranked_run = runs[0]["run_id"]
     checked = json.loads(mimicry(*MIMICRY, "health", "--run", ranked_run, "--json").stdout)
-    (model,) = checked["models"]
+    model, *kept = checked["models"]  # the winner first, then the other types' best
+    assert model["chosen"] and not any(other["chosen"] for other in kept)
+    types = [model["model_type"], *(other["model_type"] for other in kept)]
+    assert sorted(types) == ["catboost", "lightgbm", "mlp", "xgboost"]
+    for other in kept:
+        assert other["health"] in {"ok", "warning", "critical"} and other["attribution"] == []
+        assert [fit["fit"] for fit in other["fits"]][-1] == "final"
+    (newest,) = json.loads(mimicry(*MIMICRY, "health", "--stream", "pick", "--json").stdout)[
+        "models"
+    ]
+    assert newest["model_id"] == model["model_id"]  # a stream's model is the one that predicts
+    kept_table = mimicry(*MIMICRY, "health", "--run", ranked_run).stdout
+    assert kept_table.count("(kept)") == 3, kept_table
     assert model["run_id"] == ranked_run and model["stream"] == "pick"
     assert model["health"] in {"ok", "warning", "critical"} and runs[0]["health"] == model["health"]
     fits = [fit["fit"] for fit in model["fits"]]
@@ -300,6 +316,18 @@ def test_run_command_json_is_one_object_of_the_sieve_shape(home):
     assert first["shares"] and {s["feature"] for s in first["shares"]} <= set(FEATURE_NAMES)
     (picture,) = (home / "home" / "training").rglob(f"{ranked_run}.png")
     assert picture.read_bytes().startswith(b"\x89PNG") and picture.stat().st_size > 10_000
+    # TensorBoard's own reader finds the learning curves and the findings (for people only:
+    # nothing in mimicry reads them back).
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    (events,) = (home / "tb").glob(f"pick-*/{ranked_run}")
+    board = EventAccumulator(str(events), size_guidance={"scalars": 0, "tensors": 0})
+    board.Reload()
+    curve = board.Scalars("loss/train")
+    assert len(curve) > 1 and all(math.isfinite(point.value) for point in curve)
+    assert {"health/text_summary", "why/text_summary"} <= set(board.Tags()["tensors"])
+    (health_text,) = board.Tensors("health/text_summary")
+    assert health_text.tensor_proto.string_val[0].decode().startswith(f"`{model['model_type']}: ")
     why = mimicry(*MIMICRY, "health", "--run", ranked_run, "--why")
     assert why.returncode == 0 and "#1 " in why.stdout and " because " in why.stdout, why
     table = mimicry(*MIMICRY, "health", "--all")

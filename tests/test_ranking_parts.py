@@ -241,3 +241,21 @@ def test_decoys_come_from_a_relaxed_sieve_of_the_same_window():
         source=Source.DECOY,
     )
     assert merge([truth], [twin]) == [truth]
+
+
+def test_the_sequential_null_stops_once_the_gate_cannot_pass_and_its_p_value_stays_valid():
+    # 19 planned: the p-value can reach 0.05 only if no null does as well as the model.
+    null = NullComparison(real_gain=1.0, null_gains=[0.0] * 7, permutations=19)
+    assert not null.decided(0.05) and null.stopped_early
+    null.null_gains.append(1.0)  # a tie counts against the model
+    assert null.decided(0.05)
+    # Over the 8 shuffles done: (1 + 1) / (1 + 8), never below Besag and Clifford's 1 / 8.
+    assert null.p_value == pytest.approx(2 / 9) and null.p_value >= 1 / 8
+    # A null run to the end is the ordinary permutation test.
+    done = NullComparison(real_gain=1.0, null_gains=[0.0] * 18 + [2.0], permutations=19)
+    assert not done.stopped_early and done.p_value == pytest.approx(2 / 20)
+    # With 99 planned one null as good leaves the gate open (2 / 100 <= 0.05); six close it.
+    wide = NullComparison(real_gain=1.0, null_gains=[1.0] * 4, permutations=99)
+    assert not wide.decided(0.05)
+    wide.null_gains.append(1.0)
+    assert wide.decided(0.05)

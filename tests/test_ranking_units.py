@@ -43,6 +43,7 @@ from mimicry.ranking.training import (
     signal_gate,
     train_and_test,
 )
+from mimicry.render.ranking import signal_gate_markdown
 from mimicry.store.models import Evaluation, Prediction
 from tests.history import make_history, truth_and_decoys
 
@@ -312,6 +313,46 @@ def test_training_finds_signal_beyond_the_null_and_hits_every_held_out_draw(stre
     assert report.ranking[0][0] == 0  # the truth, index 0, ranks first on the test cut
     assert sorted(h for h, _ in report.ranking) == list(range(len(scored.population)))
     assert artifact
+
+
+def test_a_model_no_better_than_its_first_shuffle_stops_the_null_there(stream, scored):
+    """The gate is decided by the first null as good as the model: one refit, not 19."""
+    draws = stream[:TOTAL]
+    book = TrackBook(scored.population, draws[:TRAINING], scored.tables[-1].cut.stop)
+    folds = walk_forward_scores(
+        "lightgbm",
+        LIGHTGBM,
+        scored.tables,
+        book,
+        draws[:TRAINING],
+        ScorerConfig(),
+        MODULUS,
+        POOL,
+        0,
+    )
+    # The same folds, claimed far worse than uniform: any shuffle does at least as well.
+    worse = [fold.model_copy(update={"valid_gain": -1e6}) for fold in folds]
+    selection = Selection(
+        winner="lightgbm",
+        params=LIGHTGBM,
+        results=[TypeResult(model_type="lightgbm", params=LIGHTGBM, folds=worse, trials=1)],
+    )
+    report, _ = train_and_test(
+        scored.population,
+        selection,
+        scored.tables,
+        ScorerConfig(),
+        draws,
+        TRAINING,
+        MODULUS,
+        POOL,
+        permutations=19,
+        seed=0,
+    )
+    assert len(report.null.null_gains) == 1 and report.null.stopped_early
+    assert report.null.p_value == 1.0 and report.signal is False
+    assert "p = 1 (needs <= 0.05)" in report.signal_reason
+    assert "1 of 19 label shuffles (stopped: 1 did as well" in signal_gate_markdown(report)
 
 
 # -- the scorer meta-optimisation --------------------------------------------------------------

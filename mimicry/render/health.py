@@ -52,7 +52,8 @@ def health_rows(views, everything: bool = False) -> list[dict[str, str]]:
                 "stream": plain_text(view.stream),
                 "run": view.run_id,
                 "model": str(view.model_id),
-                "type": view.model_type,
+                # The run's winner predicts; another type's best is kept to compare.
+                "type": view.model_type if view.chosen else f"{view.model_type} (kept)",
                 "health": view.health or "unknown",
                 "findings": found,
             }

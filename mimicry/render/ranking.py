@@ -25,6 +25,16 @@ def signal_line(report) -> str:
     )
 
 
+def null_shuffles(null) -> str:
+    """How many label shuffles the permutation null took, and why it stopped if it did."""
+    if not null.stopped_early:
+        return f"{null.permutations} label shuffles"
+    return (
+        f"{len(null.null_gains)} of {null.permutations} label shuffles (stopped: "
+        f"{null.at_least_as_good} did as well as the model, so the gate could not pass)"
+    )
+
+
 def signal_gate_markdown(report) -> str:
     """Does the ranking beat chance and its permutation null? The Prefect artifact."""
     null, validation, test = report.null, report.validation, report.test
@@ -34,7 +44,7 @@ def signal_gate_markdown(report) -> str:
         f"(chance {validation.chance:.3g}, p {p_value_text(validation.p_value)}); "
         f"gain {validation.gain_per_draw:.4f} nats/draw, fold spread "
         f"{report.validation_spread:.4f}, train/validation gap {report.validation_gap:.4f}.\n"
-        f"* Permutation null: {null.permutations} label shuffles, gains from "
+        f"* Permutation null: {null_shuffles(null)}, gains from "
         f"{min(null.null_gains):.4f} to {max(null.null_gains):.4f}; "
         f"p {p_value_text(null.p_value)}.\n"
         f"* Test split (evaluated once): {held_out_test(test)}, gain "

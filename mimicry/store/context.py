@@ -60,7 +60,7 @@ def stream_context(stream: str, scores: int, sources: int) -> StreamContext:
         facts = None
         if run is not None:
             model = session.scalar(
-                select(TrainedModel).where(TrainedModel.run_id == run.id).order_by(TrainedModel.id)
+                select(TrainedModel).where(TrainedModel.run_id == run.id, TrainedModel.chosen)
             )
             facts = RunFacts(
                 run_id=run.id,

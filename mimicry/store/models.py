@@ -38,6 +38,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -278,6 +279,9 @@ class TrainedModel(Base):
     health: Mapped[str | None] = mapped_column(String(8), nullable=True)
     #: Each fit's findings (mimicry.ranking.health.FitHealth as JSON).
     health_findings: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
+    #: The run's winner, which predicts; False for another type's best, kept for comparison or
+    #: roll-back (``save_all_models``, docs/design.md §20).
+    chosen: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class Prediction(Base):

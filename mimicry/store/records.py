@@ -91,24 +91,54 @@ def store_ranking(run_id: str, population: list, choice, tables: list) -> None:
             )
 
 
+def _register_trained(
+    session,
+    run_id: str,
+    report,
+    artifact: bytes,
+    *,
+    signal: bool = False,
+    chosen: bool = True,
+    metrics: dict | None = None,
+):
+    """Register a fitted model (a TrainingReport, or an AlternativeReport not ``chosen``) with
+    the sidecar every model has; ``metrics``: the winner's own (null, attribution, curves)."""
+    metrics = {
+        "validation": report.validation.model_dump(),
+        "validation_gap": report.validation_gap,
+        "validation_spread": report.validation_spread,
+        "test": report.test.model_dump() | {"p_value": report.test.p_value},
+        "importance": report.importance,
+    } | (metrics or {})
+    return register_model(
+        session,
+        run_id,
+        model_type=report.model_type,
+        params=report.params,
+        seed=report.seed,
+        schema_hash=report.schema_hash,
+        data_fingerprint=report.data_fingerprint,
+        metrics=metrics,
+        library_versions=report.library_versions,
+        signal=signal,
+        artifact=artifact,
+        health=report.health_severity.value,
+        health_findings=[fit.model_dump(mode="json") for fit in report.health],
+        chosen=chosen,
+    )
+
+
 def store_model_and_prediction(run_id: str, stream: str, report, artifact: bytes, prediction):
     """Register the trained model with its sidecar and store the next-draw prediction."""
     with connect() as session:
-        record = register_model(
+        record = _register_trained(
             session,
             run_id,
-            model_type=report.model_type,
-            params=report.params,
-            seed=report.seed,
-            schema_hash=report.schema_hash,
-            data_fingerprint=report.data_fingerprint,
+            report,
+            artifact,
+            signal=report.signal,
             metrics={
-                "validation": report.validation.model_dump(),
-                "validation_gap": report.validation_gap,
-                "validation_spread": report.validation_spread,
                 "null": report.null.model_dump() | {"p_value": report.null.p_value},
-                "test": report.test.model_dump() | {"p_value": report.test.p_value},
-                "importance": report.importance,
                 "attribution": [why.model_dump(mode="json") for why in report.attribution],
                 "diagnostics": report.diagnostics,
                 "calibration": {
@@ -118,15 +148,20 @@ def store_model_and_prediction(run_id: str, stream: str, report, artifact: bytes
                     "reason": report.signal_reason,
                 },
             },
-            library_versions=report.library_versions,
-            signal=report.signal,
-            artifact=artifact,
-            health=report.health_severity.value,
-            health_findings=[fit.model_dump(mode="json") for fit in report.health],
         )
         stream_record = require_stream(session, stream)
         save_prediction(session, stream_record.id, prediction, model_id=record.id)
         return record.id
+
+
+def store_alternative_models(run_id: str, alternatives) -> list[int]:
+    """Register every other type's best model of the run (not chosen: it predicts nothing; no
+    signal gate was run on it), with its sidecar and health; their ids, in order."""
+    with connect() as session:
+        return [
+            _register_trained(session, run_id, report, artifact, chosen=False).id
+            for report, artifact in alternatives
+        ]
 
 
 class SearchBasis(BaseModel):

@@ -28,6 +28,7 @@ def register_model(
     artifact: bytes,
     health: str | None = None,
     health_findings: list | None = None,
+    chosen: bool = True,
 ) -> TrainedModel:
     record = TrainedModel(
         run_id=run_id,
@@ -42,6 +43,7 @@ def register_model(
         artifact=artifact,
         health=health,
         health_findings=health_findings,
+        chosen=chosen,
     )
     session.add(record)
     session.flush()
@@ -63,6 +65,7 @@ def sidecar(record: TrainedModel) -> dict:
         "signal": record.signal,
         "health": record.health,
         "health_findings": record.health_findings,
+        "chosen": record.chosen,
         "created_at": record.created_at.isoformat(),
     }
 
@@ -75,6 +78,8 @@ class ModelHealthView(BaseModel):
     run_id: str
     stream: str
     model_type: str
+    #: The run's winner (it predicts); False for another type's best (``save_all_models``).
+    chosen: bool
     created_at: datetime
     #: "ok", "warning" or "critical"; None for a model registered before the checks.
     health: str | None
@@ -85,19 +90,24 @@ class ModelHealthView(BaseModel):
 
 
 def model_health(run_id: str | None = None, stream: str | None = None) -> list[ModelHealthView]:
-    """The health of the models of run ``run_id``, or else the newest model of ``stream``, or
-    else the newest model of every stream (newest first)."""
+    """The health of the models of run ``run_id`` (its winner first), or else the newest chosen
+    model of ``stream``, or else the newest chosen model of every stream (newest first)."""
     with connect(read_only=True) as session:
         query = (
             select(TrainedModel, Stream.name)
             .join(Run, Run.id == TrainedModel.run_id)
             .join(Stream, Stream.id == Run.stream_id)
-            .order_by(TrainedModel.created_at.desc(), TrainedModel.id.desc())
         )
         if run_id is not None:
-            query = query.where(TrainedModel.run_id == run_id)
-        elif stream is not None:
-            query = query.where(Stream.name == stream)
+            query = query.where(TrainedModel.run_id == run_id).order_by(
+                TrainedModel.chosen.desc(), TrainedModel.id
+            )
+        else:
+            query = query.where(TrainedModel.chosen).order_by(
+                TrainedModel.created_at.desc(), TrainedModel.id.desc()
+            )
+            if stream is not None:
+                query = query.where(Stream.name == stream)
         views, seen = [], set()
         for record, name in session.execute(query):
             if run_id is None and name in seen:
@@ -109,6 +119,7 @@ def model_health(run_id: str | None = None, stream: str | None = None) -> list[M
                     run_id=record.run_id,
                     stream=name,
                     model_type=record.model_type,
+                    chosen=record.chosen,
                     created_at=as_utc(record.created_at),
                     health=record.health,
                     fits=list(record.health_findings or []),

@@ -78,7 +78,9 @@ def _predictor(session, run: Run | None) -> Predictor | None:
     if run is None:
         return None
     population = session.get(PopulationRecord, run.id)
-    model = session.scalar(select(TrainedModel).where(TrainedModel.run_id == run.id))
+    model = session.scalar(
+        select(TrainedModel).where(TrainedModel.run_id == run.id, TrainedModel.chosen)
+    )
     return Predictor(
         run_id=run.id,
         segment_start=int((run.parameters or {}).get("segment_start") or 0),
