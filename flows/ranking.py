@@ -14,7 +14,7 @@ from prefect import get_run_logger
 from flows.report import ranking_answer, ranking_artifacts, training_events, training_picture
 from flows.steps import step
 from gpu_kernels.job import SieveJob
-from mimicry.ranking.health import DEFAULT_THRESHOLDS, HealthThresholds
+from mimicry.ranking.health import DEFAULT_THRESHOLDS, HealthThresholds, promotion_refusal
 from mimicry.ranking.models import get_model_type
 from mimicry.ranking.next_draw import Calibration
 from mimicry.ranking.splits import walk_forward_cuts
@@ -82,6 +82,7 @@ def rank_and_predict(
             ranking.seed,
             ranking.model_types,
             limits,
+            ranking.model_params,
         )
     with step(timings, "5 training and test"):
         report, artifact = train_task(
@@ -117,7 +118,10 @@ def rank_and_predict(
             calibration,
             first_position=first_position,
         )
-        model_id = store_model_and_prediction_task(run_id, stream, report, artifact, prediction)
+        not_promoted = promotion_refusal(report.model_type, report.health)
+        model_id = store_model_and_prediction_task(
+            run_id, stream, report, artifact, prediction, not_promoted
+        )
         ranking_artifacts(selection, report, prediction)
         if home is not None:
             training_picture(report, stream, run_id, home)
@@ -145,4 +149,9 @@ def rank_and_predict(
     logger = get_run_logger()
     logger.info(signal_line(report))
     logger.info(prediction_line(prediction))
-    return ranking_answer(selection, report, prediction, scored.population, model_id, alternatives)
+    if not_promoted is not None:
+        logger.warning(not_promoted)
+    answer = ranking_answer(
+        selection, report, prediction, scored.population, model_id, alternatives
+    )
+    return answer | {"not_promoted": not_promoted}

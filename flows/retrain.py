@@ -62,4 +62,9 @@ def retrain(request: RetrainRequest) -> dict:
             )
             summary = {"signal": ranked["signal"], "health": ranked["model"].health}
             close_run(run_id, RunState.COMPLETED, summary)
-        return {"run_id": run_id, "signal": ranked["signal"], "timings": timings}
+        return {
+            "run_id": run_id,
+            "signal": ranked["signal"],
+            "not_promoted": ranked["not_promoted"],
+            "timings": timings,
+        }

@@ -139,6 +139,9 @@ class RunAnswer(BaseModel):
     ranking: list[RankedHypothesis] | None = None
     #: The next draw's pool (its full distribution is in the store, not the answer).
     prediction: NextDraw | None = None
+    #: Why the run's model does not predict for the stream (its training health is critical;
+    #: the stream keeps its earlier model and predictions); None: promoted (docs/design.md §20).
+    not_promoted: str | None = None
     #: Seconds per step.
     timings: dict[str, float] = Field(default_factory=dict)
 

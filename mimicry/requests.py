@@ -129,6 +129,10 @@ class RankingSettings(BaseModel):
     model_types: tuple[str, ...] = MODEL_NAMES
     #: Label shuffles of the permutation null (p-value resolution 1 / (permutations + 1)).
     permutations: int = Field(19, ge=1)
+    #: Hyperparameters pinned per model type (``{"mlp": {"learning_rate": 0.01}}``): every
+    #: Optuna trial of that type takes them and searches the rest. Out-of-range values are
+    #: allowed (the training-health checks are what judge the fit).
+    model_params: dict[str, dict[str, float | int | str]] = Field(default_factory=dict)
     #: Register every model type's best, not only the winner's (docs/design.md §20): each
     #: fitted on every training cut, checked and tested once, for comparison or roll-back.
     save_all_models: bool = False
@@ -136,6 +140,25 @@ class RankingSettings(BaseModel):
     #: flow (the ``tensorboard`` extra); unset: the ``MIMICRY_TENSORBOARD_DIR`` setting's.
     tensorboard_dir: str | None = None
     seed: int = 0
+
+    @field_validator("model_params")
+    @classmethod
+    def _model_params(cls, value: dict) -> dict:
+        from mimicry.ranking.models import parameter_names
+
+        for model_type, params in value.items():
+            if model_type not in MODEL_NAMES:
+                raise ValueError(
+                    f"unknown model type {model_type!r}; known: {', '.join(MODEL_NAMES)}"
+                )
+            known = parameter_names(model_type)
+            unknown = sorted(set(params) - set(known))
+            if unknown:
+                raise ValueError(
+                    f"{model_type} has no hyperparameter {', '.join(map(repr, unknown))}; it "
+                    f"searches {', '.join(known)}"
+                )
+        return value
 
     @field_validator("tensorboard_dir")
     @classmethod

@@ -79,6 +79,7 @@ FIELD_FLAGS = {
     "candidate_range": "--seeds",
     "skips": "--skip",
     "model_types": "--model-type",
+    "model_params": "--model-param",
     "holdout_fraction": "--holdout",
     "tensorboard_dir": "--tensorboard",
 }

@@ -127,6 +127,14 @@ def run(
     permutations: Annotated[
         int, typer.Option(help="Step 5: label shuffles of the null.", metavar="N")
     ] = RANKING_DEFAULTS.permutations,
+    model_param: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Step 4: pin a model type's hyperparameter, TYPE.NAME=VALUE (e.g. "
+            "mlp.learning_rate=0.01); every trial of that type takes it. Repeat.",
+            metavar="T.N=V",
+        ),
+    ] = None,
     save_all_models: Annotated[
         bool,
         typer.Option(
@@ -200,6 +208,7 @@ def run(
                     model_trials=model_trials,
                     permutations=permutations,
                     save_all_models=save_all_models,
+                    model_params=pinned_parameters(model_param or []),
                     tensorboard_dir=str(tensorboard.resolve()) if tensorboard else None,
                 ),
             )
@@ -246,6 +255,26 @@ def run(
         if state.is_failed():
             print(f"mimicry: error: {plain_text(str(state.message))}", file=sys.stderr)
             raise typer.Exit(EXIT_INCOMPLETE)
+
+
+def pinned_parameters(values: list[str]) -> dict[str, dict[str, float | int | str]]:
+    """``--model-param mlp.learning_rate=0.01`` as ``{"mlp": {"learning_rate": 0.01}}``."""
+    pinned: dict[str, dict[str, float | int | str]] = {}
+    for text in values:
+        name, equals, value = text.partition("=")
+        model_type, dot, parameter = name.partition(".")
+        if not (equals and dot and model_type and parameter and value):
+            fail(f"--model-param: expected TYPE.NAME=VALUE (mlp.learning_rate=0.01), got {text!r}")
+        number: float | int | str
+        try:
+            number = int(value)
+        except ValueError:
+            try:
+                number = float(value)
+            except ValueError:
+                number = value
+        pinned.setdefault(model_type, {})[parameter] = number
+    return pinned
 
 
 @contextmanager
@@ -310,6 +339,10 @@ def print_answer(answer: RunAnswer) -> None:
             )
         )
         console.print(f"Test split: {held_out_test(test)}.")
+        if answer.not_promoted:
+            console.print(
+                Text(plain_text(answer.not_promoted[:1].upper() + answer.not_promoted[1:] + "."))
+            )
         for entry in answer.ranking[:3]:
             console.print(
                 Text(plain_text(f"  {entry.score:.3f}  {entry.hypothesis} ({entry.source})"))

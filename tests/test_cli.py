@@ -589,6 +589,15 @@ RUN_BAD_INPUT = {
         ["--model-type", "forest"],
         "--model-type: unknown model types ['forest']; known: mlp, xgboost, lightgbm, catboost",
     ),
+    "model-param-without-its-type": (
+        ["--model-param", "learning_rate=1"],
+        "--model-param: expected TYPE.NAME=VALUE (mlp.learning_rate=0.01), got 'learning_rate=1'",
+    ),
+    "model-param-the-type-does-not-search": (
+        ["--model-param", "mlp.lr=1"],
+        "--model-param: mlp has no hyperparameter 'lr'; it searches hidden, layers, "
+        "learning_rate, weight_decay, epochs",
+    ),
     "tensorboard-folder-is-a-file": (
         ["--tensorboard", "/etc/hostname"],
         "--tensorboard: expected a folder for the event files, got '/etc/hostname'",

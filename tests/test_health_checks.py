@@ -10,6 +10,8 @@ import pytest
 from pydantic import ValidationError
 
 from mimicry.ranking.health import (
+    Finding,
+    FitHealth,
     FitRecord,
     HealthThresholds,
     Severity,
@@ -18,6 +20,7 @@ from mimicry.ranking.health import (
     check_fit,
     constant_loss,
     poisson_binomial_at_most,
+    promotion_refusal,
     worst,
 )
 
@@ -201,3 +204,20 @@ def test_calibration_is_a_test_not_a_threshold(hits, promise, expected):
 def test_calibration_needs_one_promise_per_draw():
     with pytest.raises(ValueError, match="one promise per scored draw"):
         calibration([0.5], [True, False])
+
+
+def test_a_model_with_a_critical_finding_on_any_fit_is_not_promoted():
+    ok = Finding(check="diverged", severity=Severity.OK, sentence="fine", numbers={})
+    warning = Finding(check="overfit", severity=Severity.WARNING, sentence="rises", numbers={})
+    critical = Finding(check="diverged", severity=Severity.CRITICAL, sentence="NaN", numbers={})
+    assert promotion_refusal("mlp", [FitHealth.of("final", [ok, warning])]) is None
+    assert promotion_refusal("mlp", []) is None
+    # A fold's critical finding judges the selection's evidence, not the model that predicts.
+    assert promotion_refusal("mlp", [FitHealth.of("fold 3", [critical])]) is None
+    refusal = promotion_refusal(
+        "mlp", [FitHealth.of("fold 3", [ok]), FitHealth.of("final", [warning, critical])]
+    )
+    assert refusal == (
+        "not promoted: the mlp model's training health is critical (final fit: diverged); the "
+        "stream keeps its earlier model and predictions"
+    )

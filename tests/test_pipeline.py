@@ -40,12 +40,13 @@ from gpu_kernels.backends.gpu import GpuBackend
 from gpu_kernels.job import SieveJob
 from mimicry.draws.ingest import ingest_file
 from mimicry.ranking.features import FEATURE_NAMES
-from mimicry.requests import PipelineRequest, SieveSettings
+from mimicry.requests import PipelineRequest, RankingSettings, SieveSettings
 from mimicry.search.sieve import default_chunk_size
 from mimicry.settings import get_settings
 from mimicry.store.database import connect
-from mimicry.store.models import Run
+from mimicry.store.models import Prediction, Run
 from mimicry.store.runs import ledger_chunks
+from mimicry.store.scoring import scoring_snapshot
 from tests.history import make_history, write_draws
 from tests.test_cli import MIMICRY, STATS_KEYS, SURVIVOR_KEYS
 
@@ -166,6 +167,47 @@ def test_pipeline_finds_a_seed_behind_an_unknown_offset(prefect_api, home):
     (summary,) = [a for a in artifacts("sieve-summary") if answer["run_id"] in a.data]
     assert "**Significant**" in summary.data
     assert any(str(seed) in json.dumps(a.data) for a in artifacts("top-survivors"))
+
+
+def test_a_model_whose_training_went_wrong_does_not_predict_for_its_stream(prefect_api, home):
+    """A run whose winner is critical (an MLP at a learning rate of 1,000, pinned through the
+    request) completes, but its model is not promoted: the stream keeps the earlier run's model
+    and prediction, and the answer, the run and the store say why."""
+    draws = write_draws(home / "draws.txt", make_history("glibc_rand", "mod", 1000, 777, range(80)))
+    search = dict(
+        stream="sabotaged",
+        draws_file=draws,
+        families=("glibc_rand",),
+        sieve=SieveSettings(seeds=(0, 2047)),
+        window_trials=0,
+    )
+    first = pipeline(
+        PipelineRequest(**search, ranking=RankingSettings(model_types=("xgboost",), model_trials=1))
+    )
+    assert first["not_promoted"] is None and first["prediction"]["position"] == 80
+    broken = pipeline(
+        PipelineRequest(
+            **search,
+            ranking=RankingSettings(
+                model_types=("mlp",),
+                model_trials=1,
+                model_params={"mlp": {"learning_rate": 1000.0}},
+            ),
+        )
+    )
+    assert broken["model"]["health"] == "critical"
+    assert broken["not_promoted"].startswith(
+        "not promoted: the mlp model's training health is critical ("
+    )
+    assert "diverged" in broken["not_promoted"]
+    with connect() as session:
+        assert session.get(Run, broken["run_id"]).not_promoted == broken["not_promoted"]
+        assert session.get(Run, broken["run_id"]).state == "completed"
+        (prediction,) = session.scalars(select(Prediction).where(Prediction.position == 80))
+        assert prediction.run_id == first["run_id"]  # the earlier model's, kept
+    # What predicts and scores the stream's next draws is the earlier run.
+    snapshot = scoring_snapshot("sabotaged")
+    assert snapshot.latest_ranked.run_id == first["run_id"] == snapshot.newest.run_id
 
 
 def test_draws_from_os_entropy_are_nothing_significant(prefect_api, home):

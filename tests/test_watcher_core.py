@@ -346,3 +346,15 @@ def test_an_unranked_search_is_ranked_once_its_segment_can_hold_draws_out():
     # An unranked search without an overwhelming survivor has nothing to rank.
     chance = decision(health([], signal=False, ranked=False, rankable=True))
     assert chance.action == Action.WAIT
+
+
+def test_a_decision_whose_run_was_not_promoted_is_done_and_says_why():
+    from mimicry.store.statuses import DecisionStatus, RunState
+    from watcher.lifecycle import run_move
+
+    reason = "not promoted: the mlp model's training health is critical (final fit: diverged)"
+    move = run_move("r1", RunState.COMPLETED, None, reason)
+    assert move.to == DecisionStatus.DONE and move.outcome == f"run r1 completed; {reason}"
+    assert run_move("r1", RunState.COMPLETED, None).outcome == "run r1 completed"
+    failed = run_move("r1", RunState.FAILED, "boom", None)
+    assert failed.to == DecisionStatus.FAILED and failed.outcome == "run r1 failed: boom"

@@ -114,10 +114,15 @@ RUN_ENDINGS = {
 }
 
 
-def run_move(run_id: str, run_state: RunState, run_error: str | None) -> Move:
-    """The end of a decision whose run ended: done, cancelled or failed, naming the run."""
+def run_move(
+    run_id: str, run_state: RunState, run_error: str | None, not_promoted: str | None = None
+) -> Move:
+    """The end of a decision whose run ended: done, cancelled or failed, naming the run; a
+    completed run whose model was not promoted says why (the stream kept its earlier model)."""
     status = RUN_ENDINGS.get(run_state, DecisionStatus.FAILED)
     why = f": {run_error}" if run_error and status != DecisionStatus.DONE else ""
+    if status == DecisionStatus.DONE and not_promoted:
+        why = f"; {not_promoted}"
     return Move(to=status, outcome=f"run {run_id} {run_state}{why}", run_id=run_id)
 
 
@@ -130,7 +135,7 @@ def resolution(
     view = state.view
     run_ended = state.run_state is not None and not state.run_state.in_progress
     if run_ended and view.run_id is not None:
-        return run_move(view.run_id, state.run_state, state.run_error)
+        return run_move(view.run_id, state.run_state, state.run_error, state.run_not_promoted)
     if view.flow_run_id is not None:
         if ending is None:
             return None

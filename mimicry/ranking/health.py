@@ -424,3 +424,25 @@ def worst(findings: Sequence[Finding]) -> Severity:
 
 def by_check(findings: Sequence[Finding]) -> Mapping[str, Finding]:
     return {finding.check: finding for finding in findings}
+
+
+def promotion_refusal(model_type: str, fits: Sequence[FitHealth]) -> str | None:
+    """Why a run's new model must not predict for its stream (docs/design.md §20): a critical
+    finding on its final fit, the model that would predict. None: it may be promoted. The stream
+    then keeps its earlier model and predictions (fail closed: a model whose training went
+    wrong predicts nothing). A walk-forward fold's critical finding is evidence about the
+    selection, not about this model: an early fold trains on the fewest draws, and a model that
+    could not learn from a handful of rows may still fit all of them well."""
+    critical = [
+        finding.check
+        for fit in fits
+        if fit.fit == "final"
+        for finding in fit.findings
+        if finding.severity == Severity.CRITICAL
+    ]
+    if not critical:
+        return None
+    return (
+        f"not promoted: the {model_type} model's training health is critical "
+        f"(final fit: {', '.join(critical)}); the stream keeps its earlier model and predictions"
+    )

@@ -13,7 +13,8 @@ from __future__ import annotations
 import hashlib
 import json
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import optuna
@@ -159,12 +160,15 @@ def select_model(
     seed: int = 0,
     model_types: Sequence[str] = MODEL_NAMES,
     limits: HealthThresholds = DEFAULT_THRESHOLDS,
+    pinned: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Selection:
     """Optuna per model type on the walk-forward mean; the best validated type wins.
+    ``pinned``: hyperparameters per type that every trial takes (Optuna searches the rest).
 
     The studies live in the store's database, named after their inputs unless
     ``study_prefix`` names them, so an interrupted selection resumes.
     """
+    pinned = {name: dict(values) for name, values in (pinned or {}).items()}
     if len(folds_of(tables)) < 1:
         raise ValueError("model selection needs at least three walk-forward cuts")
     if study_prefix is None:
@@ -175,6 +179,7 @@ def select_model(
                 modulus,
                 pool_size,
                 seed,
+                *([pinned] if pinned else []),  # unpinned: the names of studies before it
             ],
             separators=(",", ":"),
         )
@@ -186,7 +191,7 @@ def select_model(
         study = resumable_study(f"{study_prefix}-{model_type}", storage_url, seed)
 
         def objective(trial: optuna.Trial, cls=cls, model_type=model_type) -> float:
-            params = cls.suggest(trial)
+            params = cls.suggest(trial) | pinned.get(model_type, {})
             folds = walk_forward_scores(
                 model_type,
                 params,

@@ -67,6 +67,8 @@ class DecisionState(BaseModel):
     heartbeat_at: datetime | None
     run_state: RunState | None
     run_error: str | None
+    #: Why the run's model was not promoted (docs/design.md §20); None: it was, or no model.
+    run_not_promoted: str | None = None
 
 
 class AppliedChange(BaseModel):
@@ -234,6 +236,7 @@ def _state(session: Session, record: DecisionRecord) -> DecisionState:
         heartbeat_at=as_utc(record.heartbeat_at or record.created_at),
         run_state=RunState(run.state) if run is not None else None,
         run_error=run.error if run is not None else None,
+        run_not_promoted=run.not_promoted if run is not None else None,
     )
 
 

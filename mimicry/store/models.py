@@ -146,6 +146,9 @@ class Run(Base):
     draws_used: Mapped[int] = mapped_column(Integer)
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
+    #: Why a completed run's model does not predict for its stream (its training health was
+    #: critical: docs/design.md §20); NULL: promoted, or no model.
+    not_promoted: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

@@ -146,12 +146,17 @@ def run_scores(session: Session, run_id: str) -> list[tuple[int, bool]]:
 
 
 def latest_ranked_run(session: Session, stream_id: int) -> Run | None:
-    """The newest completed run of the stream that ranked hypotheses. A run still "running"
-    (or killed while it was) never feeds a prediction: its model may be missing or half-made."""
+    """The newest completed run of the stream that ranked hypotheses and whose model was
+    promoted. A run still "running" (or killed while it was) never feeds a prediction: its
+    model may be missing or half-made; nor does one whose model's training went wrong."""
     return session.scalar(
         select(Run)
         .join(PopulationRecord, PopulationRecord.run_id == Run.id)
-        .where(Run.stream_id == stream_id, Run.state == RunState.COMPLETED)
+        .where(
+            Run.stream_id == stream_id,
+            Run.state == RunState.COMPLETED,
+            Run.not_promoted.is_(None),
+        )
         .order_by(Run.created_at.desc())
         .limit(1)
     )

@@ -128,8 +128,17 @@ def _register_trained(
     )
 
 
-def store_model_and_prediction(run_id: str, stream: str, report, artifact: bytes, prediction):
-    """Register the trained model with its sidecar and store the next-draw prediction."""
+def store_model_and_prediction(
+    run_id: str,
+    stream: str,
+    report,
+    artifact: bytes,
+    prediction,
+    not_promoted: str | None = None,
+):
+    """Register the trained model with its sidecar and store the next-draw prediction; a model
+    ``not_promoted`` (why, in words) is registered, its prediction is not stored, and the run
+    says why (docs/design.md §20)."""
     with connect() as session:
         record = _register_trained(
             session,
@@ -149,6 +158,9 @@ def store_model_and_prediction(run_id: str, stream: str, report, artifact: bytes
                 },
             },
         )
+        if not_promoted is not None:
+            session.get(Run, run_id).not_promoted = not_promoted
+            return record.id
         stream_record = require_stream(session, stream)
         save_prediction(session, stream_record.id, prediction, model_id=record.id)
         return record.id

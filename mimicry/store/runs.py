@@ -286,11 +286,13 @@ def jobs_best(session: Session, run_id: str) -> list[JobBest]:
     return bests
 
 
-def run_ending(run_id: str) -> tuple[RunState, str | None] | None:
-    """A run's state and error (None: no such run)."""
+def run_ending(run_id: str) -> tuple[RunState, str | None, str | None] | None:
+    """A run's state, error and why its model was not promoted (None: no such run)."""
     with connect(read_only=True) as session:
         run = session.get(Run, run_id)
-        return (RunState(run.state), run.error) if run is not None else None
+        if run is None:
+            return None
+        return RunState(run.state), run.error, run.not_promoted
 
 
 def mark_crashed_runs(heartbeat_seconds: float) -> list[str]:

@@ -108,7 +108,11 @@ def scoring_snapshot(stream: str) -> ScoringSnapshot:
         record = require_stream(session, stream)
         newest = session.scalar(
             select(Run)
-            .where(Run.stream_id == record.id, Run.state == RunState.COMPLETED)
+            .where(
+                Run.stream_id == record.id,
+                Run.state == RunState.COMPLETED,
+                Run.not_promoted.is_(None),
+            )
             .order_by(Run.created_at.desc())
             .limit(1)
         )

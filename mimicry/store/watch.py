@@ -39,6 +39,8 @@ class RunFacts(BaseModel):
     ranked: bool
     #: Its jobs with their best survivors (read for the stream's current run only).
     jobs_best: list[JobBest] = []
+    #: Why its model does not predict (critical training health); None: promoted or no model.
+    not_promoted: str | None = None
 
     @property
     def is_search(self) -> bool:
@@ -102,6 +104,7 @@ def stream_snapshot(stream: str, now: datetime) -> StreamSnapshot:
                 draws_used=run.draws_used,
                 ranked=session.get(PopulationRecord, run.id) is not None,
                 jobs_best=jobs_best(session, run.id) if index == 0 else [],
+                not_promoted=run.not_promoted,
             )
             for index, run in enumerate(runs)
         ]

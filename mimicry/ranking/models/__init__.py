@@ -32,6 +32,30 @@ def get_model_type(name: str) -> type[RankingModel]:
     raise KeyError(f"unknown model type {name!r}; known: {', '.join(MODEL_NAMES)}")
 
 
+class _ParameterNames:
+    """Stands in for an Optuna trial to read the names a type's ``suggest`` asks for."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def suggest_int(self, name: str, low, high, **_options):
+        self.names.append(name)
+        return low
+
+    suggest_float = suggest_int
+
+    def suggest_categorical(self, name: str, choices):
+        self.names.append(name)
+        return choices[0]
+
+
+def parameter_names(name: str) -> list[str]:
+    """The hyperparameters model type ``name`` searches (what ``model_params`` may pin)."""
+    reader = _ParameterNames()
+    get_model_type(name).suggest(reader)
+    return reader.names
+
+
 class ModelSchemaMismatch(ValueError):
     """A registered model was trained on other features than the current schema."""
 
