@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -119,3 +120,49 @@ def advise(bundle: ContextBundle, backend: Backend) -> AdviceReport:
         bundle=bundle.model_dump(mode="json"),
         advice=advice,
     )
+
+
+def advise_in_turn(
+    backends: Sequence[Backend], bundle_for: Callable[[Backend], ContextBundle]
+) -> AdviceReport:
+    """Each backend in turn (``MIMICRY_LLM_BACKEND=local,http``: the replaced system's primary
+    and backup model): the first validated advice wins; when none gives one, the heuristic's,
+    degraded, with every backend's failed attempts in order. ``bundle_for`` sizes the bundle to
+    a backend's context. A backend that cannot be used here is a failure of the chain's, not an
+    error, unless it is the only one (:class:`AdvisorUnavailable` is raised, as by
+    :func:`advise`)."""
+    if len(backends) == 1:
+        return advise(bundle_for(backends[0]), backends[0])
+    started = time.perf_counter()
+    failures: list[str] = []
+    attempts = 0
+    report = None
+    for backend in backends:
+        try:
+            report = advise(bundle_for(backend), backend)
+        except AdvisorUnavailable as error:
+            failures.append(f"{backend.name}: unavailable: {_short(error)}")
+            continue
+        attempts += report.attempts
+        failures += [f"{backend.name}: {failure}" for failure in report.failures]
+        if not report.degraded:
+            break
+    if report is None:  # no backend of the chain could be used: the rules answer
+        heuristic = _heuristic()
+        report = advise(bundle_for(heuristic), heuristic)
+    return report.model_copy(
+        update={
+            # Degraded: the rules answered because a model before them gave no valid answer.
+            "degraded": report.degraded or (report.backend == "heuristic" and bool(failures)),
+            "backend": ",".join(b.name for b in backends) if report.degraded else report.backend,
+            "failures": failures,
+            "attempts": attempts,
+            "latency_s": round(time.perf_counter() - started, 3),
+        }
+    )
+
+
+def _heuristic() -> Backend:
+    from llm.backends import HeuristicBackend
+
+    return HeuristicBackend()

@@ -393,11 +393,16 @@ def sized_bundle(stream: str, backend, triggers: list[str] | None = None):
     )
 
 
-def backend_from(settings: Settings):
-    """The backend the settings name (see the module doc)."""
-    if settings.llm_backend == "heuristic":
+def backends_from(settings: Settings) -> list:
+    """The backends the settings name, in the order they are tried (see the module doc)."""
+    return [backend_named(name, settings) for name in settings.llm_backends]
+
+
+def backend_named(name: str, settings: Settings):
+    """The backend called ``name``, configured by the settings."""
+    if name == "heuristic":
         return HeuristicBackend()
-    if settings.llm_backend == "http":
+    if name == "http":
         if not settings.llm_url:
             raise AdvisorUnavailable(
                 "MIMICRY_LLM_URL: the http advisor needs the server's URL (http://127.0.0.1:8080)"
@@ -417,7 +422,8 @@ __all__ = [
     "HttpBackend",
     "LocalBackend",
     "ReplyTooLarge",
-    "backend_from",
+    "backend_named",
+    "backends_from",
     "default_model_path",
     "sized_bundle",
 ]

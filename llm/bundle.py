@@ -53,6 +53,11 @@ class RunSummary(BaseModel):
     final_train_loss: float | None = None
     final_valid_loss: float | None = None
     best_valid_step: int | None = None
+    #: Its model's training health (docs/design.md §20): the worst finding, the findings that
+    #: are not ok ("final: diverged (critical)"), and why the model was not promoted.
+    training_health: str | None = None
+    health_findings: list[str] = []
+    not_promoted: str | None = None
 
 
 class ContextBundle(BaseModel):
@@ -86,6 +91,10 @@ def file_name(source: str) -> str:
     return source.replace("\\", "/").rstrip("/").rpartition("/")[2] or source
 
 
+#: The most health findings a bundle lists (a fold-by-fold list would crowd out the scores).
+MAX_HEALTH_FINDINGS = 8
+
+
 def run_summary(run: RunFacts) -> RunSummary:
     metrics = run.model_metrics
     test = metrics.get("test", {})
@@ -105,6 +114,14 @@ def run_summary(run: RunFacts) -> RunSummary:
         final_train_loss=steps[-1].get("train_loss") if steps else None,
         final_valid_loss=valid[-1][0] if valid else None,
         best_valid_step=min(valid)[1] if valid else None,
+        training_health=run.model_health,
+        health_findings=[
+            f"{fit['fit']}: {finding['check']} ({finding['severity']})"
+            for fit in run.health_findings
+            for finding in fit.get("findings", [])
+            if finding.get("severity") != "ok"
+        ][:MAX_HEALTH_FINDINGS],
+        not_promoted=run.not_promoted,
     )
 
 
@@ -138,6 +155,7 @@ def build_bundle(
         metrics["test_p_value"] = summary.test_p_value
         metrics["null_p_value"] = summary.null_p_value
         metrics["validation_gap"] = summary.validation_gap
+        metrics["training_health"] = summary.training_health
     known = {e.value for e in Evidence}
     bundle = ContextBundle(
         stream=context.stream,

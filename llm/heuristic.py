@@ -63,6 +63,19 @@ def heuristic_advice(bundle: ContextBundle) -> StreamAdvice:
             "The stream has no completed run to predict from: a search comes first.",
             bundle,
         )
+    if run.not_promoted is not None:
+        # Its newest model's training went wrong (docs/design.md §20): the stream still predicts
+        # from the model before it; another training (the skip registry leaves that type out).
+        return _advice(
+            Action.RETRAIN,
+            FailureMode.TRAINING_FAILED,
+            RetrainScope.MODEL,
+            0.7,
+            [Evidence.TRAINING_HEALTH],
+            f"The {run.model_type} model of the newest run had a critical training finding and "
+            "was not promoted: retrain, leaving that type out.",
+            bundle,
+        )
     evaluated = int(metrics.get("evaluated") or 0)
     hits = int(metrics.get("hits") or 0)
     if evaluated < MIN_EVALUATIONS:

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 #: Travels with every advice; bump it with any change to the models below.
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 
 #: What a rationale may hold: printable ASCII but the quote and the backslash. No control
 #: character, escape sequence, zero-width or bidirectional mark or look-alike letter can reach a
@@ -50,6 +50,10 @@ class FailureMode(StrEnum):
     CHANCE = "chance"
     #: The draws themselves look wrong (gaps, repeats, out-of-order dates).
     DATA_QUALITY = "data_quality"
+    #: The newest model's own training went wrong (a critical training-health finding:
+    #: diverged, did not learn, exploding gradients, constant predictions), so it was not
+    #: promoted.
+    TRAINING_FAILED = "training_failed"
 
 
 class RetrainScope(StrEnum):
@@ -79,6 +83,7 @@ class Evidence(StrEnum):
     NULL_P_VALUE = "null_p_value"
     VALIDATION_GAP = "validation_gap"
     DRAWS_SINCE_RUN = "draws_since_run"
+    TRAINING_HEALTH = "training_health"
 
 
 _Strict = ConfigDict(extra="forbid", use_enum_values=True)
@@ -130,7 +135,7 @@ class StreamAdvice(BaseModel):
     """What the advisor says about one stream, for the WATCHER's acceptance engine."""
 
     model_config = _Strict
-    schema_version: Literal["2"]
+    schema_version: Literal["3"]
     recommended_action: Action
     failure_mode: FailureMode
     retrain_scope: RetrainScope

@@ -18,6 +18,10 @@ from mimicry.ranking.health import HealthThresholds
 DEFAULT_EXTENSION_LIMIT = 64
 
 
+#: The advisor's backends (``MIMICRY_LLM_BACKEND`` names one or a chain of them).
+LLM_BACKENDS = ("local", "http", "heuristic")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MIMICRY_", env_nested_delimiter="__")
 
@@ -54,8 +58,10 @@ class Settings(BaseSettings):
     #: ``mimicry.store.runs.STALE_BEATS`` of them is marked crashed.
     heartbeat_seconds: float = Field(15.0, gt=0)
     #: The advisor's backend: ``local`` (in-process llama-cpp-python), ``http`` (an
-    #: OpenAI-compatible server at ``llm_url``) or ``heuristic`` (rules only).
-    llm_backend: Literal["local", "http", "heuristic"] = "local"
+    #: OpenAI-compatible server at ``llm_url``) or ``heuristic`` (rules only); or a chain tried
+    #: in turn, ``local,http``: the local model first, the server when it gives no valid
+    #: answer, then the rules (each attempt recorded).
+    llm_backend: str = "local"
     #: A GGUF file for the local backend (default: the Gemma 3 270M model the ``llm`` extra
     #: installs).
     llm_model: Path | None = None
@@ -107,6 +113,24 @@ class Settings(BaseSettings):
         if value not in BACKEND_NAMES:
             raise ValueError(f"expected one of {', '.join(BACKEND_NAMES)}")
         return value
+
+    @field_validator("llm_backend")
+    @classmethod
+    def _llm_backend(cls, value: str) -> str:
+        names = [name.strip() for name in value.split(",")]
+        expected = (
+            "expected local, http or heuristic, or a chain of them tried in turn such as local,http"
+        )
+        if not all(name in LLM_BACKENDS for name in names) or len(set(names)) != len(names):
+            raise ValueError(expected)
+        if "heuristic" in names[:-1]:
+            raise ValueError(f"{expected}; heuristic always answers, so it can only come last")
+        return ",".join(names)
+
+    @property
+    def llm_backends(self) -> tuple[str, ...]:
+        """The advisor's backends, in the order they are tried."""
+        return tuple(self.llm_backend.split(","))
 
     @field_validator("database_url")
     @classmethod

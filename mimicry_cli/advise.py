@@ -22,13 +22,14 @@ def advise(
     ] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Ask the advisor (MIMICRY_LLM_BACKEND: local, http or heuristic) about a stream.
+    """Ask the advisor (MIMICRY_LLM_BACKEND: local, http or heuristic, or a chain such as
+    local,http tried in turn) about a stream.
 
     The advice is validated against its schema; a backend whose answers are invalid twice, or
     time out, is replaced by the heuristic's advice, marked degraded. Advice proposes only: the
     WATCHER's policy decides what is applied."""
-    from llm.advisor import advise as ask
-    from llm.backends import AdvisorUnavailable, backend_from, sized_bundle
+    from llm.advisor import advise_in_turn
+    from llm.backends import AdvisorUnavailable, backends_from, sized_bundle
     from llm.schemas import StreamAdvice
 
     if schema:
@@ -37,15 +38,16 @@ def advise(
     with store_errors():
         name = resolve_stream(stream)
         try:
-            backend = backend_from(command_settings())
+            backends = backends_from(command_settings())
         except AdvisorUnavailable as error:
             fail(str(error))
         try:
-            report = ask(sized_bundle(name, backend), backend)
+            report = advise_in_turn(backends, lambda backend: sized_bundle(name, backend))
         except AdvisorUnavailable as error:
             fail(str(error))
         finally:
-            backend.close()
+            for backend in backends:
+                backend.close()
     if as_json:
         print(report.model_dump_json())
         return

@@ -39,7 +39,7 @@ class RandomAdvisor(BaseHTTPRequestHandler):
                 value = rng.randint(low, high)
             proposals.append({"parameter": parameter, "value": value})
         advice = {
-            "schema_version": "2",
+            "schema_version": "3",
             "recommended_action": rng.choice(["wait", "retrain", "research", "escalate"]),
             "failure_mode": rng.choice(["none", "regime_shift", "chance", "data_quality"]),
             "retrain_scope": rng.choice(["none", "model", "ranking", "search"]),

@@ -40,7 +40,7 @@ from mimicry.store.models import Evaluation, Ingest, Prediction, Run, Stream, Tr
 from tests.test_cli import MIMICRY
 
 VALID = {
-    "schema_version": "2",
+    "schema_version": "3",
     "recommended_action": "retrain",
     "failure_mode": "calibration_drift",
     "retrain_scope": "ranking",
@@ -467,3 +467,84 @@ def test_advise_command(home):
         assert proc.returncode == 2, proc.stderr
         (line,) = proc.stderr.strip().splitlines()
         assert line.startswith("mimicry: error: ") and message in line
+
+
+def test_the_bundle_carries_the_models_training_health_and_the_heuristic_reads_it():
+    from llm.bundle import build_bundle
+    from mimicry.store.context import RunFacts, StreamContext
+
+    fits = [
+        {"fit": "fold 3", "findings": [{"check": "overfit", "severity": "ok"}]},
+        {"fit": "final", "findings": [{"check": "diverged", "severity": "critical"}]},
+    ]
+    refusal = "not promoted: the mlp model's training health is critical (final fit: diverged)"
+    run = RunFacts(
+        run_id="r",
+        draws_used=400,
+        summary={"signal": "signal"},
+        model_type="mlp",
+        model_metrics={},
+        model_health="critical",
+        health_findings=fits,
+        not_promoted=refusal,
+    )
+    context = StreamContext(
+        stream="s", modulus=1000, draws=450, latest_run=run, scores=[], sources=[]
+    )
+    made = build_bundle(context)
+    assert made.latest_run.training_health == "critical"
+    assert made.latest_run.health_findings == ["final: diverged (critical)"]
+    assert made.latest_run.not_promoted == refusal
+    assert made.metrics["training_health"] == "critical"
+    assert Evidence.TRAINING_HEALTH in made.evidence_available
+    advice = heuristic_advice(made)
+    assert (advice.recommended_action, advice.failure_mode) == ("retrain", "training_failed")
+    assert advice.evidence == ["training_health"]
+    # A promoted model's health is no reason to act by itself.
+    healthy = context.model_copy(
+        update={"latest_run": run.model_copy(update={"not_promoted": None, "model_health": "ok"})}
+    )
+    assert heuristic_advice(build_bundle(healthy)).failure_mode != "training_failed"
+
+
+def test_a_chain_of_backends_is_tried_in_turn_and_records_every_attempt(bad_server, tmp_path):
+    """MIMICRY_LLM_BACKEND=local,http: the local model first, the server second, the rules
+    last."""
+    from llm.advisor import advise_in_turn
+    from llm.backends import LocalBackend
+
+    def chain():
+        return [
+            LocalBackend(tmp_path / "none.gguf", temperature=0.7, timeout=5.0),
+            HttpBackend(bad_server, temperature=1.0, timeout=1.0),
+        ]
+
+    BadServer.answers = [json.dumps(VALID)]
+    report = advise_in_turn(chain(), lambda backend: bundle())
+    assert (report.backend, report.degraded, report.attempts) == ("http", False, 1)
+    assert report.failures == [
+        f"local: unavailable: AdvisorUnavailable: MIMICRY_LLM_MODEL: {tmp_path / 'none.gguf'} "
+        "is not a file"
+    ]
+    assert report.advice == StreamAdvice.model_validate(VALID)
+    # No backend gives a valid answer: the rules', degraded, each attempt named in order.
+    BadServer.answers = ["garbage", "garbage"]
+    report = advise_in_turn(chain(), lambda backend: bundle())
+    assert (report.backend, report.degraded, report.attempts) == ("local,http", True, 2)
+    assert [failure.split(":")[0] for failure in report.failures] == ["local", "http", "http"]
+    assert report.advice == heuristic_advice(bundle())
+
+
+@pytest.mark.parametrize(
+    ("value", "refusal"),
+    [
+        ("local,local", "expected local, http or heuristic, or a chain"),
+        ("heuristic,http", "heuristic always answers, so it can only come last"),
+        ("local,gpt", "expected local, http or heuristic, or a chain"),
+    ],
+)
+def test_a_chain_that_cannot_be_tried_is_refused_at_start(home, value, refusal):
+    proc = run_advise(home, "--stream", "s", MIMICRY_LLM_BACKEND=value)
+    assert proc.returncode == 2
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("mimicry: error: MIMICRY_LLM_BACKEND: ") and refusal in line

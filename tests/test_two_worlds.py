@@ -153,7 +153,12 @@ def test_held_out_draws_change_nothing_before_step_5(prefect_api, home):
                 "population": population.hypotheses,
                 "scorer": population.scorer_config,
                 "tables": [(t.cut_index, t.cut_stop, t.rows, t.labels) for t in tables],
-                "models": answer["model"]["types"],
+                # Step 4's selection per type (each type's test, health and registry id are
+                # Step 5's).
+                "models": [
+                    {k: t[k] for k in ("model_type", "validation_gain", "fold_spread", "gap")}
+                    for t in answer["model"]["types"]
+                ],
             }
 
     assert steps_1_to_4(first) == steps_1_to_4(second)

@@ -99,7 +99,13 @@ def test_a_stream_without_signal_never_collapses_at_chance():
 def test_a_hit_rate_collapse_is_measured_against_the_promise():
     scattered = health([True, False] * 15)  # 15 of 30 where 0.9 was promised; no streak
     fired = fired_triggers(scattered, Policy())
-    assert [t.name for t in fired] == [TriggerName.HIT_RATE_COLLAPSE, TriggerName.REGIME_SHIFT]
+    # The whole run falls short too (a drift); the shift decides (research), not the drift.
+    assert [t.name for t in fired] == [
+        TriggerName.HIT_RATE_COLLAPSE,
+        TriggerName.REGIME_SHIFT,
+        TriggerName.CALIBRATION_DRIFT,
+    ]
+    assert decision(scattered).rule.startswith("regime shift")
     assert fired[0].p_value < 1e-6 and "15 hits in the last 30" in fired[0].reason
     assert names(health([True, False] * 15, promised=0.5)) == []  # what 0.5 promised
 
@@ -245,7 +251,7 @@ def test_a_parameter_in_its_cooldown_is_rejected():
 # ---------------------------------------------------------------- decisions
 
 ADVICE = StreamAdvice(
-    schema_version="2",
+    schema_version="3",
     recommended_action="escalate",
     failure_mode="none",
     retrain_scope="none",
@@ -324,6 +330,10 @@ def every_field_changes_a_decision():
         ),
         "research_approval": (shift, Policy(research_approval="person")),
         "approval_timeout_minutes": None,  # read by the tick
+        # Read by the review's skip registry (tests/test_watcher_review.py: each changes a
+        # decision's work there).
+        "skip_after_critical": None,
+        "skip_for_trainings": None,
         "acceptance": None,  # its fields: the acceptance tests above
     }
 
@@ -358,3 +368,24 @@ def test_a_decision_whose_run_was_not_promoted_is_done_and_says_why():
     assert run_move("r1", RunState.COMPLETED, None).outcome == "run r1 completed"
     failed = run_move("r1", RunState.FAILED, "boom", None)
     assert failed.to == DecisionStatus.FAILED and failed.outcome == "run r1 failed: boom"
+
+
+def test_a_slow_calibration_drift_is_a_trigger_that_retrains():
+    # Promised 0.9 a draw, kept at 0.8 for 200 draws: no window of the newest 30 falls short
+    # at alpha, no miss streak is unlikely, but the whole run does (P far below alpha).
+    drifting = health([True, True, True, True, False] * 40, promised=0.9)
+    fired = {t.name.value: t for t in fired_triggers(drifting, DEFAULTS)}
+    assert set(fired) == {"calibration_drift"}
+    drift = fired["calibration_drift"]
+    assert drift.p_value < 1e-4 and drift.baseline == pytest.approx(0.9)
+    assert drift.reason.startswith("160 hits in the run's 200 scored draws where its promises")
+    made = decision(drifting)
+    assert made.action == Action.RETRAIN and made.rule.startswith("calibration drift")
+    # The promise kept, too few draws to judge, or no promise beyond chance: nothing.
+    assert "calibration_drift" not in names(health(([True] * 9 + [False]) * 20, promised=0.9))
+    assert "calibration_drift" not in names(health([True, False] * 9, promised=0.9))
+    assert "calibration_drift" not in names(
+        health([True, True, True, True, False] * 40, promised=0.9, signal=False)
+    )
+    # alpha is the level it is tested at.
+    assert "calibration_drift" not in names(drifting, Policy(alpha=1e-12))

@@ -17,8 +17,10 @@ from mimicry.search.results import JobBest
 from mimicry.store.decisions import AppliedChange
 from mimicry.store.statuses import DecisionStatus
 from mimicry.store.watch import OpenDecision, RunFacts, ScoreFacts, StreamSnapshot
+from watcher.health import stream_health
 from watcher.policy import Policy
 from watcher.review import Consultation, review
+from watcher.skips import skipped_model_types
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 #: The stream's last search: one family, 4096 seeds, eight Step 1 trials.
@@ -85,7 +87,7 @@ def snapshot(
 
 def consulted(action: Action = Action.WAIT, proposals: tuple = ()) -> Consultation:
     advice = StreamAdvice(
-        schema_version="2",
+        schema_version="3",
         recommended_action=action,
         failure_mode="none",
         retrain_scope="none",
@@ -388,3 +390,96 @@ def test_a_recent_change_of_a_parameter_is_not_changed_again_in_its_cooldown():
     )
     (verdict,) = plan.verdicts
     assert verdict.outcome.value == "rejected" and "cooldown" in verdict.rule
+
+
+# -- the skip registry (docs/design.md §20) ---------------------------------------------------
+
+
+def trained(run_id: str, model_type: str, critical: bool, ranking: dict | None = None) -> RunFacts:
+    """A ranked search whose winner was ``model_type``, critical on its final fit or not."""
+    parameters = SEARCH if ranking is None else {**SEARCH, "ranking": ranking}
+    return RunFacts(
+        id=run_id,
+        created_at=NOW - timedelta(hours=1),
+        parameters=parameters,
+        summary={"signal": "signal"},
+        draws_used=300,
+        ranked=True,
+        model_type=model_type,
+        not_promoted=f"not promoted: the {model_type} model's training health is critical"
+        if critical
+        else None,
+    )
+
+
+def stale(*completed: RunFacts) -> StreamSnapshot:
+    return snapshot(QUIET, draws=900, completed=completed)
+
+
+@pytest.mark.parametrize(
+    ("newest_first", "policy", "left_out"),
+    [
+        ([("r2", "mlp", True), ("r1", "xgboost", False)], Policy(), {"mlp"}),
+        # Two in a row needed: one critical training is not enough.
+        ([("r2", "mlp", True), ("r1", "xgboost", False)], Policy(skip_after_critical=2), set()),
+        ([("r3", "mlp", True), ("r2", "mlp", True)], Policy(skip_after_critical=2), {"mlp"}),
+        # Left out of three trainings, then back.
+        (
+            [("r4", "lightgbm", False), ("r3", "xgboost", False), ("r2", "mlp", True)],
+            Policy(),
+            {"mlp"},
+        ),
+        (
+            [
+                ("r5", "catboost", False),
+                ("r4", "lightgbm", False),
+                ("r3", "xgboost", False),
+                ("r2", "mlp", True),
+            ],
+            Policy(),
+            set(),
+        ),
+        ([("r3", "xgboost", False), ("r2", "mlp", True)], Policy(skip_for_trainings=1), set()),
+        ([("r2", "mlp", True)], Policy(skip_after_critical=0), set()),
+        ([("r2", "mlp", True), ("r1", "xgboost", True)], Policy(), {"mlp", "xgboost"}),
+    ],
+)
+def test_the_skip_registry_leaves_out_a_type_whose_training_went_wrong(
+    newest_first, policy, left_out
+):
+    runs = [trained(*row) for row in newest_first]
+    assert set(skipped_model_types(runs, policy)) == left_out
+
+
+def test_a_retrain_after_a_critical_training_leaves_that_type_out_and_says_why():
+    state = stale(trained("r2", "mlp", True), trained("r1", "xgboost", False))
+    plan = review(state, None, Policy(stale_draws=500), NOW, "t")
+    assert plan.action == "retrain"
+    assert plan.work["request"]["ranking"]["model_types"] == ["xgboost", "lightgbm", "catboost"]
+    assert (
+        "mlp left out of 3 trainings: its final fit was critical in 1 training"
+        in plan.decision.rule
+    )
+    # It retrains the newest search: its sieve is sound, only its model was not promoted.
+    assert plan.work["request"]["search_run_id"] == "r2"
+    # With the registry off, every type trains again.
+    for off in (
+        Policy(stale_draws=500, skip_after_critical=0),
+        Policy(stale_draws=500, skip_for_trainings=0),
+    ):
+        plan = review(stale(trained("r2", "mlp", True)), None, off, NOW, "t")
+        assert len(plan.work["request"]["ranking"]["model_types"]) == 4
+
+
+def test_a_training_with_every_type_left_out_asks_a_person():
+    only_mlp = RankingSettings(model_types=("mlp",)).model_dump(mode="json")
+    state = stale(trained("r2", "mlp", True, only_mlp), trained("r1", "mlp", False, only_mlp))
+    plan = review(state, None, Policy(stale_draws=500), NOW, "t")
+    assert plan.action == "escalate" and plan.work is None
+    assert plan.decision.rule.startswith("retrain (stale: the model has not seen the newest draws")
+    assert "has no model type to train: mlp left out of 3 trainings" in plan.decision.rule
+
+
+def test_a_stream_whose_newest_model_was_not_promoted_is_judged_by_the_one_before():
+    health = stream_health(stale(trained("r2", "mlp", True), trained("r1", "xgboost", False)))
+    assert health.run_id == "r1"

@@ -118,6 +118,11 @@ def choose_action(
     if health.signal and not health.ranked and health.rankable:
         # A search that predicts from its overwhelming survivor alone: rank it once it can.
         return Choice(Action.RETRAIN, "the segment now holds enough draws to rank its survivors")
+    drift = _named(triggers, TriggerName.CALIBRATION_DRIFT)
+    if drift is not None:
+        # The run still hits, but less than it promised: a retrain recalibrates its promise on
+        # the newest draws (a sharp change would have been a regime shift above).
+        return Choice(Action.RETRAIN, "calibration drift: the run no longer keeps its promise")
     if _named(triggers, TriggerName.STALE) is not None:
         return Choice(Action.RETRAIN, "stale: the model has not seen the newest draws")
     if _named(triggers, TriggerName.NEW_DATA) is not None:

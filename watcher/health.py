@@ -12,8 +12,14 @@ def last_search(snapshot: StreamSnapshot) -> RunFacts | None:
     return next((run for run in snapshot.completed if run.is_search), None)
 
 
+def current_run(snapshot: StreamSnapshot) -> RunFacts | None:
+    """The run whose predictions the stream is scored by: its newest completed run whose model
+    was promoted (one whose training went wrong predicts nothing, docs/design.md §20)."""
+    return next((run for run in snapshot.completed if run.promoted), None)
+
+
 def stream_health(snapshot: StreamSnapshot) -> StreamHealth:
-    current = snapshot.completed[0] if snapshot.completed else None
+    current = current_run(snapshot)
     search = last_search(snapshot)
     ranked = current is None or current.ranked
     summary_signal = bool(current and current.summary.get("signal") == "signal")

@@ -87,6 +87,11 @@ class Policy(BaseModel):
     #: Who approves a research: ``auto``, ``person``, or ``auto_if_no_bigger`` (auto when the
     #: search is no bigger than the stream's last completed one, a person otherwise).
     research_approval: Literal["auto", "person", "auto_if_no_bigger"] = "auto_if_no_bigger"
+    #: A model type whose final fit was critical (its run not promoted) in this many trainings
+    #: of a stream in a row is left out of the stream's next ``skip_for_trainings`` trainings
+    #: (0: never left out); when every type would be left out, a person is asked.
+    skip_after_critical: int = Field(1, ge=0, le=1000)
+    skip_for_trainings: int = Field(3, ge=0, le=1000)
     #: Minutes a decision waits for a person before it is rejected.
     approval_timeout_minutes: float = Field(60.0, gt=0, le=MAX_MINUTES, allow_inf_nan=False)
     acceptance: Acceptance = Acceptance()

@@ -12,6 +12,7 @@ earlier decision instead of making a second one.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
@@ -29,6 +30,7 @@ from watcher.acceptance import Outcome, Proposal, ProposalVerdict, judge_proposa
 from watcher.decide import Approval, Choice, Decision, approval_for, choose_action, held_back
 from watcher.health import last_search, stream_health
 from watcher.policy import Policy
+from watcher.skips import skipped_model_types
 from watcher.triggers import StreamHealth, Trigger, fired_triggers
 
 
@@ -139,6 +141,26 @@ def bigger_search(new: PipelineRequest, last: PipelineRequest | None) -> bool:
     )
 
 
+def trained_types(ranking: RankingSettings, skipped: Collection[str]) -> tuple[str, ...]:
+    """The model types a training takes: the request's, less those the registry skips (all of
+    them when it would skip every one: that case asks a person before anything runs)."""
+    kept = tuple(t for t in ranking.model_types if t not in skipped)
+    return kept or ranking.model_types
+
+
+def every_type_skipped(choice: Choice, ranking: RankingSettings, skipped: dict[str, str]) -> Choice:
+    """A retrain or research that would train no model type asks a person instead."""
+    if choice.action not in (Action.RETRAIN, Action.RESEARCH):
+        return choice
+    if not set(ranking.model_types) <= set(skipped):
+        return choice
+    return Choice(
+        Action.ESCALATE,
+        f"{choice.action.value} ({choice.rule}) has no model type to train: "
+        + "; ".join(skipped[t] for t in ranking.model_types),
+    )
+
+
 def can_rank(draws: int, ranking: RankingSettings) -> bool:
     try:
         split_history(range(draws), ranking.holdout_fraction, ranking.holdout_min)
@@ -163,8 +185,17 @@ def planned_work(
     last: RunFacts | None,
     health: StreamHealth,
     stream: str,
+    skipped: Collection[str] = (),
 ) -> dict:
-    """What a retrain or research decision will run: the flow and its request."""
+    """What a retrain or research decision will run: the flow and its request, training the
+    model types the skip registry leaves in."""
+    base = base.model_copy(
+        update={
+            "ranking": base.ranking.model_copy(
+                update={"model_types": trained_types(base.ranking, skipped)}
+            )
+        }
+    )
     if decision.action == Action.RETRAIN:
         ranking = with_values(base, values).ranking
         request = RetrainRequest(stream=stream, search_run_id=last.id, ranking=ranking)
@@ -246,8 +277,12 @@ def judged(
     ]
     verdicts = judge_proposals(proposals, current, snapshot.applied_changes, policy.acceptance, now)
 
+    skipped = skipped_model_types(snapshot.completed, policy)
+
     def work_with(kept: list[ProposalVerdict]) -> dict:
-        return planned_work(choice, base, applied(kept, current), last, health, snapshot.stream)
+        return planned_work(
+            choice, base, applied(kept, current), last, health, snapshot.stream, skipped
+        )
 
     work = work_with(verdicts)
     bigger = work["flow"] == "pipeline" and bigger_search(
@@ -286,12 +321,17 @@ def review(
     )
     triggers = fired_triggers(health, policy)
     advice = consultation.report.advice if consultation else None
-    chosen = choose_action(health, triggers, advice, policy)
+    skipped = skipped_model_types(snapshot.completed, policy)
+    chosen = every_type_skipped(choose_action(health, triggers, advice, policy), ranking, skipped)
     choice = gated(chosen, snapshot, last)
     verdicts, work, approval, approval_rule = judged(choice, advice, snapshot, health, policy, now)
+    left_out = [
+        reason for model_type, reason in skipped.items() if model_type in ranking.model_types
+    ]
+    runs_training = choice.action in (Action.RETRAIN, Action.RESEARCH) and left_out
     decision = Decision(
         action=choice.action,
-        rule=choice.rule,
+        rule=f"{choice.rule}; {'; '.join(left_out)}" if runs_training else choice.rule,
         approval=approval,
         approval_rule=approval_rule,
         segment_start=choice.segment_start,

@@ -7,8 +7,9 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from llm.advisor import advise
-from llm.backends import AdvisorUnavailable, HeuristicBackend, backend_from, sized_bundle
+from llm.advisor import advise, advise_in_turn
+from llm.backends import AdvisorUnavailable, HeuristicBackend, backends_from, sized_bundle
+from llm.bundle import ContextBundle
 from mimicry.settings import Settings
 from mimicry.store.decisions import DecisionView, NewDecision, decision_by_key, save_decision
 from mimicry.store.statuses import DecisionStatus
@@ -22,17 +23,18 @@ from watcher.triggers import Trigger
 def consult(stream: str, triggers: list[Trigger], settings: Settings, backend=None) -> Consultation:
     """The advice for the stream's bundle and the bundle's fingerprint. A backend that cannot be
     used here (the extra missing, a corrupt model, no URL) gives the heuristic's advice,
-    degraded, with the reason. ``backend``: the advisor's (default: the one the settings name)."""
+    degraded, with the reason. ``backend``: the advisor's (default: the ones the settings name,
+    tried in turn)."""
     lines = [t.line() for t in triggers]
+    backends = []
     try:
-        if backend is None:
-            backend = backend_from(settings)
-        bundle = sized_bundle(stream, backend, triggers=lines)
-        report = advise(bundle, backend)
+        backends = [backend] if backend is not None else backends_from(settings)
+        report = advise_in_turn(
+            backends, lambda chosen: sized_bundle(stream, chosen, triggers=lines)
+        )
     except AdvisorUnavailable as error:
         heuristic = HeuristicBackend()
-        bundle = sized_bundle(stream, heuristic, triggers=lines)
-        report = advise(bundle, heuristic).model_copy(
+        report = advise(sized_bundle(stream, heuristic, triggers=lines), heuristic).model_copy(
             update={
                 "backend": settings.llm_backend,
                 "degraded": True,
@@ -40,9 +42,10 @@ def consult(stream: str, triggers: list[Trigger], settings: Settings, backend=No
             }
         )
     finally:
-        if backend is not None:
-            backend.close()  # the model's memory goes back before any sieve needs it
-    fingerprint = hashlib.sha256(bundle.as_text().encode()).hexdigest()
+        for used in backends:
+            used.close()  # the model's memory goes back before any sieve needs it
+    bundle_text = ContextBundle.model_validate(report.bundle).as_text()
+    fingerprint = hashlib.sha256(bundle_text.encode()).hexdigest()
     return Consultation(report=report, fingerprint=fingerprint)
 
 

@@ -19,6 +19,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 from scipy.stats import binom
 
+from mimicry.ranking.health import DEFAULT_THRESHOLDS, poisson_binomial_at_most
 from watcher.policy import Policy
 
 
@@ -26,6 +27,7 @@ class TriggerName(StrEnum):
     HIT_RATE_COLLAPSE = "hit_rate_collapse"
     MISS_STREAK = "miss_streak"
     REGIME_SHIFT = "regime_shift"
+    CALIBRATION_DRIFT = "calibration_drift"
     STALE = "stale"
     NEW_DATA = "new_data"
 
@@ -194,6 +196,31 @@ def regime_shift(fired: list[Trigger], health: StreamHealth) -> Trigger | None:
     )
 
 
+def calibration_drift(health: StreamHealth, policy: Policy) -> Trigger | None:
+    """Over every scored draw of the current run, fewer hits than its promises allow: the hits
+    are a Poisson binomial (each draw its own promised P(hit), the low end of its interval),
+    and P(X <= hits) is below alpha once enough have been scored (the training-health
+    calibration check's minimum, docs/design.md §20). A slow drift that no window of the newest
+    draws shows (a promise of 0.9 kept at 0.75) is caught here."""
+    if not health.signal or len(health.scored) < DEFAULT_THRESHOLDS.calibration_min_draws:
+        return None
+    promised = [s.promised for s in health.scored]
+    hits = sum(s.hit for s in health.scored)
+    p_value = poisson_binomial_at_most(hits, promised)
+    if p_value >= policy.alpha:
+        return None
+    expected = sum(promised)
+    return Trigger(
+        name=TriggerName.CALIBRATION_DRIFT,
+        reason=(
+            f"{hits} hits in the run's {len(promised)} scored draws where its promises add up "
+            f"to {expected:.1f} (P = {p_value:.2g} < alpha {policy.alpha:g})"
+        ),
+        p_value=p_value,
+        baseline=expected / len(promised),
+    )
+
+
 def stale(health: StreamHealth, policy: Policy) -> Trigger | None:
     if health.run_id is None or health.draws_since_run < policy.stale_draws:
         return None
@@ -220,5 +247,6 @@ def fired_triggers(health: StreamHealth, policy: Policy) -> list[Trigger]:
     """Every trigger that fires on ``health``, in a fixed order."""
     fired = [t for t in (hit_rate_collapse(health, policy), miss_streak(health, policy)) if t]
     shift = regime_shift(fired, health)
+    drift = calibration_drift(health, policy)
     counting = [t for t in (stale(health, policy), new_data(health, policy)) if t]
-    return fired + ([shift] if shift else []) + counting
+    return fired + ([shift] if shift else []) + ([drift] if drift else []) + counting

@@ -24,6 +24,11 @@ class RunFacts(BaseModel):
     summary: dict[str, Any]
     model_type: str | None
     model_metrics: dict[str, Any]
+    #: Its model's training health: the worst finding, and each fit's findings (None, []: no
+    #: model, or one registered before the checks); why it was not promoted, if it was not.
+    model_health: str | None = None
+    health_findings: list[dict[str, Any]] = []
+    not_promoted: str | None = None
 
 
 class ScoreFacts(BaseModel):
@@ -68,6 +73,9 @@ def stream_context(stream: str, scores: int, sources: int) -> StreamContext:
                 summary=run.summary or {},
                 model_type=model.model_type if model is not None else None,
                 model_metrics=model.metrics if model is not None else {},
+                model_health=model.health if model is not None else None,
+                health_findings=list(model.health_findings or []) if model is not None else [],
+                not_promoted=run.not_promoted,
             )
         newest = session.scalars(
             select(Evaluation)

@@ -20,7 +20,14 @@ from mimicry.store.decisions import (
     open_decision,
     searches_today,
 )
-from mimicry.store.models import Evaluation, PopulationRecord, Prediction, Run, as_utc
+from mimicry.store.models import (
+    Evaluation,
+    PopulationRecord,
+    Prediction,
+    Run,
+    TrainedModel,
+    as_utc,
+)
 from mimicry.store.runs import jobs_best, runs_in_progress
 from mimicry.store.statuses import DecisionStatus, RunState
 from mimicry.store.streams import draw_count, require_stream
@@ -41,6 +48,12 @@ class RunFacts(BaseModel):
     jobs_best: list[JobBest] = []
     #: Why its model does not predict (critical training health); None: promoted or no model.
     not_promoted: str | None = None
+    #: The model type that won its ranking (None: it did not rank).
+    model_type: str | None = None
+
+    @property
+    def promoted(self) -> bool:
+        return self.not_promoted is None
 
     @property
     def is_search(self) -> bool:
@@ -69,7 +82,7 @@ class StreamSnapshot(BaseModel):
     draws: int
     #: Completed runs, newest first.
     completed: list[RunFacts]
-    #: Scored draws of the newest completed run's predictions, oldest first.
+    #: Scored draws of the current run's predictions (the newest promoted one), oldest first.
     scored: list[ScoreFacts]
     searches_today: int
     #: Runs of the stream still running: (id, when it started), oldest first.
@@ -95,6 +108,15 @@ def stream_snapshot(stream: str, now: datetime) -> StreamSnapshot:
                 .order_by(Run.created_at.desc(), Run.id)
             )
         )
+        winners = dict(
+            session.execute(
+                select(TrainedModel.run_id, TrainedModel.model_type).where(
+                    TrainedModel.run_id.in_([run.id for run in runs]), TrainedModel.chosen
+                )
+            ).all()
+        )
+        # The stream's current run: its newest completed one whose model was promoted.
+        current = next((run for run in runs if run.not_promoted is None), None)
         completed = [
             RunFacts(
                 id=run.id,
@@ -103,13 +125,14 @@ def stream_snapshot(stream: str, now: datetime) -> StreamSnapshot:
                 summary=run.summary or {},
                 draws_used=run.draws_used,
                 ranked=session.get(PopulationRecord, run.id) is not None,
-                jobs_best=jobs_best(session, run.id) if index == 0 else [],
+                jobs_best=jobs_best(session, run.id) if run is current else [],
                 not_promoted=run.not_promoted,
+                model_type=winners.get(run.id),
             )
-            for index, run in enumerate(runs)
+            for run in runs
         ]
         scored = []
-        if runs:
+        if current is not None:
             scored = [
                 ScoreFacts(position=position, hit=hit, promised=promised, chance=chance)
                 for position, hit, promised, chance in session.execute(
@@ -117,7 +140,7 @@ def stream_snapshot(stream: str, now: datetime) -> StreamSnapshot:
                         Evaluation.position, Evaluation.hit, Prediction.p_hit_low, Prediction.chance
                     )
                     .join(Prediction, Prediction.id == Evaluation.prediction_id)
-                    .where(Evaluation.stream_id == record.id, Prediction.run_id == runs[0].id)
+                    .where(Evaluation.stream_id == record.id, Prediction.run_id == current.id)
                     .order_by(Evaluation.position)
                 )
             ]
