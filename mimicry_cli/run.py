@@ -25,6 +25,7 @@ from mimicry.render import (
     search_line,
     survivor_rows,
 )
+from mimicry.render.health import not_promoted_sentence
 from mimicry.requests import PipelineRequest, RankingSettings, SieveSettings
 from mimicry.store.errors import StoreConflict, StoreFault, StoreUnreachable, StoreUnusable
 from mimicry_cli.common import (
@@ -339,14 +340,14 @@ def print_answer(answer: RunAnswer) -> None:
             )
         )
         console.print(f"Test split: {held_out_test(test)}.")
-        if answer.not_promoted:
-            console.print(
-                Text(plain_text(answer.not_promoted[:1].upper() + answer.not_promoted[1:] + "."))
-            )
         for entry in answer.ranking[:3]:
             console.print(
                 Text(plain_text(f"  {entry.score:.3f}  {entry.hypothesis} ({entry.source})"))
             )
+        if answer.not_promoted:
+            # Its model's pool is not the stream's prediction: the earlier model's still is.
+            console.print(Text(not_promoted_sentence(answer.not_promoted, answer.prediction)))
+            return
         from mimicry_cli.predict import print_prediction
 
         print_prediction(answer.prediction, console)

@@ -221,3 +221,18 @@ def test_a_model_with_a_critical_finding_on_any_fit_is_not_promoted():
         "not promoted: the mlp model's training health is critical (final fit: diverged); the "
         "stream keeps its earlier model and predictions"
     )
+
+
+def test_a_run_not_promoted_points_at_the_prediction_that_stands():
+    from types import SimpleNamespace
+
+    from mimicry.render.health import not_promoted_sentence
+
+    shown = not_promoted_sentence(
+        "not promoted: the mlp model's training health is critical (final fit: diverged)",
+        SimpleNamespace(position=80, stream="my stream\x1b[2J"),
+    )
+    assert shown.startswith("Not promoted: the mlp model's training health is critical")
+    assert "Its pool for draw 80 is not the stream's prediction" in shown
+    # The stream's name quoted for the shell, its control characters made visible.
+    assert "mimicry predict --stream 'my stream\\x1b[2J' shows the one that is." in shown

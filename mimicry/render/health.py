@@ -3,6 +3,7 @@ findings that are not ``ok`` (each check's own sentence)."""
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Sequence
 
 from mimicry.render.text import plain_markdown, plain_text
@@ -75,3 +76,13 @@ def health_markdown(report) -> str:
             for why in report.attribution
         ]
     return "\n".join(parts)
+
+
+def not_promoted_sentence(reason: str, prediction) -> str:
+    """What ``mimicry run`` says instead of a prediction when its model was not promoted
+    (docs/design.md §20)."""
+    return plain_text(
+        f"{reason[:1].upper()}{reason[1:]}. Its pool for draw {prediction.position} is not "
+        f"the stream's prediction; mimicry predict --stream {shlex.quote(prediction.stream)} "
+        "shows the one that is."
+    )
