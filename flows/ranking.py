@@ -118,7 +118,7 @@ def rank_and_predict(
             calibration,
             first_position=first_position,
         )
-        not_promoted = promotion_refusal(report.model_type, report.health)
+        not_promoted = promotion_refusal(report.model_type, report.health, report.signal)
         model_id = store_model_and_prediction_task(
             run_id, stream, report, artifact, prediction, not_promoted
         )

@@ -221,6 +221,8 @@ def test_a_model_with_a_critical_finding_on_any_fit_is_not_promoted():
         "not promoted: the mlp model's training health is critical (final fit: diverged); the "
         "stream keeps its earlier model and predictions"
     )
+    # Without signal the pool is uniform whatever the model: promoted, the stream still scored.
+    assert promotion_refusal("mlp", [FitHealth.of("final", [critical])], signal=False) is None
 
 
 def test_a_run_not_promoted_points_at_the_prediction_that_stands():

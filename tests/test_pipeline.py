@@ -195,7 +195,7 @@ def test_a_model_whose_training_went_wrong_does_not_predict_for_its_stream(prefe
             ),
         )
     )
-    assert broken["model"]["health"] == "critical"
+    assert broken["model"]["health"] == "critical" and broken["signal"] == "signal"
     assert broken["not_promoted"].startswith(
         "not promoted: the mlp model's training health is critical ("
     )

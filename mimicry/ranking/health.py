@@ -426,13 +426,20 @@ def by_check(findings: Sequence[Finding]) -> Mapping[str, Finding]:
     return {finding.check: finding for finding in findings}
 
 
-def promotion_refusal(model_type: str, fits: Sequence[FitHealth]) -> str | None:
+def promotion_refusal(
+    model_type: str, fits: Sequence[FitHealth], signal: bool = True
+) -> str | None:
     """Why a run's new model must not predict for its stream (docs/design.md §20): a critical
-    finding on its final fit, the model that would predict. None: it may be promoted. The stream
-    then keeps its earlier model and predictions (fail closed: a model whose training went
-    wrong predicts nothing). A walk-forward fold's critical finding is evidence about the
-    selection, not about this model: an early fold trains on the fewest draws, and a model that
-    could not learn from a handful of rows may still fit all of them well."""
+    finding on its final fit, the model that would predict, in a run with signal. None: it may
+    be promoted. The stream then keeps its earlier model and predictions (fail closed: a model
+    whose training went wrong predicts nothing). A walk-forward fold's critical finding is
+    evidence about the selection, not about this model: an early fold trains on the fewest
+    draws, and a model that could not learn from a handful of rows may still fit all of them
+    well. A run without signal predicts chance whatever its model (Step 6's pool is uniform),
+    and on draws with nothing to learn a model that learns nothing is the honest fit (CI saw an
+    entropy stream's winner critical): it is promoted, so the stream keeps being scored."""
+    if not signal:
+        return None
     critical = [
         finding.check
         for fit in fits
