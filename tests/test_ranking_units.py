@@ -271,37 +271,30 @@ def test_select_model_refuses_fewer_than_three_cuts(stream, scored, tmp_path):
 # -- training: the permutation null and the test split --------------------------------------------
 
 
-def test_training_finds_signal_beyond_the_null_and_hits_every_held_out_draw(stream, scored):
-    draws = stream[:TOTAL]
-    book = TrackBook(scored.population, draws[:TRAINING], scored.tables[-1].cut.stop)
-    folds = walk_forward_scores(
-        "lightgbm",
-        LIGHTGBM,
-        scored.tables,
-        book,
-        draws[:TRAINING],
-        ScorerConfig(),
-        MODULUS,
-        POOL,
-        0,
-    )
+def trained_on(folds, stream, scored):
+    """Step 5 for a LightGBM selection with ``folds``: its report and model bytes."""
     selection = Selection(
         winner="lightgbm",
         params=LIGHTGBM,
         results=[TypeResult(model_type="lightgbm", params=LIGHTGBM, folds=folds, trials=1)],
     )
-    report, artifact = train_and_test(
+    return train_and_test(
         scored.population,
         selection,
         scored.tables,
         ScorerConfig(),
-        draws,
+        stream[:TOTAL],
         TRAINING,
         MODULUS,
         POOL,
         permutations=19,
         seed=0,
     )
+
+
+def test_training_finds_signal_beyond_the_null_and_hits_every_held_out_draw(stream, scored):
+    folds = _scores(scored.population, scored.tables, stream[:TRAINING])
+    report, artifact = trained_on(folds, stream, scored)
     assert report.null.permutations == 19 and len(report.null.null_gains) == 19
     assert report.null.real_gain == pytest.approx(np.mean([f.valid_gain for f in folds]))
     # Shuffled labels move the truth's 1.0 onto decoys: no null reaches the real gain.
@@ -317,38 +310,10 @@ def test_training_finds_signal_beyond_the_null_and_hits_every_held_out_draw(stre
 
 def test_a_model_no_better_than_its_first_shuffle_stops_the_null_there(stream, scored):
     """The gate is decided by the first null as good as the model: one refit, not 19."""
-    draws = stream[:TOTAL]
-    book = TrackBook(scored.population, draws[:TRAINING], scored.tables[-1].cut.stop)
-    folds = walk_forward_scores(
-        "lightgbm",
-        LIGHTGBM,
-        scored.tables,
-        book,
-        draws[:TRAINING],
-        ScorerConfig(),
-        MODULUS,
-        POOL,
-        0,
-    )
     # The same folds, claimed far worse than uniform: any shuffle does at least as well.
+    folds = _scores(scored.population, scored.tables, stream[:TRAINING])
     worse = [fold.model_copy(update={"valid_gain": -1e6}) for fold in folds]
-    selection = Selection(
-        winner="lightgbm",
-        params=LIGHTGBM,
-        results=[TypeResult(model_type="lightgbm", params=LIGHTGBM, folds=worse, trials=1)],
-    )
-    report, _ = train_and_test(
-        scored.population,
-        selection,
-        scored.tables,
-        ScorerConfig(),
-        draws,
-        TRAINING,
-        MODULUS,
-        POOL,
-        permutations=19,
-        seed=0,
-    )
+    report, _ = trained_on(worse, stream, scored)
     assert len(report.null.null_gains) == 1 and report.null.stopped_early
     assert report.null.p_value == 1.0 and report.signal is False
     assert "p = 1 (needs <= 0.05)" in report.signal_reason

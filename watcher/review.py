@@ -262,10 +262,12 @@ def judged(
     health: StreamHealth,
     policy: Policy,
     now: datetime,
+    skipped: Collection[str] = (),
 ) -> Judged:
-    """The work of an action that runs something (proposals judged and applied), and who
-    approves it: a search bigger than the last one asks a person where the policy says so, and
-    changes that need a person ride only on an action a person approves."""
+    """The work of an action that runs something (proposals judged and applied, the model types
+    ``skipped`` left out), and who approves it: a search bigger than the last one asks a person
+    where the policy says so, and changes that need a person ride only on an action a person
+    approves."""
     if choice.action not in (Action.RETRAIN, Action.RESEARCH):
         return Judged([], None, *approval_for(choice.action, policy, False))
     last = last_search(snapshot)
@@ -276,8 +278,6 @@ def judged(
         for p in (advice.parameter_proposals if advice else [])
     ]
     verdicts = judge_proposals(proposals, current, snapshot.applied_changes, policy.acceptance, now)
-
-    skipped = skipped_model_types(snapshot.completed, policy)
 
     def work_with(kept: list[ProposalVerdict]) -> dict:
         return planned_work(
@@ -324,7 +324,9 @@ def review(
     skipped = skipped_model_types(snapshot.completed, policy)
     chosen = every_type_skipped(choose_action(health, triggers, advice, policy), ranking, skipped)
     choice = gated(chosen, snapshot, last)
-    verdicts, work, approval, approval_rule = judged(choice, advice, snapshot, health, policy, now)
+    verdicts, work, approval, approval_rule = judged(
+        choice, advice, snapshot, health, policy, now, skipped
+    )
     left_out = [
         reason for model_type, reason in skipped.items() if model_type in ranking.model_types
     ]
