@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 from pydantic import ValidationError
+from scipy.stats import binom
 
 from mimicry.ranking.health import (
     Finding,
@@ -21,6 +22,7 @@ from mimicry.ranking.health import (
     constant_loss,
     poisson_binomial_at_most,
     promotion_refusal,
+    sequential_calibration_p_value,
     worst,
 )
 
@@ -183,6 +185,28 @@ def test_the_poisson_binomial_tail_is_exact():
     assert poisson_binomial_at_most(2, promised) == pytest.approx(simulated, abs=0.003)
     # Equal promises: the binomial's own tail.
     assert poisson_binomial_at_most(3, [0.5] * 10) == pytest.approx(176 / 1024)
+
+
+def test_the_sequential_calibration_test_keeps_its_level_however_often_it_is_read():
+    # 400 streams whose promises (0.5 to 0.95) are kept, read after every one of 400 draws: the
+    # anytime-valid p-value falls below alpha on at most about alpha of them (Ville), where the
+    # fixed-sample tail read every 10 draws fires on several times that.
+    rng = np.random.default_rng(20)
+    alpha, streams, draws = 0.01, 400, 400
+    looks = np.arange(20, draws + 1, 10)
+    sequential = fixed = 0
+    for promise in rng.uniform(0.5, 0.95, streams):
+        hits = rng.random(draws) < promise
+        sequential += sequential_calibration_p_value([promise] * draws, hits) < alpha
+        fixed += bool((binom.cdf(np.cumsum(hits)[looks - 1], looks, promise) < alpha).any())
+    assert sequential <= 8  # alpha x 400 = 4, with room for chance
+    assert fixed > 3 * max(sequential, 4)
+    # It reads the draws in order, and a drift shows: kept at 0.6 where 0.9 was promised.
+    drifting = rng.random(60) < 0.6
+    assert sequential_calibration_p_value([0.9] * 60, drifting) < alpha
+    assert sequential_calibration_p_value([], []) == 1.0
+    with pytest.raises(ValueError, match="one promise per scored draw"):
+        sequential_calibration_p_value([0.9], [True, False])
 
 
 @pytest.mark.parametrize(

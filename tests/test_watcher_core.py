@@ -372,12 +372,12 @@ def test_a_decision_whose_run_was_not_promoted_is_done_and_says_why():
 
 def test_a_slow_calibration_drift_is_a_trigger_that_retrains():
     # Promised 0.9 a draw, kept at 0.8 for 200 draws: no window of the newest 30 falls short
-    # at alpha, no miss streak is unlikely, but the whole run does (P far below alpha).
+    # at alpha, no miss streak is unlikely, but the whole run does (anytime-valid P < alpha/10).
     drifting = health([True, True, True, True, False] * 40, promised=0.9)
     fired = {t.name.value: t for t in fired_triggers(drifting, DEFAULTS)}
     assert set(fired) == {"calibration_drift"}
     drift = fired["calibration_drift"]
-    assert drift.p_value < 1e-4 and drift.baseline == pytest.approx(0.9)
+    assert drift.p_value < 1e-3 and drift.baseline == pytest.approx(0.9)
     assert drift.reason.startswith("160 hits in the run's 200 scored draws where its promises")
     made = decision(drifting)
     assert made.action == Action.RETRAIN and made.rule.startswith("calibration drift")

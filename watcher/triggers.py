@@ -19,7 +19,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 from scipy.stats import binom
 
-from mimicry.ranking.health import DEFAULT_THRESHOLDS, poisson_binomial_at_most
+from mimicry.ranking.health import DEFAULT_THRESHOLDS, sequential_calibration_p_value
 from watcher.policy import Policy
 
 
@@ -197,24 +197,25 @@ def regime_shift(fired: list[Trigger], health: StreamHealth) -> Trigger | None:
 
 
 def calibration_drift(health: StreamHealth, policy: Policy) -> Trigger | None:
-    """Over every scored draw of the current run, fewer hits than its promises allow: the hits
-    are a Poisson binomial (each draw its own promised P(hit), the low end of its interval),
-    and P(X <= hits) is below alpha once enough have been scored (the training-health
-    calibration check's minimum, docs/design.md §20). A slow drift that no window of the newest
-    draws shows (a promise of 0.9 kept at 0.75) is caught here."""
+    """Over every scored draw of the current run, in order, fewer hits than its promises allow
+    (each draw's promised P(hit) is the low end of its interval): an anytime-valid test, because
+    the WATCHER reads it on every tick and a fixed-sample test read that often fires on kept
+    promises (docs/design.md §20); from the training-health calibration check's minimum of
+    scored draws on. A slow drift that no window of the newest draws shows (a promise of 0.9
+    kept at 0.75) is caught here."""
     if not health.signal or len(health.scored) < DEFAULT_THRESHOLDS.calibration_min_draws:
         return None
     promised = [s.promised for s in health.scored]
-    hits = sum(s.hit for s in health.scored)
-    p_value = poisson_binomial_at_most(hits, promised)
+    hits = [s.hit for s in health.scored]
+    p_value = sequential_calibration_p_value(promised, hits)
     if p_value >= policy.alpha:
         return None
     expected = sum(promised)
     return Trigger(
         name=TriggerName.CALIBRATION_DRIFT,
         reason=(
-            f"{hits} hits in the run's {len(promised)} scored draws where its promises add up "
-            f"to {expected:.1f} (P = {p_value:.2g} < alpha {policy.alpha:g})"
+            f"{sum(hits)} hits in the run's {len(promised)} scored draws where its promises add "
+            f"up to {expected:.1f} (anytime-valid P = {p_value:.2g} < alpha {policy.alpha:g})"
         ),
         p_value=p_value,
         baseline=expected / len(promised),
