@@ -202,6 +202,6 @@ def watcher_tick(stream: str | None = None, policy_file: str | None = None) -> d
             ask_in_the_ui(view.id)
         shift = next((t for t in view.triggers if t["name"] == "regime_shift"), None)
         change_point = shift["change_point"] if shift else None
-        picture_task(name, policy.collapse_window, change_point, settings.home)
+        picture_task(name, policy.collapse_window, change_point, settings.home, policy.alpha)
         views.append(view)
     return {"decisions": [v.public() for v in decision_views([v.id for v in views])]}

@@ -346,7 +346,12 @@ def print_answer(answer: RunAnswer) -> None:
             )
         if answer.not_promoted:
             # Its model's pool is not the stream's prediction: the earlier model's still is.
-            console.print(Text(not_promoted_sentence(answer.not_promoted, answer.prediction)))
+            from mimicry.store.runs import standing_run
+
+            standing = standing_run(answer.prediction.stream)
+            console.print(
+                Text(not_promoted_sentence(answer.not_promoted, answer.prediction, standing))
+            )
             return
         from mimicry_cli.predict import print_prediction
 

@@ -24,20 +24,23 @@ def score_new_draws(stream: str, now: datetime) -> int:
     return len(scored)
 
 
-def health_picture(stream: str, window: int, change_point: int | None, home: Path) -> str:
+def health_picture(
+    stream: str, window: int, change_point: int | None, home: Path, alpha: float
+) -> str:
     """The stream-health picture, written under MIMICRY_HOME and shown as an image artifact
     (a data URL: the UI shows it without reaching this machine's files); its path."""
     import hashlib
 
     from prefect.artifacts import create_image_artifact
 
-    path, png = write_health_picture(stream, window, change_point, home)
+    path, png = write_health_picture(stream, window, change_point, home, alpha)
     digest = hashlib.sha256(stream.encode()).hexdigest()[:12]
     create_image_artifact(
         image_url=png_data_url(png),
         key=f"stream-health-{digest}",
         description=(
-            f"Stream {plain_markdown(stream)}: rolling hit rate against chance and the promise"
+            f"Stream {plain_markdown(stream)}: rolling hit rate against chance and the promise,"
+            " and the calibration of P(hit) over time"
             f" ({plain_markdown(str(path))})"
         ),
     )

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from scipy.stats import binom
 
 from mimicry.ranking.health import (
+    CALIBRATION_BETS,
     Finding,
     FitHealth,
     FitRecord,
@@ -22,7 +23,7 @@ from mimicry.ranking.health import (
     constant_loss,
     poisson_binomial_at_most,
     promotion_refusal,
-    sequential_calibration_p_value,
+    sequential_calibration_p_values,
     worst,
 )
 
@@ -197,16 +198,21 @@ def test_the_sequential_calibration_test_keeps_its_level_however_often_it_is_rea
     sequential = fixed = 0
     for promise in rng.uniform(0.5, 0.95, streams):
         hits = rng.random(draws) < promise
-        sequential += sequential_calibration_p_value([promise] * draws, hits) < alpha
+        sequential += sequential_calibration_p_values([promise] * draws, hits)[-1] < alpha
         fixed += bool((binom.cdf(np.cumsum(hits)[looks - 1], looks, promise) < alpha).any())
     assert sequential <= 8  # alpha x 400 = 4, with room for chance
     assert fixed > 3 * max(sequential, 4)
     # It reads the draws in order, and a drift shows: kept at 0.6 where 0.9 was promised.
     drifting = rng.random(60) < 0.6
-    assert sequential_calibration_p_value([0.9] * 60, drifting) < alpha
-    assert sequential_calibration_p_value([], []) == 1.0
+    path = sequential_calibration_p_values([0.9] * 60, drifting)
+    assert path[-1] < alpha and len(path) == 60 and (np.diff(path) <= 0).all()
+    # A miss at a promise of 0.9 after a hit: a bet of 80 % grows to (1 - 0.8)(1 + 7.2) = 1.64.
+    first_two = sequential_calibration_p_values([0.9, 0.9], [True, False])
+    wealth = np.mean([(1 - c) * (1 + 9 * c) for c in CALIBRATION_BETS])
+    assert first_two.tolist() == pytest.approx([1.0, 1 / wealth])
+    assert len(sequential_calibration_p_values([], [])) == 0
     with pytest.raises(ValueError, match="one promise per scored draw"):
-        sequential_calibration_p_value([0.9], [True, False])
+        sequential_calibration_p_values([0.9], [True, False])
 
 
 @pytest.mark.parametrize(
@@ -257,8 +263,13 @@ def test_a_run_not_promoted_points_at_the_prediction_that_stands():
     shown = not_promoted_sentence(
         "not promoted: the mlp model's training health is critical (final fit: diverged)",
         SimpleNamespace(position=80, stream="my stream\x1b[2J"),
+        "r1",
     )
     assert shown.startswith("Not promoted: the mlp model's training health is critical")
-    assert "Its pool for draw 80 is not the stream's prediction" in shown
+    assert "Its pool for draw 80 is not the stream's prediction. Run r1's prediction" in shown
     # The stream's name quoted for the shell, its control characters made visible.
-    assert "mimicry predict --stream 'my stream\\x1b[2J' shows the one that is." in shown
+    assert "mimicry predict --stream 'my stream\\x1b[2J' shows it." in shown
+    # A stream's first run: no earlier prediction to point at.
+    first = not_promoted_sentence("not promoted: …", SimpleNamespace(position=80, stream="s"), None)
+    assert "The stream has no promoted model yet, so no prediction" in first
+    assert "mimicry predict" not in first

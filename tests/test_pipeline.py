@@ -45,7 +45,7 @@ from mimicry.search.sieve import default_chunk_size
 from mimicry.settings import get_settings
 from mimicry.store.database import connect
 from mimicry.store.models import Prediction, Run
-from mimicry.store.runs import ledger_chunks
+from mimicry.store.runs import ledger_chunks, standing_run
 from mimicry.store.scoring import scoring_snapshot
 from tests.history import make_history, write_draws
 from tests.test_cli import MIMICRY, STATS_KEYS, SURVIVOR_KEYS
@@ -208,6 +208,8 @@ def test_a_model_whose_training_went_wrong_does_not_predict_for_its_stream(prefe
     # What predicts and scores the stream's next draws is the earlier run.
     snapshot = scoring_snapshot("sabotaged")
     assert snapshot.latest_ranked.run_id == first["run_id"] == snapshot.newest.run_id
+    assert standing_run("sabotaged") == first["run_id"]  # what `mimicry run` points at
+    assert standing_run("no such stream") is None
 
 
 def test_draws_from_os_entropy_are_nothing_significant(prefect_api, home):

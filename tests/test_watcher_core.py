@@ -389,3 +389,34 @@ def test_a_slow_calibration_drift_is_a_trigger_that_retrains():
     )
     # alpha is the level it is tested at.
     assert "calibration_drift" not in names(drifting, Policy(alpha=1e-12))
+
+
+def test_the_calibration_picture_holds_each_run_with_signal_to_its_own_promise():
+    from mimicry.ranking.health import sequential_calibration_p_values
+    from mimicry.store.watch import HealthSeries
+    from watcher.picture import calibration_segments, health_png
+
+    # Run a kept its promise of 0.9 for 30 draws; run b (no signal) promised nothing; run c
+    # promised 0.9 and hit every other draw.
+    hits = [True] * 27 + [False] * 3 + [False] * 10 + [True, False] * 20
+    runs = ["a"] * 30 + ["b"] * 10 + ["c"] * 40
+    series = HealthSeries(
+        stream="s",
+        positions=list(range(100, 180)),
+        hits=hits,
+        promised=[0.95 if r != "b" else 0.01 for r in runs],
+        promised_low=[0.9 if r != "b" else 0.01 for r in runs],
+        chance=[0.01] * 80,
+        run_ids=runs,
+        signal=[r != "b" for r in runs],
+        runs=[(100, "search"), (130, "search"), (140, "retrain")],
+    )
+    (kept_positions, kept), (broken_positions, broken) = calibration_segments(series)
+    assert kept_positions == list(range(100, 130)) and broken_positions == list(range(140, 180))
+    assert kept[-1] > 0.01 > broken[-1]
+    assert broken == pytest.approx(
+        sequential_calibration_p_values([0.9] * 40, [True, False] * 20).tolist()
+    )
+    png = health_png(series, 30, 140, alpha=0.01)
+    empty = health_png(series.model_copy(update={"signal": [False] * 80}), 30, None, alpha=0.01)
+    assert png.startswith(b"\x89PNG") and empty.startswith(b"\x89PNG") and png != empty

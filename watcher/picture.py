@@ -1,6 +1,8 @@
-"""The stream-health picture: the rolling hit rate of the stream's scored predictions against
-the chance band of K/M and the current run's calibrated P(hit), with the runs (searches and
-retrains) and the change point marked. One PNG, written under ``MIMICRY_HOME/health/`` for the
+"""The stream-health picture: above, the rolling hit rate of the stream's scored predictions
+against the chance band of K/M and the current run's calibrated P(hit), with the runs (searches
+and retrains) and the change point marked; below, the calibration of P(hit) over time: each run's
+anytime-valid p-value that its promise holds (the calibration-drift trigger's own reading,
+docs/design.md §20) against alpha. One PNG, written under ``MIMICRY_HOME/health/`` for the
 terminal user and shown as an image artifact in the Prefect UI."""
 
 from __future__ import annotations
@@ -11,18 +13,37 @@ from pathlib import Path
 from scipy.stats import binom
 
 from mimicry.names import stream_label
+from mimicry.ranking.health import sequential_calibration_p_values
 from mimicry.render.pictures import save_png
 from mimicry.store.watch import HealthSeries, health_series
 
 
-def health_png(series: HealthSeries, window: int, change_point: int | None) -> bytes:
+def calibration_segments(series: HealthSeries) -> list[tuple[list[int], list[float]]]:
+    """Per run with signal, in order: the positions of its scored draws and the anytime-valid
+    p-value of its promise after each (a run without signal promised nothing to test)."""
+    segments: dict[str, tuple[list[int], list[float], list[bool]]] = {}
+    for index, run_id in enumerate(series.run_ids):
+        if series.signal[index]:
+            positions, promised, hits = segments.setdefault(run_id, ([], [], []))
+            positions.append(series.positions[index])
+            promised.append(series.promised_low[index])
+            hits.append(series.hits[index])
+    return [
+        (positions, sequential_calibration_p_values(promised, hits).tolist())
+        for positions, promised, hits in segments.values()
+    ]
+
+
+def health_png(series: HealthSeries, window: int, change_point: int | None, alpha: float) -> bytes:
     """The picture as PNG bytes (matplotlib, no display)."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot
 
-    figure, axes = pyplot.subplots(figsize=(9, 3.6), dpi=100)
+    figure, (axes, below) = pyplot.subplots(
+        2, 1, figsize=(9, 5.6), dpi=100, sharex=True, height_ratios=(3, 2)
+    )
     if series.positions:
         rates, lows, highs = [], [], []
         for index in range(len(series.positions)):
@@ -37,17 +58,38 @@ def health_png(series: HealthSeries, window: int, change_point: int | None) -> b
             series.positions, rates, color="tab:blue", lw=1.5, label=f"hit rate (last {window})"
         )
     for position, kind in series.runs:
-        axes.axvline(position, color="tab:purple" if kind == "search" else "tab:orange", lw=0.8)
+        for panel in (axes, below):
+            panel.axvline(
+                position, color="tab:purple" if kind == "search" else "tab:orange", lw=0.8
+            )
     if change_point is not None:
         axes.axvline(change_point, color="tab:red", ls="--", lw=1, label="change point")
     axes.set_ylim(-0.02, 1.02)
-    axes.set_xlabel("draw")
     axes.set_ylabel("P(hit)")
     axes.set_title(f"{series.stream}: rolling hit rate (searches purple, retrains orange)")
     if series.positions or change_point is not None:
         axes.legend(loc="lower left", fontsize=8)
     else:
         axes.text(0.5, 0.5, "no draw scored yet", ha="center", transform=axes.transAxes)
+    segments = calibration_segments(series)
+    for number, (positions, p_values) in enumerate(segments):
+        below.step(
+            positions, p_values, where="post", color="tab:green", lw=1.5,
+            label="anytime-valid p against the promise" if number == 0 else None,
+        )  # fmt: skip
+    below.axhline(alpha, color="tab:red", ls="--", lw=1, label=f"alpha {alpha:g}: drift")
+    below.set_yscale("log")
+    lowest = min((min(p) for _, p in segments), default=1.0)
+    below.set_ylim(min(lowest, alpha) / 3, 1.5)
+    below.set_xlabel("draw")
+    below.set_ylabel("p (log)")
+    below.set_title("calibration of P(hit): each run with signal held to its promise", fontsize=10)
+    below.legend(loc="lower left", fontsize=8)
+    if not segments:
+        below.text(
+            0.5, 0.5, "no run with signal scored yet: nothing was promised",
+            ha="center", transform=below.transAxes,
+        )  # fmt: skip
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
@@ -61,11 +103,11 @@ def picture_path(home: Path, stream: str) -> Path:
 
 
 def write_health_picture(
-    stream: str, window: int, change_point: int | None, home: Path
+    stream: str, window: int, change_point: int | None, home: Path, alpha: float
 ) -> tuple[str, bytes]:
     """Draw the stream's picture from the store and write it under ``home/health``
     (``MIMICRY_HOME``); its path and PNG bytes."""
-    png = health_png(health_series(stream), window, change_point)
+    png = health_png(health_series(stream), window, change_point, alpha)
     path = picture_path(home, stream)
     save_png(path, png)
     return str(path), png

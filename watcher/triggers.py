@@ -19,7 +19,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 from scipy.stats import binom
 
-from mimicry.ranking.health import DEFAULT_THRESHOLDS, sequential_calibration_p_value
+from mimicry.ranking.health import DEFAULT_THRESHOLDS, sequential_calibration_p_values
 from watcher.policy import Policy
 
 
@@ -207,7 +207,7 @@ def calibration_drift(health: StreamHealth, policy: Policy) -> Trigger | None:
         return None
     promised = [s.promised for s in health.scored]
     hits = [s.hit for s in health.scored]
-    p_value = sequential_calibration_p_value(promised, hits)
+    p_value = float(sequential_calibration_p_values(promised, hits)[-1])
     if p_value >= policy.alpha:
         return None
     expected = sum(promised)

@@ -423,21 +423,22 @@ def poisson_binomial_at_most(k: int, probabilities: Sequence[float]) -> float:
 CALIBRATION_BETS = (0.05, 0.1, 0.2, 0.4, 0.8)
 
 
-def sequential_calibration_p_value(promised: Sequence[float], hits: Sequence[bool]) -> float:
-    """The anytime-valid p-value of "each scored draw hits at least as often as promised", over
-    the draws in the order they were scored: one over the highest value a betting e-process
-    reached (docs/design.md §20). Each bet stakes ``c / (1 - p)`` against a hit at promise ``p``:
-    a miss multiplies its wealth by ``1 + c p / (1 - p)``, a hit by ``1 - c``; under the promise
-    the wealth is a nonnegative supermartingale, so by Ville's inequality it ever reaches
-    ``1 / alpha`` with probability at most ``alpha``, however often and whenever it is read. A
-    fixed-sample test read on every tick has no such bound (measured: a kept promise of 0.9
-    fired on 4 of 50 streams over 1,000 draws read every 10, alpha 0.01)."""
+def sequential_calibration_p_values(promised: Sequence[float], hits: Sequence[bool]):
+    """The anytime-valid p-value of "each scored draw hits at least as often as promised" after
+    each draw, in the order they were scored (a numpy array, never rising): one over the highest
+    value a betting e-process has reached (docs/design.md §20). Each bet stakes ``c / (1 - p)``
+    against a hit at promise ``p``: a miss multiplies its wealth by ``1 + c p / (1 - p)``, a hit
+    by ``1 - c``; under the promise the wealth is a nonnegative supermartingale, so by Ville's
+    inequality it ever reaches ``1 / alpha`` with probability at most ``alpha``, however often
+    and whenever it is read. A fixed-sample test read on every tick has no such bound (measured:
+    a kept promise of 0.9 fired on 4 of 50 streams over 1,000 draws read every 10, alpha
+    0.01)."""
     import numpy as np
 
     if len(hits) != len(promised):
         raise ValueError("one promise per scored draw")
     if not len(hits):
-        return 1.0
+        return np.ones(0)
     # A promise of 1 would stake everything; 1 - 1e-9 stakes a billion-fold on it instead.
     p = np.clip(np.asarray(promised, dtype=np.float64), 0.0, 1.0 - 1e-9)
     shortfall = p - np.asarray(hits, dtype=np.float64)
@@ -446,7 +447,7 @@ def sequential_calibration_p_value(promised: Sequence[float], hits: Sequence[boo
     # The average wealth of the bets, in logs (the wealth of a long run overflows a float).
     top = log_wealth.max(axis=0)
     mixture = top + np.log(np.exp(log_wealth - top).mean(axis=0))
-    return float(min(1.0, math.exp(-max(0.0, float(mixture.max())))))
+    return np.minimum(1.0, np.exp(-np.maximum.accumulate(np.maximum(mixture, 0.0))))
 
 
 def worst(findings: Sequence[Finding]) -> Severity:

@@ -78,11 +78,20 @@ def health_markdown(report) -> str:
     return "\n".join(parts)
 
 
-def not_promoted_sentence(reason: str, prediction) -> str:
+def not_promoted_sentence(reason: str, prediction, standing_run: str | None) -> str:
     """What ``mimicry run`` says instead of a prediction when its model was not promoted
-    (docs/design.md §20)."""
+    (docs/design.md §20): which run's prediction stands, or that the stream has none yet."""
+    stream = shlex.quote(prediction.stream)
+    if standing_run is None:
+        after = (
+            "The stream has no promoted model yet, so no prediction: a run whose model is "
+            f"healthy gives it one (mimicry run --stream {stream}, or a WATCHER retrain)."
+        )
+    else:
+        after = (
+            f"Run {standing_run}'s prediction stands: mimicry predict --stream {stream} shows it."
+        )
     return plain_text(
         f"{reason[:1].upper()}{reason[1:]}. Its pool for draw {prediction.position} is not "
-        f"the stream's prediction; mimicry predict --stream {shlex.quote(prediction.stream)} "
-        "shows the one that is."
+        f"the stream's prediction. {after}"
     )

@@ -295,6 +295,18 @@ def run_ending(run_id: str) -> tuple[RunState, str | None, str | None] | None:
         return RunState(run.state), run.error, run.not_promoted
 
 
+def standing_run(stream: str) -> str | None:
+    """The run whose prediction is the stream's: its newest promoted ranked run (None: it has
+    none yet, or no such stream)."""
+    from mimicry.store.predictions import latest_ranked_run
+    from mimicry.store.streams import get_stream
+
+    with connect(read_only=True) as session:
+        record = get_stream(session, stream)
+        run = latest_ranked_run(session, record.id) if record is not None else None
+        return run.id if run is not None else None
+
+
 def mark_crashed_runs(heartbeat_seconds: float) -> list[str]:
     """Runs whose process went silent, marked crashed (:func:`mark_crashed`), in a transaction
     of their own."""

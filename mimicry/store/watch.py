@@ -167,7 +167,13 @@ class HealthSeries(BaseModel):
     positions: list[int]
     hits: list[bool]
     promised: list[float]
+    #: The low end of each promise's interval: what the triggers hold a run to.
+    promised_low: list[float]
     chance: list[float]
+    #: The run whose prediction each scored draw was scored against, and whether that run found
+    #: signal (a run without promised nothing beyond chance).
+    run_ids: list[str]
+    signal: list[bool]
     #: (stream position, label) of each completed run: where it started predicting.
     runs: list[tuple[int, str]]
 
@@ -176,7 +182,15 @@ def health_series(stream: str) -> HealthSeries:
     with connect(read_only=True) as session:
         record = require_stream(session, stream)
         rows = session.execute(
-            select(Evaluation.position, Evaluation.hit, Prediction.p_hit, Prediction.chance)
+            select(
+                Evaluation.position,
+                Evaluation.hit,
+                Prediction.p_hit,
+                Prediction.p_hit_low,
+                Prediction.chance,
+                Prediction.run_id,
+                Prediction.signal,
+            )
             .join(Prediction, Prediction.id == Evaluation.prediction_id)
             .where(Evaluation.stream_id == record.id)
             .order_by(Evaluation.position)
@@ -191,7 +205,10 @@ def health_series(stream: str) -> HealthSeries:
             positions=[r[0] for r in rows],
             hits=[r[1] for r in rows],
             promised=[r[2] for r in rows],
-            chance=[r[3] for r in rows],
+            promised_low=[r[3] for r in rows],
+            chance=[r[4] for r in rows],
+            run_ids=[r[5] for r in rows],
+            signal=[r[6] == "signal" for r in rows],
             runs=[
                 (used, "retrain" if (parameters or {}).get("kind") == RETRAIN_KIND else "search")
                 for used, parameters in runs
