@@ -17,7 +17,9 @@ back to an exact 8-draw window, which the noise breaks in about 3 histories out 
 them keep 8 clean draws). Pass ``--min-matches 0`` to leave both choices to Step 1.
 
 Each world is one ``mimicry run --json`` in a fresh store on Prefect's ephemeral API, timed from
-start to exit, with the per-step wall times the flow reports.
+start to exit, with the per-step wall times the flow reports; then what each training-health
+check saw on each world's winner (``mimicry health --run R --all --json``; the final fit's
+finding, or a fold's where the final fit has none).
 """
 
 from __future__ import annotations
@@ -85,6 +87,29 @@ def evaluate(home: Path, path: Path, later: list[int]) -> dict:
     return evaluations[-1]["rolling"]
 
 
+def winner_health(home: Path, run_id: str) -> dict[str, str]:
+    """What each training-health check saw on the run's winner, final fit first
+    (``mimicry health --run R --all --json``): check -> "severity: sentence" (issue 23 §7)."""
+    env = {**os.environ, "MIMICRY_HOME": str(home)}
+    proc = subprocess.run(
+        [MIMICRY, "health", "--run", run_id, "--all", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    (winner,) = [m for m in json.loads(proc.stdout)["models"] if m["chosen"]]
+    seen: dict[str, str] = {"model": f"{winner['model_type']}: {winner['health']}"}
+    for fit in winner["fits"]:
+        for finding in fit["findings"]:
+            # The final fit's finding, else the worst fold's.
+            if finding["check"] not in seen or fit["fit"] == "final":
+                seen[finding["check"]] = (
+                    f"{fit['fit']}: {finding['severity']}: {finding['sentence']}"
+                )
+    return seen
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--draws", type=int, default=2000)
@@ -124,7 +149,7 @@ def main() -> None:
         f"2^{args.seed_bits}; 15 % of its draws replaced; flags {' '.join(flags) or '(none)'}",
         flush=True,
     )
-    rows = []
+    rows, healths = [], {}
     for world in ("generator", "entropy"):
         home = work / world
         seconds, answer = run_pipeline(work / f"{world}.txt", home, args.seed_bits, flags)
@@ -154,6 +179,7 @@ def main() -> None:
                 f"{low:.0f}–{high:.0f}), p = {rolling['binomial_p']:.3g}"
             )
         rows.append(row)
+        healths[world] = winner_health(home, answer["run_id"])
         print(json.dumps(row), flush=True)
         print(
             "  steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in answer["timings"].items()),
@@ -164,6 +190,10 @@ def main() -> None:
     print("|" + "---|" * len(columns))
     for row in rows:
         print("| " + " | ".join(str(row.get(c, "")) for c in columns) + " |")
+    print("\n| training health of the winner | generator | entropy |\n|---|---|---|")
+    for check in healths["generator"] | healths["entropy"]:
+        cells = [healths[w].get(check, "-").replace("|", "/") for w in ("generator", "entropy")]
+        print(f"| {check} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":
