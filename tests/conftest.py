@@ -37,26 +37,30 @@ def home(tmp_path, monkeypatch):
     return tmp_path
 
 
-#: The test files that take the longest (wall seconds on a worker, measured on two cores with a
-#: cold kernel cache: 400 to 80), first: pytest-xdist hands files out in collection order
-#: (scripts/test.sh turns off its re-sorting by number of tests, which handed out the 8-test,
-#: 6-minute e2e file last), and a long file handed out last keeps one worker busy after the
-#: others have finished.
+#: The test files that take the longest (wall seconds on a worker, measured with three workers
+#: on two cores with a cold kernel cache: 400 to 30), first: pytest-xdist hands files out in
+#: collection order (scripts/test.sh turns off its re-sorting by number of tests, which handed
+#: out the 8-test, 6-minute e2e file last), and a long file handed out last keeps one worker
+#: busy after the others have finished.
 LONGEST_FIRST = (
     "test_e2e_deployment.py",
-    "test_backend_conformance.py",
-    "test_loop_faults.py",
     "test_watcher_loop.py",
-    "test_reliability.py",
-    "test_advisor_local.py",
+    "test_loop_faults.py",
+    "test_backend_conformance.py",
+    "test_pipeline.py",
     "test_lifetime.py",
+    "test_reliability.py",
     "test_two_worlds.py",
     "test_cli.py",
-    "test_pipeline.py",
+    "test_advisor_local.py",
     "test_store.py",
-    "test_sieve_properties.py",
     "test_gpu_backend.py",
+    "test_advisor_faults.py",
     "test_readme.py",
+    "test_statistics.py",
+    "test_terminal_text.py",
+    "test_run_ingest.py",
+    "test_sieve_properties.py",
 )
 
 
