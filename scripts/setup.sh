@@ -6,9 +6,12 @@ python3 -m venv .venv
 . .venv/bin/activate
 python -m pip install --quiet --upgrade pip
 # PyTorch's CPU build first: the project's torch range accepts it, so nothing larger is fetched.
-python -m pip install --quiet "torch==2.13.0"
+python -m pip install --quiet --no-compile "torch==2.13.0"
 extras=${1:-}
-pip_options=()
+# --no-compile: pip would byte-compile every module of every package (torch alone has
+# thousands); Python compiles the ones a command imports on first use instead. Measured in a
+# fresh clone with pip's cache warm: 96 s -> 40 s.
+pip_options=(--no-compile)
 if [[ ",$extras," == *,test,* || ",$extras," == *,llm,* ]]; then
     # llama-cpp-python compiles llama.cpp on install. Its default native build (-march=native)
     # also compiles ggml's AMX kernels on a CPU that lists AMX, and those died with SIGILL
@@ -25,11 +28,11 @@ if [[ ",$extras," == *,test,* || ",$extras," == *,llm,* ]]; then
         fi
         # Also over a native build an earlier setup installed.
         python -m pip install --quiet --no-deps --force-reinstall "$wheels"/llama_cpp_python-*.whl
-        pip_options=(--find-links "$wheels" --only-binary llama-cpp-python)
+        pip_options+=(--find-links "$wheels" --only-binary llama-cpp-python)
     fi
 fi
 if [ -n "$extras" ]; then
     python -m pip install --quiet "${pip_options[@]}" -e ".[$extras]"
 else
-    python -m pip install --quiet -e .
+    python -m pip install --quiet "${pip_options[@]}" -e .
 fi

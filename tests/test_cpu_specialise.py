@@ -46,13 +46,26 @@ print(json.dumps({
 """
 
 
-def _probe(cache: Path) -> dict:
+def _start(cache: Path) -> subprocess.Popen:
     env = {**os.environ, "MIMICRY_KERNEL_CACHE": str(cache), "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run(
-        [sys.executable, "-c", PROBE], capture_output=True, text=True, env=env, cwd=ROOT
+    return subprocess.Popen(
+        [sys.executable, "-c", PROBE],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
     )
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout.splitlines()[-1])
+
+
+def _report(process: subprocess.Popen) -> dict:
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err
+    return json.loads(out.splitlines()[-1])
+
+
+def _probe(cache: Path) -> dict:
+    return _report(_start(cache))
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +88,16 @@ def test_second_process_loads_the_compiled_kernel_from_disk(compiled):
     assert second["seeds"] == [5000]
     assert second["hits"] == 1 and second["misses"] == 0
     assert generated.stat().st_mtime_ns == mtime  # unchanged source is not rewritten
+
+
+def test_processes_starting_together_compile_a_kernel_once(tmp_path):
+    # Three processes on a fresh cache, as a LocalCluster's workers start: the first to take the
+    # kernel's lock compiles it, the others wait and load what it wrote.
+    cache = tmp_path / "kernels"
+    reports = [_report(process) for process in [_start(cache) for _ in range(3)]]
+    assert all(report["seeds"] == [5000] for report in reports)
+    assert sorted(report["misses"] for report in reports) == [0, 0, 1]
+    assert sorted(report["hits"] for report in reports) == [0, 1, 1]
 
 
 def test_a_stale_specialisation_is_rewritten(compiled, tmp_path):

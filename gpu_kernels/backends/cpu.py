@@ -30,6 +30,7 @@ import numba
 import numpy as np
 
 from gpu_kernels.backends import default_kernel_cache
+from gpu_kernels.backends.compile_once import compile_once
 from gpu_kernels.backends.cpu_kernel import BLOCK
 from gpu_kernels.backends.cpu_prefilters import prefilter_for
 from gpu_kernels.backends.cpu_specialise import specialised_sieve
@@ -161,9 +162,7 @@ class CpuBackend:
         out_overflow = np.zeros(blocks, np.bool_)
         if count > 0:
             sieve = specialised_sieve(family, projection, job.mode is Mode.STATE, self.kernel_cache)
-            sieve_blocks(
-                sieve,
-                blocks,
+            arguments = (
                 state_words,
                 use_list,
                 candidates,
@@ -187,6 +186,8 @@ class CpuBackend:
                 out_count,
                 out_overflow,
             )
+            compile_once(sieve, self.kernel_cache, 0, 0, *arguments)
+            sieve_blocks(sieve, blocks, *arguments)
         matches = []
         for block in range(blocks):
             for n in range(out_count[block]):

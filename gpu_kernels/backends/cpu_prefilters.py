@@ -21,7 +21,8 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-from gpu_kernels.backends import native
+from gpu_kernels.backends import default_kernel_cache, native
+from gpu_kernels.backends.compile_once import compile_once
 from gpu_kernels.job import Mode, SieveJob
 from gpu_kernels.uint32_ops import add32, and32, mul32, or32, shl32, shr32, sub32, xor32
 
@@ -444,9 +445,12 @@ def prefilter_for(
     draw, divisor = np.uint32(job.window[0]), Divisor.of(job.modulus)
     seed_mode = job.mode is Mode.SEED
 
+    locks = kernel_cache or default_kernel_cache()
+
     def run(kernel, *extra) -> Prefilter:
         def prefilter(lo: int, count: int) -> np.ndarray:
             keep = np.empty(count, np.bool_)
+            compile_once(kernel, locks, np.uint64(lo), 0, word_lo, word_hi, *extra, keep[:0])
             kernel(np.uint64(lo), count, word_lo, word_hi, *extra, keep)
             return np.uint64(lo) + np.flatnonzero(keep).astype(np.uint64)
 
