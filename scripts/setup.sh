@@ -6,12 +6,11 @@ python3 -m venv .venv
 . .venv/bin/activate
 python -m pip install --quiet --upgrade pip
 # PyTorch's CPU build first: the project's torch range accepts it, so nothing larger is fetched.
-python -m pip install --quiet --no-compile "torch==2.13.0"
+python -m pip install --quiet "torch==2.13.0"
 extras=${1:-}
-# --no-compile: pip would byte-compile every module of every package (torch alone has
-# thousands); Python compiles the ones a command imports on first use instead. Measured in a
-# fresh clone with pip's cache warm: 96 s -> 40 s.
-pip_options=(--no-compile)
+# Not --no-compile (96 s -> 40 s here): where PYTHONDONTWRITEBYTECODE is set, as on CI's machine,
+# every process would then compile every module it imports from source, every time.
+pip_options=()
 if [[ ",$extras," == *,test,* || ",$extras," == *,llm,* ]]; then
     # llama-cpp-python compiles llama.cpp on install. Its default native build (-march=native)
     # also compiles ggml's AMX kernels on a CPU that lists AMX, and those died with SIGILL
@@ -32,7 +31,7 @@ if [[ ",$extras," == *,test,* || ",$extras," == *,llm,* ]]; then
     fi
 fi
 if [ -n "$extras" ]; then
-    python -m pip install --quiet "${pip_options[@]}" -e ".[$extras]"
+    python -m pip install --quiet ${pip_options[@]+"${pip_options[@]}"} -e ".[$extras]"
 else
-    python -m pip install --quiet "${pip_options[@]}" -e .
+    python -m pip install --quiet ${pip_options[@]+"${pip_options[@]}"} -e .
 fi

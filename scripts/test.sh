@@ -25,5 +25,5 @@ lint-imports
 # cores: 1,034 s with two workers, 841 s with three). `-n 0` runs in this process (the soaks
 # need that).
 cores=$(nproc)
-workers=$(( cores + 1 < 5 ? cores + 1 : 5 ))
+workers=$(( cores + 2 < 6 ? cores + 2 : 6 ))
 python -m pytest -q --numprocesses "$workers" --dist loadfile --no-loadscope-reorder "$@"
