@@ -269,6 +269,13 @@ def sustained(minutes: float, interval_seconds: float, per_tick: int) -> bool:
             (at for at, hit in run_scores(session, research.run_id) if hit and at >= change),
             None,
         )
+        # Before the re-seed the promise holds: any trigger there is a false alarm.
+        kept = [r for r in records if r.draws < change]
+        false_alarms = [r.draws for r in kept if r.triggers]
+        drift = next(
+            (r.draws for r in records if any(t["name"] == "calibration_drift" for t in r.triggers)),
+            None,
+        )
         failed = [r.id for r in records if r.status == "failed"]
         still_open = [
             r.id for r in records if r.status in ("pending_approval", "approved", "running")
@@ -289,7 +296,9 @@ def sustained(minutes: float, interval_seconds: float, per_tick: int) -> bool:
         f"sustained loop {minutes:g} min, a tick every {interval_seconds:g} s, {per_tick} draws "
         f"each: {len(records)} ticks, re-seed at draw {change}, detected after {after(detected)}, "
         f"searched after {after(research.draws if research else None)}, hits again after "
-        f"{after(first_hit)}; {len(stored)} of {fed} draws stored intact: {intact}; "
+        f"{after(first_hit)}; calibration drift fired after {after(drift)}; "
+        f"{len(false_alarms)} of {len(kept)} ticks before the re-seed fired a trigger "
+        f"{false_alarms or ''}; {len(stored)} of {fed} draws stored intact: {intact}; "
         f"{len(failed)} failed, {len(still_open)} open, {tracebacks} tracebacks: "
         f"{'PASS' if passed else 'FAIL'}"
     )
