@@ -142,6 +142,7 @@ def rank_and_predict(
                 ranking.pool_size,
                 ranking.seed,
                 limits,
+                report.signal,
             )
             ids = store_alternative_models_task(run_id, trained)
             reports = [alternative for alternative, _ in trained]

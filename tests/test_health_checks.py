@@ -21,6 +21,7 @@ from mimicry.ranking.health import (
     calibration,
     check_fit,
     constant_loss,
+    judged_without_signal,
     poisson_binomial_at_most,
     promotion_refusal,
     sequential_calibration_p_values,
@@ -273,3 +274,22 @@ def test_a_run_not_promoted_points_at_the_prediction_that_stands():
     first = not_promoted_sentence("not promoted: …", SimpleNamespace(position=80, stream="s"), None)
     assert "The stream has no promoted model yet, so no prediction" in first
     assert "mimicry predict" not in first
+
+
+def test_a_model_that_learned_nothing_is_ok_on_a_run_without_signal():
+    flat = Finding(
+        check="constant_predictions", severity=Severity.CRITICAL, numbers={"spread": 1e-12},
+        sentence="Its predictions differ by 1e-12 (standard deviation).",
+    )  # fmt: skip
+    broken = Finding(
+        check="diverged", severity=Severity.CRITICAL, numbers={}, sentence="The loss is nan."
+    )
+    fits = [FitHealth.of("fold 1", [flat]), FitHealth.of("final", [flat, broken])]
+    fold, final = judged_without_signal(fits)
+    # Learning nothing from draws with nothing behind them is the honest fit, and says so ...
+    assert fold.severity == Severity.OK and fold.findings[0].numbers == {"spread": 1e-12}
+    assert fold.findings[0].sentence.endswith("Expected: the run has no signal, so there was "
+                                              "nothing to learn.")  # fmt: skip
+    # ... a training fault is still one.
+    assert final.severity == Severity.CRITICAL
+    assert [f.severity for f in final.findings] == [Severity.OK, Severity.CRITICAL]

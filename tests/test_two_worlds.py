@@ -75,6 +75,7 @@ def test_a_noisy_generator_is_ranked_first_and_predicted_above_chance(prefect_ap
     draws = noisy_history(seed, 400, 0.15, rng_seed=seed)
     answer = run("noisy", write_draws(home / "noisy.txt", draws))
     assert answer["signal"] == "signal", answer["model"]["signal_reason"]
+    assert answer["model"]["health"] != "critical"  # the winner's training went right
     assert answer["ranking"][0]["hypothesis"].startswith(f"mt19937 seed {seed} ")
     test = answer["model"]["test"]
     assert test["draws"] == 40
@@ -93,6 +94,8 @@ def test_os_entropy_is_no_signal_and_stays_at_chance(prefect_api, home):
     answer = run("entropy", write_draws(home / "entropy.txt", draws))
     assert answer["signal"] == "no_signal"
     assert "no signal" in answer["model"]["signal_reason"]
+    # A model that learned nothing where there was nothing to learn is no training fault.
+    assert answer["model"]["health"] != "critical"
     prediction = answer["prediction"]
     assert prediction["p_hit"] == prediction["chance"] == 0.01
     assert prediction["p_hit_interval"] == [0.01, 0.01]

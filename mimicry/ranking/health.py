@@ -359,6 +359,33 @@ FIT_CHECKS = (
 )
 
 
+#: The checks that say a model learned nothing. On a run without signal that is the honest fit,
+#: not a fault of its training: the signal gate (its permutation null) found nothing to learn.
+LEARNED_NOTHING = ("did_not_learn", "constant_predictions")
+
+
+def judged_without_signal(fits: Sequence[FitHealth]) -> list[FitHealth]:
+    """The fits of a run without signal: a finding that the model learned nothing is ok, and
+    its sentence says why (docs/design.md §20); every other finding stands. The entropy world's
+    winner was otherwise critical for predicting near-ties on draws with nothing behind them."""
+    judged = []
+    for fit in fits:
+        findings = [
+            finding.model_copy(
+                update={
+                    "severity": Severity.OK,
+                    "sentence": f"{finding.sentence} Expected: the run has no signal, so there "
+                    "was nothing to learn.",
+                }
+            )
+            if finding.check in LEARNED_NOTHING and finding.severity != Severity.OK
+            else finding
+            for finding in fit.findings
+        ]
+        judged.append(FitHealth.of(fit.fit, findings))
+    return judged
+
+
 def check_fit(record: FitRecord, limits: HealthThresholds = DEFAULT_THRESHOLDS) -> list[Finding]:
     """Every check of one fitted model."""
     return [check(record, limits) for check in FIT_CHECKS]

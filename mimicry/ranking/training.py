@@ -37,6 +37,7 @@ from mimicry.ranking.health import (
     Severity,
     check_fit,
     fit_record,
+    judged_without_signal,
     worst,
 )
 from mimicry.ranking.models import get_model_type
@@ -293,6 +294,8 @@ def train_and_test(
         FitHealth.of("monitored", check_fit(fit_record(monitored, *monitored_rows), limits)),
         final.health,
     ]
+    if not signal:
+        health = judged_without_signal(health)
     test, scores, test_rows = held_out_test(
         final.model, population, history, test_cut, config, modulus, pool_size
     )
@@ -338,9 +341,11 @@ def train_alternatives(
     pool_size: int,
     seed: int = 0,
     limits: HealthThresholds = DEFAULT_THRESHOLDS,
+    signal: bool = True,
 ) -> list[tuple[AlternativeReport, bytes]]:
     """Every model type's best but the winner's, fitted on every training cut: its report and
-    bytes (for the model registry), in the selection's order."""
+    bytes (for the model registry), in the selection's order; on a run without ``signal`` a
+    model that learned nothing is judged as the winner is (:func:`judged_without_signal`)."""
     alternatives = []
     for result in selection.results:
         if result.model_type == selection.winner:
@@ -350,6 +355,7 @@ def train_alternatives(
             final.model, population, history, test_cut, config, modulus, pool_size
         )
         health = [fold.health for fold in result.folds if fold.health is not None]
+        health = [*health, final.health]
         report = AlternativeReport(
             model_type=result.model_type,
             params=result.params,
@@ -359,7 +365,7 @@ def train_alternatives(
             validation_spread=result.valid_spread,
             test=test,
             importance=final.importance,
-            health=[*health, final.health],
+            health=health if signal else judged_without_signal(health),
             schema_hash=config.schema_hash,
             data_fingerprint=fingerprint(history[:test_cut]),
             library_versions=type(final.model).library_versions(),
