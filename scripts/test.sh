@@ -22,9 +22,9 @@ lint-imports
 # server, model and rig fixtures are built once; files are handed out in tests/conftest.py's
 # order (longest first), not re-sorted by their number of tests. The extra worker fills the
 # time the others spend waiting on servers, heartbeats and killed processes (measured on two
-# cores, warm kernel cache: 1,034 s with two workers, 841 s with three; cold, 965 s with three
-# and 1,064 s with four, whose load made a SIGTERM test fail). `-n 0` runs in this process (the
-# soaks need that).
+# cores, cold kernel cache: 1,034 s with two workers, 965 s with three, 1,064 s with four, whose
+# load made a SIGTERM test fail; three since kernels compile once per machine: 793 s). `-n 0`
+# runs in this process (the soaks need that).
 cores=$(nproc)
 workers=$(( cores + 1 < 5 ? cores + 1 : 5 ))
 python -m pytest -q --numprocesses "$workers" --dist loadfile --no-loadscope-reorder "$@"
