@@ -23,7 +23,7 @@ lint-imports
 # order (longest first), not re-sorted by their number of tests. The extra worker fills the
 # time the others spend waiting on servers, heartbeats and killed processes (measured on two
 # cores, cold kernel cache: 1,034 s with two workers, 965 s with three, 1,064 s with four, whose
-# load made a SIGTERM test fail; three since kernels compile once per machine: 793 s). `-n 0`
+# load made a SIGTERM test fail; three since kernels compile once per machine: 793 and 826 s). `-n 0`
 # runs in this process (the soaks need that).
 cores=$(nproc)
 workers=$(( cores + 1 < 5 ? cores + 1 : 5 ))
