@@ -273,6 +273,7 @@ def test_a_run_not_promoted_points_at_the_prediction_that_stands():
     # A stream's first run: no earlier prediction to point at.
     first = not_promoted_sentence("not promoted: …", SimpleNamespace(position=80, stream="s"), None)
     assert "The stream has no promoted model yet, so no prediction" in first
+    assert "(mimicry run DRAWS --stream s, or a WATCHER retrain)" in first  # DRAWS is required
     assert "mimicry predict" not in first
 
 

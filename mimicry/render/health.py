@@ -85,7 +85,7 @@ def not_promoted_sentence(reason: str, prediction, standing_run: str | None) -> 
     if standing_run is None:
         after = (
             "The stream has no promoted model yet, so no prediction: a run whose model is "
-            f"healthy gives it one (mimicry run --stream {stream}, or a WATCHER retrain)."
+            f"healthy gives it one (mimicry run DRAWS --stream {stream}, or a WATCHER retrain)."
         )
     else:
         after = (
