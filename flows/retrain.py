@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows.ranking import rank_and_predict
 from flows.runner import PerRunTaskRunner, run_settings
 from flows.steps import run_in_progress, step
 from flows.stream_slot import one_run_per_stream
@@ -46,6 +45,11 @@ def retrain(request: RetrainRequest) -> dict:
         }
         run_id = start_run_task(request.stream, parameters, settings.heartbeat_seconds)
         with run_in_progress(run_id, settings.heartbeat_seconds):
+            # Imported here, as in the pipeline flow: the ranking's libraries (scipy.stats,
+            # Optuna, the model types) cost a second of start-up that every `mimicry watch`
+            # (which imports this flow to dispatch it) would pay on every tick.
+            from flows.ranking import rank_and_predict
+
             ranked = rank_and_predict(
                 request.stream,
                 ranking,

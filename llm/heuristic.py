@@ -8,8 +8,6 @@ no-signal stream never "collapses", and a handful of evaluations means nothing.
 
 from __future__ import annotations
 
-from scipy.stats import binom
-
 from llm.bundle import ContextBundle
 from llm.schemas import (
     RATIONALE_LENGTH,
@@ -20,6 +18,7 @@ from llm.schemas import (
     RetrainScope,
     StreamAdvice,
 )
+from mimicry.binomial import at_most
 
 #: Fewer evaluations than this say nothing either way.
 MIN_EVALUATIONS = 10
@@ -91,7 +90,7 @@ def heuristic_advice(bundle: ContextBundle) -> StreamAdvice:
     promised = metrics.get("promised_hit_rate")
     if run.signal == "signal" and isinstance(promised, float) and promised > 0:
         # How unlikely so few hits are if the run's held-out rate still held.
-        shortfall_p = float(binom.cdf(hits, evaluated, promised))
+        shortfall_p = float(at_most(hits, evaluated, promised))
         misses = int(metrics.get("consecutive_misses") or 0)
         streak_p = (1.0 - promised) ** misses
         evidence = [Evidence.HITS, Evidence.EVALUATED, Evidence.PROMISED_HIT_RATE]

@@ -11,6 +11,7 @@ import pytest
 
 from gpu_kernels.calls import Calls
 from gpu_kernels.job import SieveJob, WindowMatch
+from mimicry.binomial import clopper_pearson, p_value_above_chance
 from mimicry.ranking.features import (
     FEATURE_NAMES,
     ScorerConfig,
@@ -20,8 +21,6 @@ from mimicry.ranking.features import (
     schema_hash,
 )
 from mimicry.ranking.forecast import (
-    binom_p_value,
-    clopper_pearson,
     distribution,
     pool,
     score_span,
@@ -197,12 +196,12 @@ def test_distribution_pool_and_scores():
     assert (span.draws, span.hits) == (4, 3)
     assert span.log_loss_gain == pytest.approx(3 * math.log(0.82 * 10) + math.log(0.02 * 10))
     assert span.chance == 0.1
-    assert span.p_value == pytest.approx(binom_p_value(3, 4, 0.1))
+    assert span.p_value == pytest.approx(p_value_above_chance(3, 4, 0.1))
 
 
 def test_binomial_tail_and_interval():
-    assert binom_p_value(0, 100, 0.01) == 1.0
-    assert binom_p_value(100, 100, 0.01) == pytest.approx(1e-200)
+    assert p_value_above_chance(0, 100, 0.01) == 1.0
+    assert p_value_above_chance(100, 100, 0.01) == pytest.approx(1e-200)
     low, high = clopper_pearson(50, 100)
     assert low == pytest.approx(0.3983, abs=1e-4) and high == pytest.approx(0.6017, abs=1e-4)
 

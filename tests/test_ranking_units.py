@@ -17,9 +17,10 @@ import numpy as np
 import optuna
 import pytest
 
+from mimicry.binomial import clopper_pearson, p_value_above_chance
 from mimicry.loop.evaluation import rank_of, rolling_metrics, score_prediction
 from mimicry.ranking.features import ScorerConfig, categorical_columns
-from mimicry.ranking.forecast import binom_p_value, clopper_pearson, pool
+from mimicry.ranking.forecast import pool
 from mimicry.ranking.models import get_model_type
 from mimicry.ranking.next_draw import Calibration
 from mimicry.ranking.population import Hypothesis
@@ -488,4 +489,4 @@ def test_score_prediction_records_hit_rank_gain_and_the_rolling_metrics():
     assert (missed.hit, missed.rank) == (False, 5)
     assert missed.log_loss_gain == pytest.approx(math.log(0.5))
     assert missed.rolling["consecutive_misses"] == 2
-    assert missed.rolling["binomial_p"] == pytest.approx(binom_p_value(0, 2, 0.4))
+    assert missed.rolling["binomial_p"] == pytest.approx(p_value_above_chance(0, 2, 0.4))

@@ -10,8 +10,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from scipy.stats import binom
-
+from mimicry.binomial import quantile
 from mimicry.names import stream_label
 from mimicry.ranking.health import sequential_calibration_p_values
 from mimicry.render.pictures import save_png
@@ -50,8 +49,8 @@ def health_png(series: HealthSeries, window: int, change_point: int | None, alph
             recent = series.hits[max(0, index + 1 - window) : index + 1]
             chance = series.chance[index]
             rates.append(sum(recent) / len(recent))
-            lows.append(binom.ppf(0.025, len(recent), chance) / len(recent))
-            highs.append(binom.ppf(0.975, len(recent), chance) / len(recent))
+            lows.append(quantile(0.025, len(recent), chance) / len(recent))
+            highs.append(quantile(0.975, len(recent), chance) / len(recent))
         axes.fill_between(series.positions, lows, highs, color="0.85", label="chance, 95 %")
         axes.plot(series.positions, series.promised, color="tab:green", lw=1, label="promised")
         axes.plot(

@@ -17,8 +17,8 @@ from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
-from scipy.stats import binom
 
+from mimicry.binomial import at_most
 from mimicry.ranking.health import DEFAULT_THRESHOLDS, sequential_calibration_p_values
 from watcher.policy import Policy
 
@@ -99,7 +99,7 @@ def hit_rate_collapse(health: StreamHealth, policy: Policy) -> Trigger | None:
         return None
     hits = sum(s.hit for s in window)
     promised = sum(s.promised for s in window) / len(window)
-    p_value = float(binom.cdf(hits, len(window), promised))  # P(X <= hits) under the promise
+    p_value = float(at_most(hits, len(window), promised))  # P(X <= hits) under the promise
     if p_value >= policy.alpha:
         return None
     return Trigger(

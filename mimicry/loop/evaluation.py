@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 from pydantic import BaseModel
 
-from mimicry.ranking.forecast import binom_p_value
+from mimicry.binomial import p_value_above_chance
 from mimicry.ranking.next_draw import Calibration, NextDraw
 from mimicry.search.continuation import best_survivor, continuation_prediction
 from mimicry.store.scoring import (
@@ -66,7 +66,7 @@ def rolling_metrics(previous: Sequence[PastScore], hit: bool, gain: float, chanc
         "hits": hits,
         "hit_rate": hits / count,
         "chance": chance,
-        "binomial_p": binom_p_value(hits, count, chance),
+        "binomial_p": p_value_above_chance(hits, count, chance),
         "cumulative_log_loss_gain": sum(e.log_loss_gain for e in previous) + gain,
         "consecutive_misses": misses,
     }

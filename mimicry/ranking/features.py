@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from scipy.stats import binom
 
 from gpu_kernels.projections import PROJECTIONS
 from gpu_kernels.registry import FAMILIES
+from mimicry.binomial import at_least
 from mimicry.ranking.population import Hypothesis
 from mimicry.search.hypothesis import NO_CALL
 
@@ -179,7 +179,7 @@ def feature_matrix(
     columns = {
         "window_matches": lambda: matches,
         "log_window_chance": lambda: (
-            -np.log10(np.maximum(binom.sf(matches - 1, sizes, chance), 1e-300))
+            -np.log10(np.maximum(at_least(matches, sizes, chance), 1e-300))
         ),
         "matches_before": lambda: (hits & before).sum(axis=1),
         "matches_after": lambda: (hits & after).sum(axis=1),

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import binomtest
 
+from mimicry.binomial import p_value_above_chance
 from mimicry.search.hypothesis import NO_CALL
 
 
@@ -62,7 +62,7 @@ class PoolHits:
     @property
     def p_value(self) -> float:
         """One-sided exact binomial test of the hits against the chance rate K/M."""
-        return binom_p_value(self.hits, self.draws, self.chance)
+        return p_value_above_chance(self.hits, self.draws, self.chance)
 
 
 @dataclass(frozen=True)
@@ -86,12 +86,6 @@ class SpanScore(PoolHits):
         )
 
 
-def binom_p_value(hits: int, draws: int, chance: float) -> float:
-    if draws == 0:
-        return 1.0
-    return float(binomtest(hits, draws, chance, alternative="greater").pvalue)
-
-
 def score_span(
     tracks: np.ndarray,
     weights: np.ndarray,
@@ -110,10 +104,3 @@ def score_span(
         hits += actual in pool(probabilities, pool_size)
         gain += math.log(probabilities[actual]) + math.log(modulus)
     return SpanScore(stop - start, hits, pool_size, modulus, gain)
-
-
-def clopper_pearson(hits: int, draws: int, level: float = 0.95) -> tuple[float, float]:
-    if draws == 0:
-        return (0.0, 1.0)
-    interval = binomtest(hits, draws).proportion_ci(confidence_level=level, method="exact")
-    return (float(interval.low), float(interval.high))

@@ -14,8 +14,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from mimicry.binomial import clopper_pearson
 from mimicry.ranking.features import ScorerConfig, feature_matrix
-from mimicry.ranking.forecast import clopper_pearson, distribution, pool, weights_from_scores
+from mimicry.ranking.forecast import distribution, pool, weights_from_scores
 from mimicry.ranking.models import RankingModel
 from mimicry.ranking.next_draw import Calibration, NextDraw
 from mimicry.ranking.population import Hypothesis

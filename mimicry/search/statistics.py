@@ -23,26 +23,13 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from mimicry.binomial import at_least
+
 if TYPE_CHECKING:
     from gpu_kernels.job import SieveJob
 
 #: A survivor is significant when its search-wide p-value is below this.
 SIGNIFICANCE_LEVEL = 0.01
-
-
-def binomial_tail(at_least: int, trials: int, p: float) -> float:
-    """``P[Binomial(trials, p) >= at_least]``, as the regularised incomplete beta function
-    ``I_p(at_least, trials - at_least + 1)``: the same numbers as ``scipy.stats.binom.sf``
-    without importing all of ``scipy.stats`` (a second of every command's start-up), and
-    ``scipy.special`` only when a tail is asked for (a third of a second that ``mimicry status``
-    and the other commands that print no p-value do not pay)."""
-    if at_least <= 0:
-        return 1.0
-    if at_least > trials:
-        return 0.0
-    from scipy.special import betainc
-
-    return float(betainc(at_least, trials - at_least + 1, p))
 
 
 def _branch_weights(modulus: int, skip_choices: int) -> tuple[float, float]:
@@ -72,8 +59,8 @@ def expected_paths_at_least(draws: int, matches: int, modulus: int, skip_choices
     # Coefficients of (miss + match·z)^rest are scale^rest · Binomial(rest, match/scale) pmf.
     q = match / scale
     log_scale = rest * math.log(scale)
-    with_first = binomial_tail(matches - 1, rest, q)  # first draw matched: matches-1 more
-    without_first = binomial_tail(matches, rest, q)
+    with_first = float(at_least(matches - 1, rest, q))  # first draw matched: matches-1 more
+    without_first = float(at_least(matches, rest, q))
     tail = p_first * with_first + (1.0 - p_first) * without_first
     if tail <= 0.0:
         return 0.0
