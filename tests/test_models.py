@@ -102,6 +102,22 @@ def test_labels_that_are_all_equal_fit_that_value(name):
     )
 
 
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_features_that_are_all_constant_fit_the_labels_mean(name):
+    """A population of decoys alone (a search that found nothing) can give every row the same
+    features; CatBoost alone refuses such data natively (seen on an entropy stream in CI).
+    Every type fits, and predicts about the labels' mean for every row."""
+    rng = np.random.default_rng(3)
+    X = np.ones((200, 4))
+    labels = (rng.random(200) < 0.3).astype(np.float64)
+    cls = get_model_type(name)
+    params = cls.suggest(optuna.trial.FixedTrial(_middle_of(cls)))
+    model = cls(params, seed=1).fit(X, labels, categorical=[2], X_valid=X, y_valid=labels)
+    predicted = model.predict(np.ones((5, 4)))
+    assert np.ptp(predicted) < 1e-6, (name, predicted)
+    assert abs(predicted.mean() - labels.mean()) < 0.15, (name, predicted.mean(), labels.mean())
+
+
 def test_a_healthy_fit_has_no_critical_finding(fitted):
     from mimicry.ranking.health import Severity, by_check, check_fit, fit_record
 

@@ -64,13 +64,17 @@ class CatBoostModel(RankingModel):
     ) -> Self:
         self._categorical = list(categorical)
         labels = np.clip(y, 0, 1)
-        if len(labels) and np.ptp(labels) == 0:
+        features = np.asarray(X, dtype=np.float64)
+        if len(labels) and (np.ptp(labels) == 0 or not np.ptp(features, axis=0).any()):
             # CatBoost refuses labels that are all equal ("All train targets are equal"), which
-            # happens in a fold of chance draws where no hypothesis hits: the fit is that value.
-            self._model, self._constant = None, float(labels[0])
+            # happens in a fold of chance draws where no hypothesis hits, and features that are
+            # all constant ("All features are either constant or ignored"), as in a population
+            # of decoys alone: neither says more than the labels' mean, which is the fit.
+            self._model, self._constant = None, float(np.mean(labels))
             held = None
             if y_valid is not None:
-                held = [float(np.sqrt(np.mean((np.clip(y_valid, 0, 1) - labels[0]) ** 2)))]
+                error = np.clip(y_valid, 0, 1) - self._constant
+                held = [float(np.sqrt(np.mean(error**2)))]
             self.diagnostics = round_diagnostics([0.0], held)
             return self
         self._model, self._constant = self._regressor(), None
