@@ -127,8 +127,10 @@ class RankingSettings(BaseModel):
     scorer_trials: int = Field(12, ge=1)
     model_trials: int = Field(4, ge=1)
     model_types: tuple[str, ...] = MODEL_NAMES
-    #: Label shuffles of the permutation null (p-value resolution 1 / (permutations + 1)).
-    permutations: int = Field(19, ge=1)
+    #: Label shuffles of the permutation null (p-value resolution 1 / (permutations + 1)):
+    #: at least 19, the fewest whose p-value can reach Step 5's gate at 0.05 (with fewer, no
+    #: run could ever find signal).
+    permutations: int = Field(19, ge=19)
     #: Hyperparameters pinned per model type (``{"mlp": {"learning_rate": 0.01}}``): every
     #: Optuna trial of that type takes them and searches the rest. Out-of-range values are
     #: allowed (the training-health checks are what judge the fit).
@@ -276,4 +278,23 @@ class RetrainRequest(BaseModel):
     #: The completed search (a ``pipeline`` run) whose sieve jobs give the survivors.
     search_run_id: str
     ranking: RankingSettings = RankingSettings()
+    decision_id: int | None = None
+
+
+class SelfplayRequest(BaseModel):
+    """Selfplay on one stream (the ``selfplay`` flow, ``mimicry selfplay``; docs/design.md §21)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    stream: StreamName
+    #: Episodes to run, at most (fewer when the budget is spent or one promotes).
+    episodes: int = Field(1, ge=1, le=1000)
+    #: CPU-seconds of replays this request may spend, at most (``None``: the policy's daily
+    #: budget alone).
+    budget_seconds: float | None = Field(None, gt=0, le=10**9, allow_inf_nan=False)
+    #: The WATCHER's policy file (``None``: ``MIMICRY_HOME/watcher.toml``, or the defaults).
+    policy_file: str | None = None
+    #: The advisor's parameter proposals, enqueued as a candidate (``{"parameter", "value"}``).
+    proposals: tuple[dict[str, float | str], ...] = ()
+    #: The WATCHER decision that scheduled it, if one did.
     decision_id: int | None = None

@@ -545,6 +545,10 @@ def test_bad_input_is_one_sentence_and_exit_code_2(bad_runs, kind):
 # -- `mimicry run`: the same rules, refused before anything is written -----------------------------
 
 RUN_BAD_INPUT = {
+    "too-few-permutations-to-pass-the-gate": (
+        ["--permutations", "9"],
+        "--permutations: Input should be greater than or equal to 19",
+    ),
     "pool-size-not-below-modulus": (
         ["--pool-size", "1000"],
         "--pool-size: must be below the modulus 1000 (a pool of every value always hits), got 1000",

@@ -35,6 +35,14 @@ def null_shuffles(null) -> str:
     )
 
 
+def null_range(null) -> str:
+    """The shuffled gains' range; none when no shuffle ran (with so few permutations that the
+    null's p-value could not reach the gate's level, nothing was shuffled)."""
+    if not null.null_gains:
+        return ""
+    return f", gains from {min(null.null_gains):.4f} to {max(null.null_gains):.4f}"
+
+
 def signal_gate_markdown(report) -> str:
     """Does the ranking beat chance and its permutation null? The Prefect artifact."""
     null, validation, test = report.null, report.validation, report.test
@@ -44,8 +52,7 @@ def signal_gate_markdown(report) -> str:
         f"(chance {validation.chance:.3g}, p {p_value_text(validation.p_value)}); "
         f"gain {validation.gain_per_draw:.4f} nats/draw, fold spread "
         f"{report.validation_spread:.4f}, train/validation gap {report.validation_gap:.4f}.\n"
-        f"* Permutation null: {null_shuffles(null)}, gains from "
-        f"{min(null.null_gains):.4f} to {max(null.null_gains):.4f}; "
+        f"* Permutation null: {null_shuffles(null)}{null_range(null)}; "
         f"p {p_value_text(null.p_value)}.\n"
         f"* Test split (evaluated once): {held_out_test(test)}, gain "
         f"{test.gain_per_draw:.4f} nats/draw.\n"
