@@ -28,7 +28,7 @@ from gpu_kernels.job import SieveJob
 from mimicry.render import verdict_line
 from mimicry.requests import SieveSettings
 from mimicry.search.results import SieveResult
-from mimicry.search.sieve import chunk_bounds, default_chunk_size
+from mimicry.search.sieve import chunk_bounds, chunk_size_for
 from mimicry.search.window import requested_config
 from mimicry.store.location import store_fingerprint
 from mimicry.store.records import close_run
@@ -58,12 +58,6 @@ def chunk_placement(backend: str):
     if not resources or own_cluster:
         return contextlib.nullcontext()
     return dask.annotate(resources=resources)
-
-
-def chunk_size_for(job: SieveJob, sieve: SieveSettings) -> int:
-    """The resolved flags' chunk size (the flag, else ``MIMICRY_CHUNK_SIZE``), else the
-    backend's default for this job."""
-    return sieve.chunk_size or default_chunk_size(job, backend_type(sieve.backend))
 
 
 def _abandon(futures: list) -> None:

@@ -18,7 +18,7 @@ import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from prefect import flow, get_run_logger
@@ -31,11 +31,13 @@ from flows.runner import run_settings
 from flows.steps import beating
 from flows.stopping import CANCEL, Cancelled, Terminated, exit_with_owner
 from mimicry.render import plain_text
+from mimicry.render.selfplay import selfplay_line
 from mimicry.requests import PipelineRequest, RetrainRequest
 from mimicry.store.decisions import decision_views, decisions_with_status, halt
 from mimicry.store.statuses import DecisionStatus
 from mimicry.store.streams import stream_names
 from tasks.watch import (
+    arbiter_task,
     claim_task,
     expire_task,
     finished_task,
@@ -52,6 +54,8 @@ from watcher.policy import load_policy
 #: The deployment that runs each dispatched flow (``prefect.yaml``), and the approval form's.
 DEPLOYMENTS = {"pipeline": "pipeline/full", "retrain": "pipeline/retrain"}
 APPROVAL_FORM = "watcher-approval/ui"
+#: The deployment that runs a scheduled selfplay episode.
+EXPLORE = "selfplay/explore"
 
 
 def served_deployments() -> set[str]:
@@ -143,6 +147,51 @@ def dispatch(decision_id: int, served: set[str], heartbeat_seconds: float) -> No
     finished_task(decision_id, result if isinstance(result, dict) else None, error)
 
 
+def explore(
+    stream: str, policy, policy_file: str | None, view, served: set[str], now: datetime
+) -> str | None:
+    """A selfplay episode on a stream the review left idle, within the policy's budget
+    (docs/design.md §21): on the ``selfplay/explore`` deployment when it is served, else
+    here. What was started, in words, or None."""
+    from mimicry.requests import SelfplayRequest
+    from mimicry.store.decisions import newest_decisions
+    from mimicry.store.selfplay import usage_since
+    from mimicry.store.watch import stream_snapshot
+    from watcher.selfplay import advised_proposals, budget_refusal, idle
+
+    snapshot = stream_snapshot(stream, now)
+    if not idle(view.triggers, snapshot.in_progress, snapshot.open_run):
+        return None
+    if budget_refusal(usage_since(stream, now - timedelta(days=1)), policy.selfplay, True):
+        return None
+    advised = next((d.advice for d in newest_decisions(stream, 20) if d.advice), None)
+    request = SelfplayRequest(
+        stream=stream,
+        episodes=1,
+        policy_file=policy_file,
+        proposals=advised_proposals(advised),
+        decision_id=view.id,
+    )
+    if EXPLORE in served:
+        from prefect.deployments import run_deployment
+
+        run_deployment(
+            EXPLORE,
+            parameters={"request": request.model_dump(mode="json")},
+            idempotency_key=f"selfplay-{view.id}",
+            timeout=0,
+            as_subflow=False,
+        )
+        return f"selfplay episode started on {EXPLORE}"
+    from flows.selfplay import selfplay
+
+    state = selfplay(request, return_state=True)
+    result = state.result(raise_on_failure=False)
+    if not isinstance(result, dict):
+        return f"selfplay failed: {state.message}"
+    return selfplay_line(result)
+
+
 def ask_in_the_ui(decision_id: int) -> None:
     """A form in the Prefect UI for a decision that waits for a person (once per decision)."""
     from prefect.deployments import run_deployment
@@ -191,6 +240,9 @@ def watcher_tick(stream: str | None = None, policy_file: str | None = None) -> d
     views = []
     for name in names:
         scored = score_task(name, now)
+        demoted = arbiter_task(name, policy)
+        if demoted:
+            logger.warning(plain_text(f"{name}: {demoted}"))
         view = review_task(name, policy, tick_id, now, settings)
         logger.info(
             plain_text(f"{name}: {scored} new draws scored; {view.action} ({view.rule}): ")
@@ -200,6 +252,10 @@ def watcher_tick(stream: str | None = None, policy_file: str | None = None) -> d
             dispatch(view.id, served, settings.heartbeat_seconds)
         elif view.status == DecisionStatus.PENDING_APPROVAL and APPROVAL_FORM in served:
             ask_in_the_ui(view.id)
+        elif view.status == DecisionStatus.DONE and policy.selfplay.episodes_per_day:
+            explored = explore(name, policy, policy_file, view, served, now)
+            if explored:
+                logger.info(plain_text(f"{name}: {explored}"))
         shift = next((t for t in view.triggers if t["name"] == "regime_shift"), None)
         change_point = shift["change_point"] if shift else None
         picture_task(name, policy.collapse_window, change_point, settings.home, policy.alpha)

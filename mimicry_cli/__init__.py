@@ -52,6 +52,8 @@ COMMAND_MODULES = {
     "reject": "watch",
     "cancel": "watch",
     "health": "health",
+    "selfplay": "selfplay",
+    "champion": "selfplay",
 }
 
 

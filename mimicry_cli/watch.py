@@ -29,7 +29,8 @@ from mimicry_cli.store import store_errors
 PolicyFlag = Annotated[
     Path | None,
     typer.Option(
-        help="Policy TOML (default: MIMICRY_HOME/watcher.toml, else the defaults).", metavar="FILE"
+        help="Policy TOML (default: watcher.toml in MIMICRY_HOME, else the defaults).",
+        metavar="FILE",
     ),
 ]
 NoteFlag = Annotated[

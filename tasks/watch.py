@@ -14,7 +14,7 @@ from mimicry.render import plain_markdown
 from mimicry.render.pictures import png_data_url
 from watcher.lifecycle import claim, expire_approvals, finished, resolve_running, started
 from watcher.picture import write_health_picture
-from watcher.tick import record_halted, review_stream, stream_pool_size
+from watcher.tick import arbiter, record_halted, review_stream, stream_pool_size
 
 
 def score_new_draws(stream: str, now: datetime) -> int:
@@ -56,3 +56,4 @@ resolve_task = task(resolve_running, name="resolve-running", cache_policy=NO_CAC
 claim_task = task(claim, name="claim-decision", cache_policy=NO_CACHE)
 started_task = task(started, name="record-dispatch", cache_policy=NO_CACHE)
 finished_task = task(finished, name="record-outcome", cache_policy=NO_CACHE)
+arbiter_task = task(arbiter, name="arbiter", cache_policy=NO_CACHE)

@@ -578,6 +578,7 @@ def test_deployments_are_what_prefect_yaml_says(rig: Rig) -> None:
         "pipeline/retrain": ("flows.retrain.retrain", 2, {"request"}, "ENQUEUE"),
         "sieve/adhoc": ("flows.sieve.sieve_flow", 4, {"stream", "family"}, "ENQUEUE"),
         "watcher/scheduled": ("flows.watcher.watcher_tick", 1, set(), "CANCEL_NEW"),
+        "selfplay/explore": ("flows.selfplay.selfplay", 2, {"request"}, "ENQUEUE"),
     }
     for name, (entrypoint, limit, required, collisions) in expected.items():
         response = httpx.get(f"{rig.api_url}/deployments/name/{name}", timeout=30)

@@ -335,6 +335,7 @@ def every_field_changes_a_decision():
         "skip_after_critical": None,
         "skip_for_trainings": None,
         "acceptance": None,  # its fields: the acceptance tests above
+        "selfplay": None,  # its fields: tests/test_selfplay_rules.py
     }
 
 

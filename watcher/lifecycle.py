@@ -22,6 +22,7 @@ from mimicry.store import decisions as store
 from mimicry.store import runs as store_runs
 from mimicry.store.decisions import Claim, DecisionState, DecisionView
 from mimicry.store.runs import STALE_BEATS
+from mimicry.store.selfplay import settle_champion
 from mimicry.store.statuses import FINAL_STATUSES, DecisionStatus, RunState
 
 
@@ -178,12 +179,16 @@ def _apply(state: DecisionState, move: Move) -> DecisionView | None:
 
 
 def expire_approvals(now: datetime) -> list[int]:
-    """Reject every decision whose person did not answer in time; their ids."""
-    return [
+    """Reject every decision whose person did not answer in time; their ids. A champion that
+    waited on one is rejected with it (docs/design.md §21)."""
+    expired_ids = [
         state.view.id
         for state in store.decisions_with_status(DecisionStatus.PENDING_APPROVAL)
         if expired(state, now) and _apply(state, timeout_move(state)) is not None
     ]
+    for decision_id in expired_ids:
+        settle_champion(decision_id, False, "rejected by the approval timeout")
+    return expired_ids
 
 
 def answer(decision_id: int, approve: bool, by: str, note: str | None, now: datetime) -> str:
@@ -203,6 +208,8 @@ def answer(decision_id: int, approve: bool, by: str, note: str | None, now: date
         raise DecisionRefused(
             f"decision {decision_id} is {_state(decision_id).view.status}, not waiting for approval"
         )
+    # A selfplay promotion waits on its decision: approved, the champion takes over.
+    settle_champion(decision_id, approve, f"rejected by {by}" + (f": {note}" if note else ""))
     return moved.status.value
 
 
@@ -287,6 +294,7 @@ def cancel(decision_id: int, by: str, note: str | None, now: datetime) -> Cancel
         state = _state(decision_id)  # it moved meanwhile: refused as it is now
         cancel_move(state, by, note, now)
         raise DecisionRefused(f"decision {decision_id} changed meanwhile; try again")
+    settle_champion(decision_id, False, f"cancelled by {by}" + (f": {note}" if note else ""))
     return Cancellation(
         decision_id=decision_id,
         status_before=state.view.status.value,

@@ -14,6 +14,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, model_validator
 
+from mimicry.selfplay.candidate import ExplorationSpace
+
 #: A finite number (``inf`` and ``nan`` refused: an infinite timeout overflows the clock).
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 #: A parameter's absolute bounds, inclusive: never derived from the advisor's numbers.
@@ -64,6 +66,41 @@ class Acceptance(BaseModel):
         return self
 
 
+class Selfplay(BaseModel):
+    """Selfplay's budget, replay and gate (docs/design.md §21)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: Episodes the WATCHER schedules per stream a day, at most, on an idle stream (no trigger
+    #: fired, no run in flight); 0 turns scheduling off (``mimicry selfplay`` still runs).
+    episodes_per_day: int = Field(0, ge=0, le=10_000)
+    #: CPU-seconds of replays per stream a day, at most: no episode starts beyond it.
+    cpu_seconds_per_day: float = Field(3600.0, ge=0, le=10**9, allow_inf_nan=False)
+    #: Replay origins (alternately exploration and confirmation; at least one of each), the
+    #: draws each predicts, and the newest draws selfplay never reads (the live scoring's).
+    origins: int = Field(4, ge=2, le=1000)
+    horizon: int = Field(10, ge=1, le=MAX_DRAWS)
+    live_draws: int = Field(20, ge=0, le=MAX_DRAWS)
+    #: Draws an origin trains on, at least.
+    min_training: int = Field(60, ge=10, le=MAX_DRAWS)
+    #: The gate: the level spent over every candidate tried since the last promotion, and the
+    #: least hit-rate gain per draw worth a promotion.
+    alpha: float = Field(0.01, gt=0, lt=1, allow_inf_nan=False)
+    min_effect: float = Field(0.05, ge=0, le=1, allow_inf_nan=False)
+    #: Who approves a promotion: ``auto`` or a ``person`` (the decision's approval form).
+    promotion_approval: Literal["auto", "person"] = "auto"
+    #: Minutes after a promotion before the stream's next one.
+    cooldown_minutes: float = Field(60.0, ge=0, le=MAX_MINUTES, allow_inf_nan=False)
+    #: A candidate equal to one of the stream's last N demoted or reverted champions is
+    #: refused.
+    reversal_window: int = Field(3, ge=0, le=10_000)
+    #: The arbiter: scored draws of a champion's live predictions before its promise is
+    #: judged, and the level of the anytime-valid test that demotes it.
+    demotion_min_draws: int = Field(10, ge=1, le=MAX_DRAWS)
+    demotion_alpha: float = Field(0.01, gt=0, lt=1, allow_inf_nan=False)
+    space: ExplorationSpace = ExplorationSpace()
+
+
 class Policy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -95,6 +132,7 @@ class Policy(BaseModel):
     #: Minutes a decision waits for a person before it is rejected.
     approval_timeout_minutes: float = Field(60.0, gt=0, le=MAX_MINUTES, allow_inf_nan=False)
     acceptance: Acceptance = Acceptance()
+    selfplay: Selfplay = Selfplay()
 
 
 def load_policy(path: Path) -> Policy:

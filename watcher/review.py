@@ -30,6 +30,7 @@ from watcher.acceptance import Outcome, Proposal, ProposalVerdict, judge_proposa
 from watcher.decide import Approval, Choice, Decision, approval_for, choose_action, held_back
 from watcher.health import last_search, stream_health
 from watcher.policy import Policy
+from watcher.selfplay import champion_request
 from watcher.skips import skipped_model_types
 from watcher.triggers import StreamHealth, Trigger, fired_triggers
 
@@ -127,6 +128,12 @@ def search_request(run: RunFacts | None, stream: str) -> PipelineRequest:
         return PipelineRequest.model_validate(parameters | {"decision_id": None})
     except ValidationError:  # a run recorded by an older version: search with the defaults
         return PipelineRequest(stream=stream)
+
+
+def stream_request(last: RunFacts | None, snapshot: StreamSnapshot) -> PipelineRequest:
+    """What a new search of the stream runs: its last search's request with its selfplay
+    champion's knobs (docs/design.md §21)."""
+    return champion_request(search_request(last, snapshot.stream), snapshot.champion)
 
 
 def bigger_search(new: PipelineRequest, last: PipelineRequest | None) -> bool:
@@ -271,7 +278,7 @@ def judged(
     if choice.action not in (Action.RETRAIN, Action.RESEARCH):
         return Judged([], None, *approval_for(choice.action, policy, False))
     last = last_search(snapshot)
-    base = search_request(last, snapshot.stream)
+    base = stream_request(last, snapshot)
     current = current_values(base)
     proposals = [
         Proposal(parameter=p.parameter, value=p.value)
@@ -315,7 +322,7 @@ def review(
     what it runs, and the policy says who approves."""
     last = last_search(snapshot)
     health = stream_health(snapshot)
-    ranking = search_request(last, snapshot.stream).ranking
+    ranking = stream_request(last, snapshot).ranking
     health = health.model_copy(
         update={"rankable": can_rank(health.draws - health.segment_start, ranking)}
     )

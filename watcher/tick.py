@@ -101,3 +101,23 @@ def stream_pool_size(stream: str, now: datetime) -> int:
     """K for the stream's next predictions: its last search's pool size."""
     snapshot = stream_snapshot(stream, now)
     return search_request(last_search(snapshot), stream).ranking.pool_size
+
+
+def arbiter(stream: str, policy: Policy) -> str | None:
+    """The live scoring keeps a promotion honest (docs/design.md §21): a champion whose live
+    predictions fall short of its replay's promise is demoted, the champion before it back;
+    what was done, in words, or None."""
+    from mimicry.store.selfplay import champion, end_champion, live_hits
+    from mimicry.store.statuses import ChampionState
+    from watcher.selfplay import demotion
+
+    active = champion(stream)
+    if active is None:
+        return None
+    shortfall = demotion(active, live_hits(stream, active), policy.selfplay)
+    if shortfall is None:
+        return None
+    reason = f"demoted by the live scoring: {shortfall.reason}"
+    if end_champion(stream, ChampionState.DEMOTED, reason) is None:
+        return None  # ended elsewhere meanwhile
+    return f"champion {active.version} {reason}"

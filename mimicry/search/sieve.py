@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
-from gpu_kernels.backends import SieveBackend
+from gpu_kernels.backends import SieveBackend, backend_type
 from gpu_kernels.calls import Calls
 from gpu_kernels.job import ChunkResult, Mode, SieveJob, WindowMatch
 from gpu_kernels.registry import get_family
@@ -23,6 +24,9 @@ from mimicry.search.statistics import (
     search_p_value,
 )
 from mimicry.settings import DEFAULT_EXTENSION_LIMIT, sieve_backend
+
+if TYPE_CHECKING:
+    from mimicry.requests import SieveSettings
 
 Progress = Callable[[int, int], None]
 
@@ -44,6 +48,12 @@ def default_chunk_size(job: SieveJob, backend: SieveBackend | type[SieveBackend]
     smallest, largest = backend.chunk_candidates
     wanted = max(1, backend.chunk_hypotheses // job.hypotheses_per_candidate)
     return min(largest, max(smallest, 1 << (wanted.bit_length() - 1)))
+
+
+def chunk_size_for(job: SieveJob, sieve: SieveSettings) -> int:
+    """The resolved flags' chunk size (the flag, else ``MIMICRY_CHUNK_SIZE``), else the
+    backend's default for this job."""
+    return sieve.chunk_size or default_chunk_size(job, backend_type(sieve.backend or "cpu"))
 
 
 def missing_ranges(job: SieveJob, chunks: Iterable[ChunkResult]) -> list[tuple[int, int]]:

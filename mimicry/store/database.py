@@ -40,7 +40,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 #: Seconds a SQLite writer waits for another one (concurrent runs, Dask workers) before failing.
 SQLITE_BUSY_TIMEOUT = 60
 #: The newest migration in ``migrations/versions`` (a test keeps the two in step).
-SCHEMA_REVISION = "0010"
+SCHEMA_REVISION = "0011"
 
 
 def _sqlite_connect(dbapi_connection, _record) -> None:

@@ -410,3 +410,110 @@ class WatcherHalt(Base):
     halted: Mapped[bool] = mapped_column(Boolean)
     reason: Mapped[str | None] = mapped_column(Text)
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SelfplayEpisode(Base):
+    """One selfplay episode on one stream (docs/design.md §21): candidates replayed on its
+    history up to ``frontier`` and judged against the champion of the time."""
+
+    __tablename__ = "selfplay_episodes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id"), index=True)
+    #: running → done | failed
+    status: Mapped[str] = mapped_column(String(20))
+    #: Draws before it were replayed; the rest were the live scoring's.
+    frontier: Mapped[int] = mapped_column(Integer)
+    #: The replay's origins (exploration, confirmation) and horizon.
+    plan: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: The champion it tried to beat (None: the stream's last search, version 0).
+    champion_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: The WATCHER decision that scheduled it, if one did.
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"), nullable=True)
+    #: CPU-seconds its replays took (the policy's daily budget counts these).
+    cpu_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    #: How it ended, in words.
+    outcome: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SelfplayCandidate(Base):
+    """A configuration an episode replayed, its scores and the gate's verdict."""
+
+    __tablename__ = "selfplay_candidates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("selfplay_episodes.id"), index=True)
+    stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id"), index=True)
+    #: The configuration's content hash, and the configuration (mimicry.selfplay.Candidate).
+    candidate_key: Mapped[str] = mapped_column(String(16))
+    candidate: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: Who proposed it: ``study`` (the stream's Optuna study) or ``advisor``.
+    source: Mapped[str] = mapped_column(String(20))
+    #: Its replay on the exploration origins, and on the confirmation origins (None: stopped
+    #: before them), as mimicry.selfplay.ReplayScore.
+    exploration: Mapped[dict[str, Any]] = mapped_column(JSON)
+    confirmation: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    #: promoted | not_better | stopped_early | refused (mimicry.store.statuses.CandidateVerdict)
+    verdict: Mapped[str] = mapped_column(String(20))
+    #: The gate's numbers (mimicry.selfplay.GateVerdict), when it was tested.
+    gate: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    reason: Mapped[str] = mapped_column(Text)
+    cpu_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ChampionRecord(Base):
+    """A stream's champion configuration, versioned (docs/design.md §21): the configuration
+    the WATCHER's searches and retrains run with, the evidence that promoted it, and how its
+    reign ended."""
+
+    __tablename__ = "champions"
+    __table_args__ = (UniqueConstraint("stream_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id"), index=True)
+    #: 1, 2, … per stream (0 is the stream's last search, which has no row).
+    version: Mapped[int] = mapped_column(Integer)
+    candidate: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: The search request it runs as (the stream's base with the candidate's knobs).
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: The gate's verdict and both replays on the confirmation origins.
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: Its replay hit rate: what the live scoring holds it to.
+    promised_hit_rate: Mapped[float] = mapped_column(Float)
+    episode_id: Mapped[int | None] = mapped_column(ForeignKey("selfplay_episodes.id"))
+    candidate_id: Mapped[int | None] = mapped_column(ForeignKey("selfplay_candidates.id"))
+    #: The decision that runs its first search (and asks a person, where the policy says so).
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"), nullable=True)
+    #: proposed → active → superseded | demoted | reverted; or rejected
+    #: (mimicry.store.statuses.ChampionState).
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    #: The stream position from which the live scoring holds it to its promise.
+    live_from: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: Why it ended, with its evidence where the arbiter demoted it.
+    ended_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class ReplayRecord(Base):
+    """A replay origin's score, kept: the same configuration on the same draws is replayed once
+    (each episode replays the champion on its origins again)."""
+
+    __tablename__ = "replay_scores"
+    __table_args__ = (
+        UniqueConstraint("stream_id", "configuration_key", "origin", "horizon", "fingerprint"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id"), index=True)
+    #: The hash of the request the origin ran (mimicry.selfplay.configuration_key).
+    configuration_key: Mapped[str] = mapped_column(String(16))
+    origin: Mapped[int] = mapped_column(Integer)
+    horizon: Mapped[int] = mapped_column(Integer)
+    #: Digest of the draws it read and predicted (draws[:origin + horizon]).
+    fingerprint: Mapped[str] = mapped_column(String(16))
+    score: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -48,3 +48,37 @@ OPEN_STATUSES = frozenset(
 )
 #: Statuses a decision ends in.
 FINAL_STATUSES = frozenset(set(DecisionStatus) - OPEN_STATUSES)
+
+
+class EpisodeStatus(StrEnum):
+    """A selfplay episode: running → done | failed."""
+
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class CandidateVerdict(StrEnum):
+    """What became of a candidate an episode replayed (docs/design.md §21)."""
+
+    #: It passed the gate and the acceptance: the stream's new champion (or proposed to a person).
+    PROMOTED = "promoted"
+    #: Tested on the confirmation origins and not better on the evidence.
+    NOT_BETTER = "not_better"
+    #: Stopped on the exploration origins: it could not beat the champion there.
+    STOPPED_EARLY = "stopped_early"
+    #: Better, but the acceptance refused the change (cooldown, reversal, bounds).
+    REFUSED = "refused"
+
+
+class ChampionState(StrEnum):
+    """A champion: proposed (a person decides) → active → superseded (a newer one was promoted)
+    | demoted (the live scoring found it short of its promise) | reverted (by a person); or
+    rejected (the person said no, or did not answer in time)."""
+
+    PROPOSED = "proposed"
+    ACTIVE = "active"
+    SUPERSEDED = "superseded"
+    DEMOTED = "demoted"
+    REVERTED = "reverted"
+    REJECTED = "rejected"

@@ -21,6 +21,7 @@ from mimicry.store.decisions import (
     searches_today,
 )
 from mimicry.store.models import (
+    ChampionRecord,
     Evaluation,
     PopulationRecord,
     Prediction,
@@ -29,7 +30,7 @@ from mimicry.store.models import (
     as_utc,
 )
 from mimicry.store.runs import jobs_best, runs_in_progress
-from mimicry.store.statuses import DecisionStatus, RunState
+from mimicry.store.statuses import ChampionState, DecisionStatus, RunState
 from mimicry.store.streams import draw_count, require_stream
 
 
@@ -92,6 +93,8 @@ class StreamSnapshot(BaseModel):
     #: escalation waiting for a person.
     open_run: OpenDecision | None
     open_escalation: OpenDecision | None
+    #: The knobs of the stream's active selfplay champion (docs/design.md §21), or None.
+    champion: dict[str, Any] | None = None
 
 
 def _open(record) -> OpenDecision | None:
@@ -156,6 +159,12 @@ def stream_snapshot(stream: str, now: datetime) -> StreamSnapshot:
             applied_changes=applied_changes(session, record.id),
             open_run=_open(open_decision(session, record.id, ("retrain", "research"))),
             open_escalation=_open(open_decision(session, record.id, ("escalate",))),
+            champion=session.scalar(
+                select(ChampionRecord.candidate).where(
+                    ChampionRecord.stream_id == record.id,
+                    ChampionRecord.state == ChampionState.ACTIVE,
+                )
+            ),
         )
 
 

@@ -1,0 +1,310 @@
+"""Selfplay end to end (docs/design.md §21): a stream made by glibc's ``rand()`` (through ctypes)
+that a default run answers with no signal, explored by ``mimicry selfplay`` on a real store,
+promoted through the gate and the acceptance, searched with the new champion, and then scored
+live on draws selfplay never saw; an entropy stream that is never promoted; the champion's
+versions; the store's records on SQLite and PostgreSQL; and the refusals of bad input.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mimicry.selfplay.candidate import Candidate, ExplorationSpace, trial_params
+from mimicry.store.location import database_url
+from mimicry.store.selfplay import (
+    NewChampion,
+    add_champion,
+    champion,
+    champion_history,
+    end_champion,
+    settle_champion,
+    start_episode,
+    tried_since_promotion,
+    usage_since,
+)
+from mimicry.store.statuses import ChampionState
+from mimicry.store.streams import append
+from tests.runtimes import glibc
+from tests.test_cli import MIMICRY
+
+#: The hidden generator: glibc rand() seeded with SEED, OFFSET calls discarded before the first
+#: draw, SKIP calls between draws, a fifth of the draws replaced by noise.
+SEED, OFFSET, SKIP, NOISE, MODULUS = 3071, 5, 1, 0.2, 1000
+SEEDS = "0..4095"
+POLICY = """
+[selfplay]
+origins = 2
+horizon = 20
+live_draws = 10
+min_training = 80
+alpha = 0.01
+min_effect = 0.2
+[selfplay.space]
+families = ["glibc_rand"]
+max_offset = 8
+max_skip = 2
+window_trials = [4, 8]
+trial_budget = [4096, 4096]
+scorer_trials = [2, 3]
+model_trials = [1, 1]
+pool_size = [10, 10]
+"""
+#: The base search: one family, a small ranking (the candidate changes the sieve's knobs).
+BASE = [
+    "--family",
+    "glibc_rand",
+    "--seeds",
+    SEEDS,
+    "--model-type",
+    "lightgbm",
+    "--model-trials",
+    "1",
+    "--permutations",
+    "19",
+    "--window-trials",
+    "4",
+    "--trial-budget",
+    "4096",
+]
+
+
+def world(count: int, start: int = 0) -> list[int]:
+    """Draws ``start .. start + count - 1`` of the hidden generator."""
+    words = glibc().rand_words(SEED, OFFSET + (start + count) * (SKIP + 1))[OFFSET:]
+    rng = np.random.default_rng(SEED)
+    noise = rng.random(start + count) < NOISE
+    values = rng.integers(MODULUS, size=start + count)
+    return [
+        int(values[i]) if noise[i] else words[i * (SKIP + 1)] % MODULUS
+        for i in range(start, start + count)
+    ]
+
+
+def cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MIMICRY_")}
+    env.update(MIMICRY_HOME=str(tmp_path / "home"), COLUMNS="200", NO_COLOR="1")
+    return subprocess.run(
+        [*MIMICRY, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+    )
+
+
+def write(path: Path, draws: list[int]) -> Path:
+    path.write_text("\n".join(map(str, draws)) + "\n")
+    return path
+
+
+THE_TRUTH = Candidate(
+    families=("glibc_rand",),
+    window=8,
+    window_start=None,
+    min_matches=5,
+    offsets=(0, 8),
+    skip=(0, 1),
+    variable_skip=False,
+    window_trials=8,
+    trial_budget=4096,
+    scorer_trials=2,
+    model_trials=1,
+    pool_size=10,
+)
+
+
+def test_a_missed_generator_is_found_promoted_and_hits_live(tmp_path, monkeypatch):
+    history = world(150)
+    (tmp_path / "policy.toml").write_text(POLICY)
+    first = cli(
+        tmp_path, "run", str(write(tmp_path / "w.txt", history)), "--stream", "w", *BASE, "--json"
+    )
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert json.loads(first.stdout)["signal"] == "no_signal"
+    # The study proposes what it proposes; the test puts the configuration a person would try
+    # first in its queue (the advisor's way in), so that one episode is enough here. How the
+    # study finds it on its own is measured in benchmarks/selfplay.py.
+    monkeypatch.setenv("MIMICRY_HOME", str(tmp_path / "home"))
+    from mimicry.store.studies import resumable_study
+    from watcher.explore import study_name
+
+    space = ExplorationSpace(
+        families=("glibc_rand",),
+        max_offset=8,
+        max_skip=2,
+        window_trials=(4, 8),
+        trial_budget=(4096, 4096),
+        scorer_trials=(2, 3),
+        model_trials=(1, 1),
+        pool_size=(10, 10),
+    )
+    study = resumable_study(study_name("w"), database_url(), 0)
+    study.enqueue_trial(trial_params(THE_TRUTH, space))
+
+    explored = cli(tmp_path, "selfplay", "--stream", "w", "--policy", "policy.toml", "--json")
+    assert explored.returncode == 0, explored.stderr[-3000:]
+    answer = json.loads(explored.stdout)
+    assert answer["stream"] == "w" and len(answer["episodes"]) == 1
+    episode = answer["episodes"][0]
+    assert episode["verdict"] == "promoted", episode["reason"]
+    assert set(episode["replay"]) == {"hits", "draws", "gain"}
+    assert episode["p_value"] <= episode["gate"]["level"]
+    # Nothing after the frontier was read: the plan's last origin predicts up to it.
+    plan = episode["plan"]
+    assert episode["frontier"] == 140 and max(plan["confirmation"]) + plan["horizon"] <= 140
+    promoted = answer["promoted"]
+    assert promoted["version"] == 1 and promoted["state"] == "active"
+    assert promoted["request"]["sieve"]["skip"] == [0, 1]
+
+    # The promotion's decision ran the champion's search at once: the stream now predicts
+    # from it, and the next draws (never seen by selfplay) hit far above K/M = 0.01.
+    decisions = json.loads(cli(tmp_path, "decisions", "--stream", "w", "--json").stdout)
+    ran = [d for d in decisions["decisions"] if d["action"] == "research"]
+    assert ran and ran[0]["status"] == "done", ran
+    assert f"selfplay episode {episode['id']}" in ran[0]["rule"]
+    # Draw by draw, as `mimicry evaluate --draw` feeds them (in this process: the same calls).
+    from mimicry.loop.evaluation import evaluate_stream
+
+    hits = []
+    for value in world(30, start=150):
+        append("w", [value], "test")
+        scored, _ = evaluate_stream("w", 10)
+        hits += [s.hit for s in scored]
+    assert len(hits) == 30 and sum(hits) >= 15, hits  # chance: 0.3 expected
+
+    shown = json.loads(cli(tmp_path, "champion", "--stream", "w", "--json").stdout)
+    assert [c["version"] for c in shown["champions"]] == [1]
+    reverted = cli(tmp_path, "champion", "--stream", "w", "--revert", "--note", "test")
+    assert reverted.returncode == 0, reverted.stderr
+    every = json.loads(cli(tmp_path, "champion", "--stream", "w", "--history", "--json").stdout)
+    assert [(c["version"], c["state"]) for c in every["champions"]] == [(1, "reverted")]
+    assert "reverted by" in every["champions"][0]["ended_reason"]
+
+
+def test_an_entropy_stream_is_never_promoted(tmp_path):
+    draws = [int.from_bytes(os.urandom(4), "little") % MODULUS for _ in range(150)]
+    (tmp_path / "policy.toml").write_text(POLICY)
+    first = cli(
+        tmp_path,
+        "run",
+        str(write(tmp_path / "e.txt", draws)),
+        "--stream",
+        "e",
+        *BASE,
+        "--no-rank",
+        "--json",
+    )
+    assert first.returncode == 0, first.stderr[-3000:]
+    explored = cli(
+        tmp_path,
+        "selfplay",
+        "--stream",
+        "e",
+        "--episodes",
+        "3",
+        "--policy",
+        "policy.toml",
+        "--json",
+    )
+    assert explored.returncode == 0, explored.stderr[-3000:]
+    answer = json.loads(explored.stdout)
+    assert answer["promoted"] is None and len(answer["episodes"]) == 3
+    assert all(e["verdict"] != "promoted" for e in answer["episodes"])
+    text = cli(
+        tmp_path, "selfplay", "--stream", "e", "--policy", "policy.toml", "--budget-seconds", "1"
+    )
+    assert text.returncode == 0 and "no promotion" in text.stdout, text.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["selfplay", "--stream", "nowhere"], "--stream"),
+        (["selfplay", "--stream", "s", "--policy", "bad.toml"], "unknown key 'selfplay.nope'"),
+        (["selfplay", "--stream", "s", "--episodes", "0"], "--episodes"),
+        (["selfplay", "--stream", "s"], "a replay needs"),
+        (["champion", "--stream", "s", "--revert"], "no active champion"),
+        (["champion", "--stream", "s", "--note", "x"], "--note goes with --revert"),
+    ],
+)
+def test_bad_input_is_one_sentence_and_exit_2(tmp_path, args, words):
+    (tmp_path / "bad.toml").write_text("[selfplay]\nnope = 1\n")
+    made = cli(tmp_path, "ingest", str(write(tmp_path / "s.txt", list(range(40)))), "--stream", "s")
+    assert made.returncode == 0, made.stderr
+    refused = cli(tmp_path, *args)
+    assert refused.returncode == 2, (refused.stdout, refused.stderr)
+    assert words in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_champions_in_the_store(store_url):
+    append("s", list(range(10)), "test", MODULUS)
+    knobs = Candidate(
+        families=("glibc_rand",),
+        window_trials=8,
+        trial_budget=4096,
+        scorer_trials=2,
+        model_trials=1,
+        pool_size=10,
+    )
+    episode = start_episode("s", 100, {"exploration": [], "confirmation": []}, None)
+
+    def new(state: ChampionState, pool: int) -> NewChampion:
+        return NewChampion(
+            candidate=knobs.model_copy(update={"pool_size": pool}).model_dump(mode="json"),
+            request={},
+            evidence={},
+            promised_hit_rate=0.7,
+            episode_id=episode,
+            candidate_id=None,
+            state=state,
+            live_from=10,
+        )
+
+    assert champion("s") is None and tried_since_promotion("s") == 0
+    first = add_champion("s", new(ChampionState.ACTIVE, 10))
+    second = add_champion("s", new(ChampionState.ACTIVE, 12))
+    assert (first.version, second.version) == (1, 2)
+    assert champion("s").version == 2
+    assert [c.state for c in champion_history("s")] == [
+        ChampionState.ACTIVE,
+        ChampionState.SUPERSEDED,
+    ]
+    # Demoted: the one before it is back.
+    assert end_champion("s", ChampionState.DEMOTED, "short of its promise").version == 2
+    assert champion("s").version == 1
+    # A proposed one waits on its decision; rejected, the active one stays.
+    proposed = add_champion("s", new(ChampionState.PROPOSED, 14))
+    assert champion("s").version == 1
+    from mimicry.store.selfplay import link_decision
+
+    assert settle_champion(999, True, "") is None  # no champion waits on decision 999
+    from mimicry.store.decisions import NewDecision, save_decision
+    from mimicry.store.statuses import DecisionStatus
+
+    decision = save_decision(
+        NewDecision(
+            stream="s",
+            tick_id="t",
+            draws=10,
+            triggers=[],
+            bundle_fingerprint=None,
+            advice=None,
+            action="research",
+            rule="r",
+            proposals=[],
+            approval={},
+            status=DecisionStatus.PENDING_APPROVAL,
+            request=None,
+            idempotency_key="k",
+            expires_at=None,
+            outcome=None,
+        )
+    )
+    link_decision(proposed.id, decision.id)
+    assert settle_champion(decision.id, True, "").state == ChampionState.ACTIVE
+    assert champion("s").version == 3
+    usage = usage_since("s", datetime(2000, 1, 1, tzinfo=UTC))
+    assert (usage.episodes, usage.running) == (1, 1)
