@@ -154,6 +154,7 @@ def explore(
     (docs/design.md §21): on the ``selfplay/explore`` deployment when it is served, else
     here. What was started, in words, or None."""
     from mimicry.requests import SelfplayRequest
+    from mimicry.selfplay.replay import HistoryTooShortForReplay, replay_plan
     from mimicry.store.decisions import newest_decisions
     from mimicry.store.selfplay import usage_since
     from mimicry.store.watch import stream_snapshot
@@ -163,6 +164,13 @@ def explore(
     if not idle(view.triggers, snapshot.in_progress, snapshot.open_run):
         return None
     if budget_refusal(usage_since(stream, now - timedelta(days=1)), policy.selfplay, True):
+        return None
+    rules = policy.selfplay
+    try:  # a stream too short for the policy's origins waits for its draws, quietly
+        replay_plan(
+            snapshot.draws, rules.live_draws, rules.origins, rules.horizon, rules.min_training
+        )
+    except HistoryTooShortForReplay:
         return None
     advised = next((d.advice for d in newest_decisions(stream, 20) if d.advice), None)
     request = SelfplayRequest(

@@ -20,7 +20,6 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from gpu_kernels.registry import get_family, get_projection
 
 #: The highest call a job may reach: every backend keeps the calls up to the window's last one
 #: in memory, a copy per parallel block (the cpu kernel: 8 bytes a call, one array per thread),
@@ -52,6 +51,10 @@ def check_range(field: str, value: tuple[int, int]) -> None:
 
 def check_search_space(family: str, mode: Mode, candidates: tuple[int, int] | None) -> None:
     """The family can be searched in ``mode`` and ``candidates`` (if given) lie in its space."""
+    # The registry loads every family's numba twin (numba: a fifth of a second); a command that
+    # only reads jobs back from the store (`mimicry status`) never validates one.
+    from gpu_kernels.registry import get_family
+
     try:
         generator = get_family(family)
     except KeyError as error:
@@ -109,6 +112,8 @@ class SieveJob(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> SieveJob:
+        from gpu_kernels.registry import get_family, get_projection
+
         check_search_space(self.family, self.mode, self.candidate_range)
         try:
             projection = get_projection(self.projection)

@@ -25,6 +25,10 @@ lint-imports
 # cores, cold kernel cache: 1,034 s with two workers, 965 s with three, 1,064 s with four, whose
 # load made a SIGTERM test fail; three since kernels compile once per machine: 793 and 826 s). `-n 0`
 # runs in this process (the soaks need that).
+# Python may cache what it compiles: a machine that sets PYTHONDONTWRITEBYTECODE (CI's does)
+# otherwise makes every command, flow run and worker the suite starts (hundreds) compile the
+# project's modules from source again (0.1 to 0.3 s each).
+unset PYTHONDONTWRITEBYTECODE
 cores=$(nproc)
 workers=$(( cores + 1 < 5 ? cores + 1 : 5 ))
 python -m pytest -q --numprocesses "$workers" --dist loadfile --no-loadscope-reorder "$@"

@@ -204,19 +204,32 @@ def test_an_entropy_stream_is_never_promoted(tmp_path):
         "--stream",
         "e",
         "--episodes",
-        "3",
+        "2",
         "--policy",
         "policy.toml",
         "--json",
     )
     assert explored.returncode == 0, explored.stderr[-3000:]
     answer = json.loads(explored.stdout)
-    assert answer["promoted"] is None and len(answer["episodes"]) == 3
+    assert answer["promoted"] is None and len(answer["episodes"]) == 2
     assert all(e["verdict"] != "promoted" for e in answer["episodes"])
-    text = cli(
-        tmp_path, "selfplay", "--stream", "e", "--policy", "policy.toml", "--budget-seconds", "1"
-    )
-    assert text.returncode == 0 and "no promotion" in text.stdout, text.stdout
+    # What a person reads of it (the terminal and the UI's table use the same rows).
+    from mimicry.render.selfplay import selfplay_line, selfplay_markdown, selfplay_png
+
+    assert "2 episodes on e" in selfplay_line(answer) and "no promotion" in selfplay_line(answer)
+    # The header, then a champion row and a candidate row per episode.
+    assert selfplay_markdown(answer).count("\n| ") == 5
+    assert selfplay_png(answer).startswith(b"\x89PNG")
+
+
+@pytest.fixture(scope="module")
+def short_store(tmp_path_factory) -> Path:
+    """A store with one stream of 40 draws (too short for a replay) and a bad policy."""
+    folder = tmp_path_factory.mktemp("short")
+    (folder / "bad.toml").write_text("[selfplay]\nnope = 1\n")
+    made = cli(folder, "ingest", str(write(folder / "s.txt", list(range(40)))), "--stream", "s")
+    assert made.returncode == 0, made.stderr
+    return folder
 
 
 @pytest.mark.parametrize(
@@ -230,11 +243,8 @@ def test_an_entropy_stream_is_never_promoted(tmp_path):
         (["champion", "--stream", "s", "--note", "x"], "--note goes with --revert"),
     ],
 )
-def test_bad_input_is_one_sentence_and_exit_2(tmp_path, args, words):
-    (tmp_path / "bad.toml").write_text("[selfplay]\nnope = 1\n")
-    made = cli(tmp_path, "ingest", str(write(tmp_path / "s.txt", list(range(40)))), "--stream", "s")
-    assert made.returncode == 0, made.stderr
-    refused = cli(tmp_path, *args)
+def test_bad_input_is_one_sentence_and_exit_2(short_store, args, words):
+    refused = cli(short_store, *args)
     assert refused.returncode == 2, (refused.stdout, refused.stderr)
     assert words in refused.stderr and "Traceback" not in refused.stderr
 
@@ -308,3 +318,34 @@ def test_champions_in_the_store(store_url):
     assert champion("s").version == 3
     usage = usage_since("s", datetime(2000, 1, 1, tzinfo=UTC))
     assert (usage.episodes, usage.running) == (1, 1)
+
+
+def test_the_watcher_explores_an_idle_stream_within_its_budget(tmp_path, monkeypatch):
+    """With ``episodes_per_day = 1``, a tick that leaves the stream idle runs one episode
+    (traced to the tick's decision); the next tick is over the budget and runs none."""
+    draws = [int.from_bytes(os.urandom(4), "little") % MODULUS for _ in range(150)]
+    (tmp_path / "policy.toml").write_text(
+        POLICY.replace("[selfplay]", "[selfplay]\nepisodes_per_day = 1")
+    )
+    first = cli(
+        tmp_path,
+        "run",
+        str(write(tmp_path / "e.txt", draws)),
+        "--stream",
+        "e",
+        *BASE,
+        "--no-rank",
+        "--json",
+    )
+    assert first.returncode == 0, first.stderr[-3000:]
+    for _ in range(2):
+        tick = cli(tmp_path, "watch", "--once", "--policy", "policy.toml", "--json")
+        assert tick.returncode == 0, tick.stderr[-3000:]
+    monkeypatch.setenv("MIMICRY_HOME", str(tmp_path / "home"))
+    from mimicry.store.selfplay import episodes
+
+    (episode,) = episodes("e")
+    decisions = json.loads(cli(tmp_path, "decisions", "--stream", "e", "--json").stdout)
+    waits = [d["id"] for d in decisions["decisions"] if d["action"] == "wait"]
+    assert episode.decision_id in waits and episode.status == "done"
+    assert champion("e") is None
