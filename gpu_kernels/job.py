@@ -20,7 +20,6 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-
 #: The highest call a job may reach: every backend keeps the calls up to the window's last one
 #: in memory, a copy per parallel block (the cpu kernel: 8 bytes a call, one array per thread),
 #: so 2^24 calls is 128 MiB a thread. Deeper offsets belong to state mode.

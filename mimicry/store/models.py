@@ -492,6 +492,7 @@ class ChampionRecord(Base):
     state: Mapped[str] = mapped_column(String(20), index=True)
     #: The stream position from which the live scoring holds it to its promise.
     live_from: Mapped[int] = mapped_column(Integer)
+    #: When it (last) became active: promoted, approved, or back after a demotion.
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     #: Why it ended, with its evidence where the arbiter demoted it.

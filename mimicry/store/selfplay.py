@@ -21,7 +21,7 @@ from mimicry.store.models import (
     utcnow,
 )
 from mimicry.store.statuses import CandidateVerdict, ChampionState, EpisodeStatus
-from mimicry.store.streams import require_stream
+from mimicry.store.streams import draw_count, require_stream
 
 #: Hours an episode left "running" (its process killed) holds its stream's next episodes.
 RUNNING_HOURS = 6
@@ -457,11 +457,15 @@ def end_champion(stream: str, state: ChampionState, reason: str) -> ChampionView
             .limit(1)
         )
         if previous is not None:
+            # Back in office: the live scoring holds it to its promise from now on (the draws
+            # in between were the ended champion's to answer for).
             previous.state, previous.ended_at, previous.ended_reason = (
                 ChampionState.ACTIVE,
                 None,
                 None,
             )
+            previous.created_at = utcnow()
+            previous.live_from = draw_count(session, session.get(Stream, stream_id))
         session.flush()
         return _champion(active, stream)
 
