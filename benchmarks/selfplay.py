@@ -172,11 +172,24 @@ def live(world: World, home: Path, values: list[int], demote: bool = False) -> t
 
 
 def findable(
-    world: World, episodes: int, live_count: int, root: Path, demote: bool = False
+    world: World,
+    episodes: int,
+    live_count: int,
+    root: Path,
+    demote: bool = False,
+    beside_default: bool = False,
 ) -> dict:
     home = root / world.name / "home"
     home.parent.mkdir(parents=True)
     history = world.draws(200 + live_count)
+    default_hits = None
+    if beside_default:
+        # The same history and live draws in a store of its own, never explored: the live
+        # hits of the default configuration, beside the champion's.
+        alone = root / f"{world.name}-default" / "home"
+        alone.parent.mkdir(parents=True)
+        start(world, alone, history[:200])
+        default_hits = sum(live(world, alone, history[200:])[0])
     first = start(world, home, history[:200])
     started = time.perf_counter()
     answer = explore(world, home, episodes)
@@ -190,7 +203,9 @@ def findable(
         "promoted": answer["promoted"] is not None,
         "verdicts": [e["verdict"] for e in answer["episodes"]],
     }
-    if answer["promoted"]:
+    if default_hits is not None:
+        row["default_live_hits"] = default_hits
+    if answer["promoted"] or beside_default:
         hits, _ = live(world, home, history[200:])
         row |= {"live_hits": sum(hits), "live_draws": len(hits)}
         if demote:
@@ -240,7 +255,7 @@ def main() -> None:
         "cpp": World("cpp", "mt19937", 2024, 7, 1, root),
     }
     rows = []
-    for name in args.worlds.split(","):
+    for name in filter(None, args.worlds.split(",")):
         row = findable(worlds[name], args.episodes, args.live, root, demote=name == "glibc")
         rows.append(row)
         print(json.dumps(row), flush=True)
@@ -248,7 +263,7 @@ def main() -> None:
         # The default already finds it (no offset, no skip): a promotion must not make the
         # live predictions worse.
         optimal = World("optimal", "glibc_rand", 911, 0, 0, root)
-        row = findable(optimal, 4, args.live, root)
+        row = findable(optimal, 4, args.live, root, beside_default=True)
         rows.append(row)
         print(json.dumps(row), flush=True)
     if not args.skip_entropy:
@@ -263,7 +278,9 @@ def main() -> None:
             print(f"| entropy | - | {row['episodes']} | {row['cpu_seconds']} | "
                   f"{row['promotions']} (smallest corrected p {smallest}) | - |")  # fmt: skip
             continue
-        hits = f"{row['live_hits']}/{row['live_draws']}" if row["promoted"] else "-"
+        hits = f"{row['live_hits']}/{row['live_draws']}" if "live_hits" in row else "-"
+        if "default_live_hits" in row:
+            hits += f" (the default alone: {row['default_live_hits']}/{row['live_draws']})"
         if row.get("demoted_after"):
             hits += f"; re-seeded: demoted after {row['demoted_after']} draws"
         print(f"| {row['world']} | {row['default']} | {row['episodes']} | {row['cpu_seconds']} "

@@ -317,3 +317,18 @@ def test_idle_and_advised_proposals():
     advice = {"advice": {"parameter_proposals": [{"parameter": "pool_size", "value": 12}]}}
     assert advised_proposals(advice) == [{"parameter": "pool_size", "value": 12.0}]
     assert advised_proposals(None) == [] and advised_proposals({"advice": {}}) == []
+
+
+def test_a_candidate_never_asks_more_matches_than_its_window_holds():
+    """Seen in the entropy benchmark: a pinned window of 7 with 8 matches, and 15 matches with
+    the window left to Step 1 (which falls back on 8), failed their episodes."""
+    space = ExplorationSpace(families=("glibc_rand",), window=(4, 8), min_matches=(2, 16))
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=5))
+    for _ in range(200):
+        trial = study.ask()
+        candidate = suggest(trial, space)
+        if candidate.min_matches is not None:  # 8: the window a run falls back on
+            assert candidate.min_matches <= (candidate.window or 8)
+        study.tell(trial, 0.0)
+    with pytest.raises(ValueError, match="above the window size 7"):
+        Candidate.model_validate(Candidate.of(BASE).model_dump() | {"window": 7, "min_matches": 8})

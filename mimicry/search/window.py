@@ -33,6 +33,8 @@ from mimicry.search.statistics import SIGNIFICANCE_LEVEL
 if TYPE_CHECKING:
     import optuna
 
+#: The window a run sieves when ``--window`` is not given and Step 1 finds nothing better.
+DEFAULT_WINDOW = 8
 #: Window sizes Step 1 tries when ``--window`` is not given.
 WINDOW_SIZES = (4, 16)
 #: Step 1 places windows in the oldest part of the training draws: the draws after a window are
@@ -125,7 +127,7 @@ def candidate_range(family: str, sieve: SieveSettings) -> tuple[int, int]:
 
 def requested_config(history_size: int, sieve: SieveSettings) -> WindowConfig:
     """The configuration the flags say, with ``mimicry sieve``'s defaults where they are silent."""
-    size = sieve.window or min(8, history_size)
+    size = sieve.window or min(DEFAULT_WINDOW, history_size)
     return WindowConfig(
         window_start=sieve.window_start or 0,
         window_size=size,

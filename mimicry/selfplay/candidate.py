@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gpu_kernels.registry import get_family
 from mimicry.requests import DEFAULT_FAMILIES, PipelineRequest, Range
+from mimicry.search.window import DEFAULT_WINDOW
 
 if TYPE_CHECKING:
     import optuna
@@ -91,6 +92,13 @@ class Candidate(BaseModel):
     scorer_trials: int
     model_trials: int
     pool_size: int
+
+    @model_validator(mode="after")
+    def _matches_fit_the_window(self) -> Candidate:
+        size = self.window or DEFAULT_WINDOW
+        if self.min_matches is not None and self.min_matches > size:
+            raise ValueError(f"min_matches {self.min_matches} is above the window size {size}")
+        return self
 
     @property
     def key(self) -> str:
@@ -195,11 +203,17 @@ def suggest(trial: optuna.Trial, space: ExplorationSpace) -> Candidate:
         variable = {"step1": None, "constant": False, "variable": True}[
             trial.suggest_categorical("skip_kind", kinds)
         ]
+    window = maybe("window", space.window)
+    # A window of W draws matches at most W of them (without a pinned window, the one a run
+    # falls back on when Step 1 finds nothing).
+    size = window or DEFAULT_WINDOW
+    low, high = space.min_matches
+    low, high = min(low, size), min(high, size)
     return Candidate(
         families=families,
-        window=maybe("window", space.window),
+        window=window,
         window_start=maybe("window_start", space.window_start),
-        min_matches=maybe("min_matches", space.min_matches),
+        min_matches=maybe("min_matches", (low, high)),
         offsets=(0, max_offset),
         skip=(0, max_skip),
         variable_skip=variable if max_skip > 0 else False,
