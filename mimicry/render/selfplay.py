@@ -149,7 +149,8 @@ def selfplay_png(answer: dict[str, Any]) -> bytes:
     ]
     if tested:
         ids = [str(i) for i, _, _ in tested]
-        gates.bar(ids, [p for _, p, _ in tested], color="tab:blue", label="p-value")
+        # Points, not bars: a bar on a log scale starts nowhere and reads as full.
+        gates.plot(ids, [p for _, p, _ in tested], "o", color="tab:blue", label="p-value")
         gates.plot(ids, [level for _, _, level in tested], "r_", ms=20, mew=2, label="level")
         gates.set_yscale("log")
         gates.legend(fontsize=7)
