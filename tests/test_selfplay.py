@@ -349,3 +349,57 @@ def test_the_watcher_explores_an_idle_stream_within_its_budget(tmp_path, monkeyp
     waits = [d["id"] for d in decisions["decisions"] if d["action"] == "wait"]
     assert episode.decision_id in waits and episode.status == "done"
     assert champion("e") is None
+
+
+@pytest.mark.parametrize("answer", ["approve", "reject", "expire", "cancel"])
+def test_a_promotion_that_waits_for_a_person_is_settled_with_its_decision(home, answer):
+    """``promotion_approval = "person"``: the champion is proposed, and whatever ends its
+    decision (an approval, a rejection, the timeout, a cancel) settles it the same way."""
+    from datetime import timedelta
+
+    from mimicry.store.decisions import NewDecision, save_decision
+    from mimicry.store.selfplay import link_decision
+    from mimicry.store.statuses import DecisionStatus
+    from watcher import lifecycle
+
+    append("s", list(range(10)), "test", MODULUS)
+    knobs = Candidate(
+        families=("glibc_rand",), window_trials=8, trial_budget=4096, scorer_trials=2,
+        model_trials=1, pool_size=10,
+    )  # fmt: skip
+    now = datetime.now(UTC)
+    proposed = add_champion(
+        "s",
+        NewChampion(
+            candidate=knobs.model_dump(mode="json"), request={}, evidence={},
+            promised_hit_rate=0.7, episode_id=None, candidate_id=None,
+            state=ChampionState.PROPOSED, live_from=10,
+        ),
+    )  # fmt: skip
+    decision = save_decision(
+        NewDecision(
+            stream="s", tick_id="selfplay-episode-1", draws=10, triggers=[],
+            bundle_fingerprint=None, advice=None, action="research", rule="promotion",
+            proposals=[], approval={"mode": "person"}, status=DecisionStatus.PENDING_APPROVAL,
+            request=None, idempotency_key="selfplay-1-1", expires_at=now + timedelta(minutes=5),
+            outcome=None,
+        )
+    )  # fmt: skip
+    link_decision(proposed.id, decision.id)
+    assert champion("s") is None  # not before a person says so
+    if answer == "approve":
+        lifecycle.answer(decision.id, True, "ana", "go", now)
+    elif answer == "reject":
+        lifecycle.answer(decision.id, False, "ana", "not now", now)
+    elif answer == "expire":
+        lifecycle.expire_approvals(now + timedelta(minutes=6))
+    else:
+        lifecycle.cancel(decision.id, "ana", None, now)
+    (settled,) = champion_history("s")
+    if answer == "approve":
+        assert settled.state == ChampionState.ACTIVE and champion("s").version == 1
+    else:
+        assert settled.state == ChampionState.REJECTED and champion("s") is None
+        expected = {"reject": "rejected by ana: not now", "expire": "approval timeout",
+                    "cancel": "cancelled by ana"}[answer]  # fmt: skip
+        assert expected in settled.ended_reason
