@@ -403,3 +403,15 @@ def test_a_promotion_that_waits_for_a_person_is_settled_with_its_decision(home, 
         expected = {"reject": "rejected by ana: not now", "expire": "approval timeout",
                     "cancel": "cancelled by ana"}[answer]  # fmt: skip
         assert expected in settled.ended_reason
+
+
+def test_a_replay_score_is_kept_once(store_url):
+    """Two processes may replay the same origin at once: the second keep finds the first and
+    leaves it (the scores agree), on either store."""
+    from mimicry.store.selfplay import keep_replay, kept_replay
+
+    append("s", list(range(10)), "test", MODULUS)
+    keep_replay("s", "k" * 16, 80, 10, "f" * 16, {"hits": [True]})
+    keep_replay("s", "k" * 16, 80, 10, "f" * 16, {"hits": [False]})
+    assert kept_replay("s", "k" * 16, 80, 10, "f" * 16) == {"hits": [True]}
+    assert kept_replay("s", "k" * 16, 90, 10, "f" * 16) is None

@@ -110,16 +110,6 @@ def told(study, candidate: Candidate, space, value: float) -> bool:
     return True
 
 
-def _rate(score: ReplayScore) -> float:
-    """The study's objective: the hit rate on the exploration origins (the confirmation
-    origins are the gate's, never the study's)."""
-    return score.hits / score.draws if score.draws else 0.0
-
-
-def _score(scores: Sequence[OriginScore]) -> ReplayScore:
-    return ReplayScore(origins=tuple(scores))
-
-
 def _replayed(
     replay: Replay,
     draws: Sequence[int],
@@ -135,8 +125,8 @@ def _replayed(
         done.append(replay(draws, origin, plan.horizon, request))
         remaining = plan.horizon * (len(origins) - index - 1)
         if to_beat is not None and cannot_catch_up(done, remaining, to_beat):
-            return _score(done), True
-    return _score(done), False
+            return ReplayScore(origins=tuple(done)), True
+    return ReplayScore(origins=tuple(done)), False
 
 
 def proposal_candidate(base: Candidate, proposals: Sequence[Proposal]) -> Candidate | None:
@@ -196,7 +186,7 @@ def run_episode(
         champion_knobs = Candidate.of(champion_config)
         # The champion first, with its own replay (not replayed as a candidate): the study
         # learns where it stands before it wanders off.
-        told(study, champion_knobs, settings.space, _rate(champion_exploration))
+        told(study, champion_knobs, settings.space, champion_exploration.hit_rate)
         advised = proposal_candidate(champion_knobs, proposals)
         if advised is not None:
             study.enqueue_trial(trial_params(advised, settings.space), skip_if_exists=True)
@@ -218,7 +208,9 @@ def run_episode(
             now,
         )
         replayed = judged.whole
-        study.tell(trial, _rate(judged.exploration))
+        # The study's objective: the exploration origins' hit rate (the confirmation origins
+        # are the gate's, never the study's).
+        study.tell(trial, judged.exploration.hit_rate)
         candidate_id = record_candidate(episode_id, judged.record)
         promoted, promotion_decision = None, None
         if judged.record.verdict == CandidateVerdict.PROMOTED:
@@ -419,7 +411,7 @@ def _promote(
                 "candidate": _summary(confirmation),
                 "exploration": _summary(judged.exploration),
             },
-            promised_hit_rate=confirmation.hits / confirmation.draws,
+            promised_hit_rate=confirmation.hit_rate,
             episode_id=episode_id,
             candidate_id=candidate_id,
             state=ChampionState.PROPOSED if person else ChampionState.ACTIVE,

@@ -116,6 +116,11 @@ class ReplayScore(BaseModel):
         return len(self.hit_list)
 
     @property
+    def hit_rate(self) -> float:
+        """Hits a predicted draw (0 for no draw)."""
+        return self.hits / self.draws if self.draws else 0.0
+
+    @property
     def gain(self) -> float:
         """Mean log-likelihood gain per predicted draw."""
         gains = [gain for origin in self.origins for gain in origin.gains]

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from mimicry.store.database import connect
 from mimicry.store.models import (
@@ -315,20 +316,22 @@ def keep_replay(
     fingerprint: str,
     score: dict[str, Any],
 ) -> None:
-    """Keep an origin's score (a second process that kept it first wins; the scores agree)."""
-    if kept_replay(stream, configuration_key, origin, horizon, fingerprint) is not None:
-        return
+    """Keep an origin's score; one another process kept first stands (the scores agree: the
+    same configuration on the same draws)."""
     with connect() as session:
-        session.add(
-            ReplayRecord(
-                stream_id=require_stream(session, stream).id,
-                configuration_key=configuration_key,
-                origin=origin,
-                horizon=horizon,
-                fingerprint=fingerprint,
-                score=score,
-            )
+        row = ReplayRecord(
+            stream_id=require_stream(session, stream).id,
+            configuration_key=configuration_key,
+            origin=origin,
+            horizon=horizon,
+            fingerprint=fingerprint,
+            score=score,
         )
+        try:
+            with session.begin_nested():
+                session.add(row)
+        except IntegrityError:
+            pass
 
 
 # -- champions ----------------------------------------------------------------------------------
@@ -357,12 +360,6 @@ def champion_history(stream: str) -> list[ChampionView]:
             .order_by(ChampionRecord.version.desc())
         ).all()
         return [_champion(row, stream) for row in rows]
-
-
-def last_promotion(stream: str) -> datetime | None:
-    history = champion_history(stream)
-    moments = [c.created_at for c in history if c.state != ChampionState.REJECTED]
-    return max(moments, default=None)
 
 
 def add_champion(stream: str, new: NewChampion) -> ChampionView:
