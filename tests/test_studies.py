@@ -42,3 +42,22 @@ def test_a_resumed_study_runs_only_the_missing_trials(store_url):
     complete_trials(resumable_study("resume", store_url, seed=1), objective, 5)
     assert calls == [0, 1, 2, 3, 4]
     assert len(resumable_study("resume", store_url, seed=1).trials) == 5
+
+
+def test_a_resumed_study_does_not_propose_its_random_start_again(store_url):
+    """Each resumption is a new sampler (a new process, a new selfplay episode): seeded alike,
+    its random start would propose what the study already tried, every time."""
+    proposed = []
+    for _ in range(4):  # one trial per resumption, as an episode asks one candidate
+        study = resumable_study("one-a-time", store_url, seed=0)
+        trial = study.ask()
+        proposed.append(trial.suggest_int("offset", 0, 1 << 20))
+        study.tell(trial, 0.0)
+    assert len(set(proposed)) == 4, proposed
+    again = []
+    for _ in range(4):  # and the same history resumed the same way proposes the same
+        study = resumable_study("one-a-time-again", store_url, seed=0)
+        trial = study.ask()
+        again.append(trial.suggest_int("offset", 0, 1 << 20))
+        study.tell(trial, 0.0)
+    assert again == proposed

@@ -40,13 +40,20 @@ def study_storage(storage_url: str) -> optuna.storages.RDBStorage:
 def resumable_study(name: str, storage_url: str, seed: int) -> optuna.Study:
     """The study called ``name`` in the store, created (maximising, seeded TPE) if new."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return optuna.create_study(
+    study = optuna.create_study(
         study_name=name,
         storage=study_storage(storage_url),
         direction="maximize",
         sampler=optuna.samplers.TPESampler(seed=seed),
         load_if_exists=True,
     )
+    resumed = len(study.trials)
+    if resumed:
+        # Every resumption is a new sampler (a new process, a selfplay episode). Seeded alike,
+        # its random start proposes again what the study already tried (seen: eight episodes,
+        # one candidate eight times); seeded by what the study holds, it goes on, reproducibly.
+        study.sampler = optuna.samplers.TPESampler(seed=seed + resumed)
+    return study
 
 
 def complete_trials(
