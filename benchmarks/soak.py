@@ -3,6 +3,8 @@
     python benchmarks/soak.py idle --minutes 120 [--interval-seconds 30]
     python benchmarks/soak.py retrains --count 10
     python benchmarks/soak.py sustained --minutes 60 [--interval-seconds 30] [--per-tick 5]
+    python benchmarks/soak.py selfplay --minutes 20 [--interval-seconds 15] [--per-tick 5]
+                                       [--episodes-per-day 3]
 
 * ``idle`` (A, idle endurance): ``mimicry watch --serve`` ticking on a stream with a ranked run
   and no new draws. Every process of its tree (the command, the Prefect server it started, each
@@ -17,6 +19,12 @@
   every interval, its generator re-seeded a third of the way through. Pass: at least 20 ticks,
   the change detected (a regime shift), a search done after it whose predictions hit again,
   every fed draw stored once and in order, no decision failed or left open, no traceback.
+* ``selfplay`` (C with selfplay, docs/design.md §21): soak C's feed (no re-seed) beside a stream
+  of OS entropy fed as many draws a tick, both searched once, the WATCHER's selfplay scheduling
+  on (``--episodes-per-day`` per stream, a CPU-seconds budget). Pass: episodes ran, none beyond
+  the budget (episodes, and none started once the stream's CPU-seconds were spent), none started
+  while a run on its stream was in flight, no promotion on the entropy stream, every fed draw
+  stored once and in order, no decision or episode failed or left open, no traceback.
 
 Prints one line per sample (idle) or per tick (retrains) and a verdict line; exit 1 on a fail.
 """
@@ -48,9 +56,13 @@ def fresh_home() -> Path:
     return home
 
 
-def seeded_stream(home: Path, draws: int = 300, change: int | None = None) -> Path:
-    """A glibc rand() stream fed from a feed file (re-seeded at ``change``), searched once."""
+def seeded_stream(
+    home: Path, draws: int = 300, change: int | None = None, entropy: str | None = None
+) -> Path:
+    """A glibc rand() stream fed from a feed file (re-seeded at ``change``), searched once; with
+    ``entropy``, a stream of that name holding as many OS-entropy draws, searched once too."""
     from mimicry.loop.feed import FeedSpec, Reseed, feed, save_feed
+    from mimicry.store.streams import append
 
     path = home / "feed.json"
     seeds = [Reseed(position=0, seed=1 + secrets.randbelow(4000))]
@@ -59,6 +71,8 @@ def seeded_stream(home: Path, draws: int = 300, change: int | None = None) -> Pa
     spec = FeedSpec(stream="pick3", family="glibc_rand", seeds=seeds)
     save_feed(path, spec)
     feed(path, draws)
+    if entropy is not None:
+        append(entropy, entropy_draws(draws), "soak", modulus=spec.modulus)
     subprocess.run(
         [*MIMICRY, "run", "--help"], check=True, capture_output=True
     )  # the CLI imports cleanly before a long soak
@@ -68,19 +82,24 @@ def seeded_stream(home: Path, draws: int = 300, change: int | None = None) -> Pa
     from mimicry.requests import PipelineRequest, RankingSettings, SieveSettings
 
     with prefect_test_harness(server_startup_timeout=300):
-        pipeline(
-            PipelineRequest(
-                stream="pick3",
-                families=("glibc_rand",),
-                sieve=SieveSettings(seeds=(0, 4095)),
-                window_trials=8,
-                trial_budget=4096,
-                ranking=RankingSettings(
-                    scorer_trials=4, model_trials=1, permutations=19, decoys=120, folds=5
-                ),
+        for stream in ("pick3", entropy) if entropy else ("pick3",):
+            pipeline(
+                PipelineRequest(
+                    stream=stream,
+                    families=("glibc_rand",),
+                    sieve=SieveSettings(seeds=(0, 4095)),
+                    window_trials=8,
+                    trial_budget=4096,
+                    ranking=RankingSettings(
+                        scorer_trials=4, model_trials=1, permutations=19, decoys=120, folds=5
+                    ),
+                )
             )
-        )
     return path
+
+
+def entropy_draws(count: int, modulus: int = 1000) -> list[int]:
+    return [secrets.randbelow(modulus) for _ in range(count)]
 
 
 def tree(pid: int) -> list[int]:
@@ -305,6 +324,139 @@ def sustained(minutes: float, interval_seconds: float, per_tick: int) -> bool:
     return passed
 
 
+#: The selfplay soak's policy: episodes small enough to run several in minutes (the space of
+#: ``benchmarks/selfplay.py``), scheduling on, searches only when new data asks for one.
+SELFPLAY_POLICY = """stale_draws = 100000
+new_data_draws = 60
+[selfplay]
+episodes_per_day = {episodes}
+cpu_seconds_per_day = {cpu_seconds}
+origins = 2
+horizon = 10
+live_draws = 20
+min_training = 100
+[selfplay.space]
+families = ["glibc_rand"]
+max_offset = 8
+max_skip = 2
+window_trials = [8, 8]
+trial_budget = [4096, 4096]
+scorer_trials = [2, 2]
+model_trials = [1, 1]
+pool_size = [10, 10]
+"""
+
+
+def selfplay(minutes: float, interval_seconds: float, per_tick: int, episodes: int) -> bool:
+    from sqlalchemy import select
+
+    from mimicry.loop.feed import draws_of, feed, load_feed
+    from mimicry.store.database import connect
+    from mimicry.store.models import (
+        DecisionRecord,
+        Run,
+        SelfplayCandidate,
+        SelfplayEpisode,
+    )
+    from mimicry.store.streams import append, get_stream, stored_values
+
+    cpu_budget = 60.0 * episodes
+    rounds = int(minutes * 60 / interval_seconds)
+    home = fresh_home()
+    path = seeded_stream(home, entropy="noise")
+    fed_noise = 300
+    (home / "watcher.toml").write_text(
+        SELFPLAY_POLICY.format(episodes=episodes, cpu_seconds=cpu_budget)
+    )
+    served = Served(home, interval_seconds)
+    started = time.monotonic()
+    try:
+        for index in range(rounds):
+            time.sleep(max(0.0, started + (index + 1) * interval_seconds - time.monotonic()))
+            feed(path, per_tick)
+            append("noise", entropy_draws(per_tick), "soak")
+            fed_noise += per_tick
+            print(
+                f"{(time.monotonic() - started) / 60:6.1f} min: {300 + (index + 1) * per_tick} "
+                f"draws fed to each stream, {tick_count()} decisions",
+                flush=True,
+            )
+            if served.process.poll() is not None:
+                print(f"mimicry watch --serve exited with {served.process.returncode}")
+                return False
+        time.sleep(2 * interval_seconds)  # the last tick, and whatever it started, ends
+    finally:
+        tracebacks = served.stop()
+    spec = load_feed(path)
+    fed = 300 + rounds * per_tick
+    problems: list[str] = []
+    counts: dict[str, str] = {}
+    with connect(read_only=True) as session:
+        intact = list(stored_values(session, get_stream(session, spec.stream))) == draws_of(
+            spec, 0, fed
+        )
+        stored_noise = len(list(stored_values(session, get_stream(session, "noise"))))
+        records = session.scalars(select(DecisionRecord)).all()
+        for name in (spec.stream, "noise"):
+            stream = get_stream(session, name)
+            ran = session.scalars(
+                select(SelfplayEpisode)
+                .where(SelfplayEpisode.stream_id == stream.id)
+                .order_by(SelfplayEpisode.id)
+            ).all()
+            runs = session.scalars(select(Run).where(Run.stream_id == stream.id)).all()
+            promoted = session.scalars(
+                select(SelfplayCandidate).where(
+                    SelfplayCandidate.stream_id == stream.id,
+                    SelfplayCandidate.verdict == "promoted",
+                )
+            ).all()
+            spent = 0.0
+            for episode in ran:
+                if spent >= cpu_budget:
+                    problems.append(f"{name}: episode {episode.id} began past the CPU budget")
+                spent += episode.cpu_seconds
+                if episode.status != "done":
+                    problems.append(f"{name}: episode {episode.id} {episode.status}")
+                busy = [
+                    run.id
+                    for run in runs
+                    if run.created_at < episode.created_at
+                    and (run.finished_at is None or run.finished_at > episode.created_at)
+                ]
+                if busy:
+                    problems.append(f"{name}: episode {episode.id} began during run {busy}")
+            if len(ran) > episodes:
+                problems.append(f"{name}: {len(ran)} episodes, over {episodes} a day")
+            if name == "noise" and promoted:
+                problems.append(f"noise: {len(promoted)} promotions")
+            counts[name] = (
+                f"{len(ran)} episodes ({spent:.0f} CPU-s), {len(runs)} runs, "
+                f"{len(promoted)} promoted"
+            )
+    failed = [r.id for r in records if r.status == "failed"]
+    still_open = [r.id for r in records if r.status in ("pending_approval", "approved", "running")]
+    explored = any(not text.startswith("0 episodes") for text in counts.values())
+    passed = (
+        explored
+        and not problems
+        and intact
+        and stored_noise == fed_noise
+        and not failed
+        and not still_open
+        and tracebacks == 0
+    )
+    print(
+        f"selfplay soak {minutes:g} min, a tick every {interval_seconds:g} s, {per_tick} draws "
+        f"to each stream a tick, {episodes} episodes a day and {cpu_budget:g} CPU-s a stream: "
+        f"{len(records)} decisions; {spec.stream}: {counts[spec.stream]}; noise: "
+        f"{counts['noise']}; draws stored intact: {intact and stored_noise == fed_noise}; "
+        f"{len(failed)} failed, {len(still_open)} open, {tracebacks} tracebacks; "
+        f"{problems or 'no breach'}: {'PASS' if passed else 'FAIL'}"
+    )
+    return passed
+
+
 def retrains(count: int) -> bool:
     from prefect.testing.utilities import prefect_test_harness
     from sqlalchemy import func, select
@@ -353,16 +505,19 @@ def retrains(count: int) -> bool:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("soak", choices=["idle", "retrains", "sustained"])
+    parser.add_argument("soak", choices=["idle", "retrains", "sustained", "selfplay"])
     parser.add_argument("--minutes", type=float, default=120.0)
     parser.add_argument("--interval-seconds", type=float, default=30.0)
     parser.add_argument("--count", type=int, default=10)
     parser.add_argument("--per-tick", type=int, default=5)
+    parser.add_argument("--episodes-per-day", type=int, default=3)
     args = parser.parse_args()
     if args.soak == "idle":
         ok = idle(args.minutes, args.interval_seconds)
     elif args.soak == "retrains":
         ok = retrains(args.count)
+    elif args.soak == "selfplay":
+        ok = selfplay(args.minutes, args.interval_seconds, args.per_tick, args.episodes_per_day)
     else:
         ok = sustained(args.minutes, args.interval_seconds, args.per_tick)
     sys.exit(0 if ok else 1)

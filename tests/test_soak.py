@@ -9,6 +9,9 @@ suite; each test here waits for its soak and reads its verdict line.
 * C: ``mimicry watch --serve`` every 15 s for 6 minutes while a feed appends five draws a tick
   and re-seeds its generator: the change detected and recovered from, every draw stored,
   nothing failed or left open.
+* C with selfplay: the same feed beside an OS-entropy stream, the WATCHER scheduling selfplay
+  (two episodes a day a stream): episodes ran within the budget, none while a run on its stream
+  was in flight, no promotion on the entropy stream, nothing failed or left open.
 """
 
 from __future__ import annotations
@@ -25,6 +28,15 @@ SOAKS = {
     "idle": ("idle", "--minutes", "5", "--interval-seconds", "20"),
     "retrains": ("retrains", "--count", "3"),
     "sustained": ("sustained", "--minutes", "6", "--interval-seconds", "15"),
+    "selfplay": (
+        "selfplay",
+        "--minutes",
+        "6",
+        "--interval-seconds",
+        "15",
+        "--episodes-per-day",
+        "2",
+    ),
 }
 #: Seconds a test waits for its soak beyond the soak's own length (a loaded machine).
 WAIT = 1500
@@ -91,3 +103,11 @@ def test_sustained_loop_short(request):
     code, last, tail = verdict(request)
     assert code == 0 and last.endswith("PASS"), tail
     assert "0 failed, 0 open, 0 tracebacks" in last
+
+
+@pytest.mark.soak("selfplay")
+def test_selfplay_within_its_budget_beside_a_sustained_feed(request):
+    code, last, tail = verdict(request)
+    assert code == 0 and last.endswith("PASS"), tail
+    assert "noise: " in last and "0 promoted; draws stored intact: True" in last, last
+    assert "0 failed, 0 open, 0 tracebacks; no breach" in last, last
