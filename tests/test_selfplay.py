@@ -19,17 +19,19 @@ import pytest
 from mimicry.selfplay.candidate import Candidate, ExplorationSpace, trial_params
 from mimicry.store.location import database_url
 from mimicry.store.selfplay import (
+    NewCandidate,
     NewChampion,
     add_champion,
     champion,
     champion_history,
     end_champion,
+    record_candidate,
     settle_champion,
     start_episode,
     tried_since_promotion,
     usage_since,
 )
-from mimicry.store.statuses import ChampionState
+from mimicry.store.statuses import CandidateVerdict, ChampionState
 from mimicry.store.streams import append
 from tests.runtimes import glibc
 from tests.test_cli import MIMICRY
@@ -316,6 +318,30 @@ def test_champions_in_the_store(store_url):
     link_decision(proposed.id, decision.id)
     assert settle_champion(decision.id, True, "").state == ChampionState.ACTIVE
     assert champion("s").version == 3
+    # Only candidates the gate tested spend its level: one stopped on the exploration origins
+    # (no gate: stored as JSON null, not SQL NULL) does not (seen: the sixth candidate, the
+    # first the gate tested, was held to the sixth level and never promoted).
+    assert tried_since_promotion("s") == 0
+    for verdict, gate in (
+        (CandidateVerdict.STOPPED_EARLY, None),
+        (CandidateVerdict.NOT_BETTER, {"p_value": 0.5}),
+        (CandidateVerdict.STOPPED_EARLY, None),
+    ):
+        record_candidate(
+            episode,
+            NewCandidate(
+                candidate_key=verdict,
+                candidate={},
+                source="study",
+                exploration={},
+                confirmation=None,
+                verdict=verdict,
+                gate=gate,
+                reason="",
+                cpu_seconds=0.0,
+            ),
+        )
+    assert tried_since_promotion("s") == 1
     usage = usage_since("s", datetime(2000, 1, 1, tzinfo=UTC))
     assert (usage.episodes, usage.running) == (1, 1)
 

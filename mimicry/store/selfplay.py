@@ -281,12 +281,12 @@ def tried_since_promotion(stream: str) -> int:
                 ),
             )
         )
-        query = select(func.count(SelfplayCandidate.id)).where(
-            SelfplayCandidate.stream_id == stream_id, SelfplayCandidate.gate.is_not(None)
-        )
+        query = select(SelfplayCandidate.gate).where(SelfplayCandidate.stream_id == stream_id)
         if last is not None:
             query = query.where(SelfplayCandidate.created_at > last)
-        return session.scalar(query) or 0
+        # Counted here, not by `gate IS NOT NULL`: a candidate the gate never saw (stopped
+        # early, refused before its replay) holds JSON null there, which is not SQL NULL.
+        return sum(gate is not None for gate in session.scalars(query))
 
 
 # -- replay scores ------------------------------------------------------------------------------
