@@ -2,7 +2,8 @@
 entropy world, a world the default already finds, and a demotion.
 
     python benchmarks/selfplay.py [--episodes 8] [--entropy-episodes 50] [--live 40]
-                                  [--worlds glibc,cpython,cpp]
+                                  [--worlds glibc,cpython,cpp] [--more-worlds K]
+                                  [--world RUNTIME:SEED:OFFSET:SKIP ...]
 
 * **Findable but missed**: draws made by a real runtime (glibc ``rand()`` through ctypes,
   CPython's ``random.Random(s).randrange``, C++ ``std::mt19937`` compiled with g++), seeded in
@@ -11,6 +12,9 @@ entropy world, a world the default already finds, and a demotion.
   ``no_signal``. Then ``mimicry selfplay --episodes N`` until a promotion: episodes and
   CPU-seconds to it; then ``--live`` later draws, fed one by one as ``mimicry evaluate --draw``
   feeds them, scored against the champion's predictions: the live hit rate beside K/M.
+  ``--more-worlds K`` adds K worlds per runtime whose seed, offset (1 to 16) and skip (1 to 3)
+  are drawn from the OS's entropy and printed: the product is not tuned to the three above.
+  ``--world glibc:358:14:1`` measures a printed one again.
 * **Entropy**: OS-entropy draws, ``--entropy-episodes`` episodes: promotions (must be 0) and the
   smallest corrected p-value seen (a candidate's p over its spent level, times alpha).
 * **Already optimal**: the glibc world without the offset and skip: the default finds it; any
@@ -246,6 +250,8 @@ def main() -> None:
     parser.add_argument("--worlds", default="glibc,cpython,cpp")
     parser.add_argument("--skip-entropy", action="store_true")
     parser.add_argument("--optimal", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--more-worlds", type=int, default=0)
+    parser.add_argument("--world", action="append", default=[])
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="mimicry-selfplay-"))
     print(f"policy (each world's [selfplay.space] names its family):{POLICY}")
@@ -254,9 +260,24 @@ def main() -> None:
         "cpython": World("cpython", "python_random", 1177, 3, 2, root),
         "cpp": World("cpp", "mt19937", 2024, 7, 1, root),
     }
+    drawn = random.SystemRandom()
+    for index in range(1, args.more_worlds + 1):
+        for name, world in list(worlds.items())[:3]:
+            seed, offset, skip = drawn.randrange(SEEDS), drawn.randint(1, 16), drawn.randint(1, 3)
+            worlds[f"{name}-{index}"] = World(
+                f"{name}-{index}", world.family, seed, offset, skip, root
+            )
+    for spec in args.world:
+        runtime, seed, offset, skip = spec.split(":")
+        name = f"{runtime}-{seed}"
+        worlds[name] = World(name, worlds[runtime].family, int(seed), int(offset), int(skip), root)
     rows = []
-    for name in filter(None, args.worlds.split(",")):
-        row = findable(worlds[name], args.episodes, args.live, root, demote=name == "glibc")
+    chosen = list(filter(None, args.worlds.split(",")))
+    chosen += [n for n in worlds if "-" in n]
+    for name in chosen:
+        world = worlds[name]
+        row = findable(world, args.episodes, args.live, root, demote=name == "glibc")
+        row |= {"seed": world.seed, "offset": world.offset, "skip": world.skip}
         rows.append(row)
         print(json.dumps(row), flush=True)
     if args.optimal:
@@ -283,7 +304,10 @@ def main() -> None:
             hits += f" (the default alone: {row['default_live_hits']}/{row['live_draws']})"
         if row.get("demoted_after"):
             hits += f"; re-seeded: demoted after {row['demoted_after']} draws"
-        print(f"| {row['world']} | {row['default']} | {row['episodes']} | {row['cpu_seconds']} "
+        world = row["world"]
+        if "seed" in row:
+            world += f" (seed {row['seed']}, offset {row['offset']}, skip {row['skip']})"
+        print(f"| {world} | {row['default']} | {row['episodes']} | {row['cpu_seconds']} "
               f"| {row['promoted']} | {hits} |")  # fmt: skip
 
 

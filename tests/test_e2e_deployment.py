@@ -50,7 +50,7 @@ from sqlalchemy import select
 
 from flows.stream_slot import slot_name
 from mimicry.store.database import connect
-from mimicry.store.models import Chunk, DecisionRecord, Run
+from mimicry.store.models import Chunk, DecisionRecord, Run, SelfplayEpisode
 from mimicry.store.streams import append_draws, require_stream
 
 REPO = Path(__file__).resolve().parents[1]
@@ -608,6 +608,43 @@ def test_deployments_are_what_prefect_yaml_says(rig: Rig) -> None:
         ]
     pool = httpx.get(f"{rig.api_url}/work_pools/{POOL}", timeout=30).json()
     assert pool["type"] == "process" and pool["concurrency_limit"] == 4
+
+
+def test_selfplay_explore_runs_an_episode_from_the_deployment(rig: Rig) -> None:
+    """``selfplay/explore`` triggered as CI or the UI would: one episode on a searched stream's
+    history, stored with its candidate, its result the run's final state and artifacts."""
+    draws = rig.root / "explore.txt"
+    rig.cli(
+        str(BIN / "mimicry"), "simulate", "--family", "mt19937", "--seed", "4321",
+        "--count", "110", "--out", str(draws),
+    )  # fmt: skip
+    rig.cli(
+        str(BIN / "mimicry"), "run", str(draws), "--stream", "e2e-explore", "--family",
+        "mt19937", "--seeds", "0..9999", "--window-trials", "4", "--model-trials", "1",
+        "--json",
+    )  # fmt: skip
+    policy = rig.root / "explore.toml"
+    policy.write_text(
+        "[selfplay]\norigins = 2\nhorizon = 10\nlive_draws = 20\nmin_training = 60\n"
+        '[selfplay.space]\nfamilies = ["mt19937"]\nmax_offset = 2\nmax_skip = 0\n'
+        "window_trials = [4, 4]\ntrial_budget = [4096, 4096]\nscorer_trials = [2, 2]\n"
+        "model_trials = [1, 1]\npool_size = [10, 10]\n"
+    )
+    request = {"stream": "e2e-explore", "episodes": 1, "policy_file": str(policy)}
+    _, run_id = run_deployment(rig, "selfplay/explore", "--param", f"request={json.dumps(request)}")
+    flow_run = httpx.get(f"{rig.api_url}/flow_runs/{run_id}", timeout=30).json()
+    assert flow_run["name"] == "explore-e2e-explore", flow_run["name"]
+    with connect(rig.store_url) as session:
+        episodes = session.scalars(select(SelfplayEpisode)).all()
+        ours = [e for e in episodes if e.plan and e.status == "done"]
+        assert len(ours) == 1, [(e.id, e.status, e.outcome) for e in episodes]
+        assert ours[0].cpu_seconds > 0 and ours[0].outcome, ours[0].outcome
+    artifacts = httpx.post(
+        f"{rig.api_url}/artifacts/filter",
+        json={"artifacts": {"flow_run_id": {"any_": [run_id]}}},
+        timeout=30,
+    ).json()
+    assert {a["type"] for a in artifacts} >= {"markdown", "image"}, artifacts
 
 
 def test_bad_parameters_are_refused_before_anything_runs(rig: Rig) -> None:
