@@ -160,6 +160,7 @@ def explore(
     from mimicry.store.watch import stream_snapshot
     from watcher.selfplay import advised_proposals, budget_refusal, idle
 
+    # Read again, not the review's: a run another process started since must keep it busy.
     snapshot = stream_snapshot(stream, now)
     if not idle(view.triggers, snapshot.in_progress, snapshot.open_run):
         return None

@@ -10,7 +10,6 @@ from __future__ import annotations
 import getpass
 import json
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -21,7 +20,6 @@ from mimicry_cli.common import (
     JsonFlag,
     Layout,
     app,
-    command_settings,
     fail,
     print_table,
     terminal,
@@ -31,7 +29,7 @@ from mimicry_cli.store import store_errors
 from mimicry_cli.watch import NoteFlag, PolicyFlag, checked_policy
 
 StreamFlag = Annotated[str, typer.Option(help="The stream.", metavar="NAME")]
-SELFPLAY_LAYOUT = Layout(wrap=("configuration",), drop=("source",), right=("episode",))
+SELFPLAY_LAYOUT = Layout(wrap=("configuration",), drop=("exploration",), right=("episode",))
 
 
 @app.command()
@@ -55,15 +53,12 @@ def selfplay(
     """Explore configurations on the stream's history; promote one only when it beats the
     champion on evidence that survives every candidate tried."""
     with store_errors():
-        policy_file = checked_policy(policy)
+        policy_file, checked = checked_policy(policy)
         name = resolve_stream(stream)
         from mimicry.selfplay.replay import HistoryTooShortForReplay, replay_plan
         from mimicry.store.streams import drawn
-        from watcher.policy import load_policy
 
-        rules = load_policy(
-            Path(policy_file) if policy_file else command_settings().home / "watcher.toml"
-        ).selfplay
+        rules = checked.selfplay  # the flow reads the file again where it runs (a worker)
         try:  # refused before any flow starts (the flow checks its own segment again)
             replay_plan(
                 drawn(name), rules.live_draws, rules.origins, rules.horizon, rules.min_training

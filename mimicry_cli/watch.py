@@ -16,7 +16,7 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -25,6 +25,9 @@ from mimicry.store.statuses import DecisionStatus
 from mimicry_cli.common import JsonFlag, Layout, app, command_settings, fail, print_table, terminal
 from mimicry_cli.predict import resolve_stream
 from mimicry_cli.store import store_errors
+
+if TYPE_CHECKING:
+    from watcher.policy import Policy
 
 PolicyFlag = Annotated[
     Path | None,
@@ -48,17 +51,18 @@ DecisionId = Annotated[
 MAX_INTERVAL_MINUTES = 7 * 24 * 60
 
 
-def checked_policy(path: Path | None) -> str | None:
-    """The policy file the tick will read, refused now (one sentence, exit 2) if unusable."""
+def checked_policy(path: Path | None) -> tuple[str | None, Policy]:
+    """The policy file the flow will read (None: the home's) and what it says, refused now (one
+    sentence, exit 2) if unusable."""
     from watcher.policy import PolicyError, load_policy
 
     if path is not None and not path.is_file():
         fail(f"--policy: {path} is not a file")
     try:
-        load_policy(path or command_settings().home / "watcher.toml")
+        policy = load_policy(path or command_settings().home / "watcher.toml")
     except PolicyError as error:
         fail(str(error))
-    return str(path.resolve()) if path else None
+    return (str(path.resolve()) if path else None), policy
 
 
 #: The decision table: an id, a stream, an action, a status and a run are typed back whole;
@@ -103,7 +107,7 @@ def watch(
     with store_errors():
         if halt is not None or resume:
             return switch_halt(halt, as_json)
-        policy_file = checked_policy(policy)
+        policy_file, _ = checked_policy(policy)
         name = resolve_stream(stream) if stream is not None else None
         if serve:
             return serve_watcher(policy_file, interval)

@@ -9,10 +9,10 @@ from typing import Any
 
 from mimicry.render.text import plain_markdown, plain_text
 
+#: Few and narrow enough for the UI's artifact pane (the configuration is the one long cell).
 SELFPLAY_COLUMNS = (
     "episode",
     "row",
-    "source",
     "configuration",
     "exploration",
     "confirmation",
@@ -56,7 +56,6 @@ def selfplay_rows(answer: dict[str, Any]) -> list[dict[str, str]]:
                 [
                     str(episode["id"]),
                     f"champion v{episode['champion_version']}",
-                    "-",
                     configuration_text(champion["candidate"]),
                     _hits(champion["exploration"]),
                     _hits(champion["confirmation"]),
@@ -65,8 +64,7 @@ def selfplay_rows(answer: dict[str, Any]) -> list[dict[str, str]]:
                 ],
                 [
                     str(episode["id"]),
-                    "candidate",
-                    episode["source"],
+                    f"candidate ({episode['source']})",
                     configuration_text(episode["candidate"]),
                     _hits(episode["exploration"]),
                     _hits(episode.get("confirmation")),
