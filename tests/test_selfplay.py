@@ -219,8 +219,11 @@ def test_an_entropy_stream_is_never_promoted(tmp_path):
     from mimicry.render.selfplay import selfplay_line, selfplay_markdown, selfplay_png
 
     assert "2 episodes on e" in selfplay_line(answer) and "no promotion" in selfplay_line(answer)
-    # The header, then a champion row and a candidate row per episode.
-    assert selfplay_markdown(answer).count("\n| ") == 5
+    # The header, then a champion row and a candidate row per episode; then each row's
+    # configuration as a line of its own (the UI's pane does not wrap a table's cells).
+    markdown = selfplay_markdown(answer)
+    assert markdown.count("\n| ") == 5 and markdown.count("\n- ") == 4
+    assert "configuration" not in markdown.splitlines()[2]
     assert selfplay_png(answer).startswith(b"\x89PNG")
 
 

@@ -98,14 +98,21 @@ def selfplay_line(answer: dict[str, Any]) -> str:
 
 
 def selfplay_markdown(answer: dict[str, Any]) -> str:
-    """The Prefect artifact: the sentence, then the table."""
-    header = "| " + " | ".join(SELFPLAY_COLUMNS) + " |"
-    rule = "|" + "---|" * len(SELFPLAY_COLUMNS)
-    body = [
-        "| " + " | ".join(plain_markdown(cell) for cell in row.values()) + " |"
-        for row in selfplay_rows(answer)
+    """The Prefect artifact: the sentence, the table, then each row's configuration (the one long
+    cell: in the table it pushed the verdict out of the UI's pane, which does not wrap cells)."""
+    rows = selfplay_rows(answer)
+    columns = [c for c in SELFPLAY_COLUMNS if c != "configuration"]
+    header = "| " + " | ".join(columns) + " |"
+    rule = "|" + "---|" * len(columns)
+    body = ["| " + " | ".join(plain_markdown(row[c]) for c in columns) + " |" for row in rows]
+    configurations = [
+        f"- {plain_markdown(row['episode'])}, {plain_markdown(row['row'])}: "
+        + plain_markdown(row["configuration"])
+        for row in rows
     ]
-    return "\n".join([plain_markdown(selfplay_line(answer)), "", header, rule, *body])
+    return "\n".join(
+        [plain_markdown(selfplay_line(answer)), "", header, rule, *body, "", *configurations]
+    )
 
 
 def selfplay_png(answer: dict[str, Any]) -> bytes:
