@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from prefect import flow, get_run_logger
 
-from flows.report import incomplete, sieve_answer
+from flows.report import final_state, incomplete, sieve_answer
+from flows.run_names import pipeline_run_name, tag_this_run
 from flows.runner import PerRunTaskRunner, run_settings
 from flows.sieve import sieve_step
 from flows.steps import run_in_progress, step
@@ -30,9 +31,15 @@ from tasks.runs import (
 from tasks.window import optimize_window_task
 
 
-@flow(name="pipeline", task_runner=PerRunTaskRunner(), validate_parameters=True)
+@flow(
+    name="pipeline",
+    flow_run_name=pipeline_run_name,
+    task_runner=PerRunTaskRunner(),
+    validate_parameters=True,
+)
 def pipeline(request: PipelineRequest):
     """Find the generator behind a stream's draws, rank what was found, predict the next draw."""
+    tag_this_run(request.stream)
     # A run the WATCHER dispatched checks the halt switch first (a person's run never waits).
     halted = halted_dispatch(request.decision_id) if request.decision_id is not None else None
     if halted:
@@ -107,4 +114,4 @@ def pipeline(request: PipelineRequest):
             if answer.model is not None:
                 signal["health"] = answer.model.health
             close_run(run_id, RunState.COMPLETED, stats | signal)
-            return answer.model_dump(mode="json")
+            return final_state(answer)

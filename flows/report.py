@@ -14,7 +14,7 @@ from prefect.artifacts import (
     create_markdown_artifact,
     create_table_artifact,
 )
-from prefect.states import Failed, State
+from prefect.states import Completed, Failed, State
 
 from mimicry.answers import (
     ModelSummary,
@@ -40,6 +40,7 @@ from mimicry.render.pictures import (
     training_picture_path,
     training_png,
 )
+from mimicry.render.search import result_state
 from mimicry.render.tensorboard import write_training_events
 from mimicry.search.results import SieveResult
 
@@ -59,6 +60,13 @@ def sieve_answer(run_id: str, results: list[SieveResult], top: int, choices: dic
         description="Chance statistics of the sieve and what they mean",
     )
     return answer
+
+
+def final_state(answer: RunAnswer) -> State:
+    """A run's Completed state, named and worded by its result (the UI's state message and
+    ``prefect deployment run --watch`` say what was found); the answer travels as its data."""
+    name, sentence = result_state(answer)
+    return Completed(name=name, message=sentence, data=answer.model_dump(mode="json"))
 
 
 def incomplete(answer: RunAnswer) -> State:

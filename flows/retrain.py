@@ -6,11 +6,14 @@ the scorer, ranking, model, held-out test and prediction are new.
 from __future__ import annotations
 
 from prefect import flow
+from prefect.states import Completed, State
 
+from flows.run_names import tag_this_run
 from flows.runner import PerRunTaskRunner, run_settings
 from flows.steps import run_in_progress, step
 from flows.stream_slot import one_run_per_stream
 from mimicry.ranking.splits import segment_of, split_history
+from mimicry.render.ranking import ranking_result
 from mimicry.requests import RETRAIN_KIND, RetrainRequest
 from mimicry.store.records import close_run, halted_dispatch
 from mimicry.store.statuses import RunState
@@ -24,8 +27,9 @@ from tasks.runs import load_history_task, load_search_task, start_run_task
     task_runner=PerRunTaskRunner(),
     validate_parameters=True,
 )
-def retrain(request: RetrainRequest) -> dict:
+def retrain(request: RetrainRequest) -> dict | State:
     """Rank the search's survivors again on the newer draws, test, and predict."""
+    tag_this_run(request.stream)
     # A run the WATCHER dispatched checks the halt switch first (a person's run never waits).
     halted = halted_dispatch(request.decision_id) if request.decision_id is not None else None
     if halted:
@@ -66,9 +70,14 @@ def retrain(request: RetrainRequest) -> dict:
             )
             summary = {"signal": ranked["signal"], "health": ranked["model"].health}
             close_run(run_id, RunState.COMPLETED, summary)
-        return {
-            "run_id": run_id,
-            "signal": ranked["signal"],
-            "not_promoted": ranked["not_promoted"],
-            "timings": timings,
-        }
+        name, ranked_clause = ranking_result(ranked["signal"], ranked["model"])
+        return Completed(
+            name=name,
+            message=f"Retrained on {len(history):,} draws; {ranked_clause}.",
+            data={
+                "run_id": run_id,
+                "signal": ranked["signal"],
+                "not_promoted": ranked["not_promoted"],
+                "timings": timings,
+            },
+        )

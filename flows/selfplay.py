@@ -17,6 +17,7 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger
 
+from flows.run_names import tag_this_run
 from flows.runner import run_settings
 from mimicry.render import plain_text
 from mimicry.render.pictures import png_data_url
@@ -53,6 +54,7 @@ def selfplay(request: SelfplayRequest) -> dict:
     """Explore configurations on the stream's history; promote one only on evidence."""
     from flows.watcher import APPROVAL_FORM, ask_in_the_ui, dispatch, served_deployments
 
+    tag_this_run(request.stream)
     logger = get_run_logger()
     settings = run_settings()
     policy = load_policy(

@@ -19,7 +19,8 @@ from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.context import FlowRunContext
 from prefect.futures import as_completed
 
-from flows.report import incomplete, sieve_answer
+from flows.report import final_state, incomplete, sieve_answer
+from flows.run_names import sieve_run_name, tag_this_run
 from flows.runner import LocalClusterTaskRunner, PerRunTaskRunner, run_settings
 from flows.steps import run_in_progress
 from flows.stopping import check_stop, stop_requested
@@ -142,10 +143,16 @@ def sieve_step(
     return result
 
 
-@flow(name="sieve", task_runner=PerRunTaskRunner(), validate_parameters=True)
+@flow(
+    name="sieve",
+    flow_run_name=sieve_run_name,
+    task_runner=PerRunTaskRunner(),
+    validate_parameters=True,
+)
 def sieve_flow(stream: str, family: str, sieve: SieveSettings | None = None):
     """Ad-hoc sieve of one family over a stored stream with exactly the given flags (all its
     draws, as ``mimicry sieve`` does; no held-out part, no ranking)."""
+    tag_this_run(stream)
     settings = run_settings()
     sieve = (sieve or SieveSettings()).resolved(settings)
     history = load_history_task(stream)
@@ -161,4 +168,4 @@ def sieve_flow(stream: str, family: str, sieve: SieveSettings | None = None):
             close_run(run_id, RunState.INCOMPLETE, stats)
             return incomplete(answer)
         close_run(run_id, RunState.COMPLETED, stats)
-        return answer.model_dump(mode="json")
+        return final_state(answer)

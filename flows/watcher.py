@@ -27,6 +27,7 @@ from prefect.runtime import flow_run
 from flows.approval import close_approval_form, paused_forms
 from flows.pipeline import pipeline
 from flows.retrain import retrain
+from flows.run_names import dispatched_line, tag_this_run, tick_run_name
 from flows.runner import run_settings
 from flows.steps import beating
 from flows.stopping import CANCEL, Cancelled, Terminated, exit_with_owner
@@ -129,6 +130,7 @@ def dispatch(decision_id: int, served: set[str], heartbeat_seconds: float) -> No
                     as_subflow=False,
                 )
                 started_task(decision_id, str(started.id))
+                get_run_logger().info(dispatched_line(decision_id, deployment, started))
                 return
             if work.flow == "retrain":
                 state = retrain(RetrainRequest.model_validate(work.request), return_state=True)
@@ -221,7 +223,7 @@ def close_answered_forms() -> list[int]:
     return [decision_id for decision_id in answered if close_approval_form(decision_id)]
 
 
-@flow(name="watcher", validate_parameters=True)
+@flow(name="watcher", flow_run_name=tick_run_name, validate_parameters=True)
 def watcher_tick(stream: str | None = None, policy_file: str | None = None) -> dict:
     """One tick: settle what ended, dispatch what a person approved, then per stream score the
     new draws, review, and dispatch or ask."""
@@ -232,6 +234,8 @@ def watcher_tick(stream: str | None = None, policy_file: str | None = None) -> d
     policy = load_policy(Path(policy_file) if policy_file else settings.home / "watcher.toml")
     now = datetime.now(UTC)
     names = [stream] if stream else stream_names()
+    if stream:  # a tick of every stream is named "tick" and carries no stream's tag
+        tag_this_run(stream)
     halted, reason = halt()
     if halted:
         views = [halted_task(name, tick_id, reason) for name in names]

@@ -52,7 +52,7 @@ def sieve_chunk_on_worker(
 sieve_chunk_task = task(
     sieve_chunk_on_worker,
     name="sieve-chunk",
-    task_run_name="chunk {lo}..{hi}",
+    task_run_name="chunk {job.family} {lo}..{hi}",
     retries=3,
     retry_delay_seconds=exponential_backoff(backoff_factor=2),
     retry_jitter_factor=0.5,

@@ -358,6 +358,22 @@ def test_pipeline_deployment_finds_the_secret_seed(rig: Rig, secret_search: Secr
     assert run["summary"]["significant"] is True, context
     assert len(run["jobs"]) == 1 and run["jobs"][0]["state"] == "complete", context
     assert run["jobs"][0]["best"][0][:2] == ("mt19937", secret_search.secret), context
+    # Named and tagged by what it is in the UI; its chunks named by their family.
+    flow_run = httpx.get(f"{rig.api_url}/flow_runs/{secret_search.flow_run_id}", timeout=30).json()
+    assert flow_run["name"] == "search-e2e-secret", flow_run["name"]
+    # Its final state says what was found, in the UI and to `prefect deployment run --watch`.
+    state = flow_run["state"]
+    assert (state["type"], state["name"]) == ("COMPLETED", "Signal"), state
+    assert state["message"].startswith(f"Found mt19937 seed {secret_search.secret} among"), state
+    assert "signal: held-out pools hit" in state["message"], state
+    assert "stream:e2e-secret" in flow_run["tags"], flow_run["tags"]
+    task_runs = httpx.post(
+        f"{rig.api_url}/task_runs/filter",
+        json={"flow_runs": {"id": {"any_": [secret_search.flow_run_id]}}},
+        timeout=30,
+    ).json()
+    chunks = [t["name"] for t in task_runs if t["name"].startswith("chunk ")]
+    assert chunks and all(n.startswith("chunk mt19937 ") for n in chunks), chunks
 
 
 def watch_once(rig: Rig, policy: Path, stream: str | None = None) -> dict:
@@ -407,6 +423,17 @@ def test_the_watcher_dispatches_a_retrain_through_its_deployment(
     flow_run = wait_until_final(rig, flow_run_id)
     assert flow_run["state"]["type"] == "COMPLETED", f"{flow_run['state']}\n{rig.diagnostics()}"
     assert flow_run["idempotency_key"] == key
+    assert "stream:e2e-secret" in flow_run["tags"], flow_run["tags"]
+    # The tick's log names the run it started, with its link.
+    started = f"decision {first['id']}: started pipeline/retrain: "
+    logs = httpx.post(
+        f"{rig.api_url}/logs/filter",
+        json={"logs": {"text": {"query": "started pipeline/retrain"}}, "limit": 50},
+        timeout=30,
+    ).json()
+    assert any(
+        log["message"].startswith(started) and flow_run_id in log["message"] for log in logs
+    ), [log["message"][:160] for log in logs]
     deployment = httpx.get(f"{rig.api_url}/deployments/{flow_run['deployment_id']}").json()
     assert deployment["name"] == "retrain"
     # The same key again (a repeated tick) names the same flow run: nothing starts twice.

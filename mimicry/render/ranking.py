@@ -76,3 +76,14 @@ def prediction_markdown(prediction) -> str:
         f"# Next draw of {plain_markdown(prediction.stream)} (position {prediction.position})\n\n"
         f"{prediction.statement}\n\nPool: {' '.join(map(str, prediction.pool))}\n"
     )
+
+
+def ranking_result(signal: str | None, model) -> tuple[str, str]:
+    """A ranked run's state name and clause: Step 5's word on the held-out draws (``model``: the
+    answer's ``ModelSummary``)."""
+    if signal == "signal":
+        test = model.test
+        return "Signal", (
+            f"signal: held-out pools hit {test.hits}/{test.draws} (chance {test.chance:.3g})"
+        )
+    return "No signal", f"no signal ({model.signal_reason})"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from mimicry.render.ranking import ranking_result
 from mimicry.search.results import Survivor
 from mimicry.search.statistics import SIGNIFICANCE_LEVEL, p_value_text
 
@@ -152,3 +153,24 @@ def chunk_line(summary) -> str:
 def verdict_line(answer) -> str:
     """The verdict of a run's searches on one line."""
     return "Step 2: " + answer.verdict.replace("**", "").replace("\n\n", " ")
+
+
+def result_state(answer) -> tuple[str, str]:
+    """A run's final state in the UI and in ``prefect deployment run --watch``: a short name
+    and one sentence (docs/design.md §22). ``answer``: a ``RunAnswer`` (search, or ranked)."""
+    stats = answer.stats
+    best = answer.survivors[0] if answer.survivors else None
+    if stats.significant and best is not None:
+        found = f"seed {best.seed}" if best.seed is not None else "a state"
+        searched = (
+            f"Found {best.family} {found} among {stats.hypotheses:,} hypotheses "
+            f"(search-wide p {p_value_text(best.p_value)})"
+        )
+    elif stats.significant:
+        searched = f"Found a significant survivor among {stats.hypotheses:,} hypotheses"
+    else:
+        searched = f"Nothing significant among {stats.hypotheses:,} hypotheses"
+    if answer.model is None:
+        return ("Significant" if stats.significant else "Nothing significant"), searched + "."
+    name, ranked = ranking_result(answer.signal, answer.model)
+    return name, f"{searched}; {ranked}."
