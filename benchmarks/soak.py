@@ -38,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 MIMICRY = [str(Path(sys.executable).parent / "mimicry")]
@@ -154,6 +155,26 @@ class Served:
         return self.log_path.read_text().count("Traceback")
 
 
+def fed_every_interval(
+    served: Served, rounds: int, interval_seconds: float, feed_once: Callable[[], object]
+) -> bool:
+    """Call ``feed_once`` every interval for ``rounds`` rounds, printing the time and the
+    decisions so far; False (said) as soon as the served command has exited."""
+    started = time.monotonic()
+    for index in range(rounds):
+        time.sleep(max(0.0, started + (index + 1) * interval_seconds - time.monotonic()))
+        feed_once()
+        print(
+            f"{(time.monotonic() - started) / 60:6.1f} min: round {index + 1} of {rounds} fed, "
+            f"{tick_count()} decisions",
+            flush=True,
+        )
+        if served.process.poll() is not None:
+            print(f"mimicry watch --serve exited with {served.process.returncode}")
+            return False
+    return True
+
+
 def tick_count() -> int:
     from mimicry.store.database import connect
     from mimicry.store.models import DecisionRecord
@@ -238,19 +259,9 @@ def sustained(minutes: float, interval_seconds: float, per_tick: int) -> bool:
     path = seeded_stream(home, change=change)
     (home / "watcher.toml").write_text("stale_draws = 100000\n")  # retrains only when asked
     served = Served(home, interval_seconds)
-    started = time.monotonic()
     try:
-        for index in range(rounds):
-            time.sleep(max(0.0, started + (index + 1) * interval_seconds - time.monotonic()))
-            feed(path, per_tick)
-            print(
-                f"{(time.monotonic() - started) / 60:6.1f} min: {300 + (index + 1) * per_tick} "
-                f"draws fed, {tick_count()} ticks",
-                flush=True,
-            )
-            if served.process.poll() is not None:
-                print(f"mimicry watch --serve exited with {served.process.returncode}")
-                return False
+        if not fed_every_interval(served, rounds, interval_seconds, lambda: feed(path, per_tick)):
+            return False
         # The last draws scored and whatever the last tick started finished.
         deadline = time.monotonic() + 30 * interval_seconds
         while time.monotonic() < deadline:
@@ -369,21 +380,15 @@ def selfplay(minutes: float, interval_seconds: float, per_tick: int, episodes: i
         SELFPLAY_POLICY.format(episodes=episodes, cpu_seconds=cpu_budget)
     )
     served = Served(home, interval_seconds)
-    started = time.monotonic()
+
+    def both() -> None:
+        feed(path, per_tick)
+        append("noise", entropy_draws(per_tick), "soak")
+
     try:
-        for index in range(rounds):
-            time.sleep(max(0.0, started + (index + 1) * interval_seconds - time.monotonic()))
-            feed(path, per_tick)
-            append("noise", entropy_draws(per_tick), "soak")
-            fed_noise += per_tick
-            print(
-                f"{(time.monotonic() - started) / 60:6.1f} min: {300 + (index + 1) * per_tick} "
-                f"draws fed to each stream, {tick_count()} decisions",
-                flush=True,
-            )
-            if served.process.poll() is not None:
-                print(f"mimicry watch --serve exited with {served.process.returncode}")
-                return False
+        if not fed_every_interval(served, rounds, interval_seconds, both):
+            return False
+        fed_noise += rounds * per_tick
         time.sleep(2 * interval_seconds)  # the last tick, and whatever it started, ends
     finally:
         tracebacks = served.stop()

@@ -86,4 +86,4 @@ def ranking_result(signal: str | None, model) -> tuple[str, str]:
         return "Signal", (
             f"signal: held-out pools hit {test.hits}/{test.draws} (chance {test.chance:.3g})"
         )
-    return "No signal", f"no signal ({model.signal_reason})"
+    return "No signal", model.signal_reason  # "no signal: <which gate it failed>"
