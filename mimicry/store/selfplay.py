@@ -52,22 +52,6 @@ class ChampionView(BaseModel):
         return self.model_dump(mode="json")
 
 
-class CandidateView(BaseModel):
-    model_config = ConfigDict(frozen=True)
-    id: int
-    episode_id: int
-    candidate_key: str
-    candidate: dict[str, Any]
-    source: str
-    exploration: dict[str, Any]
-    confirmation: dict[str, Any] | None
-    verdict: CandidateVerdict
-    gate: dict[str, Any] | None
-    reason: str
-    cpu_seconds: float
-    created_at: datetime
-
-
 class EpisodeView(BaseModel):
     model_config = ConfigDict(frozen=True)
     id: int
@@ -95,6 +79,14 @@ class NewCandidate(BaseModel):
     gate: dict[str, Any] | None
     reason: str
     cpu_seconds: float
+
+
+class CandidateView(NewCandidate):
+    """A candidate as stored: what was recorded, with its ids and time."""
+
+    id: int
+    episode_id: int
+    created_at: datetime
 
 
 class NewChampion(BaseModel):
@@ -131,18 +123,11 @@ def _champion(row: ChampionRecord, stream: str) -> ChampionView:
 
 
 def _candidate(row: SelfplayCandidate) -> CandidateView:
+    recorded = {name: getattr(row, name) for name in NewCandidate.model_fields}
     return CandidateView(
+        **recorded,
         id=row.id,
         episode_id=row.episode_id,
-        candidate_key=row.candidate_key,
-        candidate=row.candidate,
-        source=row.source,
-        exploration=row.exploration,
-        confirmation=row.confirmation,
-        verdict=CandidateVerdict(row.verdict),
-        gate=row.gate,
-        reason=row.reason,
-        cpu_seconds=row.cpu_seconds,
         created_at=as_utc(row.created_at),
     )
 
