@@ -375,7 +375,6 @@ def selfplay(minutes: float, interval_seconds: float, per_tick: int, episodes: i
     rounds = int(minutes * 60 / interval_seconds)
     home = fresh_home()
     path = seeded_stream(home, entropy="noise")
-    fed_noise = 300
     (home / "watcher.toml").write_text(
         SELFPLAY_POLICY.format(episodes=episodes, cpu_seconds=cpu_budget)
     )
@@ -388,7 +387,6 @@ def selfplay(minutes: float, interval_seconds: float, per_tick: int, episodes: i
     try:
         if not fed_every_interval(served, rounds, interval_seconds, both):
             return False
-        fed_noise += rounds * per_tick
         time.sleep(2 * interval_seconds)  # the last tick, and whatever it started, ends
     finally:
         tracebacks = served.stop()
@@ -446,7 +444,7 @@ def selfplay(minutes: float, interval_seconds: float, per_tick: int, episodes: i
         explored
         and not problems
         and intact
-        and stored_noise == fed_noise
+        and stored_noise == fed
         and not failed
         and not still_open
         and tracebacks == 0
@@ -455,7 +453,7 @@ def selfplay(minutes: float, interval_seconds: float, per_tick: int, episodes: i
         f"selfplay soak {minutes:g} min, a tick every {interval_seconds:g} s, {per_tick} draws "
         f"to each stream a tick, {episodes} episodes a day and {cpu_budget:g} CPU-s a stream: "
         f"{len(records)} decisions; {spec.stream}: {counts[spec.stream]}; noise: "
-        f"{counts['noise']}; draws stored intact: {intact and stored_noise == fed_noise}; "
+        f"{counts['noise']}; draws stored intact: {intact and stored_noise == fed}; "
         f"{len(failed)} failed, {len(still_open)} open, {tracebacks} tracebacks; "
         f"{problems or 'no breach'}: {'PASS' if passed else 'FAIL'}"
     )
