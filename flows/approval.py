@@ -86,9 +86,13 @@ def ended_as(decision_id: int, by_form: bool) -> State:
 
 @flow(name="watcher-approval", flow_run_name="decision-{decision_id}")
 def approval(decision_id: int) -> State:
-    """Wait for a person's answer to ``decision_id`` in the UI. The run ends in a state named by
+    """Wait for a person's answer to a decision in the UI. The run ends in a state named by
     what was decided; an answer the lifecycle refuses (the decision expired, or was answered in
-    the terminal meanwhile) fails the run, saying why."""
+    the terminal meanwhile) fails the run, saying why.
+
+    Args:
+        decision_id: The decision waiting for approval (`mimicry decisions` lists them).
+    """
     logger = get_run_logger()
     description, seconds = describe(decision_id)
     logger.info(description)

@@ -38,7 +38,11 @@ from tasks.window import optimize_window_task
     validate_parameters=True,
 )
 def pipeline(request: PipelineRequest):
-    """Find the generator behind a stream's draws, rank what was found, predict the next draw."""
+    """Find the generator behind a stream's draws, rank what was found, predict the next draw.
+
+    Args:
+        request: The stream, the families and how to search, rank and predict.
+    """
     tag_this_run(request.stream)
     # A run the WATCHER dispatched checks the halt switch first (a person's run never waits).
     halted = halted_dispatch(request.decision_id) if request.decision_id is not None else None

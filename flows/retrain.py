@@ -28,7 +28,11 @@ from tasks.runs import load_history_task, load_search_task, start_run_task
     validate_parameters=True,
 )
 def retrain(request: RetrainRequest) -> dict | State:
-    """Rank the search's survivors again on the newer draws, test, and predict."""
+    """Rank the search's survivors again on the newer draws, test, and predict.
+
+    Args:
+        request: The stream, the search whose survivors are ranked, and how to rank.
+    """
     tag_this_run(request.stream)
     # A run the WATCHER dispatched checks the halt switch first (a person's run never waits).
     halted = halted_dispatch(request.decision_id) if request.decision_id is not None else None

@@ -51,7 +51,11 @@ def artifacts(answer: dict) -> None:
 
 @flow(name="selfplay", flow_run_name="explore-{request.stream}", validate_parameters=True)
 def selfplay(request: SelfplayRequest) -> dict:
-    """Explore configurations on the stream's history; promote one only on evidence."""
+    """Explore configurations on the stream's history; promote one only on evidence.
+
+    Args:
+        request: The stream, the episodes and the budget they may spend.
+    """
     from flows.watcher import APPROVAL_FORM, ask_in_the_ui, dispatch, served_deployments
 
     tag_this_run(request.stream)

@@ -27,7 +27,7 @@ from flows.stopping import check_stop, stop_requested
 from gpu_kernels.backends import backend_type
 from gpu_kernels.job import SieveJob
 from mimicry.render import verdict_line
-from mimicry.requests import SieveSettings
+from mimicry.requests import FamilyName, SieveSettings
 from mimicry.search.results import SieveResult
 from mimicry.search.sieve import chunk_bounds, chunk_size_for
 from mimicry.search.window import requested_config
@@ -149,12 +149,18 @@ def sieve_step(
     task_runner=PerRunTaskRunner(),
     validate_parameters=True,
 )
-def sieve_flow(stream: str, family: str, sieve: SieveSettings | None = None):
+def sieve_flow(stream: str, family: FamilyName, sieve: SieveSettings = SieveSettings()):  # noqa: B008 (frozen)
     """Ad-hoc sieve of one family over a stored stream with exactly the given flags (all its
-    draws, as ``mimicry sieve`` does; no held-out part, no ranking)."""
+    draws, as `mimicry sieve` does; no held-out part, no ranking).
+
+    Args:
+        stream: The stored stream whose draws are sieved.
+        family: The generator family to search.
+        sieve: How the sieve searches (empty fields take `mimicry sieve`'s defaults).
+    """
     tag_this_run(stream)
     settings = run_settings()
-    sieve = (sieve or SieveSettings()).resolved(settings)
+    sieve = sieve.resolved(settings)
     history = load_history_task(stream)
     parameters = {"family": family, "sieve": sieve.model_dump(mode="json")}
     run_id = start_run_task(stream, parameters, settings.heartbeat_seconds)

@@ -226,7 +226,13 @@ def close_answered_forms() -> list[int]:
 @flow(name="watcher", flow_run_name=tick_run_name, validate_parameters=True)
 def watcher_tick(stream: str | None = None, policy_file: str | None = None) -> dict:
     """One tick: settle what ended, dispatch what a person approved, then per stream score the
-    new draws, review, and dispatch or ask."""
+    new draws, review, and dispatch or ask.
+
+    Args:
+        stream: Review this stream only (default: every stream in the store).
+        policy_file: The WATCHER's policy TOML (default: watcher.toml in MIMICRY_HOME, else
+            the defaults).
+    """
     exit_with_owner()  # served by `mimicry watch --serve`: never outlive it
     logger = get_run_logger()
     tick_id = flow_run.id or str(uuid.uuid4())

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
@@ -19,6 +19,7 @@ from rich.text import Text
 
 from gpu_kernels.job import JobFieldError, Mode
 from mimicry.render import plain_text
+from mimicry.requests import PipelineRequest, SieveSettings
 from mimicry.settings import Settings, SettingsError, apply_prefect_defaults, get_settings
 
 app = typer.Typer(
@@ -101,6 +102,8 @@ def invalid_input(error: ValidationError | JobFieldError) -> str:
         return f"{flag_of(cause.field)}: {cause}"
     names = [str(part) for part in first["loc"] if not str(part).isdigit()]
     message = first["msg"].removeprefix("Value error, ")
+    if first["type"] in ("literal_error", "enum"):  # a name from a list: say which was given
+        message = f"{message}, got {plain_text(repr(first['input']))}"
     return f"{flag_of(names[-1]) if names else 'input'}: {message}"
 
 
@@ -272,6 +275,14 @@ def _integer(text: str) -> int:
     return int(text)
 
 
+def field_help(model: type[BaseModel], field: str, more: str = "") -> str:
+    """A flag's help: the request field's description, the words the run form shows
+    (docs/design.md §22), with what only the command line needs after it."""
+    description = model.model_fields[field].description
+    assert description, f"{model.__name__}.{field} has no description"
+    return f"{description} {more}".strip()
+
+
 # -- flags shared by `mimicry sieve`, `mimicry run` and `mimicry ingest` -------------------------
 
 DrawsFile = Annotated[
@@ -280,9 +291,9 @@ DrawsFile = Annotated[
 ]
 ProjectionFlag = Annotated[
     str,
-    typer.Option(help="How words become draws (`mimicry families` lists them).", metavar="NAME"),
+    typer.Option(help=field_help(SieveSettings, "projection"), metavar="NAME"),
 ]
-ModulusFlag = Annotated[int, typer.Option(help="Draws are in [0, M).", metavar="M")]
+ModulusFlag = Annotated[int, typer.Option(help=field_help(SieveSettings, "modulus"), metavar="M")]
 #: ``--modulus`` where a projection may fix it (``mt_rand()``, raw words, Java's ``nextInt()``,
 #: the doubles): None means its own range or 1000.
 OptionalModulusFlag = Annotated[
@@ -318,31 +329,30 @@ def modulus_for(projection: str, modulus: int | None, family: str | None = None)
 
 SessionFlag = Annotated[
     str | None,
-    typer.Option(help="Session to read from a multi-session file.", metavar="SESSION"),
+    typer.Option(help=field_help(PipelineRequest, "session"), metavar="SESSION"),
 ]
 ColumnFlag = Annotated[
-    str | None, typer.Option(help="CSV column holding the draws.", metavar="COLUMN")
+    str | None, typer.Option(help=field_help(PipelineRequest, "column"), metavar="COLUMN")
 ]
 WindowFlag = Annotated[
-    int | None, typer.Option(help="Window size W (default 8, or all draws).", metavar="W")
+    int | None, typer.Option(help=field_help(SieveSettings, "window"), metavar="W")
 ]
 WindowStartFlag = Annotated[
-    int | None, typer.Option(help="History index of the first window draw.", metavar="INDEX")
+    int | None, typer.Option(help=field_help(SieveSettings, "window_start"), metavar="INDEX")
 ]
 SeedsFlag = Annotated[
     str | None,
     typer.Option(
-        help="Seeds (seed mode) or states (state mode), decimal or 0x hex "
-        "(default: the family's whole space).",
+        help=field_help(SieveSettings, "seeds", "Decimal or 0x hex."),
         metavar="LO..HI",
     ),
 ]
 OffsetsFlag = Annotated[
     str | None,
-    typer.Option(help="Calls made before the stream's first draw (seed mode).", metavar="LO..HI"),
+    typer.Option(help=field_help(SieveSettings, "offsets"), metavar="LO..HI"),
 ]
 SkipFlag = Annotated[
-    str | None, typer.Option(help="Calls dropped between observed draws.", metavar="LO..HI")
+    str | None, typer.Option(help=field_help(SieveSettings, "skip"), metavar="LO..HI")
 ]
 #: The skip kind, named as ``mimicry run`` names it (where leaving both out lets Step 1 choose).
 VariableSkipFlag = Annotated[
@@ -353,23 +363,19 @@ VariableSkipFlag = Annotated[
     ),
 ]
 MaxMissesFlag = Annotated[
-    int | None, typer.Option(help="Variable skip: unmatched draws allowed.", metavar="N")
+    int | None, typer.Option(help=field_help(SieveSettings, "max_misses"), metavar="N")
 ]
 MinMatchesFlag = Annotated[
-    int | None, typer.Option(help="Window matches to survive (default W).", metavar="N")
+    int | None, typer.Option(help=field_help(SieveSettings, "min_matches"), metavar="N")
 ]
 ModeFlag = Annotated[
     Mode,
-    typer.Option(help="seed: enumerate seeds; state: the state at the window.", metavar="MODE"),
+    typer.Option(help=field_help(SieveSettings, "mode"), metavar="MODE"),
 ]
-PredictFlag = Annotated[
-    int, typer.Option(help="Draws to predict past the newest one.", metavar="N")
-]
-TopFlag = Annotated[int, typer.Option(help="Survivors to show.", metavar="N")]
+PredictFlag = Annotated[int, typer.Option(help=field_help(SieveSettings, "predict"), metavar="N")]
+TopFlag = Annotated[int, typer.Option(help=field_help(SieveSettings, "top"), metavar="N")]
 BackendFlag = Annotated[
     str | None,
-    typer.Option(
-        help="reference, cpu or gpu (default: MIMICRY_BACKEND, else cpu).", metavar="BACKEND"
-    ),
+    typer.Option(help=field_help(SieveSettings, "backend"), metavar="BACKEND"),
 ]
 JsonFlag = Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")]

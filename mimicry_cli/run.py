@@ -18,6 +18,7 @@ from mimicry.answers import RunAnswer
 from mimicry.draws import DrawFileError
 from mimicry.draws.ingest import ingesting
 from mimicry.names import BadName
+from mimicry.ranking.models import MODEL_NAMES
 from mimicry.render import (
     SURVIVOR_COLUMNS,
     held_out_test,
@@ -50,6 +51,7 @@ from mimicry_cli.common import (
     WindowStartFlag,
     app,
     fail,
+    field_help,
     invalid_input,
     markdown_text,
     parse_range,
@@ -74,10 +76,7 @@ def run(
     ] = None,
     family: Annotated[
         list[str] | None,
-        typer.Option(
-            help="Family to search; repeat for several (default: every 32-bit one).",
-            metavar="NAME",
-        ),
+        typer.Option(help=field_help(PipelineRequest, "families", "Repeat."), metavar="NAME"),
     ] = None,
     projection: ProjectionFlag = SIEVE_DEFAULTS.projection,
     modulus: ModulusFlag = SIEVE_DEFAULTS.modulus,
@@ -91,8 +90,7 @@ def run(
     variable_skip: Annotated[
         bool | None,
         typer.Option(
-            "--variable-skip/--constant-skip",
-            help="Pin the skip kind (default: Step 1 tries both).",
+            "--variable-skip/--constant-skip", help=field_help(SieveSettings, "variable_skip")
         ),
     ] = None,
     max_misses: MaxMissesFlag = None,
@@ -103,30 +101,32 @@ def run(
     backend: BackendFlag = None,
     chunk_size: Annotated[
         int | None,
-        typer.Option(help="Candidates per chunk task (default: the backend's).", metavar="N"),
+        typer.Option(help=field_help(SieveSettings, "chunk_size"), metavar="N"),
     ] = None,
     window_trials: Annotated[
-        int, typer.Option(help="Step 1: Optuna trials per family.", metavar="N")
+        int, typer.Option(help=field_help(PipelineRequest, "window_trials"), metavar="N")
     ] = REQUEST_DEFAULTS["window_trials"],
     pool_size: Annotated[
-        int, typer.Option(help="K: values in the predicted pool.", metavar="K")
+        int, typer.Option(help=field_help(RankingSettings, "pool_size"), metavar="K")
     ] = RANKING_DEFAULTS.pool_size,
     holdout: Annotated[
         float,
-        typer.Option(help="Share of the newest draws held out (at least 20).", metavar="SHARE"),
+        typer.Option(help=field_help(RankingSettings, "holdout_fraction"), metavar="SHARE"),
     ] = RANKING_DEFAULTS.holdout_fraction,
     model_type: Annotated[
         list[str] | None,
         typer.Option(
-            help="Model type to compare; repeat (default: mlp, xgboost, lightgbm, catboost).",
+            help=field_help(
+                RankingSettings, "model_types", f"Repeat (default: {', '.join(MODEL_NAMES)})."
+            ),
             metavar="TYPE",
         ),
     ] = None,
     model_trials: Annotated[
-        int, typer.Option(help="Step 4: Optuna trials per model type.", metavar="N")
+        int, typer.Option(help=field_help(RankingSettings, "model_trials"), metavar="N")
     ] = RANKING_DEFAULTS.model_trials,
     permutations: Annotated[
-        int, typer.Option(help="Step 5: label shuffles of the null.", metavar="N")
+        int, typer.Option(help=field_help(RankingSettings, "permutations"), metavar="N")
     ] = RANKING_DEFAULTS.permutations,
     model_param: Annotated[
         list[str] | None,
@@ -140,28 +140,25 @@ def run(
         bool,
         typer.Option(
             "--save-all-models",
-            help="Register the best model of every type, not only the winner (mimicry health "
-            "--run shows them).",
+            help=field_help(
+                RankingSettings, "save_all_models", "`mimicry health --run` shows them."
+            ),
         ),
     ] = RANKING_DEFAULTS.save_all_models,
     tensorboard: Annotated[
         Path | None,
         typer.Option(
             "--tensorboard",
-            help="Write TensorBoard event files of the training under DIR (the tensorboard "
-            "extra; default: MIMICRY_TENSORBOARD_DIR).",
+            help=field_help(RankingSettings, "tensorboard_dir"),
             metavar="DIR",
         ),
     ] = None,
     trial_budget: Annotated[
-        int, typer.Option(help="Step 1: seeds (or states) each trial sieves.", metavar="N")
+        int, typer.Option(help=field_help(PipelineRequest, "trial_budget"), metavar="N")
     ] = REQUEST_DEFAULTS["trial_budget"],
     rank: Annotated[
         bool,
-        typer.Option(
-            "--rank/--no-rank",
-            help="Steps 2.5–6 after the sieve (--no-rank: Steps 1–2 alone, on every draw).",
-        ),
+        typer.Option("--rank/--no-rank", help=field_help(PipelineRequest, "rank")),
     ] = True,
     as_json: JsonFlag = False,
 ) -> None:

@@ -16,11 +16,13 @@ import typer
 
 from mimicry.render import plain_text
 from mimicry.render.selfplay import configuration_text, selfplay_line, selfplay_rows
+from mimicry.requests import SelfplayRequest
 from mimicry_cli.common import (
     JsonFlag,
     Layout,
     app,
     fail,
+    field_help,
     print_table,
     terminal,
 )
@@ -36,12 +38,13 @@ SELFPLAY_LAYOUT = Layout(wrap=("configuration",), drop=("exploration",), right=(
 def selfplay(
     stream: StreamFlag,
     episodes: Annotated[
-        int, typer.Option(help="Episodes to run, at most (1 to 1000).", min=1, max=1000)
+        int,
+        typer.Option(help=field_help(SelfplayRequest, "episodes"), min=1, max=1000, metavar="N"),
     ] = 1,
     budget_seconds: Annotated[
         float | None,
         typer.Option(
-            help="CPU-seconds of replays to spend, at most (default: the policy's daily budget).",
+            help=field_help(SelfplayRequest, "budget_seconds"),
             min=1,
             max=10**9,
             metavar="T",
@@ -66,7 +69,6 @@ def selfplay(
         except HistoryTooShortForReplay as error:
             fail(f"--stream {plain_text(name)}: {error}")
         from flows.selfplay import selfplay as selfplay_flow
-        from mimicry.requests import SelfplayRequest
         from mimicry_cli.lifetime import exit_143_on_sigterm, prefect_api, run_stoppable
 
         request = SelfplayRequest(

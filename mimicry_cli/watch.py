@@ -21,8 +21,18 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from mimicry.render import decision_rows, plain_text
+from mimicry.requests import SelfplayRequest
 from mimicry.store.statuses import DecisionStatus
-from mimicry_cli.common import JsonFlag, Layout, app, command_settings, fail, print_table, terminal
+from mimicry_cli.common import (
+    JsonFlag,
+    Layout,
+    app,
+    command_settings,
+    fail,
+    field_help,
+    print_table,
+    terminal,
+)
 from mimicry_cli.predict import resolve_stream
 from mimicry_cli.store import store_errors
 
@@ -32,7 +42,7 @@ if TYPE_CHECKING:
 PolicyFlag = Annotated[
     Path | None,
     typer.Option(
-        help="Policy TOML (default: watcher.toml in MIMICRY_HOME, else the defaults).",
+        help=field_help(SelfplayRequest, "policy_file"),
         metavar="FILE",
     ),
 ]

@@ -589,9 +589,17 @@ RUN_BAD_INPUT = {
         " projection java_nextint32 makes draws of its own form; search them with"
         " `mimicry sieve`",
     ),
+    "unknown-backend": (
+        ["--backend", "cuda"],
+        "--backend: Input should be 'reference', 'cpu' or 'gpu', got 'cuda'",
+    ),
+    "unknown-family": (
+        ["--family", "mt19973"],
+        f"--family: unknown family 'mt19973'; known families: {', '.join(family_names())}",
+    ),
     "unknown-model-type": (
         ["--model-type", "forest"],
-        "--model-type: unknown model types ['forest']; known: mlp, xgboost, lightgbm, catboost",
+        "--model-type: Input should be 'mlp', 'xgboost', 'lightgbm' or 'catboost', got 'forest'",
     ),
     "model-param-without-its-type": (
         ["--model-param", "learning_rate=1"],
