@@ -18,7 +18,7 @@ from flows.sieve import sieve_step
 from flows.steps import run_in_progress, step
 from flows.stream_slot import one_run_per_stream
 from mimicry.ranking.splits import segment_of, split_history
-from mimicry.render import verdict_line, window_choice_line
+from mimicry.render import history_line, verdict_line, window_choice_line
 from mimicry.requests import PipelineRequest
 from mimicry.store.location import database_url
 from mimicry.store.records import close_run, halted_dispatch
@@ -54,15 +54,17 @@ def pipeline(request: PipelineRequest):
         with step(timings, "ingest"):
             # A deployment's run names its file; `mimicry run` has ingested its own already, so
             # that the file is parsed once (docs/design.md §13).
+            ingested = None
             if request.draws_file:
-                ingest_task(
+                ingested = ingest_task(
                     request.draws_file,
                     request.stream,
                     modulus=request.sieve.modulus,
                     session=request.session,
                     column=request.column,
                 )
-            history = segment_of(load_history_task(request.stream), request.segment_start)
+            whole = load_history_task(request.stream)
+            history = segment_of(whole, request.segment_start)
         # The machine's settings fill what the flags left open, once, for every step and the record.
         settings = run_settings()
         request = request.model_copy(update={"sieve": request.sieve.resolved(settings)})
@@ -72,6 +74,15 @@ def pipeline(request: PipelineRequest):
             training = list(split.training)
         else:
             training = list(history)
+        logger.info(
+            history_line(
+                request.stream,
+                len(whole),
+                request.segment_start,
+                len(history) - len(training) if request.rank else None,
+                None if ingested is None else ingested.added,
+            )
+        )
         parameters = request.model_dump(mode="json")
         run_id = start_run_task(request.stream, parameters, settings.heartbeat_seconds)
         with run_in_progress(run_id, settings.heartbeat_seconds):
@@ -84,7 +95,15 @@ def pipeline(request: PipelineRequest):
                 choices[family] = choice.model_dump(mode="json")
                 job = choice.config.job(training, family, sieve)
                 with step(timings, "2 sieve"):
-                    result = sieve_step(run_id, training, job, sieve, family, newest=history)
+                    result = sieve_step(
+                        run_id,
+                        training,
+                        job,
+                        sieve,
+                        family,
+                        newest=history,
+                        no_worker_seconds=settings.no_worker_seconds,
+                    )
                 results.append(result)
             answer = sieve_answer(run_id, results, sieve.top, choices)
             logger.info(verdict_line(answer))

@@ -18,7 +18,13 @@ from mimicry.ranking.health import DEFAULT_THRESHOLDS, HealthThresholds, promoti
 from mimicry.ranking.models import get_model_type
 from mimicry.ranking.next_draw import Calibration
 from mimicry.ranking.splits import walk_forward_cuts
-from mimicry.render import prediction_line, signal_line
+from mimicry.render import (
+    prediction_line,
+    scorer_line,
+    scoring_line,
+    selection_line,
+    signal_line,
+)
 from mimicry.requests import RankingSettings
 from mimicry.store.location import database_url
 from tasks.model_select import select_model_task
@@ -51,6 +57,7 @@ def rank_and_predict(
     is the searched segment, starting at the stream's draw ``first_position``; the training's
     event files go under ``tensorboard_dir`` (the request's folder wins)."""
     # Steps 2.5–4 on the training draws, 5 tests once on the held-out ones, 6 predicts.
+    logger = get_run_logger()
     with step(timings, "2.5 scorer"):
         population = build_population_task(list(jobs), ranking.decoys)
         earliest = max(job.window_start + job.window_size for job in jobs)
@@ -65,9 +72,11 @@ def rank_and_predict(
             database_url(),
             ranking.seed,
         )
+        logger.info(scorer_line(scorer, population))
     with step(timings, "3 scoring"):
         scored = score_population_task(population, training, cuts, scorer.config, modulus)
         store_ranking_task(run_id, scored.population, scorer, scored.tables)
+        logger.info(scoring_line(len(population), scored, len(cuts)))
     with step(timings, "4 model selection"):
         selection = select_model_task(
             scored.population,
@@ -84,6 +93,7 @@ def rank_and_predict(
             limits,
             ranking.model_params,
         )
+        logger.info(selection_line(selection))
     with step(timings, "5 training and test"):
         report, artifact = train_task(
             scored.population,
@@ -147,7 +157,6 @@ def rank_and_predict(
             ids = store_alternative_models_task(run_id, trained)
             reports = [alternative for alternative, _ in trained]
             alternatives = list(zip(reports, ids, strict=True))
-    logger = get_run_logger()
     logger.info(signal_line(report))
     logger.info(prediction_line(prediction))
     if not_promoted is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import urllib.request
 
 import dask
 from distributed import LocalCluster
@@ -47,7 +48,47 @@ def quiet_local_cluster(**cluster_kwargs) -> LocalCluster:
         return LocalCluster(**cluster_kwargs)
 
 
-class LocalClusterTaskRunner(DaskTaskRunner):
+#: How prefect_dask announces the dashboard; it does so whether the link answers or not.
+DASHBOARD_LINE = "The Dask dashboard is available at"
+
+
+class _DashboardLine(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(DASHBOARD_LINE)
+
+
+def dashboard_answers(link: str, timeout: float = 1.0) -> bool:
+    """Whether the dashboard page answers: it needs bokeh on the scheduler (a scheduler
+    without it serves 404), and a rig's dashboard listens on its own loopback only."""
+    try:
+        with urllib.request.urlopen(link, timeout=timeout) as response:
+            return response.status == 200
+    except (OSError, ValueError):
+        return False
+
+
+class CheckedDashboardLink(DaskTaskRunner):
+    """A DaskTaskRunner that logs the dashboard's link only when the page answers (a dead link
+    in every run's log sends a person to a 404)."""
+
+    def __enter__(self):
+        quiet = _DashboardLine()
+        self.logger.addFilter(quiet)
+        try:
+            runner = super().__enter__()
+        finally:
+            self.logger.removeFilter(quiet)
+        link = self.client.dashboard_link
+        if link and link.startswith(("http://", "https://")) and dashboard_answers(link):
+            self.logger.info(f"{DASHBOARD_LINE} {link}")
+        return runner
+
+
+class RigTaskRunner(CheckedDashboardLink):
+    """The task runner of a rig's scheduler (``MIMICRY_DASK_ADDRESS``)."""
+
+
+class LocalClusterTaskRunner(CheckedDashboardLink):
     """A DaskTaskRunner for a LocalCluster: quiet (logs and background wake-ups), and its worker
     processes report to the flow's own Prefect API.
 
@@ -111,7 +152,7 @@ class PerRunTaskRunner(DaskTaskRunner):
 
 def dask_task_runner(settings: Settings) -> DaskTaskRunner:
     if settings.dask_address:
-        return DaskTaskRunner(address=settings.dask_address)
+        return RigTaskRunner(address=settings.dask_address)
     workers = settings.dask_workers
     if workers == 1:
         # Measured: a worker process took 4.4 s to start and 2 s to stop per run (imports of

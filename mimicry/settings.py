@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     dask_workers: int = Field(1, ge=1)
     #: Serve the LocalCluster's dashboard at this address (e.g. ``127.0.0.1:8787``); unset: none.
     dask_dashboard: str | None = None
+    #: Seconds a sieve step waits with no Dask worker able to run its chunks before it fails
+    #: saying so (docs/design.md §22).
+    no_worker_seconds: float = Field(300.0, gt=0)
     #: K, the values in a predicted pool, when a command predicts without a run's request.
     pool_size: int = Field(10, ge=1)
     #: A search given no ``--seeds`` whose measured duration passes this many seconds does not

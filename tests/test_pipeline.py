@@ -148,6 +148,10 @@ def test_pipeline_finds_a_seed_behind_an_unknown_offset(prefect_api, home):
 
     # The run's log tells the story in the UI: one line per decision, beside Prefect's own.
     log = run_log(run.flow_run_id, last="Step 6: ")
+    assert (
+        "Stream 'hidden' holds 80 draws (80 added from the run's file); from draw 0: 60 to "
+        "search and rank, the newest 20 held out for Step 5's test"
+    ) in log
     step1 = [line for line in log if line.startswith("Step 1, mt19937: optimised window ")]
     assert len(step1) == 1 and "best of 12 trials" in step1[0]
     assert any(line.startswith("Step 1, glibc_rand: fallback window ") for line in log)
@@ -159,11 +163,22 @@ def test_pipeline_finds_a_seed_behind_an_unknown_offset(prefect_api, home):
     assert any(
         line.startswith("Step 2: A search of this size") and "Significant:" in line for line in log
     )
+    # Steps 2.5, 3 and 4 say what they chose, each in one line (issue 25).
+    (scorer,) = [line for line in log if line.startswith("Step 2.5: scorer tuned in ")]
+    assert " survivors, 200 chance decoys): validation gain " in scorer
+    (scoring,) = [line for line in log if line.startswith("Step 3: ")]
+    assert " hypotheses scored at " in scoring and " walk-forward cuts" in scoring
+    (selection,) = [line for line in log if line.startswith("Step 4: ")]
+    assert " chosen, validation gain " in selection and "; the others: " in selection
     assert any(line.startswith("Step 5: signal (") for line in log)
+    # The default cluster serves no dashboard: no link to a page that answers 404.
+    assert not [line for line in log if "dashboard" in line.lower()]
     assert any(
         line.startswith("Step 6: next draw of 'hidden' (position 80): pool ") for line in log
     )
 
+    progress = [a.description for a in artifacts("sieve-progress-mt19937")]
+    assert "mt19937: 4 chunks of 4,096 candidates (16,384 in all) finished" in progress
     (summary,) = [a for a in artifacts("sieve-summary") if answer["run_id"] in a.data]
     assert "**Significant**" in summary.data
     assert any(str(seed) in json.dumps(a.data) for a in artifacts("top-survivors"))
@@ -472,3 +487,15 @@ def test_local_clusters_listen_on_loopback_only(prefect_api, workers):
         port = runner.client.scheduler_info()["services"]["dashboard"]
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=10) as reply:
             assert reply.read() == b"ok"
+
+
+def test_the_progress_artifact_says_how_the_chunks_are_cut():
+    from flows.sieve import progress_description
+
+    # A chunk size larger than the search is not what a chunk holds (issue 25).
+    assert progress_description("mt19937", [(0, 1 << 20)]) == (
+        "mt19937: 1 chunk of 1,048,576 candidates (1,048,576 in all) finished"
+    )
+    assert progress_description("glibc_rand", [(0, 4096), (4096, 8192), (8192, 9000)]) == (
+        "glibc_rand: 3 chunks of up to 4,096 candidates (9,000 in all) finished"
+    )

@@ -39,6 +39,7 @@ from mimicry.store.runs import ledger_chunks
 from tests.faults.inject import FAULT_PATH, failing
 from tests.history import make_history, write_draws
 from tests.test_cli import MIMICRY
+from tests.test_pipeline import run_log
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +106,10 @@ def test_a_chunk_failing_its_first_attempt_is_retried(api_url, home, monkeypatch
     runs = asyncio.run(chunk_runs())
     assert len(runs) == 4
     assert all(r.state.is_completed() and r.run_count == 2 for r in runs)
+    # Each retry is in the run's log, with the error that caused it (issue 25).
+    log = run_log(runs[0].flow_run_id, last="Step 2: ")
+    retries = [line for line in log if "Retry 1/3 will start" in line]
+    assert len(retries) == 4 and all("failed with exception" in line for line in retries), log
 
 
 def test_a_range_that_keeps_failing_makes_the_run_fail_and_says_so(api_url, home):
@@ -256,9 +261,14 @@ def test_a_killed_dask_worker_loses_nothing(api_url, home):
         killer = threading.Thread(target=kill_one_worker_mid_sieve)
         killer.start()
         flow = pipeline.with_options(task_runner=DaskTaskRunner(address=cluster.scheduler_address))
-        answer = flow(request)
+        state = flow(request, return_state=True)
         killer.join()
+    answer = state.result()
     assert killed and killed[0][1] < 10, "the worker was killed after the sieve had finished"
+    # The loss is in the run's log, where a person watching the run in the UI reads it.
+    left = f"Dask worker {killed[0][0]} left the cluster (the chunks it held run again on another)"
+    log = run_log(state.state_details.flow_run_id, last=left)
+    assert any(line.startswith(left) for line in log), log
     assert answer["survivors"][0]["seed"] == seed
     assert answer["stats"]["complete"] and answer["stats"]["candidates_tested"] == 10_000
     chunks = job_chunks(answer["run_id"])
@@ -267,6 +277,45 @@ def test_a_killed_dask_worker_loses_nothing(api_url, home):
         assert session.scalar(select(func.count()).select_from(Chunk)) == 10
         (record,) = session.get(Run, answer["run_id"]).jobs
         assert [s.seed for s in record.survivors] == [seed]
+
+
+def test_a_run_with_no_dask_worker_fails_saying_so(api_url, home, monkeypatch):
+    """A scheduler whose workers are all gone: the run fails after MIMICRY_NO_WORKER_SECONDS
+    with a sentence naming the scheduler, instead of staying Running for ever."""
+    from flows.sieve import sieve_flow
+    from mimicry.draws.ingest import ingest_file
+    from mimicry.settings import get_settings
+
+    monkeypatch.setenv("MIMICRY_NO_WORKER_SECONDS", "4")
+    get_settings.cache_clear()
+    draws = make_history("glibc_rand", "mod", 1000, 77, range(30))
+    assert ingest_file(write_draws(home / "w.txt", draws), "alone", modulus=1000).total == 30
+    with LocalCluster(n_workers=0, processes=True, dashboard_address=":0") as cluster:
+        flow = sieve_flow.with_options(
+            task_runner=DaskTaskRunner(address=cluster.scheduler_address)
+        )
+        started = time.monotonic()
+        state = flow(
+            "alone",
+            "glibc_rand",
+            SieveSettings(seeds=(0, 999), window=8, backend="reference"),
+            return_state=True,
+        )
+        waited = time.monotonic() - started
+    get_settings.cache_clear()
+    assert state.is_failed()
+    expected = (
+        f"no Dask worker has been connected to the scheduler at {cluster.scheduler_address} "
+        "for 4 s (MIMICRY_NO_WORKER_SECONDS)"
+    )
+    assert expected in state.message, state.message
+    assert 4 <= waited < 60
+    log = run_log(state.state_details.flow_run_id, last="no Dask worker is connected")
+    assert any(line.startswith("no Dask worker is connected to the scheduler at ") for line in log)
+    with connect() as session:
+        flow_run_id = str(state.state_details.flow_run_id)
+        (run,) = session.scalars(select(Run).where(Run.flow_run_id == flow_run_id))
+        assert run.state == "failed" and expected in run.error
 
 
 def test_two_runs_on_one_stream_at_once(api_url, home):

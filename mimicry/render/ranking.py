@@ -16,6 +16,44 @@ def held_out_test(test) -> str:
     )
 
 
+def scorer_line(choice, population) -> str:
+    """Step 2.5's choice (a :class:`mimicry.ranking.scorer_search.ScorerChoice`) over the
+    hypothesis population it was tuned on, for the run's log."""
+    survivors = sum(1 for hypothesis in population if hypothesis.source == "survivor")
+    config = choice.config
+    return (
+        f"Step 2.5: scorer tuned in {choice.trials} trials on {len(population):,} hypotheses "
+        f"({survivors:,} survivors, {len(population) - survivors:,} chance decoys): validation "
+        f"gain {choice.validation_gain:.4f} nats a draw; {len(config.features)} features, "
+        f"weight power {config.weight_power:.3g}, uniform share {config.uniform_mix:.3g}"
+        + (", identical tracks merged" if config.dedup else "")
+    )
+
+
+def scoring_line(population_size: int, scored, cuts: int) -> str:
+    """Step 3's scoring (a :class:`mimicry.ranking.scoring.ScoredPopulation`), for the log."""
+    merged = population_size - len(scored.population)
+    return f"Step 3: {len(scored.population):,} hypotheses scored at {cuts} walk-forward cuts" + (
+        f" ({merged:,} merged into hypotheses with identical tracks)" if merged else ""
+    )
+
+
+def selection_line(selection) -> str:
+    """Step 4's model choice (a :class:`mimicry.ranking.selection.Selection`), for the log."""
+    ranked = sorted(selection.results, key=lambda result: result.valid_mean, reverse=True)
+    winner = selection.result(selection.winner)
+    others = "; ".join(
+        f"{result.model_type} {result.valid_mean:.4f}"
+        for result in ranked
+        if result.model_type != selection.winner
+    )
+    return (
+        f"Step 4: {selection.winner} chosen, validation gain {winner.valid_mean:.4f} nats a "
+        f"draw (fold spread {winner.valid_spread:.4f}, train/validation gap {winner.gap:.4f}, "
+        f"{winner.trials} trials)" + (f"; the others: {others}" if others else "")
+    )
+
+
 def signal_line(report) -> str:
     """Step 5's signal gate and the test split (a
     :class:`mimicry.ranking.training.TrainingReport`), for the run's log."""

@@ -116,6 +116,22 @@ def summary_markdown(answer) -> str:
     )
 
 
+def history_line(
+    stream: str, total: int, first: int, held_out: int | None, added: int | None = None
+) -> str:
+    """What a run searches: the stream's draws (``added`` by this run's file, if it had one),
+    from draw ``first``, and the newest ``held_out`` kept for the test (None: not ranked)."""
+    file = "" if added is None else f" ({added:,} added from the run's file)"
+    searched = total - first
+    split = (
+        f"all {searched:,} searched, none held out (not ranked)"
+        if held_out is None
+        else f"{searched - held_out:,} to search and rank, the newest {held_out:,} held out "
+        "for Step 5's test"
+    )
+    return f"Stream {stream!r} holds {total:,} draws{file}; from draw {first:,}: {split}"
+
+
 def search_line(candidates: int, hypotheses: int, seconds: float) -> str:
     return f"{candidates:,} candidates, {hypotheses:,} hypotheses in {seconds:.2f} s of sieving."
 
