@@ -11,9 +11,11 @@ from pathlib import Path
 
 from prefect import get_run_logger
 
+from flows.events import emit
 from flows.report import ranking_answer, ranking_artifacts, training_events, training_picture
 from flows.steps import step
 from gpu_kernels.job import SieveJob
+from mimicry.events import critical_health_events
 from mimicry.ranking.health import DEFAULT_THRESHOLDS, HealthThresholds, promotion_refusal
 from mimicry.ranking.models import get_model_type
 from mimicry.ranking.next_draw import Calibration
@@ -161,6 +163,7 @@ def rank_and_predict(
     logger.info(prediction_line(prediction))
     if not_promoted is not None:
         logger.warning(not_promoted)
+        emit(critical_health_events(stream, run_id, not_promoted))
     answer = ranking_answer(
         selection, report, prediction, scored.population, model_id, alternatives
     )

@@ -17,8 +17,10 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger
 
+from flows.events import emit
 from flows.run_names import tag_this_run
 from flows.runner import run_settings
+from mimicry.events import promotion_events
 from mimicry.render import plain_text
 from mimicry.render.pictures import png_data_url
 from mimicry.render.selfplay import selfplay_line, selfplay_markdown, selfplay_png
@@ -104,6 +106,7 @@ def selfplay(request: SelfplayRequest) -> dict:
         logger.info(plain_text(f"episode {report.id}: {report.verdict.value}: {report.reason}"))
         if report.promoted:
             promoted = report.promoted
+            emit(promotion_events(request.stream, promoted, report.decision_id, report.reason))
             served = served_deployments()
             if report.promoted["state"] == "active":
                 dispatch(report.decision_id, served, settings.heartbeat_seconds)

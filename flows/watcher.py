@@ -25,12 +25,14 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
 from flows.approval import close_approval_form, paused_forms
+from flows.events import emit
 from flows.pipeline import pipeline
 from flows.retrain import retrain
 from flows.run_names import dispatched_line, tag_this_run, tick_run_name
 from flows.runner import run_settings
 from flows.steps import beating
 from flows.stopping import CANCEL, Cancelled, Terminated, exit_with_owner
+from mimicry.events import decision_events
 from mimicry.render import plain_text
 from mimicry.render.selfplay import selfplay_line
 from mimicry.requests import PipelineRequest, RetrainRequest
@@ -267,6 +269,8 @@ def watcher_tick(stream: str | None = None, policy_file: str | None = None) -> d
             plain_text(f"{name}: {scored} new draws scored; {view.action} ({view.rule}): ")
             + view.status
         )
+        if view.tick_id == tick_id:  # made by this tick, not found standing from an earlier one
+            emit(decision_events(view))
         if view.status == DecisionStatus.APPROVED:
             dispatch(view.id, served, settings.heartbeat_seconds)
         elif view.status == DecisionStatus.PENDING_APPROVAL and APPROVAL_FORM in served:

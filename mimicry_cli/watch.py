@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -155,6 +156,11 @@ def switch_halt(reason: str | None, as_json: bool) -> None:
     from mimicry.store.decisions import switch_halt as store_halt
 
     store_halt(reason is not None, reason)
+    if os.environ.get("PREFECT_API_URL"):  # a server to tell (none: no one to notify)
+        from flows.events import emit
+        from mimicry.events import halt_events
+
+        emit(halt_events(reason is not None, reason, f"{getpass.getuser()} (mimicry watch)"), True)
     if as_json:
         print(json.dumps({"halted": reason is not None, "reason": reason}))
     else:
@@ -166,7 +172,6 @@ def serve_watcher(policy_file: str | None, interval: float) -> None:
     """Serve the WATCHER flow every ``interval`` minutes from this process (no work pool): one
     tick at a time (a tick due while one runs waits), until SIGTERM or Ctrl-C. Reports to
     PREFECT_API_URL's server, else to one this command starts and stops."""
-    import os
     from datetime import timedelta
 
     from flows.stopping import OWNER_VARIABLE

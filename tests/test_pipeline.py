@@ -215,6 +215,12 @@ def test_a_model_whose_training_went_wrong_does_not_predict_for_its_stream(prefe
         "not promoted: the mlp model's training health is critical ("
     )
     assert "diverged" in broken["not_promoted"]
+    # The operator hears of it: one event, with the run and the reason (docs/design.md §22).
+    from tests.test_watcher_loop import mimicry_events
+
+    (told,) = mimicry_events("mimicry.model.critical-health", at_least=1)
+    assert told["payload"]["run_id"] == broken["run_id"]
+    assert told["payload"]["reason"] == broken["not_promoted"]
     with connect() as session:
         assert session.get(Run, broken["run_id"]).not_promoted == broken["not_promoted"]
         assert session.get(Run, broken["run_id"]).state == "completed"

@@ -19,6 +19,7 @@ import threading
 import time
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.testing.utilities import prefect_test_harness
@@ -65,6 +66,27 @@ def heuristic_advisor(monkeypatch):
     tests/test_advisor_local.py, and a bad advisor below is a real HTTP server."""
     monkeypatch.setenv("MIMICRY_LLM_BACKEND", "heuristic")
     get_settings.cache_clear()
+
+
+def mimicry_events(name: str, at_least: int, seconds: float = 30) -> list[dict]:
+    """The events called ``name`` the server holds, once ``at_least`` have arrived (a flow
+    sends them in the background), and a second more for any that should not be there."""
+    from prefect.settings import PREFECT_API_URL
+
+    def read() -> list[dict]:
+        answer = httpx.post(
+            f"{PREFECT_API_URL.value()}/events/filter",
+            json={"filter": {"event": {"name": [name]}}, "limit": 50},
+            timeout=10,
+        )
+        answer.raise_for_status()
+        return answer.json()["events"]
+
+    deadline = time.monotonic() + seconds
+    while len(read()) < at_least and time.monotonic() < deadline:
+        time.sleep(0.5)
+    time.sleep(1)
+    return read()
 
 
 def policy_file(home, text: str = "") -> str:
@@ -242,6 +264,10 @@ def test_a_search_waits_for_a_person_and_runs_only_when_approved(prefect_api, ho
     assert again["id"] == waiting["id"] and again["status"] == "pending_approval"
     listed = json.loads(cli("decisions", "--json").stdout)["decisions"]
     assert [d["id"] for d in listed] == [waiting["id"]]
+    # One event for the operator (the second tick found the decision standing: no second one).
+    told = mimicry_events("mimicry.decision.awaiting-approval", at_least=1)
+    assert [e["payload"]["decision_id"] for e in told] == [waiting["id"]]
+    assert told[0]["resource"]["prefect.resource.id"] == "mimicry.stream.fresh"
     approved = cli("approve", str(waiting["id"]), "--note", "go", "--json")
     assert approved.returncode == 0, approved.stderr
     assert json.loads(approved.stdout) == {"id": waiting["id"], "status": "approved"}

@@ -14,7 +14,7 @@ from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -51,6 +51,9 @@ class DecisionView(BaseModel):
     run_id: str | None
     flow_run_id: str | None
     outcome: str | None
+    #: The tick that made it: a tick tells apart the decisions it made from earlier ones it
+    #: found standing (not printed; None in a view read back from its printed form).
+    tick_id: str | None = Field(None, exclude=True)
 
     def public(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
@@ -222,6 +225,7 @@ def _view(session: Session, record: DecisionRecord) -> DecisionView:
         run_id=record.run_id,
         flow_run_id=record.flow_run_id,
         outcome=record.outcome,
+        tick_id=record.tick_id,
     )
 
 
