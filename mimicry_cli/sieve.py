@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import Annotated
 
 import typer
 from pydantic import ValidationError
@@ -24,6 +20,7 @@ from mimicry.draws.forms import in_program_form, read_codes
 from mimicry.render import SURVIVOR_COLUMNS, plain_text, survivor_rows
 from mimicry.requests import SieveSettings
 from mimicry.search.estimate import rate_text
+from mimicry.whole_files import written_whole
 from mimicry_cli.common import (
     SURVIVOR_LAYOUT,
     BackendFlag,
@@ -328,24 +325,6 @@ def writable_output(out: Path) -> Path:
     if not out.parent.is_dir():
         fail(f"--out: folder {out.parent} does not exist")
     return out
-
-
-@contextmanager
-def written_whole(path: Path) -> Iterator[TextIO]:
-    """A file to write ``path`` through: a regular file appears whole or not at all (a temporary
-    file beside it, renamed over it at the end); a device or pipe is written in place."""
-    if path.exists() and not path.is_file():
-        with path.open("w") as file:
-            yield file
-        return
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w") as file:
-            yield file
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 @app.command()

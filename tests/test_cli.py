@@ -754,6 +754,44 @@ def test_simulate_refuses_an_output_it_cannot_write(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # no temporary file left behind
 
 
+def test_simulate_writes_its_file_with_the_users_umask(tmp_path):
+    """A draw file copied into a container is read there by another user: it gets the mode a
+    plain write would (0600 from the temporary file made it unreadable); a file it replaces
+    keeps its own mode."""
+    import stat
+
+    def simulate(out: Path, umask: int) -> int:
+        proc = subprocess.run(
+            [
+                "sh",
+                "-c",
+                f'umask {umask:03o} && exec "$@"',
+                "sh",
+                *MIMICRY,
+                "simulate",
+                "--family",
+                "mt19937",
+                "--seed",
+                "1",
+                "--count",
+                "5",
+                "--out",
+                str(out),
+            ],
+            env={**os.environ, "MIMICRY_HOME": str(tmp_path / "home")},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return stat.S_IMODE(out.stat().st_mode)
+
+    assert simulate(tmp_path / "a.txt", 0o022) == 0o644
+    assert simulate(tmp_path / "b.txt", 0o027) == 0o640
+    (tmp_path / "b.txt").chmod(0o604)
+    assert simulate(tmp_path / "b.txt", 0o077) == 0o604
+
+
 def test_simulate_refuses_calls_no_search_reaches(tmp_path):
     for flag in ("--discard", "--skip"):
         proc = mimicry(

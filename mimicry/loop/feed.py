@@ -9,14 +9,13 @@ feature, a bundle or a decision). The file also keeps the next position, so a fe
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from gpu_kernels.registry import get_family, get_projection
 from mimicry.store.streams import append, drawn
+from mimicry.whole_files import written_whole
 
 
 class FeedError(ValueError):
@@ -93,10 +92,8 @@ def load_feed(path: Path) -> FeedSpec:
 
 def save_feed(path: Path, spec: FeedSpec) -> None:
     """Written whole (a temporary file renamed over it): a crash leaves the old file."""
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(descriptor, "w") as file:
+    with written_whole(path) as file:
         json.dump(spec.model_dump(mode="json"), file, indent=2)
-    os.replace(temporary, path)
 
 
 def feed(path: Path, count: int) -> list[int]:
