@@ -37,3 +37,14 @@ mimicry_require() {
             || mimicry_die "'$tool' is not on PATH; install mimicry first (scripts/setup.sh or pip install -e .)"
     done
 }
+
+# The TLS options of a Dask process in ROLE (scheduler | worker), one a line, when
+# MIMICRY_DASK_TLS_DIR names the folder of deployments/make-dask-certs.sh; nothing without it.
+mimicry_dask_tls() {
+    local role=$1 dir=${MIMICRY_DASK_TLS_DIR:-} file
+    [ -n "$dir" ] || return 0
+    for file in ca.pem "$role.pem" "$role-key.pem"; do
+        [ -r "$dir/$file" ] || mimicry_die "MIMICRY_DASK_TLS_DIR=$dir has no readable $file (deployments/make-dask-certs.sh makes them)"
+    done
+    printf '%s\n' --tls-ca-file "$dir/ca.pem" --tls-cert "$dir/$role.pem" --tls-key "$dir/$role-key.pem"
+}

@@ -14,7 +14,16 @@ set -euo pipefail
 # shellcheck source=common.sh source-path=SCRIPTDIR
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 mimicry_require dask mimicry
+# Mutual TLS with MIMICRY_DASK_TLS_DIR (deployments/make-dask-certs.sh): only parties holding a
+# certificate of the rig's CA connect; the address is then tls://HOST:PORT.
+tls_options=$(mimicry_dask_tls scheduler)
+tls=() protocol=()
+if [ -n "$tls_options" ]; then
+    mapfile -t tls <<<"$tls_options"
+    protocol=(--protocol tls)
+fi
 exec dask scheduler \
+    ${protocol[@]+"${protocol[@]}"} ${tls[@]+"${tls[@]}"} \
     --host "${MIMICRY_DASK_SCHEDULER_HOST:-0.0.0.0}" \
     --port "${MIMICRY_DASK_SCHEDULER_PORT:-8786}" \
     --dashboard-address "${MIMICRY_DASK_DASHBOARD_ADDRESS:-127.0.0.1:8787}" \

@@ -24,7 +24,8 @@
 #   MIMICRY_DRY_RUN=1            print the worker commands, one a line, and start nothing
 #
 # Each worker listens for the scheduler and its peers on the interface that reaches the scheduler
-# (Dask's choice; keep it inside the rig's network: Dask does not authenticate); its own HTTP
+# (Dask's choice; with MIMICRY_DASK_TLS_DIR only holders of the rig's certificates connect,
+# without it keep it inside the rig's network: Dask does not authenticate); its own HTTP
 # server (health, logs, call stacks) listens on loopback only
 # (MIMICRY_DASK_WORKER_DASHBOARD_ADDRESS, default 127.0.0.1:0).
 #
@@ -40,6 +41,14 @@ if [ "$#" -gt 0 ] && [ "${1#-}" = "$1" ]; then
     shift
 fi
 dry_run=${MIMICRY_DRY_RUN:-0}
+# Mutual TLS with MIMICRY_DASK_TLS_DIR (deployments/make-dask-certs.sh), to a tls:// scheduler.
+tls_options=$(mimicry_dask_tls worker)
+tls=()
+if [ -n "$tls_options" ]; then
+    mapfile -t tls <<<"$tls_options"
+    [[ "$scheduler" == tls://* ]] \
+        || mimicry_die "MIMICRY_DASK_TLS_DIR is set: the scheduler address must be tls://HOST:PORT; got '$scheduler'"
+fi
 host=$(hostname)
 
 is_count() {
@@ -125,12 +134,12 @@ commands=()
 for index in "${gpus[@]}"; do
     commands+=("$(printf '%q ' env "$pin_variable=$index" "NUMBA_NUM_THREADS=$gpu_threads" \
         dask worker "$scheduler" --name "$host-gpu$index" --nworkers 1 --nthreads 1 \
-        --resources GPU=1 --dashboard-address "$worker_dashboard" "$@")")
+        --resources GPU=1 --dashboard-address "$worker_dashboard" ${tls[@]+"${tls[@]}"} "$@")")
 done
 if [ "$cpu_workers" -gt 0 ]; then
     commands+=("$(printf '%q ' env "NUMBA_NUM_THREADS=$cpu_threads" \
         dask worker "$scheduler" --name "$host-cpu" --nworkers "$cpu_workers" --nthreads 1 \
-        --dashboard-address "$worker_dashboard" "$@")")
+        --dashboard-address "$worker_dashboard" ${tls[@]+"${tls[@]}"} "$@")")
 fi
 
 if [ "$dry_run" = 1 ]; then

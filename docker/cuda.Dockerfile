@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # A Dask worker per NVIDIA GPU: deployments/start-dask-workers.sh finds the GPUs with
 # `nvidia-smi -L` (the NVIDIA container toolkit mounts it: run with `--gpus all`, or the
 # device reservation in compose.yaml) and pins one worker to each with CUDA_VISIBLE_DEVICES
@@ -7,6 +6,8 @@
 #   docker build -f docker/cuda.Dockerfile -t mimicry-cuda .
 ARG CUDA_IMAGE=nvidia/cuda:12.6.3-devel-ubuntu24.04
 FROM ${CUDA_IMAGE}
+# PyTorch's build for the base's CUDA (pick the index that matches CUDA_IMAGE).
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cu126
 
 ENV DEBIAN_FRONTEND=noninteractive \
     PYTHONUNBUFFERED=1 \
@@ -22,13 +23,15 @@ ENV DEBIAN_FRONTEND=noninteractive \
 
 # Ubuntu 24.04's Python is 3.12 (mimicry needs >= 3.11).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends python3 python3-venv tini procps gcc libc6-dev \
+    && apt-get install -y --no-install-recommends python3 python3-venv tini procps gcc g++ libc6-dev \
     && rm -rf /var/lib/apt/lists/* \
     && python3 -m venv "$VIRTUAL_ENV"
 
 WORKDIR /opt/mimicry
+COPY constraints.txt /opt/mimicry/constraints.txt
+RUN pip install -c constraints.txt --no-deps --index-url "$TORCH_INDEX_URL" torch
 COPY . /opt/mimicry
-RUN pip install -e "/opt/mimicry[cuda12]" \
+RUN pip install -c constraints.txt -e "/opt/mimicry[cuda12]" \
     && groupadd --system --gid 10001 mimicry \
     && useradd --system --uid 10001 --gid 10001 --create-home --home-dir /home/mimicry mimicry \
     && mkdir -p "$MIMICRY_HOME" "$MIMICRY_KERNEL_CACHE" "$PREFECT_LOCAL_STORAGE_PATH" \

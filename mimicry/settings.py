@@ -7,7 +7,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gpu_kernels.backends import default_kernel_cache
@@ -41,8 +41,12 @@ class Settings(BaseSettings):
     native_kernels: bool = True
     #: Candidates per chunk (None: the backend's default).
     chunk_size: int | None = Field(None, ge=1)
-    #: Dask scheduler to send chunks to (``tcp://host:8786``); unset: a LocalCluster per run.
+    #: Dask scheduler to send chunks to (``tcp://host:8786``, ``tls://host:8786`` with
+    #: ``dask_tls_dir``); unset: a LocalCluster per run.
     dask_address: str | None = None
+    #: The rig's Dask certificates (``deployments/make-dask-certs.sh``): this process connects to
+    #: a ``tls://`` scheduler with ``client.pem``, checked against ``ca.pem`` (mutual TLS).
+    dask_tls_dir: Path | None = None
     #: LocalCluster size when no address is set; each worker gives numba cores // workers threads.
     dask_workers: int = Field(1, ge=1)
     #: Serve the LocalCluster's dashboard at this address (e.g. ``127.0.0.1:8787``); unset: none.
@@ -93,6 +97,55 @@ class Settings(BaseSettings):
         if value.exists() and not value.is_dir():
             raise ValueError(f"{value} is a file; expected a folder for the store")
         return value
+
+    @field_validator("dask_tls_dir")
+    @classmethod
+    def _dask_tls_dir(cls, value: Path | None) -> Path | None:
+        if value is None:
+            return value
+        missing = [
+            name
+            for name in ("ca.pem", "client.pem", "client-key.pem")
+            if not (value / name).is_file()
+        ]
+        if missing:
+            raise ValueError(
+                f"{value} has no {', '.join(missing)}; expected the folder of "
+                "deployments/make-dask-certs.sh"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _dask_tls_address(self) -> Settings:
+        """A ``tls://`` scheduler needs the certificates, and certificates a ``tls://``
+        scheduler: either alone would fail at the first run, not here."""
+        tls = (self.dask_address or "").startswith("tls://")
+        if tls and self.dask_tls_dir is None:
+            raise ValueError(
+                "MIMICRY_DASK_ADDRESS is a tls:// scheduler; set MIMICRY_DASK_TLS_DIR to the "
+                "folder of its certificates"
+            )
+        if self.dask_tls_dir is not None and not tls:
+            raise ValueError(
+                "MIMICRY_DASK_TLS_DIR is set; MIMICRY_DASK_ADDRESS must be the tls://HOST:PORT "
+                "of the scheduler"
+            )
+        return self
+
+    def dask_security(self):
+        """The Dask ``Security`` of this process's client: mutual TLS with the rig's
+        certificates, or None (a plain ``tcp://`` scheduler, or a LocalCluster)."""
+        if self.dask_tls_dir is None:
+            return None
+        from distributed.security import Security
+
+        folder = self.dask_tls_dir
+        return Security(
+            tls_ca_file=str(folder / "ca.pem"),
+            tls_client_cert=str(folder / "client.pem"),
+            tls_client_key=str(folder / "client-key.pem"),
+            require_encryption=True,
+        )
 
     @field_validator("tensorboard_dir")
     @classmethod
@@ -179,6 +232,8 @@ def settings_error(error) -> SettingsError:
     path = "__".join(str(part) for part in first["loc"] if isinstance(part, str))
     variable = "MIMICRY_" + path.upper() if path else "MIMICRY_*"
     message = first["msg"].removeprefix("Value error, ")
+    if not path:  # a rule across variables: its message names them
+        return SettingsError(message)
     given = first.get("input")
     if variable.endswith("_URL") and isinstance(given, str):
         from mimicry.redaction import redact_url

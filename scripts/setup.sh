@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 python3 -m venv .venv
 . .venv/bin/activate
 python -m pip install --quiet --upgrade pip
+# Every version pinned as the images pin it (constraints.txt, shared with docker/).
+export PIP_CONSTRAINT="$PWD/constraints.txt"
 # PyTorch's CPU build first: the project's torch range accepts it, so nothing larger is fetched.
 python -m pip install --quiet "torch==2.13.0"
 extras=${1:-}

@@ -702,6 +702,30 @@ def test_a_bad_setting_is_one_sentence_naming_the_variable(tmp_path, variable):
     assert not (tmp_path / "home").exists()
 
 
+def test_the_dask_certificates_and_a_tls_scheduler_go_together(tmp_path):
+    env = {name: text for name, text in os.environ.items() if not name.startswith("MIMICRY_")}
+    env["MIMICRY_HOME"] = str(tmp_path / "home")
+    cases = [
+        (
+            {"MIMICRY_DASK_ADDRESS": "tls://10.0.0.5:8786"},
+            "MIMICRY_DASK_ADDRESS is a tls:// scheduler; set MIMICRY_DASK_TLS_DIR to the folder "
+            "of its certificates",
+        ),
+        (
+            {"MIMICRY_DASK_TLS_DIR": str(tmp_path)},
+            f"MIMICRY_DASK_TLS_DIR: {tmp_path} has no ca.pem, client.pem, client-key.pem; "
+            f"expected the folder of deployments/make-dask-certs.sh (got '{tmp_path}')",
+        ),
+    ]
+    for variables, message in cases:
+        proc = subprocess.run(
+            [*MIMICRY, "status"], env=env | variables, capture_output=True, text=True, timeout=120
+        )
+        assert proc.returncode == 2
+        assert proc.stderr == f"mimicry: error: {message}\n"
+    assert not (tmp_path / "home").exists()
+
+
 def test_a_store_url_without_its_driver_or_a_home_that_is_a_file(tmp_path):
     env = {key: value for key, value in os.environ.items() if not key.startswith("MIMICRY_")}
     (tmp_path / "file").write_text("not a folder")
