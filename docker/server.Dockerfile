@@ -28,7 +28,8 @@ RUN apt-get update \
 
 USER prefect
 EXPOSE 4200
+COPY docker/healthcheck.py /usr/local/lib/mimicry-healthcheck.py
 HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=6 \
-    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:4200/api/health', timeout=4)"]
+    CMD ["python", "/usr/local/lib/mimicry-healthcheck.py"]
 ENTRYPOINT ["tini", "--"]
 CMD ["prefect", "server", "start"]

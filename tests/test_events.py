@@ -136,10 +136,9 @@ def calls(received: queue.Queue, event: str, seconds: float = 90) -> dict:
             received.put(body)
 
 
-def test_the_automations_call_the_webhook(api_url, webhook, home):
-    url, received = webhook
-    env = {**os.environ, "PREFECT_API_URL": api_url, "MIMICRY_ALERT_WEBHOOK_URL": url}
-    registered = subprocess.run(
+def register_automations(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """What deployments/deploy.sh runs after the deployments."""
+    return subprocess.run(
         [sys.executable, "-m", "deployments.automations"],
         cwd=ROOT,
         env=env,
@@ -147,18 +146,17 @@ def test_the_automations_call_the_webhook(api_url, webhook, home):
         text=True,
         timeout=120,
     )
+
+
+def test_the_automations_call_the_webhook(api_url, webhook, home):
+    url, received = webhook
+    env = {**os.environ, "PREFECT_API_URL": api_url, "MIMICRY_ALERT_WEBHOOK_URL": url}
+    registered = register_automations(env)
     assert registered.returncode == 0, registered.stderr
     # Seven automations; the webhook's token is not printed.
     assert registered.stdout.startswith("automations: 7 registered, calling http://127.0.0.1:")
     assert "s3cret" not in registered.stdout + registered.stderr
-    again = subprocess.run(  # a re-run replaces them, it does not add more
-        [sys.executable, "-m", "deployments.automations"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    again = register_automations(env)  # a re-run replaces them, it does not add more
     assert again.returncode == 0, again.stderr
     from prefect.client.orchestration import get_client
 
@@ -193,14 +191,7 @@ def test_the_automations_call_the_webhook(api_url, webhook, home):
 
 
 def test_a_bad_webhook_url_is_refused_in_one_sentence():
-    bad = subprocess.run(
-        [sys.executable, "-m", "deployments.automations"],
-        cwd=ROOT,
-        env={**os.environ, "MIMICRY_ALERT_WEBHOOK_URL": "ftp://user:pw@host/x"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    bad = register_automations({**os.environ, "MIMICRY_ALERT_WEBHOOK_URL": "ftp://user:pw@host/x"})
     assert bad.returncode == 2
     assert bad.stderr == (
         "automations: error: MIMICRY_ALERT_WEBHOOK_URL must be an http:// or https:// URL, got "

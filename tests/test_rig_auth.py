@@ -30,13 +30,19 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def certificates(folder: Path) -> Path:
-    made = subprocess.run(
-        ["bash", str(DEPLOYMENTS / "make-dask-certs.sh"), str(folder)],
+def script(name: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """A script of deployments/ run to its end."""
+    return subprocess.run(
+        ["bash", str(DEPLOYMENTS / name), *args],
+        env={**os.environ, **env},
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def certificates(folder: Path) -> Path:
+    made = script("make-dask-certs.sh", str(folder))
     assert made.returncode == 0, made.stderr
     return folder
 
@@ -75,12 +81,7 @@ def test_the_certificates_are_the_roles_and_their_keys_are_private(tmp_path):
         "worker.pem",
     ]
     assert {oct((folder / n).stat().st_mode & 0o777) for n in names if "key" in n} == {"0o600"}
-    again = subprocess.run(
-        ["bash", str(DEPLOYMENTS / "make-dask-certs.sh"), str(folder)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    again = script("make-dask-certs.sh", str(folder))
     assert again.returncode == 2
     assert again.stderr.strip().endswith(
         f"error: {folder} already holds certificates (ca.pem); choose a new folder"
@@ -160,12 +161,11 @@ def test_a_client_without_the_rigs_certificate_is_refused(tls_cluster, tmp_path)
 
 def test_a_worker_needs_a_tls_address_with_the_certificates(tmp_path):
     folder = certificates(tmp_path / "certs")
-    refused = subprocess.run(
-        ["bash", str(DEPLOYMENTS / "start-dask-workers.sh"), "tcp://127.0.0.1:8786"],
-        env={**os.environ, "MIMICRY_DASK_TLS_DIR": str(folder), "MIMICRY_GPUS": "none"},
-        capture_output=True,
-        text=True,
-        timeout=60,
+    refused = script(
+        "start-dask-workers.sh",
+        "tcp://127.0.0.1:8786",
+        MIMICRY_DASK_TLS_DIR=str(folder),
+        MIMICRY_GPUS="none",
     )
     assert refused.returncode == 2
     assert refused.stderr.strip() == (
@@ -219,13 +219,11 @@ def test_the_prefect_server_refuses_a_client_without_its_auth_string(tmp_path):
 
 
 def test_the_prefect_server_will_not_listen_beyond_loopback_without_an_auth_string(tmp_path):
-    refused = subprocess.run(
-        ["bash", str(DEPLOYMENTS / "start-prefect-server.sh")],
-        env={**os.environ, "PREFECT_SERVER_API_HOST": "0.0.0.0", "PREFECT_HOME": str(tmp_path)}
-        | {"PREFECT_SERVER_API_AUTH_STRING": ""},
-        capture_output=True,
-        text=True,
-        timeout=60,
+    refused = script(
+        "start-prefect-server.sh",
+        PREFECT_SERVER_API_HOST="0.0.0.0",
+        PREFECT_HOME=str(tmp_path),
+        PREFECT_SERVER_API_AUTH_STRING="",
     )
     assert refused.returncode == 2
     assert refused.stderr.strip() == (
