@@ -143,11 +143,12 @@ def test_a_client_without_the_rigs_certificate_is_refused(tls_cluster, tmp_path)
         socket.create_connection((host, int(port)), timeout=10) as raw,
         context.wrap_socket(raw) as anonymous,
     ):
-        try:
+        try:  # TLS 1.3 reports the refusal at the first read: an alert, or the end of it
             anonymous.sendall(b"\0" * 16)
-            assert anonymous.recv(1) == b""
+            answer = anonymous.recv(1)
         except (ssl.SSLError, ConnectionError) as error:
-            assert "certificate" in str(error).lower() or isinstance(error, ConnectionError)
+            answer = error
+        assert answer == b"" or isinstance(answer, ssl.SSLError | ConnectionError), answer
     other = certificates(tmp_path / "other")  # a certificate of another CA
     stranger = Security(
         tls_ca_file=str(other / "ca.pem"),
