@@ -34,6 +34,7 @@ from flows.steps import beating
 from flows.stopping import CANCEL, Cancelled, Terminated, exit_with_owner
 from mimicry.events import decision_events
 from mimicry.render import plain_text
+from mimicry.render.pictures import load_pyplot
 from mimicry.render.selfplay import selfplay_line
 from mimicry.requests import PipelineRequest, RetrainRequest
 from mimicry.store.decisions import decision_views, decisions_with_status, halt
@@ -53,6 +54,12 @@ from tasks.watch import (
 )
 from watcher.lifecycle import beat_decision, finished, not_waiting
 from watcher.policy import load_policy
+
+# Every tick draws the stream-health picture. matplotlib's C extensions load with this module,
+# before a run's SIGTERM handling is up: loaded inside a tick, a stop arriving during their first
+# import broke it ("ImportError: initialization failed") and the tick ended in a traceback
+# instead of ending as stopped (seen under load in tests/test_watcher_loop.py's serve test).
+load_pyplot()
 
 #: The deployment that runs each dispatched flow (``prefect.yaml``), and the approval form's.
 DEPLOYMENTS = {"pipeline": "pipeline/full", "retrain": "pipeline/retrain"}

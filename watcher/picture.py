@@ -13,7 +13,7 @@ from pathlib import Path
 from mimicry.binomial import quantile
 from mimicry.names import stream_label
 from mimicry.ranking.health import sequential_calibration_p_values
-from mimicry.render.pictures import save_png
+from mimicry.render.pictures import load_pyplot, save_png
 from mimicry.store.watch import HealthSeries, health_series
 
 
@@ -35,10 +35,7 @@ def calibration_segments(series: HealthSeries) -> list[tuple[list[int], list[flo
 
 def health_png(series: HealthSeries, window: int, change_point: int | None, alpha: float) -> bytes:
     """The picture as PNG bytes (matplotlib, no display)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot
+    pyplot = load_pyplot()
 
     figure, (axes, below) = pyplot.subplots(
         2, 1, figsize=(9, 5.6), dpi=100, sharex=True, height_ratios=(3, 2)

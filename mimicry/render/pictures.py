@@ -11,12 +11,21 @@ from pathlib import Path
 from mimicry.names import stream_label
 
 
-def training_png(report, title: str) -> bytes:
-    """The picture of :class:`mimicry.ranking.training.TrainingReport` ``report``."""
+def load_pyplot():
+    """matplotlib's pyplot, drawing without a display (Agg). Imported when a picture is drawn
+    (a command that draws none does not pay for it), or by a flow's module as it loads
+    (flows/watcher.py says why)."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot
+
+    return pyplot
+
+
+def training_png(report, title: str) -> bytes:
+    """The picture of :class:`mimicry.ranking.training.TrainingReport` ``report``."""
+    pyplot = load_pyplot()
 
     figure, (curves, importance, why) = pyplot.subplots(1, 3, figsize=(15, 4), dpi=100)
     steps = [entry["step"] for entry in report.diagnostics]

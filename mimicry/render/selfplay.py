@@ -118,10 +118,9 @@ def selfplay_markdown(answer: dict[str, Any]) -> str:
 def selfplay_png(answer: dict[str, Any]) -> bytes:
     """Replay hits per origin of the champion and each candidate (left), and each tested
     candidate's gate p-value against its level (right)."""
-    import matplotlib
+    from mimicry.render.pictures import load_pyplot
 
-    matplotlib.use("Agg")
-    from matplotlib import pyplot
+    pyplot = load_pyplot()
 
     figure, (origins, gates) = pyplot.subplots(1, 2, figsize=(12, 4), dpi=100)
 
