@@ -24,6 +24,27 @@ from mimicry_cli.common import (
 EXIT_UNEXPLAINED = 1
 
 
+def alternatives_sentence(answer) -> str:
+    """Where several states fit (a :class:`mimicry.recovery.Recovery`): which continuation
+    ``next`` is, and where the others begin."""
+    behind = (
+        f"{answer.usual}, and {answer.support - 1} more"
+        if answer.usual
+        else f"{answer.support} of them"
+    )
+    parted = (
+        f"they agree on the first {answer.agreed} of the {len(answer.next)} values, then part"
+        if answer.agreed
+        else "they part at the first value"
+    )
+    return (
+        f"{answer.states_fitting} states fit every draw ({answer.method.split(', ', 1)[-1]}); "
+        f"{parted} into {len(answer.alternatives) + 1} continuations: next follows {behind} "
+        f"({answer.support} of {answer.states_fitting}); --json lists the "
+        f"{len(answer.alternatives)} others with the states behind each."
+    )
+
+
 @app.command()
 def recover(
     draws: DrawsFile,
@@ -113,11 +134,7 @@ def recover(
         + (" (no evidence: give more draws)" if answer.chance_log2 >= 0 else "")
     )
     if answer.states_fitting > 1:
-        console.print(
-            f"{answer.states_fitting} states fit every draw (where V8 refills its cache is not "
-            f"in the draws yet); the predictions stop where they part: {len(answer.next)} of "
-            f"{predict}"
-        )
+        console.print(plain_text(alternatives_sentence(answer)), soft_wrap=True)
     state = answer.state
     shown = state if isinstance(state, int) else f"{len(state)} words (--json prints them)"
     console.print(f"state before the first draw: {shown}")

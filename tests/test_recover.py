@@ -230,13 +230,48 @@ def test_v8_seeded_node_gives_the_seeded_state():
     assert answer.used == 64  # the 65th double is the first after the refill
 
 
-def test_v8_inside_one_block_predicts_only_what_every_fitting_state_agrees_on():
+def test_v8_inside_one_block_predicts_every_continuation_the_fitting_states_allow():
     values = node_doubles(30, "--random-seed=99")
     answer = recover(values[:10], "v8", predict=20)
-    # Draws 1-10 fit at places 0-54 of the first block: the states part at the next refill.
-    assert answer.states_fitting == 55
-    assert answer.next == values[10 : 10 + len(answer.next)]
-    assert len(answer.next) < 20
+    # Draws 1-10 fit at places 0-54 of the first block: the states part at the next refill,
+    # each place at its own value; the places that reach no refill in 20 values agree.
+    assert answer.states_fitting == 55 and answer.labels == list(range(55))
+    assert len(answer.next) == 20 and answer.agreed < 20
+    assert answer.support + sum(a["support"] for a in answer.alternatives) == 55
+    # Places 0..K-1 reach no refill within 20 values; each place above parts on its own.
+    behind_next = 55 - len(answer.alternatives)
+    assert answer.support == behind_next
+    assert sorted(label for a in answer.alternatives for label in a["labels"]) == list(
+        range(behind_next, 55)
+    )
+    for alternative in answer.alternatives:  # every continuation starts as every other does
+        assert alternative["next"][: answer.agreed] == answer.next[: answer.agreed]
+        assert len(alternative["next"]) == 20 and alternative["next"] != answer.next
+
+
+def test_v8_from_a_fresh_node_process_predicts_what_node_prints_next(tmp_path):
+    """A new `node` process, unseeded: its first double is at cache position 0, one of the
+    45 positions 20 doubles fit; `next` follows it, and the other continuations are listed."""
+    values = node_doubles(40)
+    answer = recover(values[:20], "v8", predict=20)
+    assert answer.states_fitting == 45 and answer.agreed == 0  # position 44 refills at once
+    assert answer.next == values[20:40]
+    assert answer.usual == "cache position 0, where a fresh process's first Math.random() is"
+    assert answer.support == 25  # positions 0-24 reach no refill within 20 values
+    assert [a["support"] for a in answer.alternatives] == [1] * 20
+    assert all(a["next"][0] == values[20] for a in answer.alternatives[:-1])
+    # The terminal says which continuation `next` is and where the others begin.
+    (tmp_path / "doubles.json").write_text(json.dumps(values[:20]))
+    shown = mimicry(tmp_path, "recover", "doubles.json", "--family", "v8", "--predict", "20")
+    assert shown.returncode == 0, shown.stderr
+    flat = " ".join(shown.stdout.split())
+    assert (
+        "45 states fit every draw (cache position 0-44); they part at the first value into 21 "
+        "continuations: next follows cache position 0, where a fresh process's first "
+        "Math.random() is, and 24 more (25 of 45); --json lists the 20 others with the states "
+        "behind each."
+    ) in flat
+    assert f"next 20: {values[20]!r}" in flat
 
 
 def test_v8_floats_that_are_not_math_random_are_unexplained():
@@ -255,6 +290,11 @@ RECOVER_KEYS = {
     "used",
     "checked",
     "states_fitting",
+    "support",
+    "agreed",
+    "alternatives",
+    "labels",
+    "usual",
     "known_bits",
     "state_bits",
     "chance_log2",

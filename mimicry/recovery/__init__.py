@@ -48,13 +48,23 @@ class Recovery:
     method: str
     #: The family's state right before the first draw, as ``mimicry`` reports states.
     state: int | list[int]
-    #: The draws after the newest one, in the draws' own form.
+    #: The draws after the newest one, in the draws' own form: where several states fit, the
+    #: continuation of the usual case (``usual``) if it is among them, else of the most states.
     next: list[Draw]
     #: Draws the solver needed; the rest were checked by replaying from the state.
     used: int
     checked: int
-    #: States that fit every draw (more than 1: ``next`` stops where they part).
+    #: States that fit every draw, and how many of them continue as ``next``.
     states_fitting: int
+    support: int
+    #: Leading values of ``next`` that every fitting state predicts.
+    agreed: int
+    #: The other continuations, most supported first: ``{"next", "support", "labels"}``.
+    alternatives: list[dict]
+    #: What the solver calls its states (V8: "cache position"), and the usual case among them
+    #: when it is behind ``next`` (V8: position 0, where a fresh process starts), in words.
+    labels: list[int]
+    usual: str | None
     #: Word bits the draws fix, and the bits of state that can reach an output.
     known_bits: int
     state_bits: int
@@ -76,6 +86,11 @@ class Recovery:
             "used": self.used,
             "checked": self.checked,
             "states_fitting": self.states_fitting,
+            "support": self.support,
+            "agreed": self.agreed,
+            "alternatives": self.alternatives,
+            "labels": self.labels,
+            "usual": self.usual,
             "known_bits": self.known_bits,
             "state_bits": self.state_bits,
             "chance_log2": self.chance_log2,
@@ -95,6 +110,10 @@ class Solved:
     alternatives: tuple[State, ...] = ()
     #: Words between the first draw's start and ``state`` (None: ``used_words``).
     words_past: int | None = None
+    #: A label for ``state`` and each alternative (V8: its cache position), and the label of
+    #: the usual case with its words (V8: 0, "a fresh process's first Math.random()").
+    labels: tuple[int, ...] = ()
+    usual: tuple[int, str] | None = None
 
 
 #: A solver: (family, reading, words known as (mask, value), in order) -> Solved.
@@ -196,23 +215,48 @@ def recover(
                     f"{expected!r}, and the file has {draw!r}"
                 )
         replays.append((state, replayed[len(draws) :]))
-    state, predicted = replays[0]
+    labels = list(solved.labels) or list(range(len(replays)))
+    groups = continuations(replays, labels, solved.usual[0] if solved.usual else None)
+    (state, predicted), supported_by = groups[0]
     agreed = 0
     while agreed < predict and all(other[agreed] == predicted[agreed] for _, other in replays):
         agreed += 1
+    usual = solved.usual
     return Recovery(
         family=family_name,
         projection=reading.name,
         method=solved.method,
         state=family.state_to_json(state),
-        next=predicted[:agreed],
+        next=predicted,
         used=used,
         checked=len(draws) - used,
         states_fitting=len(replays),
+        support=len(supported_by),
+        agreed=agreed,
+        alternatives=[
+            {"next": other, "support": len(by), "labels": by} for (_, other), by in groups[1:]
+        ],
+        labels=labels if solved.labels else [],
+        usual=usual[1] if usual is not None and usual[0] in supported_by else None,
         known_bits=reading.known_bits * len(draws),
         state_bits=state_bits,
         seconds=time.perf_counter() - started,
     )
+
+
+def continuations(
+    replays: list[tuple[State, list[Draw]]], labels: list[int], usual: int | None
+) -> list[tuple[tuple[State, list[Draw]], list[int]]]:
+    """The fitting states grouped by what they predict: each distinct continuation once (with
+    the first state that makes it) and the labels of the states behind it. The usual case's
+    group first, then the most supported."""
+    groups: dict[tuple, tuple[tuple[State, list[Draw]], list[int]]] = {}
+    for (state, predicted), label in zip(replays, labels, strict=True):
+        key = tuple(predicted)
+        if key not in groups:
+            groups[key] = ((state, predicted), [])
+        groups[key][1].append(label)
+    return sorted(groups.values(), key=lambda group: (usual not in group[1], -len(group[1])))
 
 
 def replay(family: Family, state: State, reading: Reading, count: int) -> list[Draw]:

@@ -7,8 +7,8 @@ is where the first double sat in its cache block of 64 (served last-first), so e
 is tried: the unknowns are the state at the start of that block, a draw at serve position ``q``
 of block ``b`` is generation ``64 b + 63 - q``, and a wrong position contradicts its equations
 or misses a later draw replayed from its state. Draws inside one block fit at every place
-that keeps them inside it: those states agree until the next refill, so predictions stop
-there until the draws cross one.
+that keeps them inside it: those states agree until the next refill and part there; the answer
+predicts each continuation with the positions behind it, position 0 (a fresh process) first.
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ STATE_BITS = 128 + 6
 _BITS = 64
 #: Doubles that fix the 128 bits (three consecutive ones overlap: rank 116).
 FIXING = 4
+#: The cache position of a new isolate's first Math.random() (a fresh `node` process's first
+#: double: measured against Node's own continuation, tests/test_recover.py).
+FRESH_PROCESS = 0
 
 
 def _symbolic_values(generations: int) -> list[list[int]]:
@@ -103,4 +106,6 @@ def solve(family, reading, known: list[tuple[int, int]]):
         method=f"GF(2), cache position {shown}",
         alternatives=tuple(states[1:]),
         words_past=len(known),
+        labels=tuple(places),
+        usual=(FRESH_PROCESS, "cache position 0, where a fresh process's first Math.random() is"),
     )
