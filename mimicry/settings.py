@@ -261,14 +261,22 @@ def sieve_backend(name: str):
     """The sieve backend ``name`` as this process's settings configure it (its kernel cache,
     the gpu target, the compiled prefilter):
     the one place the domain turns a backend's name into a running backend."""
+    settings = get_settings()
+    return _process_backend(
+        name, settings.kernel_cache, settings.gpu_target, settings.native_kernels
+    )
+
+
+@cache
+def _process_backend(name: str, kernel_cache: Path, gpu_target: str, native_kernels: bool):
+    """One backend per process and configuration, started once: a Dask worker's chunks share
+    it (the gpu backend finds its device and builds its CuPy target once, not per chunk; each
+    chunk thread keeps its own stream). A backend that cannot start is not kept: the next
+    chunk tries again."""
     from gpu_kernels.backends import get_backend
 
-    settings = get_settings()
     return get_backend(
-        name,
-        kernel_cache=settings.kernel_cache,
-        gpu_target=settings.gpu_target,
-        native_kernels=settings.native_kernels,
+        name, kernel_cache=kernel_cache, gpu_target=gpu_target, native_kernels=native_kernels
     )
 
 

@@ -112,6 +112,42 @@ def test_a_chunk_failing_its_first_attempt_is_retried(api_url, home, monkeypatch
     assert len(retries) == 4 and all("failed with exception" in line for line in retries), log
 
 
+def test_a_worker_starts_its_backend_once_for_all_its_chunks(api_url, home, monkeypatch):
+    """A backend per process, not per chunk (issue 26): the gpu backend finds its device and
+    builds its kernels' target when it starts, which every chunk paid again."""
+    from mimicry.settings import _process_backend, get_settings, sieve_backend
+
+    started = []
+    original = CpuBackend.__init__
+
+    def counted(self, *args, **kwargs):
+        started.append(self)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(CpuBackend, "__init__", counted)
+    _process_backend.cache_clear()
+    draws = make_history("minstd_rand", "mod", 1000, 77, range(30))
+    answer = pipeline(
+        PipelineRequest(
+            stream="one-backend",
+            draws_file=write_draws(home / "d.txt", draws),
+            families=("minstd_rand",),
+            sieve=SieveSettings(seeds=(0, 3999), chunk_size=500, window=8, window_start=0),
+            rank=False,
+        )
+    )
+    assert answer["survivors"][0]["seed"] == 77
+    assert len(job_chunks(answer["run_id"])) == 8
+    assert len(started) == 1  # eight chunks, one backend (the run's worker is in this process)
+    assert sieve_backend("cpu") is started[0]
+    # Another configuration is another backend.
+    monkeypatch.setenv("MIMICRY_KERNEL_CACHE", str(home / "other-kernels"))
+    get_settings.cache_clear()
+    assert sieve_backend("cpu") is not started[0] and len(started) == 2
+    get_settings.cache_clear()
+    _process_backend.cache_clear()
+
+
 def test_a_range_that_keeps_failing_makes_the_run_fail_and_says_so(api_url, home):
     path = write_draws(home / "d.txt", make_history("minstd_rand0", "mod", 1000, 77, range(30)))
     env = {
