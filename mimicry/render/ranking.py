@@ -23,7 +23,8 @@ def scorer_line(choice, population) -> str:
     config = choice.config
     return (
         f"Step 2.5: scorer tuned in {choice.trials} trials on {len(population):,} hypotheses "
-        f"({survivors:,} survivors, {len(population) - survivors:,} chance decoys): validation "
+        f"({survivors:,} survivor{'' if survivors == 1 else 's'}, "
+        f"{len(population) - survivors:,} chance decoys): validation "
         f"gain {choice.validation_gain:.4f} nats a draw; {len(config.features)} features, "
         f"weight power {config.weight_power:.3g}, uniform share {config.uniform_mix:.3g}"
         + (", identical tracks merged" if config.dedup else "")
