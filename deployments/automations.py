@@ -56,13 +56,13 @@ EVENT_AUTOMATIONS = (
     (
         "decision awaiting approval",
         "A WATCHER decision waits for a person.",
-        events.AWAITING_APPROVAL,
+        (events.AWAITING_APPROVAL,),
     ),
-    ("escalation", "The WATCHER asks a person to look at a stream.", events.ESCALATED),
-    ("regime shift", "A stream's generator changed (a change point).", events.REGIME_SHIFT),
+    ("escalation", "The WATCHER asks a person to look at a stream.", (events.ESCALATED,)),
+    ("regime shift", "A stream's generator changed (a change point).", (events.REGIME_SHIFT,)),
     ("WATCHER halted", "The WATCHER was halted, or resumed.", (events.HALTED, events.RESUMED)),
-    ("selfplay promotion", "Selfplay promoted a new champion.", events.PROMOTED),
-    ("critical training health", "A model was not promoted.", events.CRITICAL_HEALTH),
+    ("selfplay promotion", "Selfplay promoted a new champion.", (events.PROMOTED,)),
+    ("critical training health", "A model was not promoted.", (events.CRITICAL_HEALTH,)),
 )
 
 
@@ -82,7 +82,7 @@ def automations(block_id) -> list[AutomationCore]:
         AutomationCore(
             name=f"{PREFIX}{name}",
             description=f"{description} Calls the {BLOCK_NAME} webhook.",
-            trigger=reactive(expect if isinstance(expect, tuple) else (expect,)),
+            trigger=reactive(expect),
             actions=[CallWebhook(block_document_id=block_id, payload=EVENT_BODY)],
         )
         for name, description, expect in EVENT_AUTOMATIONS

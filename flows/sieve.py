@@ -97,7 +97,8 @@ def sieve_step(
     sieve: SieveSettings,
     label: str,
     newest: Sequence[int] | None = None,
-    no_worker_seconds: float = 300.0,
+    *,
+    no_worker_seconds: float,
 ) -> SieveResult:
     """Sieve ``job`` in chunks on the flow's task runner, store the assembled result with run
     ``run_id`` (with the chunk size used) and return it. ``history`` is what the search reads;

@@ -107,5 +107,8 @@ def solve(family, reading, known: list[tuple[int, int]]):
         alternatives=tuple(states[1:]),
         words_past=len(known),
         labels=tuple(places),
-        usual=(FRESH_PROCESS, "cache position 0, where a fresh process's first Math.random() is"),
+        usual=(
+            FRESH_PROCESS,
+            f"cache position {FRESH_PROCESS}, where a fresh process's first Math.random() is",
+        ),
     )
