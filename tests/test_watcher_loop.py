@@ -291,11 +291,17 @@ def test_a_rejected_or_expired_decision_runs_nothing(prefect_api, home):
     searched_stream("a")
     searched_stream("b")
     policy = policy_file(home, BY_A_PERSON + "approval_timeout_minutes = 0.25\n")
-    asked = time.monotonic()
     first = {d["stream"]: d for d in tick(policy)}
     rejected = cli("reject", str(first["a"]["id"]), "--note", "not now")
     assert rejected.returncode == 0 and "rejected" in rejected.stdout
-    time.sleep(max(0.0, asked + 16 - time.monotonic()))  # past b's 15 s approval timeout
+    with connect(read_only=True) as session:
+        record = session.get(DecisionRecord, first["b"]["id"])
+        expires_at = record.expires_at.replace(tzinfo=record.expires_at.tzinfo or UTC)
+        created_at = record.created_at.replace(tzinfo=record.created_at.tzinfo or UTC)
+    assert (expires_at - created_at).total_seconds() <= 15.5  # the policy's 15 s timeout
+    # Past b's expiry as the store holds it (the tick's own clock, which starts after the
+    # flow run does: a fixed sleep from before the tick could end first on a loaded machine).
+    time.sleep(max(0.0, (expires_at - datetime.now(UTC)).total_seconds() + 1))
     late = cli("approve", str(first["b"]["id"]))
     assert late.returncode == 2 and "expired at" in late.stderr and "is rejected" in late.stderr
     tick(policy)
