@@ -9,8 +9,9 @@ mimicry, on the same draws (made by php-cli when it is there, else by the regist
 both meet the same load; the table gives the median of the repetitions and their ratio.
 
 * ``A``: one ``mt_rand()`` output (php_mt_seed's README case: 1328851649 from
-  ``mt_srand(1234567890)``). php_mt_seed sweeps PHP 7.1+ and 5.2.1-7.0 in one pass; mimicry
-  sweeps ``mt19937`` and ``php5_mt`` with projection ``php_mt_rand`` (two searches).
+  ``mt_srand(1234567890)``). Both sweep PHP 7.1+ and 5.2.1-7.0 in one pass: php_mt_seed's
+  modern pass, mimicry's ``--family mt19937 --family php5_mt`` (one compiled prefilter pass,
+  projection ``php_mt_rand``). php_mt_seed also runs its cheap pass for PHP 3.0.7-5.2.0.
 * ``sweep``: the issue's full sweep: eight PHP 7.1+ ``mt_rand(0, 999)`` after
   ``mt_srand(SWEEP_SEED)``; php_mt_seed gets ``v v 0 999`` per draw, mimicry sweeps ``mt19937``
   with projection ``mod`` and ``--modulus 1000`` (the same draws unless a word above PHP's
@@ -85,12 +86,17 @@ def timed(command: list[str], **kwargs) -> tuple[float, str]:
     return time.perf_counter() - started, done.stdout
 
 
-def mimicry_seeds(directory: Path, draws: list[int], family: str, flags: list[str]) -> list[int]:
+def mimicry_seeds(
+    directory: Path, draws: list[int], families: list[str], flags: list[str]
+) -> set[tuple[str, int]]:
+    """(family, seed) of every survivor of one ``mimicry sieve`` over ``families``."""
     (directory / "draws.txt").write_text("".join(f"{d}\n" for d in draws))
-    out = timed(
-        [*MIMICRY, "sieve", "draws.txt", "--family", family, *flags, "--json"], cwd=directory
-    )[1]
-    return [s["seed"] for s in json.loads(out)["survivors"]]
+    named = [flag for family in families for flag in ("--family", family)]
+    out = json.loads(
+        timed([*MIMICRY, "sieve", "draws.txt", *named, *flags, "--json"], cwd=directory)[1]
+    )
+    answers = out.get("answers", [out])
+    return {(a["job"]["family"], s["seed"]) for a in answers for s in a["survivors"]}
 
 
 CASES = {
@@ -98,21 +104,23 @@ CASES = {
         "draws": lambda: [1328851649],
         "peer": lambda draws: [str(draws[0])],
         "searches": [
-            ("mt19937", ["--projection", "php_mt_rand", "--seeds", f"0..{2**32 - 1}"]),
-            ("php5_mt", ["--projection", "php_mt_rand", "--seeds", f"0..{2**32 - 1}"]),
+            (
+                ["mt19937", "php5_mt"],
+                ["--projection", "php_mt_rand", "--seeds", f"0..{2**32 - 1}"],
+            ),
         ],
     },
     "sweep": {
         "draws": lambda: php_range_draws(SWEEP_SEED, 8, 1000),
         "peer": lambda draws: [str(v) for d in draws for v in (d, d, 0, 999)],
-        "searches": [("mt19937", ["--modulus", "1000", "--seeds", f"0..{2**32 - 1}"])],
+        "searches": [(["mt19937"], ["--modulus", "1000", "--seeds", f"0..{2**32 - 1}"])],
     },
     "token": {
         "draws": lambda: php_range_draws(TOKEN_SEED, 10, 62),
         "peer": lambda draws: [str(v) for d in draws for v in (d, d, 0, 61)],
         "searches": [
             (
-                "mt19937",
+                ["mt19937"],
                 [
                     "--projection",
                     "php_mt_rand_range",
@@ -147,10 +155,8 @@ def main() -> None:
                     peer_times.append(seconds)
                     peer_found = out.count("seed = ")
                 started = time.perf_counter()
-                for family, flags in case["searches"]:
-                    found |= {
-                        (family, s) for s in mimicry_seeds(Path(scratch), draws, family, flags)
-                    }
+                for families, flags in case["searches"]:
+                    found |= mimicry_seeds(Path(scratch), draws, families, flags)
                 our_times.append(time.perf_counter() - started)
                 print(
                     f"  {name}: php_mt_seed {peer_times[-1] if peer_times else float('nan'):.1f} s,"

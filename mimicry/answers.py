@@ -121,6 +121,13 @@ class SieveAnswer(BaseModel):
         return verdict(stats, best, missing, [family] if stats.overflow else [])
 
 
+class SieveAnswers(BaseModel):
+    """``mimicry sieve`` with ``--family`` given more than once: each family's search, in the
+    order named, each as if it had run alone (its own hypotheses, p-values and verdict)."""
+
+    answers: list[SieveAnswer]
+
+
 class RunAnswer(BaseModel):
     """``mimicry run`` and the ``pipeline`` / ``sieve`` flows: every family's search, and the
     ranking's part when the run ranks."""

@@ -14,7 +14,7 @@ from rich.text import Text
 
 from gpu_kernels.job import MAX_CALL, JobFieldError, Mode
 from gpu_kernels.projections import bound_problem
-from mimicry.answers import SieveAnswer
+from mimicry.answers import SieveAnswer, SieveAnswers
 from mimicry.draws import DrawFileError
 from mimicry.draws.forms import in_program_form, read_codes
 from mimicry.render import SURVIVOR_COLUMNS, plain_text, survivor_rows
@@ -59,7 +59,12 @@ from mimicry_cli.common import (
 def sieve(
     draws: DrawsFile,
     family: Annotated[
-        str, typer.Option(help="Generator family (`mimicry families` lists them).", metavar="NAME")
+        list[str],
+        typer.Option(
+            help="Generator family (`mimicry families` lists them); repeat it to search several "
+            "over the same seeds, mt19937 and php5_mt (PHP 7.1+ and 5.2.1-7.0) in one pass.",
+            metavar="NAME",
+        ),
     ],
     projection: ProjectionFlag = "mod",
     modulus: OptionalModulusFlag = None,
@@ -87,14 +92,25 @@ def sieve(
     hex_seeds: Annotated[bool, typer.Option("--hex", help="Show seeds and states in hex.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Sieve seeds or states of one family for the generator behind DRAWS."""
+    """Sieve seeds or states of one family (or several) for the generator behind DRAWS."""
     from gpu_kernels.backends import BackendUnavailable
-    from mimicry.search.sieve import run_sieve
+    from mimicry.search.sieve import run_sieves
     from mimicry.search.window import requested_config
     from mimicry.settings import sieve_backend
 
-    modulus = modulus_for(projection, modulus, family)
-    check_modulus(projection, modulus, family)
+    families = list(dict.fromkeys(family))  # a family named twice is searched once
+    moduli = {name: modulus_for(projection, modulus, name) for name in families}
+    if len(set(moduli.values())) > 1:
+        fail(
+            "--family: families searched together must draw from the same modulus, and "
+            + ", ".join(f"{name} has M = {value:,}" for name, value in moduli.items())
+            + " under --projection "
+            + projection
+            + "; search them one at a time"
+        )
+    modulus = moduli[families[0]]
+    for name in families:
+        check_modulus(projection, modulus, name)
     try:
         # The draws as the program printed them, as their codes in [0, M) (mimicry.draws.forms).
         history = read_codes(draws, projection, modulus, session=session, column=column)
@@ -119,19 +135,29 @@ def sieve(
             predict=predict,
             top=top,
         ).resolved(command_settings())
-        job = requested_config(len(values), flags).job(values, family, flags, source=str(draws))
+        config = requested_config(len(values), flags)
+        jobs = [config.job(values, name, flags, source=str(draws)) for name in families]
     except (ValidationError, JobFieldError) as error:
         fail(invalid_input(error))
+    if len({job.candidate_range for job in jobs}) > 1:
+        fail(
+            "--family: families searched together must share their seed space, and "
+            + ", ".join(
+                f"{job.family} has {job.candidate_range[0]}..{job.candidate_range[1]}"
+                for job in jobs
+            )
+            + "; give --seeds LO..HI or search them one at a time"
+        )
     try:
         engine = sieve_backend(flags.backend)
     except (BackendUnavailable, ValueError) as error:
         fail(f"--backend: {error}")
-    announce_size(job, engine, named=seeds is not None, confirmed=yes)
+    announce_size(jobs, engine, named=seeds is not None, confirmed=yes)
 
-    def run(progress=None, chunk_size=flags.chunk_size) -> SieveAnswer:
-        result = run_sieve(
+    def run(progress=None, chunk_size=flags.chunk_size) -> list[SieveAnswer]:
+        results = run_sieves(
             values,
-            job,
+            jobs,
             backend=engine,
             chunk_size=chunk_size,
             predict=predict,
@@ -139,30 +165,45 @@ def sieve(
             extension_limit=flags.extension_limit,
             progress=progress,
         )
-        survivors = in_program_form(result.survivors, job.projection)
-        return SieveAnswer(job=result.job, survivors=survivors, stats=result.stats)
+        return [
+            SieveAnswer(
+                job=result.job,
+                survivors=in_program_form(result.survivors, result.job.projection),
+                stats=result.stats,
+            )
+            for result in results
+        ]
 
     if as_json:
-        print(run().model_dump_json())
+        answers = run()
+        # One family: its answer, as always; several: each family's answer in turn.
+        if len(answers) == 1:
+            print(answers[0].model_dump_json())
+        else:
+            print(SieveAnswers(answers=answers).model_dump_json())
         return
     if not stderr.is_terminal:  # no bar to draw (a pipe, a log): the answer alone
-        print_sieve_answer(run(), hex_seeds=hex_seeds)
-        return
-    with Progress(
-        TextColumn("[bold]sieve[/] {task.description}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>5.1f}%"),
-        RateColumn(),
-        TimeRemainingColumn(),
-        console=stderr,
-        transient=True,
-    ) as bar:
-        task = bar.add_task(f"{job.family}/{job.projection}", total=job.candidate_count)
-        answer = run(
-            lambda done, total: bar.update(task, completed=done),
-            chunk_size=progress_chunk_size(job, engine, flags.chunk_size),
-        )
-    print_sieve_answer(answer, hex_seeds=hex_seeds)
+        answers = run()
+    else:
+        with Progress(
+            TextColumn("[bold]sieve[/] {task.description}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>5.1f}%"),
+            RateColumn(),
+            TimeRemainingColumn(),
+            console=stderr,
+            transient=True,
+        ) as bar:
+            names = ", ".join(job.family for job in jobs)
+            task = bar.add_task(f"{names}/{projection}", total=jobs[0].candidate_count)
+            answers = run(
+                lambda done, total: bar.update(task, completed=done),
+                chunk_size=progress_chunk_size(jobs, engine, flags.chunk_size),
+            )
+    for number, answer in enumerate(answers):
+        if number:
+            print()
+        print_sieve_answer(answer, hex_seeds=hex_seeds)
 
 
 def check_modulus(projection: str, modulus: int, family: str) -> None:
@@ -191,7 +232,7 @@ def check_modulus(projection: str, modulus: int, family: str) -> None:
 PROGRESS_CHUNKS = 16
 
 
-def progress_chunk_size(job, engine, configured: int | None) -> int | None:
+def progress_chunk_size(jobs, engine, configured: int | None) -> int | None:
     """The chunk size of a search with a progress bar: ``configured`` (``MIMICRY_CHUNK_SIZE``)
     when set, else the backend's default, made smaller where that leaves fewer than
     :data:`PROGRESS_CHUNKS` chunks, down to the backend's smallest chunk (the cpu backend's
@@ -201,8 +242,9 @@ def progress_chunk_size(job, engine, configured: int | None) -> int | None:
     if configured is not None:
         return configured
     smallest = engine.chunk_candidates[0]
-    wanted = max(smallest, job.candidate_count // PROGRESS_CHUNKS)
-    return min(default_chunk_size(job, engine), 1 << (wanted.bit_length() - 1))
+    wanted = max(smallest, jobs[0].candidate_count // PROGRESS_CHUNKS)
+    default = min(default_chunk_size(job, engine) for job in jobs)
+    return min(default, 1 << (wanted.bit_length() - 1))
 
 
 class RateColumn(ProgressColumn):
@@ -212,19 +254,21 @@ class RateColumn(ProgressColumn):
         return Text("" if task.speed is None else rate_text(task.speed))
 
 
-def announce_size(job, engine, *, named: bool, confirmed: bool) -> None:
+def announce_size(jobs, engine, *, named: bool, confirmed: bool) -> None:
     """Say how long a big search will take before it starts, and refuse one given no seeds
     that would outlast ``MIMICRY_CONFIRM_SECONDS`` unless ``--yes`` says to go."""
     from mimicry.search.estimate import UNPROBED_CANDIDATES, measure
 
+    job = jobs[0]
     if job.candidate_count <= UNPROBED_CANDIDATES:
         return
-    estimate = measure(job, engine)
+    estimate = measure(jobs, engine)
     limit = command_settings().confirm_seconds
     first, last = job.candidate_range
     if estimate.seconds > limit and not named and not confirmed:
         fail(
-            f"--seeds: sweeping {job.family}'s {job.candidate_count:,} candidates "
+            f"--seeds: sweeping {' and '.join(j.family for j in jobs)}'s "
+            f"{job.candidate_count:,} candidates "
             f"{first:#x}..{last:#x} would take {estimate.text()}, past MIMICRY_CONFIRM_SECONDS "
             f"= {limit:g}; give --seeds LO..HI, or --yes to start it anyway"
         )

@@ -225,6 +225,70 @@ def test_php_mt_seed_readme_cases(tmp_path, case):
     assert [s["seed"] for s in answer["survivors"]] == [seed]
 
 
+def test_both_php_flavours_in_one_pass_find_php_mt_seeds_case_a(tmp_path):
+    """php_mt_seed's case A as it runs it: one mt_rand() value, PHP 7.1+ and 5.2.1-7.0 from
+    one pass over the seeds; 1234567890 explains it under both (its odd bit agrees)."""
+    from tests.runtimes import run_php
+
+    seed, value = 1234567890, 1328851649
+    for mode in ("MT_RAND_MT19937", "MT_RAND_PHP"):
+        script = (
+            f"error_reporting(E_ALL & ~E_DEPRECATED); mt_srand({seed}, {mode}); echo mt_rand();"
+        )
+        assert int(run_php(script)) == value
+    (tmp_path / "draws.txt").write_text(f"{value}\n")
+    low = seed - seed % 1_000_000
+    named = ["--family", "mt19937", "--family", "php5_mt", "--family", "mt19937"]
+    flags = ["--projection", "php_mt_rand", "--seeds", f"{low}..{low + 999_999}"]
+    answer = only_json(mimicry(tmp_path, "sieve", "draws.txt", *named, *flags, "--json"))
+    assert [a["job"]["family"] for a in answer["answers"]] == ["mt19937", "php5_mt"]
+    for each in answer["answers"]:
+        assert [s["seed"] for s in each["survivors"]] == [seed]
+        assert each["stats"]["candidates_tested"] == 1_000_000
+    # The terminal: a table per family, each with its own verdict.
+    shown = mimicry(tmp_path, "sieve", "draws.txt", *named[:4], *flags)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.count("1234567890") == 4  # a row and a verdict per family
+    assert "\n\n" + " " * 10 in shown.stdout  # a blank line before the second table
+    assert "mt19937 / php_mt_rand" in shown.stdout and "php5_mt / php_mt_rand" in shown.stdout
+
+
+def test_families_searched_together_must_share_modulus_and_seeds(tmp_path):
+    (tmp_path / "draws.txt").write_text("1\n2\n3\n")
+    raw = mimicry(
+        tmp_path,
+        "sieve",
+        "draws.txt",
+        "--family",
+        "mt19937",
+        "--family",
+        "xorshift64",
+        "--projection",
+        "raw",
+        "--seeds",
+        "0..9",
+    )
+    assert raw.returncode == 2 and raw.stdout == ""
+    assert raw.stderr == (
+        "mimicry: error: --family: families searched together must draw from the same modulus, "
+        "and mt19937 has M = 4,294,967,296, xorshift64 has M = 18,446,744,073,709,551,616 under "
+        "--projection raw; search them one at a time\n"
+    )
+    spaces = mimicry(
+        tmp_path,
+        "sieve",
+        "draws.txt",
+        "--family",
+        "mt19937",
+        "--family",
+        "xorshift32",
+        "--mode",
+        "state",
+    )
+    assert spaces.returncode == 2 and spaces.stdout == ""
+    assert spaces.stderr.startswith("mimicry: error: --")
+
+
 def test_seed_from_a_csv_file_with_sessions(tmp_path):
     # Two interleaved sessions; the evening one is CPython's random.seed(SEED).randrange(1000).
     evening = seeded_history("python_random", 777, 16, projection="python_randrange")

@@ -11,7 +11,8 @@ import numba as nb
 import numpy as np
 import pytest
 
-from gpu_kernels.backends.cpu_prefilters import Divisor, _equals_mod, prefilter_for
+from gpu_kernels.backends.cpu_prefilters import _equals_mod, prefilter_for
+from gpu_kernels.backends.mt_seed_tests import Divisor
 from gpu_kernels.job import Mode, SieveJob
 from gpu_kernels.projections import PROJECTIONS
 from gpu_kernels.registry import get_family, get_projection
@@ -146,7 +147,7 @@ def test_php_prefilter_keeps_every_first_draw_match(family_name, projection_name
 
 
 def test_php5_range_interval_is_the_exact_preimage():
-    from gpu_kernels.backends.cpu_prefilters import php5_range_interval
+    from gpu_kernels.backends.mt_seed_tests import php5_range_interval
 
     projection = get_projection("php5_mt_rand_range")
     for modulus in (57, 62, 1000, 2**31 - 1, 3):
@@ -293,3 +294,58 @@ def test_compiled_prefilter_stands_aside_when_switched_off(monkeypatch):
         SieveJob(family="mt19937", modulus=10, window=window, candidate_range=(0, 4096)), 0, 4096
     )
     assert truth in {match.candidate for match in found.matches}
+
+
+@pytest.mark.parametrize(
+    ("projection_name", "modulus", "offsets", "skip"),
+    [
+        ("mod", 10, (0, 3), 0),
+        ("php_mt_rand_range", 7, (0, 1), 1),
+        ("php_mt_rand", 2**31, (0, 0), 0),
+        ("php5_mt_rand_range", 5, (2, 4), 0),
+    ],
+)
+def test_one_pass_for_both_php_flavours_keeps_what_each_keeps_alone(
+    projection_name, modulus, offsets, skip
+):
+    """The shared pass over ``mt19937`` and ``php5_mt`` keeps, for each, exactly the seeds its
+    own compiled pass keeps, on windows of either flavour (a small M keeps many)."""
+    from gpu_kernels.backends.cpu_prefilters import shared_prefilter
+
+    lo, count = 2**32 - 40_000, 40_000  # across the top of the seed space
+    for truth_family in ("mt19937", "php5_mt"):
+        size = 2 if projection_name == "php_mt_rand" else 6
+        positions = [offsets[1] + j * (skip + 1) for j in range(size)]
+        window = tuple(make_history(truth_family, projection_name, modulus, lo + 123, positions))
+        jobs = [
+            SieveJob(
+                family=family_name,
+                projection=projection_name,
+                window=window,
+                modulus=modulus,
+                candidate_range=(lo, lo + count - 1),
+                offsets=offsets,
+                skips=(skip, skip),
+            )
+            for family_name in ("mt19937", "php5_mt")
+        ]
+        shared = shared_prefilter(jobs)
+        assert shared is not None
+        together = shared(lo, count)
+        for job, kept in zip(jobs, together, strict=True):
+            alone = prefilter_for(job.family, job)(lo, count)
+            np.testing.assert_array_equal(kept, alone)
+        assert lo + 123 in together[("mt19937", "php5_mt").index(truth_family)]
+
+
+def test_no_shared_pass_for_jobs_that_differ_beyond_their_family():
+    from gpu_kernels.backends.cpu_prefilters import shared_prefilter
+
+    job = SieveJob(family="mt19937", window=(1, 2, 3), candidate_range=(0, 99))
+    php5 = job.model_copy(update={"family": "php5_mt"})
+    assert shared_prefilter([job, php5]) is not None
+    assert shared_prefilter([job]) is None
+    assert shared_prefilter([job, job]) is None
+    assert shared_prefilter([job, php5.model_copy(update={"offsets": (0, 1)})]) is None
+    xorshift = SieveJob(family="xorshift32", window=(1, 2, 3), candidate_range=(0, 99))
+    assert shared_prefilter([job, xorshift]) is None

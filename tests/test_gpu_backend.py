@@ -225,7 +225,8 @@ def test_sieve_on_the_gpu_backend_finds_the_seed_and_says_which_device(tmp_path)
 def test_the_mt_prefilter_keeps_what_the_cpu_one_keeps(
     host, family, projection, modulus, offsets, skip
 ):
-    from gpu_kernels.backends.cpu_prefilters import mt_seed_test, prefilter_for
+    from gpu_kernels.backends.cpu_prefilters import prefilter_for
+    from gpu_kernels.backends.mt_seed_tests import mt_seed_test
 
     lo, count = 2**32 - 40_000, 40_000
     draws = history(family, projection, modulus, lo + 123, 4 + offsets[1] * 2)

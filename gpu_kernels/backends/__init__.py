@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -68,6 +69,12 @@ class SieveBackend(Protocol):
 
     def sieve_chunk(self, job: SieveJob, lo: int, hi: int) -> ChunkResult:
         """Sieve candidates ``[lo, hi)`` of ``job`` and return their window matches."""
+        ...
+
+    def sieve_chunks(self, jobs: Sequence[SieveJob], lo: int, hi: int) -> list[ChunkResult]:
+        """Candidates ``[lo, hi)`` of each job, in the jobs' order: what ``sieve_chunk`` returns
+        for each, with work shared between jobs where the backend can (the cpu backend: one
+        prefilter pass for families with the same seeding)."""
         ...
 
 

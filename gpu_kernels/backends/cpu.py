@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import ClassVar
@@ -32,7 +33,7 @@ import numpy as np
 from gpu_kernels.backends import default_kernel_cache
 from gpu_kernels.backends.compile_once import compile_once
 from gpu_kernels.backends.cpu_kernel import BLOCK
-from gpu_kernels.backends.cpu_prefilters import prefilter_for
+from gpu_kernels.backends.cpu_prefilters import prefilter_for, shared_prefilter
 from gpu_kernels.backends.cpu_specialise import specialised_sieve
 from gpu_kernels.job import ChunkResult, Mode, SieveJob, WindowMatch
 from gpu_kernels.projections import kernel_int
@@ -104,27 +105,48 @@ class CpuBackend:
         self.kernel_cache = kernel_cache or default_kernel_cache()
 
     def sieve_chunk(self, job: SieveJob, lo: int, hi: int) -> ChunkResult:
+        return self.sieve_chunks([job], lo, hi)[0]
+
+    def sieve_chunks(self, jobs: Sequence[SieveJob], lo: int, hi: int) -> list[ChunkResult]:
+        """Candidates ``[lo, hi)`` of several jobs; jobs that differ only in a family seeded by
+        ``init_genrand`` share one pass of the compiled prefilter (docs/design.md §7), and each
+        chunk's seconds are those of the whole pass."""
+        shared = (
+            shared_prefilter(jobs, self.kernel_cache)
+            if self.prefilter and self.native_kernels
+            else None
+        )
         with ALL_CORES:
             started = time.perf_counter()  # after the lock: a chunk's seconds are its own work
-            matches: list[WindowMatch] = []
-            overflow = False
+            matches: list[list[WindowMatch]] = [[] for _ in jobs]
+            overflow = [False] * len(jobs)
             for slice_lo in range(lo, hi, SLICE):
-                found, full = self._sieve_slice(job, slice_lo, min(hi, slice_lo + SLICE))
-                matches.extend(found)
-                overflow |= full
-        matches.sort(key=WindowMatch.sort_key)
-        return ChunkResult(
-            lo=lo,
-            hi=hi,
-            matches=matches,
-            candidates_tested=hi - lo,
-            seconds=time.perf_counter() - started,
-            overflow=overflow,
-            backend=self.name,
-        )
+                slice_hi = min(hi, slice_lo + SLICE)
+                kept = shared(slice_lo, slice_hi - slice_lo) if shared else [None] * len(jobs)
+                for n, job in enumerate(jobs):
+                    found, full = self._sieve_slice(job, slice_lo, slice_hi, kept[n])
+                    matches[n].extend(found)
+                    overflow[n] |= full
+        seconds = time.perf_counter() - started
+        return [
+            ChunkResult(
+                lo=lo,
+                hi=hi,
+                matches=sorted(found, key=WindowMatch.sort_key),
+                candidates_tested=hi - lo,
+                seconds=seconds,
+                overflow=full,
+                backend=self.name,
+            )
+            for found, full in zip(matches, overflow, strict=True)
+        ]
 
-    def _sieve_slice(self, job: SieveJob, lo: int, hi: int) -> tuple[list[WindowMatch], bool]:
-        """The window matches of candidates ``[lo, hi)`` and whether a match buffer filled."""
+    def _sieve_slice(
+        self, job: SieveJob, lo: int, hi: int, kept: np.ndarray | None = None
+    ) -> tuple[list[WindowMatch], bool]:
+        """The window matches of candidates ``[lo, hi)`` and whether a match buffer filled;
+        ``kept``: the candidates a shared prefilter pass kept (else the job's own prefilter
+        runs)."""
         family = get_family(job.family)
         projection = get_projection(job.projection)
         if family.numba is None:
@@ -143,12 +165,13 @@ class CpuBackend:
             prefilter_for(
                 family.name, job, compiled=self.native_kernels, kernel_cache=self.kernel_cache
             )
-            if self.prefilter
+            if self.prefilter and kept is None
             else None
         )
         if prefilter is not None and count > 0:
-            candidates = prefilter(lo, count)
-            use_list, count = True, len(candidates)
+            kept = prefilter(lo, count)
+        if kept is not None:
+            candidates, use_list, count = kept, True, len(kept)
 
         blocks = max(1, (count + BLOCK - 1) // BLOCK)
         gap_slots = max(job.window_size - 1, 1)

@@ -13,16 +13,22 @@ the cpu backend with the reference on chunks that contain the truth and on chanc
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
-from typing import NamedTuple
 
 import numba as nb
 import numpy as np
 
 from gpu_kernels.backends import default_kernel_cache, native
 from gpu_kernels.backends.compile_once import compile_once
+from gpu_kernels.backends.mt_seed_tests import (
+    MT_MAX_WORD,
+    MT_TWISTS,
+    Divisor,
+    mt_seed_test,
+    php_test,
+)
 from gpu_kernels.job import Mode, SieveJob
 from gpu_kernels.uint32_ops import add32, and32, mul32, or32, shl32, shr32, sub32, xor32
 
@@ -33,34 +39,7 @@ LANES = 64
 #: CPython's ``init_by_array`` walks a 624-row table per block; 128 lanes ran 11.2 M/s, 64 ran 5.4.
 INIT_BY_ARRAY_LANES = 128
 
-#: MT19937 reads state word o + 397 for output o; beyond this the first twist is needed.
-MT_MAX_WORD = 623 - 397 - 1
-
 Prefilter = Callable[[int, int], np.ndarray]
-
-
-class Divisor(NamedTuple):
-    """``word % M == d`` for 32-bit words in 32-bit lanes, without a division (Hacker's Delight
-    10-17): with ``M = 2^shift · odd``, ``n = word - d`` is a multiple of M exactly when
-    ``rotr32(n · odd⁻¹ mod 2^32, shift) <= (2^32 - 1) // M``. Multiply, rotate and compare
-    vectorise 8 lanes wide on AVX2, where a float or integer ``%`` did not (xorshift32's state
-    sweep ran at 440 M/s with a float quotient)."""
-
-    inverse: np.uint32
-    shift: np.uint32
-    limit: np.uint32
-
-    @classmethod
-    def of(cls, modulus: int) -> Divisor:
-        if modulus == 1 << 32:  # the whole word: the test below becomes ``word == d``
-            return cls(np.uint32(1), np.uint32(0), np.uint32(0))
-        shift = (modulus & -modulus).bit_length() - 1
-        odd = modulus >> shift
-        return cls(
-            np.uint32(pow(odd, -1, 1 << 32)),
-            np.uint32(shift),
-            np.uint32(0xFFFFFFFF // modulus),
-        )
 
 
 @nb.njit(inline="always")
@@ -337,96 +316,69 @@ def _xorshift32_state_prefilter(lo, count, word_lo, word_hi, draw, divisor, keep
             keep[base + lane] = hit[lane]
 
 
-def php5_range_interval(modulus: int, draw: int) -> tuple[int, int]:
-    """The ``n = word >> 1`` that PHP 5's ``mt_rand(0, M-1)`` maps to ``draw``: an interval,
-    since ``(double) M * (n / 2^31)`` never decreases with n; found with PHP's own arithmetic."""
-
-    def first_reaching(value: int) -> int:
-        low, high = 0, 1 << 31
-        while low < high:
-            middle = (low + high) // 2
-            if int(float(modulus) * (middle / 2147483648.0)) >= value:
-                high = middle
-            else:
-                low = middle + 1
-        return low
-
-    return first_reaching(draw), first_reaching(draw + 1)
-
-
-def _php_test(projection: str, modulus: int, draw: int) -> tuple | None:
-    """``kind, draw, divisor, low_bound, high_bound, limit`` of :func:`_php_mt_seed_prefilter`
-    for a projection, or None when it has no such test."""
-    divisor = Divisor.of(modulus)
-    no_limit = np.uint32(0xFFFFFFFF)
-    if projection in ("mod", "raw"):  # raw: M = 2^32, the Divisor tests equality
-        return (0, np.uint32(draw), divisor, np.uint32(0), np.uint32(0), no_limit)
-    if projection == "php_mt_rand_range":
-        power_of_two = modulus & (modulus - 1) == 0
-        limit = no_limit if power_of_two else np.uint32(0xFFFFFFFF - 0xFFFFFFFF % modulus - 1)
-        return (0, np.uint32(draw), divisor, np.uint32(0), np.uint32(0), limit)
-    if projection == "php_mt_rand":
-        low, high = draw, draw + 1
-    elif projection == "php5_mt_rand_range":
-        low, high = php5_range_interval(modulus, draw)
-    else:
-        return None
-    return (1, np.uint32(draw), divisor, np.uint32(low), np.uint32(high), no_limit)
-
-
-def mt_seed_test(family: str, job: SieveJob) -> native.MtSeedJob | None:
-    """What the compiled MT19937 seed prefilters (the C one here, the CUDA one of the gpu
-    backend) test for this job: as many window draws as fit before the first twist (at calls
-    p, p + k + 1, ... for a constant skip k), under the projection's PHP test; None where none
-    applies. ``lo``, ``count`` and ``threads`` are the caller's."""
-    if family not in ("mt19937", "php5_mt") or job.mode is not Mode.SEED or job.misses_allowed:
-        return None
-    word_lo, word_hi = job.first_calls
-    if job.modulus > 1 << 32 or word_hi > MT_MAX_WORD:
-        return None
-    test = _php_test(job.projection, job.modulus, job.window[0])
-    if test is None:
-        return None
-    constant_skip = not job.variable_skip and job.skips[0] == job.skips[1]
-    stride = job.skips[0] + 1 if constant_skip else 1
-    depth = 1
-    if constant_skip:
-        room = (native.MAX_WORD - word_hi) // stride + 1
-        depth = max(1, min(job.window_size, native.MAX_DEPTH, room))
-    kind, _, divisor, _, _, reject_limit = test
-    tested = native.MtSeedJob(
-        word_lo=word_lo,
-        word_hi=word_hi,
-        depth=depth,
-        stride=stride,
-        php_twist=family == "php5_mt",
-        kind=kind,
-        inverse=int(divisor.inverse),
-        shift=int(divisor.shift),
-        limit=int(divisor.limit),
-        reject_limit=int(reject_limit),
-    )
-    for j, draw in enumerate(job.window[:depth]):
-        _, code, _, low, high, _ = _php_test(job.projection, job.modulus, draw)
-        tested.draw[j], tested.low[j], tested.high[j] = code, low, high
-    return tested
-
-
 def _native_mt_seed_prefilter(
     test: native.MtSeedJob, kernel_cache: Path | None
 ) -> Prefilter | None:
     """The compiled MT19937 seed prefilter (:mod:`gpu_kernels.backends.native`) running
     ``test``; None where it cannot run."""
-    if native.native_available(kernel_cache) is not None:
+    shared = _native_shared_prefilter(test, kernel_cache)
+    if shared is None:
         return None
 
     def prefilter(lo: int, count: int) -> np.ndarray:
+        return shared(lo, count)[test.twists]
+
+    prefilter.depth = test.depth  # type: ignore[attr-defined]
+    return prefilter
+
+
+def _native_shared_prefilter(
+    test: native.MtSeedJob, kernel_cache: Path | None
+) -> Callable[[int, int], dict[int, np.ndarray]] | None:
+    """The compiled prefilter running ``test`` for every twist in ``test.twists`` in one pass:
+    the seeds each twist keeps, by its bit; None where it cannot run."""
+    if native.native_available(kernel_cache) is not None:
+        return None
+
+    def prefilter(lo: int, count: int) -> dict[int, np.ndarray]:
         job = native.MtSeedJob.from_buffer_copy(test)
         job.lo, job.count = lo, count
         keep = native.mt_seed_prefilter(job, kernel_cache)
-        return np.uint64(lo) + np.flatnonzero(keep).astype(np.uint64)
+        kept = np.flatnonzero(keep)  # one scan of the slice; the few kept split by twist
+        return {
+            bit: np.uint64(lo) + kept[(keep[kept] & bit) != 0].astype(np.uint64)
+            for bit in MT_TWISTS.values()
+            if test.twists & bit
+        }
 
-    prefilter.depth = test.depth  # type: ignore[attr-defined]
+    return prefilter
+
+
+def shared_prefilter(
+    jobs: Sequence[SieveJob], kernel_cache: Path | None = None
+) -> Callable[[int, int], list[np.ndarray]] | None:
+    """One compiled pass over the seeds for several jobs that differ only in a family seeded by
+    ``init_genrand`` (``mt19937`` and ``php5_mt``): the seeds each job's prefilter would keep, in
+    the jobs' order; None where no shared pass applies (a job it cannot test, families that do
+    not share their seeding, jobs that differ in anything else, no C compiler)."""
+    if len(jobs) < 2 or len({job.family for job in jobs}) != len(jobs):
+        return None
+    first = jobs[0]
+    if any(job.model_copy(update={"family": first.family}) != first for job in jobs):
+        return None
+    tests = [mt_seed_test(job.family, job) for job in jobs]
+    if any(test is None for test in tests):
+        return None
+    combined = native.MtSeedJob.from_buffer_copy(tests[0])
+    combined.twists = sum(test.twists for test in tests)
+    shared = _native_shared_prefilter(combined, kernel_cache)
+    if shared is None:
+        return None
+
+    def prefilter(lo: int, count: int) -> list[np.ndarray]:
+        kept = shared(lo, count)
+        return [kept[test.twists] for test in tests]
+
     return prefilter
 
 
@@ -456,8 +408,8 @@ def prefilter_for(
 
         return prefilter
 
-    if family in ("mt19937", "php5_mt") and seed_mode and word_hi <= MT_MAX_WORD:
-        test = _php_test(job.projection, job.modulus, job.window[0])
+    if family in MT_TWISTS and seed_mode and word_hi <= MT_MAX_WORD:
+        test = php_test(job.projection, job.modulus, job.window[0])
         tested = mt_seed_test(family, job) if compiled else None
         if tested is not None:
             compiled_prefilter = _native_mt_seed_prefilter(tested, kernel_cache)

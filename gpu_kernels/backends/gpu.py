@@ -23,6 +23,7 @@ import ctypes
 import re
 import threading
 import time
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import ClassVar
@@ -30,7 +31,7 @@ from typing import ClassVar
 import numpy as np
 
 from gpu_kernels.backends import BackendUnavailable, default_kernel_cache, native
-from gpu_kernels.backends.cpu_prefilters import mt_seed_test
+from gpu_kernels.backends.mt_seed_tests import mt_seed_test
 from gpu_kernels.job import ChunkResult, Mode, SieveJob, WindowMatch
 from gpu_kernels.projections import kernel_int
 from gpu_kernels.registry import FAMILIES, get_family, get_projection
@@ -93,7 +94,7 @@ def mt_test_words(tested) -> np.ndarray:
         tested.word_hi,
         tested.depth,
         tested.stride,
-        tested.php_twist,
+        tested.twists,
         tested.kind,
         tested.inverse,
         tested.shift,
@@ -350,6 +351,9 @@ class GpuBackend:
     @property
     def device(self) -> str:
         return self.target.name
+
+    def sieve_chunks(self, jobs: Sequence[SieveJob], lo: int, hi: int) -> list[ChunkResult]:
+        return [self.sieve_chunk(job, lo, hi) for job in jobs]
 
     def sieve_chunk(self, job: SieveJob, lo: int, hi: int) -> ChunkResult:
         problem = why_not_on_gpu(job)

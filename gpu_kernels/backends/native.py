@@ -25,7 +25,6 @@ import tempfile
 from functools import cache
 from pathlib import Path
 
-import numba
 import numpy as np
 
 from gpu_kernels.backends import default_kernel_cache
@@ -49,7 +48,7 @@ class MtSeedJob(ctypes.Structure):
         ("word_hi", ctypes.c_int32),
         ("depth", ctypes.c_int32),
         ("stride", ctypes.c_int32),
-        ("php_twist", ctypes.c_int32),
+        ("twists", ctypes.c_int32),
         ("kind", ctypes.c_int32),
         ("inverse", ctypes.c_uint32),
         ("shift", ctypes.c_uint32),
@@ -137,11 +136,14 @@ def native_available(kernel_cache: Path | None = None) -> str | None:
 
 
 def mt_seed_prefilter(job: MtSeedJob, kernel_cache: Path | None = None) -> np.ndarray:
-    """The kept flags of seeds ``job.lo .. job.lo + job.count - 1`` (one bool each)."""
-    keep = np.empty(job.count, np.bool_)
+    """What the prefilter keeps of seeds ``job.lo .. job.lo + job.count - 1``: a byte each, with
+    the bit of every twist in ``job.twists`` that keeps the seed."""
+    keep = np.empty(job.count, np.uint8)
     # As many threads as numba's kernels use, so a worker's thread setting holds for both; one
     # for a small job (a probe's first chunks), whose work is less than one late thread's wait
     # at the region's closing barrier on a busy machine (8 ms a call, measured on 2 cores).
+    import numba  # its thread setting; imported here, as the gpu backend loads this module
+
     job.threads = numba.get_num_threads() if job.count >= SMALL_JOB else 1
     status = mt_seed_library(kernel_cache).mt_seed_prefilter(ctypes.byref(job), keep.ctypes.data)
     if status != 0:

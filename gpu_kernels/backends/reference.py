@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
@@ -19,6 +20,9 @@ class ReferenceBackend:
 
     def __init__(self, kernel_cache: Path | None = None) -> None:
         """Plain Python compiles nothing: ``kernel_cache`` is accepted and unused."""
+
+    def sieve_chunks(self, jobs: Sequence[SieveJob], lo: int, hi: int) -> list[ChunkResult]:
+        return [self.sieve_chunk(job, lo, hi) for job in jobs]
 
     def sieve_chunk(self, job: SieveJob, lo: int, hi: int) -> ChunkResult:
         started = time.perf_counter()

@@ -18,7 +18,7 @@ enum MtTestWord {
     MT_WORD_HI,
     MT_DEPTH,
     MT_STRIDE,
-    MT_PHP_TWIST,
+    MT_TWISTS,  // one twist a pass here: 1 MT19937's, 2 PHP 5.2.1-7.0's (mt_seed_prefilter.c)
     MT_KIND,
     MT_INVERSE,
     MT_SHIFT,
@@ -72,7 +72,7 @@ extern "C" __global__ void mt_seed_prefilter(u64 lo, u64 count, const u32 *test,
         bool keep = false;
         u32 output[MT_PREFILTER_MAX_WORD + 1];
         for (int w = 0; w <= last_word; w++) {
-            u32 odd_source = test[MT_PHP_TWIST] ? low[w] : low[w + 1];
+            u32 odd_source = test[MT_TWISTS] == 2u ? low[w] : low[w + 1];
             u32 y = (low[w] & 0x80000000u) | (low[w + 1] & 0x7FFFFFFFu);
             output[w] = mt_prefilter_temper(high[w] ^ (y >> 1) ^ ((0u - (odd_source & 1u)) & 0x9908B0DFu));
             keep |= output[w] > test[MT_REJECT_LIMIT];

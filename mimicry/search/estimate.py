@@ -2,14 +2,15 @@
 
 A family's speed depends on its prefilter, the projection, the offsets and skips, so no table
 of figures predicts a job well; a probe does: a warm-up chunk (numba compiles the job's kernel,
-which the search needs anyway), then chunks four times larger each until one takes half a
-second. ``xorshift128plus`` with no ``--seeds`` is 2^64 seeds: the probe says it is some
+which the search needs anyway), then chunks four times larger each until one takes a quarter
+of a second. ``xorshift128plus`` with no ``--seeds`` is 2^64 seeds: the probe says it is some
 thousands of years before anything starts.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gpu_kernels.backends import SieveBackend
@@ -17,7 +18,9 @@ from gpu_kernels.job import SieveJob
 
 #: Searches up to this many candidates start without a probe: seconds at any measured speed.
 UNPROBED_CANDIDATES = 1 << 22
-_PROBE_SECONDS = 0.5
+#: A probe's last chunk runs this long: its work is not kept, so it stays short (a quarter
+#: second measures a 2^32 sweep's rate within a few per cent).
+_PROBE_SECONDS = 0.25
 _YEAR = 365.25 * 86400
 
 
@@ -36,16 +39,19 @@ class Estimate:
         return f"about {duration_text(self.seconds)} at {rate_text(self.rate)} measured here"
 
 
-def measure(job: SieveJob, engine: SieveBackend) -> Estimate:
-    """The job's duration on ``engine``, from probe chunks at the start of its range."""
+def measure(jobs: Sequence[SieveJob], engine: SieveBackend) -> Estimate:
+    """The duration on ``engine`` of jobs searched together over the same candidates (one job,
+    or one per family sharing a pass: :func:`mimicry.search.sieve.run_sieves`), from probe
+    chunks at the start of their range."""
+    job = jobs[0]
     first, last = job.candidate_range
     end = last + 1
-    engine.sieve_chunk(job, first, min(end, first + 1024))  # compiles the job's kernel
+    engine.sieve_chunks(jobs, first, min(end, first + 1024))  # compiles the jobs' kernels
     size = 1 << 12
     while True:
         hi = min(end, first + size)
         started = time.perf_counter()
-        engine.sieve_chunk(job, first, hi)
+        engine.sieve_chunks(jobs, first, hi)
         seconds = time.perf_counter() - started
         if seconds >= _PROBE_SECONDS or hi == end or size >= 1 << 28:
             return Estimate(job.candidate_count, (hi - first) / max(seconds, 1e-9))

@@ -82,26 +82,61 @@ def run_sieve(
 ) -> SieveResult:
     """Sieve the whole job on one backend in this process and assemble the result (every draw
     of ``history`` is evidence, and ``next`` continues past its newest)."""
-    started = time.perf_counter()
-    engine = sieve_backend(backend) if isinstance(backend, str) else backend
-    bounds = chunk_bounds(job, chunk_size or default_chunk_size(job, engine))
-    chunks, done = [], 0
-    for lo, hi in bounds:
-        chunks.append(engine.sieve_chunk(job, lo, hi))
-        done += hi - lo
-        if progress:
-            progress(done, job.candidate_count)
-    sieve_seconds = time.perf_counter() - started
-    return assemble(
+    return run_sieves(
         history,
-        job,
-        chunks,
+        [job],
+        backend=backend,
+        chunk_size=chunk_size,
         predict=predict,
         top=top,
         extension_limit=extension_limit,
-        sieve_seconds=sieve_seconds,
-        started=started,
-    )
+        progress=progress,
+    )[0]
+
+
+def run_sieves(
+    history: Sequence[int],
+    jobs: Sequence[SieveJob],
+    *,
+    backend: str | SieveBackend = "cpu",
+    chunk_size: int | None = None,
+    predict: int = 0,
+    top: int | None = 20,
+    extension_limit: int | None = None,
+    progress: Progress | None = None,
+) -> list[SieveResult]:
+    """:func:`run_sieve` for several jobs over the same candidates (one per family), chunk by
+    chunk together, so that a backend may serve them in one pass (``sieve_chunks``: the cpu
+    backend's shared prefilter for ``mt19937`` and ``php5_mt``, docs/design.md §7). Each result
+    is its job's alone, as if it had run by itself."""
+    if len({job.candidate_range for job in jobs}) != 1:
+        raise ValueError("jobs sieved together must enumerate the same candidates")
+    started = time.perf_counter()
+    engine = sieve_backend(backend) if isinstance(backend, str) else backend
+    first = jobs[0]
+    size = chunk_size or min(default_chunk_size(job, engine) for job in jobs)
+    chunks: list[list[ChunkResult]] = [[] for _ in jobs]
+    done = 0
+    for lo, hi in chunk_bounds(first, size):
+        for found, chunk in zip(chunks, engine.sieve_chunks(jobs, lo, hi), strict=True):
+            found.append(chunk)
+        done += hi - lo
+        if progress:
+            progress(done, first.candidate_count)
+    sieve_seconds = time.perf_counter() - started
+    return [
+        assemble(
+            history,
+            job,
+            found,
+            predict=predict,
+            top=top,
+            extension_limit=extension_limit,
+            sieve_seconds=sieve_seconds,
+            started=started,
+        )
+        for job, found in zip(jobs, chunks, strict=True)
+    ]
 
 
 def assemble(

@@ -5,7 +5,8 @@
  * For a block of consecutive seeds it runs init_genrand only as far as the words the window's
  * first draws read (state words w, w+1 and w+397 make output w of a fresh state), and keeps a
  * seed when the first `depth` window draws sit on outputs p, p + stride, ... for some first call
- * p in [word_lo, word_hi]. It is exact: a kept seed may still fail the full check, a seed it
+ * p in [word_lo, word_hi]; keep[i] holds a bit for each twist (flavour) that keeps seed lo + i.
+ * It is exact: a kept seed may still fail the full check, a seed it
  * drops always would. Where a projection redraws a word above `reject_limit` (PHP 7.1+'s
  * mt_rand(0, M-1)), calls no longer sit on their words, so a seed that meets such a word is kept
  * whole for the full check.
@@ -16,8 +17,17 @@
  */
 #include <stdint.h>
 
+/* The widest vector the host's registers hold: wider GCC vectors are split into pairs, and eight
+ * chains of pairs no longer fit the sixteen AVX2 registers (64-byte vectors on AVX2 ran 4.6 M
+ * seeds/s against 31 M/s for 32-byte ones, on 2 cores). */
 #ifndef VECTOR_BYTES
+#if defined(__AVX512F__)
 #define VECTOR_BYTES 64
+#elif defined(__AVX2__)
+#define VECTOR_BYTES 32
+#else
+#define VECTOR_BYTES 16
+#endif
 #endif
 #define LANES (VECTOR_BYTES / 4)
 /* Independent vectors advanced together: init_genrand is one long dependency chain per seed,
@@ -27,6 +37,12 @@
 #define MAX_DEPTH 8
 /* Output w needs state word w + 397 of init_genrand; past this the first twist is needed. */
 #define MAX_WORD 225
+
+/* MT19937's twist takes the odd bit from word w + 1; PHP 5.2.1-7.0's from word w. Both start
+ * from the same init_genrand, so one pass over the seeds serves both (php_mt_seed's one pass). */
+#define TWIST_MT19937 1
+#define TWIST_PHP5 2
+#define TWISTS 2
 
 typedef uint32_t u32v __attribute__((vector_size(VECTOR_BYTES)));
 typedef int32_t i32v __attribute__((vector_size(VECTOR_BYTES)));
@@ -38,9 +54,9 @@ struct mt_seed_job {
     int32_t word_hi;
     int32_t depth;        /* window draws tested, 1 .. MAX_DEPTH */
     int32_t stride;       /* calls from one window draw to the next (constant skip + 1) */
-    int32_t php_twist;    /* PHP 5.2.1-7.0's twist: the odd bit from word w, not w + 1 */
+    int32_t twists;       /* which twists to test, a bit each: TWIST_MT19937, TWIST_PHP5 */
     int32_t kind;         /* 0: output % M == draw;  1: low <= output >> 1 < high */
-    uint32_t inverse;     /* kind 0: Divisor.of(M), see cpu_prefilters.Divisor */
+    uint32_t inverse;     /* kind 0: Divisor.of(M), see mt_seed_tests.Divisor */
     uint32_t shift;
     uint32_t limit;
     uint32_t reject_limit; /* a word above it is redrawn (0xFFFFFFFF: never) */
@@ -74,7 +90,7 @@ static inline u32v temper(u32v y)
 int mt_seed_prefilter(const struct mt_seed_job *job, uint8_t *keep)
 {
     if (job->depth < 1 || job->depth > MAX_DEPTH || job->stride < 1 || job->word_lo < 0 ||
-        job->word_hi < job->word_lo)
+        job->word_hi < job->word_lo || job->twists < 1 || job->twists > 3)
         return 1;
     const int last_word = job->word_hi + (job->depth - 1) * job->stride;
     if (last_word > MAX_WORD)
@@ -103,10 +119,13 @@ int mt_seed_prefilter(const struct mt_seed_job *job, uint8_t *keep)
                 low[i][v] = x[v];
             }
         }
-        for (int i = last_word + 2; i < 397; i++) {
+        /* The step number as a vector counter: one add a step, where a broadcast of i took a
+         * move, a broadcast and an increment (the multiplier is the bound: every uop counts). */
+        u32v step = (u32v){0} + (uint32_t)(last_word + 2);
+        for (int i = last_word + 2; i < 397; i++, step += 1u) {
 #pragma GCC unroll 8
             for (int v = 0; v < VECTORS; v++)
-                x[v] = 1812433253u * (x[v] ^ (x[v] >> 30)) + (uint32_t)i;
+                x[v] = 1812433253u * (x[v] ^ (x[v] >> 30)) + step;
         }
         for (int i = 397; i <= 397 + last_word; i++) {
 #pragma GCC unroll 8
@@ -116,26 +135,32 @@ int mt_seed_prefilter(const struct mt_seed_job *job, uint8_t *keep)
             }
         }
         for (int v = 0; v < VECTORS; v++) {
-            u32v output[last_word + 1];
-            i32v rejected = {0};
-            for (int w = 0; w <= last_word; w++) {
-                u32v odd_source = job->php_twist ? low[w][v] : low[w + 1][v];
-                u32v y = (low[w][v] & 0x80000000u) | (low[w + 1][v] & 0x7FFFFFFFu);
-                u32v value = high[w][v] ^ (y >> 1) ^ (-(odd_source & 1u) & 0x9908B0DFu);
-                output[w] = temper(value);
-                rejected |= output[w] > job->reject_limit;
-            }
-            i32v hit = rejected;
-            for (int p = job->word_lo; p <= job->word_hi; p++) {
-                i32v all = matches(job, output[p], 0);
-                for (int j = 1; j < job->depth; j++)
-                    all &= matches(job, output[p + j * job->stride], j);
-                hit |= all;
-            }
             const int64_t base = block * BLOCK + v * LANES;
+            u32v kept = {0};
+            for (int twist = 0; twist < TWISTS; twist++) {
+                if (!(job->twists & (1 << twist)))
+                    continue;
+                u32v output[last_word + 1];
+                i32v rejected = {0};
+                for (int w = 0; w <= last_word; w++) {
+                    u32v odd_source = twist == 1 ? low[w][v] : low[w + 1][v];
+                    u32v y = (low[w][v] & 0x80000000u) | (low[w + 1][v] & 0x7FFFFFFFu);
+                    u32v value = high[w][v] ^ (y >> 1) ^ (-(odd_source & 1u) & 0x9908B0DFu);
+                    output[w] = temper(value);
+                    rejected |= output[w] > job->reject_limit;
+                }
+                i32v hit = rejected;
+                for (int p = job->word_lo; p <= job->word_hi; p++) {
+                    i32v all = matches(job, output[p], 0);
+                    for (int j = 1; j < job->depth; j++)
+                        all &= matches(job, output[p + j * job->stride], j);
+                    hit |= all;
+                }
+                kept |= (u32v)hit & (uint32_t)(1 << twist);
+            }
             for (int lane = 0; lane < LANES; lane++)
                 if (base + lane < job->count)
-                    keep[base + lane] = hit[lane] != 0;
+                    keep[base + lane] = (uint8_t)kept[lane];
         }
     }
     return 0;
