@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import ClassVar
 
 #: A reference state: an int for one-word states, a tuple of ints otherwise. Immutable, so a
@@ -24,7 +23,6 @@ from typing import ClassVar
 State = int | tuple
 
 
-@dataclass(frozen=True)
 class NumbaKernels:
     """The ``@njit`` twin of a family, over a state held in a ``numpy.uint64`` array.
 
@@ -33,12 +31,38 @@ class NumbaKernels:
     * ``next(state: uint64[:]) -> uint64``: advance in place, return the word.
     * ``set_state(value: uint64, state: uint64[:]) -> None``: only for families with
       ``state_search``; the state whose reference form is the int ``value``.
+
+    The twins are plain functions until numba needs them (:mod:`gpu_kernels.jit`); reading one
+    here gives its numba dispatcher, and ``functions`` the plain functions themselves.
     """
 
-    state_words: int
-    seed: Callable
-    next: Callable
-    set_state: Callable | None = None
+    def __init__(
+        self,
+        state_words: int,
+        seed: Callable,
+        next: Callable,
+        set_state: Callable | None = None,
+    ) -> None:
+        self.state_words = state_words
+        self.functions = {"seed": seed, "next": next, "set_state": set_state}
+
+    def _compiled(self, role: str) -> Callable | None:
+        from gpu_kernels.jit import compiled
+
+        function = self.functions[role]
+        return None if function is None else compiled(function)
+
+    @property
+    def seed(self) -> Callable:
+        return self._compiled("seed")
+
+    @property
+    def next(self) -> Callable:
+        return self._compiled("next")
+
+    @property
+    def set_state(self) -> Callable | None:
+        return self._compiled("set_state")
 
 
 class Family(ABC):

@@ -26,8 +26,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from typing import ClassVar
 
-import numba as nb
 import numpy as np
+
+from gpu_kernels.jit import njit
 
 #: The largest M a projection that takes a bound (``--modulus``) accepts.
 MAX_MODULUS = 1 << 31
@@ -160,7 +161,7 @@ class Projection(ABC):
 # mod: word % M
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _mod_draw(next_fn, state, modulus, param):
     return np.int64(next_fn(state) % np.uint64(modulus))
 
@@ -178,7 +179,7 @@ class Mod(Projection):
 # python_randrange: CPython _randbelow_with_getrandbits(M)
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _python_randrange_draw(next_fn, state, modulus, param):
     shift = np.uint64(param)  # 32 - k
     m = np.uint64(modulus)
@@ -214,7 +215,7 @@ class PythonRandrange(Projection):
 # python_getrandbits: CPython getrandbits(k) for k <= 31, the word's top k bits (M = 2**k)
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _python_getrandbits_draw(next_fn, state, modulus, param):
     return np.int64((next_fn(state) & np.uint64(0xFFFFFFFF)) >> np.uint64(param))
 
@@ -245,7 +246,7 @@ class PythonGetrandbits(Projection):
 # python_float: floor(random() * M), random() from two words (53-bit float)
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _python_float_draw(next_fn, state, modulus, param):
     a = (next_fn(state) & np.uint64(0xFFFFFFFF)) >> np.uint64(5)
     b = (next_fn(state) & np.uint64(0xFFFFFFFF)) >> np.uint64(6)
@@ -270,7 +271,7 @@ class PythonFloat(Projection):
 # java_nextint: java.util.Random.nextInt(bound) on next(31) = word >> 1
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _java_nextint_draw(next_fn, state, modulus, param):
     bound = np.int64(modulus)
     if param == 1:  # power of two: (int)((bound * (long) next(31)) >> 31)
@@ -315,7 +316,7 @@ class JavaNextInt(Projection):
 # php_mt_rand_range: PHP >= 7.1 mt_rand(0, M - 1), i.e. rand_range32(M - 1)
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _php_mt_rand_range_draw(next_fn, state, modulus, param):
     m = np.uint64(modulus)
     if param == np.int64(0xFFFFFFFF):  # power of two: result & (M - 1)
@@ -359,7 +360,7 @@ class PhpMtRandRange(Projection):
 # php_mt_rand: PHP mt_rand() with no arguments, every version: word >> 1
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _php_mt_rand_draw(next_fn, state, modulus, param):
     return np.int64((next_fn(state) & np.uint64(0xFFFFFFFF)) >> np.uint64(1))
 
@@ -379,7 +380,7 @@ class PhpMtRand(Projection):
 # php5_mt_rand_range: PHP 5.2.1-7.0 (and MT_RAND_PHP) mt_rand(0, M - 1), RAND_RANGE_BADSCALING
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _php5_mt_rand_range_draw(next_fn, state, modulus, param):
     n = np.float64((next_fn(state) & np.uint64(0xFFFFFFFF)) >> np.uint64(1))
     return np.int64(np.float64(modulus) * (n / 2147483648.0))
@@ -400,7 +401,7 @@ class Php5MtRandRange(Projection):
 # The program's own output forms: M fixed by the form, draws decoded for files and answers.
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _word_draw(next_fn, state, modulus, param):
     # param: the word mask, as int64 (-1 for 64-bit words: the word's bits reinterpreted).
     return np.int64(next_fn(state) & np.uint64(param))
@@ -460,7 +461,7 @@ class JavaNextInt32(_Signed):
         return MASK32
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _java_nextlong_draw(next_fn, state, modulus, param):
     high = next_fn(state) & np.uint64(0xFFFFFFFF)
     low = next_fn(state) & np.uint64(0xFFFFFFFF)
@@ -510,7 +511,7 @@ class _Double(_OwnForm):
         return code / (1 << self.precision)
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _python_random_float_draw(next_fn, state, modulus, param):
     a = (next_fn(state) & np.uint64(0xFFFFFFFF)) >> np.uint64(5)
     b = (next_fn(state) & np.uint64(0xFFFFFFFF)) >> np.uint64(6)
@@ -532,7 +533,7 @@ class PythonRandomFloat(_Double):
         return ((words[0] >> 5) << 26) | (words[1] >> 6)
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _v8_math_random_draw(next_fn, state, modulus, param):
     return np.int64(next_fn(state) >> np.uint64(12))
 

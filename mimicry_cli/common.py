@@ -18,7 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from gpu_kernels.job import JobFieldError, Mode
-from mimicry.render import plain_text
+from mimicry.render.text import plain_text
 from mimicry.requests import PipelineRequest, SieveSettings
 from mimicry.settings import Settings, SettingsError, apply_prefect_defaults, get_settings
 

@@ -12,7 +12,6 @@ from rich.text import Text
 
 from mimicry.render import plain_text, score_line
 from mimicry.store.errors import StoreConflict
-from mimicry.store.streams import append, stream_info, stream_names
 from mimicry_cli.common import JsonFlag, app, command_settings, fail, terminal
 from mimicry_cli.store import store_errors
 
@@ -22,6 +21,10 @@ StreamFlag = Annotated[
 
 
 def resolve_stream(name: str | None) -> str:
+    # The store (SQLAlchemy: a quarter second) loads where a command reads it, not with the
+    # module: `mimicry --help` loads every command's module.
+    from mimicry.store.streams import stream_info, stream_names
+
     if name is not None:
         try:
             return stream_info(name).name
@@ -97,6 +100,7 @@ def evaluate(
 ) -> None:
     """Append a new draw, score the prediction for it, and predict the next one."""
     from mimicry.loop.evaluation import evaluate_stream
+    from mimicry.store.streams import append
 
     with store_errors():
         name = resolve_stream(stream)

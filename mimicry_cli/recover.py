@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from mimicry.draws import DrawFileError, read_draws
-from mimicry.render import plain_text
+from mimicry.render.text import plain_text
 from mimicry_cli.common import (
     ColumnFlag,
     DrawsFile,

@@ -12,11 +12,9 @@ import typer
 from pydantic import ValidationError
 from rich.text import Text
 
-from flows.stopping import check_stop
 from gpu_kernels.projections import MAX_MODULUS
 from mimicry.answers import RunAnswer
 from mimicry.draws import DrawFileError
-from mimicry.draws.ingest import ingesting
 from mimicry.names import BadName
 from mimicry.ranking.models import MODEL_NAMES
 from mimicry.render import (
@@ -58,7 +56,6 @@ from mimicry_cli.common import (
     print_table,
     terminal,
 )
-from mimicry_cli.lifetime import exit_143_on_sigterm, prefect_api, run_stoppable
 from mimicry_cli.store import bad_name, store_errors
 
 #: The flags' defaults are the request's own, written once (in :mod:`mimicry.requests`).
@@ -169,6 +166,12 @@ def run(
     temporary local one this command starts and stops; with PREFECT_API_URL set it reports to
     that server's UI.
     """
+    # The store, the flows and their HTTP client load here, not with the module (`mimicry
+    # --help` loads every command's module).
+    from flows.stopping import check_stop
+    from mimicry.draws.ingest import ingesting
+    from mimicry_cli.lifetime import exit_143_on_sigterm, prefect_api, run_stoppable
+
     with exit_143_on_sigterm():
         if not 2 <= modulus <= MAX_MODULUS:
             fail(f"--modulus must be between 2 and {MAX_MODULUS}, got {modulus}")

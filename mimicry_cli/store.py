@@ -16,8 +16,6 @@ from mimicry.names import BadName
 from mimicry.render import plain_text, scores_line
 from mimicry.store.errors import StoreConflict, StoreFault, StoreUnreachable, StoreUnusable
 from mimicry.store.location import shown_url, upgrade
-from mimicry.store.runs import recent_runs
-from mimicry.store.streams import stream_summaries
 from mimicry_cli.common import (
     EXIT_STORE_UNAVAILABLE,
     ColumnFlag,
@@ -110,6 +108,9 @@ def ingest(
 def status(as_json: JsonFlag = False) -> None:
     """Streams, their draw counts, and the runs with their state (a run whose process died is
     shown, and marked, crashed)."""
+    from mimicry.store.runs import recent_runs
+    from mimicry.store.streams import stream_summaries
+
     with store_errors():
         streams = stream_summaries()
         runs = recent_runs(50, command_settings().heartbeat_seconds)

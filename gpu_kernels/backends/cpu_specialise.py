@@ -31,18 +31,23 @@ import numba as nb
 
 from gpu_kernels.backends import cpu_kernel
 from gpu_kernels.family import Family
+from gpu_kernels.jit import numba_ready
 from gpu_kernels.projections import Projection
+
+# The generated kernels import the twins by name: numba's dispatchers must be in place.
+numba_ready()
 
 BEGIN_MARKER = "# BINDINGS: replaced in each generated specialisation.\n"
 END_MARKER = "# END BINDINGS\n"
 
 
 def _location(function) -> tuple[str, str]:
-    """(module, name) under which an ``@njit`` function can be imported."""
-    python_function = function.py_func
+    """(module, name) under which a twin (or its dispatcher) can be imported."""
+    python_function = getattr(function, "py_func", function)
     module = sys.modules[python_function.__module__]
     name = python_function.__name__
-    if getattr(module, name, None) is not function:
+    held = getattr(module, name, None)
+    if getattr(held, "py_func", held) is not python_function:
         raise ValueError(f"{module.__name__}.{name} is not importable as a module-level name")
     return module.__name__, name
 
@@ -57,10 +62,13 @@ def specialisation_source(family: Family, projection: Projection, state_mode: bo
     kernels = family.numba
     if kernels is None:
         raise ValueError(f"{family.name} has no numba kernels")
-    init = kernels.set_state if state_mode else kernels.seed
-    if init is None:
+    if kernels.functions["set_state" if state_mode else "seed"] is None:
         raise ValueError(f"{family.name} has no numba state setter for state mode")
-    bindings = {"init_fn": init, "next_fn": kernels.next, "draw_fn": _projection_draw(projection)}
+    bindings = {
+        "init_fn": kernels.functions["set_state" if state_mode else "seed"],
+        "next_fn": kernels.functions["next"],
+        "draw_fn": _projection_draw(projection),
+    }
     imports = "".join(
         f"from {module} import {name} as {alias}\n"
         for alias, (module, name) in ((a, _location(f)) for a, f in bindings.items())

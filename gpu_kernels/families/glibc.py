@@ -17,10 +17,10 @@ TYPE_0 (``lcg32``): ``initstate(seed, buf, 8)``; ``random()`` steps
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 
 from gpu_kernels.family import Family, NumbaKernels
+from gpu_kernels.jit import njit
 
 MASK32 = 0xFFFFFFFF
 MASK31 = 0x7FFFFFFF
@@ -99,7 +99,7 @@ _LAG = np.uint64(DEG - SEP)
 _M32 = np.uint64(MASK32)
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _nb_glibc_next(state):
     p = state[DEG]
     q = p + _LAG
@@ -114,7 +114,7 @@ def _nb_glibc_next(state):
     return new >> np.uint64(1)
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _nb_glibc_seed(seed, state):
     s = np.uint64(seed) & _M32
     if s == np.uint64(0):
@@ -175,14 +175,14 @@ class Lcg32(Family):
 _M31 = np.uint64(MASK31)
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _nb_lcg32_next(state):
     x = (state[0] * np.uint64(1103515245) + np.uint64(12345)) & _M31
     state[0] = x
     return x
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _nb_lcg32_seed(seed, state):
     s = np.uint64(seed) & _M32
     if s == np.uint64(0):
@@ -190,7 +190,7 @@ def _nb_lcg32_seed(seed, state):
     state[0] = s & _M31
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _nb_lcg32_set_state(value, state):
     state[0] = np.uint64(value) & _M31
 

@@ -5,10 +5,10 @@ Every one of them has an exact inverse step (the multiplier is invertible modulo
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 
 from gpu_kernels.family import Family, NumbaKernels
+from gpu_kernels.jit import njit
 
 MASK32 = 0xFFFFFFFF
 MASK48 = (1 << 48) - 1
@@ -38,19 +38,19 @@ class _Java48(Family):
         return ((state - JAVA_C) * JAVA_A_INV) & MASK48
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _nb_java_next(state):
     x = (state[0] * _JA + _JC) & _M48
     state[0] = x
     return x >> np.uint64(16)
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _nb_java_random_seed(seed, state):
     state[0] = (np.uint64(seed) ^ _JA) & _M48
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _nb_java_lcg_seed(seed, state):
     state[0] = np.uint64(seed) & _M48
 
@@ -112,7 +112,7 @@ class _Minstd(Family):
         return pow(self.multiplier, -1, MINSTD_M) * state % MINSTD_M
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _nb_minstd_seed(seed, state):
     x = np.uint64(seed) % _MM
     if x == np.uint64(0):
@@ -120,19 +120,19 @@ def _nb_minstd_seed(seed, state):
     state[0] = x
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _nb_minstd_set_state(value, state):
     state[0] = np.uint64(value)
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _nb_minstd_rand_next(state):
     x = state[0] * np.uint64(48271) % _MM
     state[0] = x
     return x
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _nb_minstd_rand0_next(state):
     x = state[0] * np.uint64(16807) % _MM
     state[0] = x
@@ -200,12 +200,12 @@ class MsvcRand(Family):
         return value & MASK32
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _nb_msvc_seed(seed, state):
     state[0] = np.uint64(seed) & _M32
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _nb_msvc_next(state):
     x = (state[0] * np.uint64(MSVC_A) + np.uint64(MSVC_C)) & _M32
     state[0] = x

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import numba as nb
 import numpy as np
 
 from gpu_kernels.family import Family, NumbaKernels
+from gpu_kernels.jit import njit
 
 N = 624
 M = 397
@@ -166,7 +166,7 @@ _A = np.uint64(MATRIX_A)
 _MASK32 = np.uint64(MASK32)
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _nb_init_genrand(seed, state):
     state[0] = np.uint64(seed) & _MASK32
     for i in range(1, N):
@@ -174,14 +174,14 @@ def _nb_init_genrand(seed, state):
         state[i] = (np.uint64(1812433253) * (p ^ (p >> np.uint64(30))) + np.uint64(i)) & _MASK32
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _nb_mt_seed(seed, state):
     _nb_init_genrand(np.uint64(seed), state)
     state[0] &= _U
     state[N] = np.uint64(0)
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _nb_python_seed(seed, state):
     s = np.uint64(seed)
     key = np.empty(2, dtype=np.uint64)
@@ -214,7 +214,7 @@ def _nb_python_seed(seed, state):
     state[N] = np.uint64(0)
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _nb_mt_step(state, php_twist):
     """One step: MT19937's twist, or PHP 5.2.1-7.0's (the odd bit from the oldest word, whose
     bit 0 the state then keeps); ``php_twist`` is a constant of each caller."""
@@ -240,17 +240,17 @@ def _nb_mt_step(state, php_twist):
     return new & _MASK32
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _nb_mt_next(state):
     return _nb_mt_step(state, False)
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _nb_php_mt_next(state):
     return _nb_mt_step(state, True)
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _nb_php_mt_seed(seed, state):
     _nb_init_genrand(np.uint64(seed), state)
     state[0] &= _U | np.uint64(1)

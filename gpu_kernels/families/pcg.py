@@ -20,11 +20,11 @@ The family's seed is ``initstate``; ``initseq`` is 54 (``inc = 109``), as in O'N
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 
 from gpu_kernels.families.splitmix import MASK32, MASK64, check_seed
 from gpu_kernels.family import Family, NumbaKernels, State
+from gpu_kernels.jit import njit
 
 MULTIPLIER = 6364136223846793005
 INITSEQ = 54
@@ -52,13 +52,13 @@ _U32 = np.uint64(32)
 _U59 = np.uint64(59)
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _seed(seed, state):
     # state = 0; step; state += seed; step.  The first step from 0 leaves inc.
     state[0] = (_U_INC + np.uint64(seed)) * _U_MULT + _U_INC
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _next(state):
     old = state[0]
     state[0] = old * _U_MULT + _U_INC

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import numba as nb
 import numpy as np
 
 from gpu_kernels.families.splitmix import MASK32, check_seed
 from gpu_kernels.family import Family, NumbaKernels, State
+from gpu_kernels.jit import njit
 
 ROUNDS = 10
 PHILOX_M4X32_0 = 0xD2511F53
@@ -76,7 +76,7 @@ _U_W0 = np.uint64(PHILOX_W32_0)
 _U_W1 = np.uint64(PHILOX_W32_1)
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _fill_block(state):
     k0 = state[0]
     k1 = state[1]
@@ -102,7 +102,7 @@ def _fill_block(state):
     state[10] = c3
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _seed(seed, state):
     s = np.uint64(seed)
     state[0] = s & _U_MASK32
@@ -111,7 +111,7 @@ def _seed(seed, state):
         state[i] = _U0
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _next(state):
     index = state[6]
     if index == _U0:

@@ -25,12 +25,12 @@ multiplying with the inverse of 9 mod 2**64, ``counter' = counter + 1`` by subtr
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 
 from gpu_kernels.families.splitmix import MASK64, check_seed
 from gpu_kernels.families.xorshift import unshift_right
 from gpu_kernels.family import Family, NumbaKernels, State
+from gpu_kernels.jit import njit
 
 SEED_ROUNDS = 12
 _INVERSE_9 = pow(9, -1, 1 << 64)
@@ -50,7 +50,7 @@ _U24 = np.uint64(24)
 _U40 = np.uint64(40)
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _next(state):
     a = state[0]
     b = state[1]
@@ -64,7 +64,7 @@ def _next(state):
     return tmp
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _seed(seed, state):
     s = np.uint64(seed)
     state[0] = s

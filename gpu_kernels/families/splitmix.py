@@ -15,10 +15,10 @@ from successive SplitMix64 outputs; :func:`splitmix64_outputs` and the numba
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 
 from gpu_kernels.family import Family, NumbaKernels, State
+from gpu_kernels.jit import njit
 
 MASK32 = 0xFFFFFFFF
 MASK64 = 0xFFFFFFFFFFFFFFFF
@@ -65,7 +65,7 @@ _U30 = np.uint64(30)
 _U31 = np.uint64(31)
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def splitmix64_mix_nb(z):
     """:func:`splitmix64_mix` over a ``uint64``."""
     z = (z ^ (z >> _U30)) * _U_MIX1
@@ -73,12 +73,12 @@ def splitmix64_mix_nb(z):
     return z ^ (z >> _U31)
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _seed(seed, state):
     state[0] = np.uint64(seed)
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _next(state):
     z = state[0] + _U_GAMMA
     state[0] = z

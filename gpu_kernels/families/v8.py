@@ -14,11 +14,11 @@ The word is the 64-bit ``state0`` of the generation served; V8 11â€“13 (Node 12â
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 
 from gpu_kernels.families.xorshift import Xorshift128Plus, _xs128p_next
 from gpu_kernels.family import Family, NumbaKernels, State
+from gpu_kernels.jit import njit
 
 MASK64 = (1 << 64) - 1
 CACHE_SIZE = 64
@@ -49,7 +49,7 @@ def step(state: tuple[int, int], count: int) -> tuple[int, int]:
 _CACHE = np.uint64(CACHE_SIZE)
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _nb_fmix64(h):
     h ^= h >> np.uint64(33)
     h *= np.uint64(0xFF51AFD7ED558CCD)
@@ -59,7 +59,7 @@ def _nb_fmix64(h):
     return h
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _nb_v8_seed(seed, state):
     s = np.uint64(seed)
     state[0] = _nb_fmix64(s)
@@ -67,7 +67,7 @@ def _nb_v8_seed(seed, state):
     state[2] = np.uint64(0)
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _nb_v8_next(state):
     if state[2] == np.uint64(0):
         pair = state[0:2]

@@ -24,7 +24,6 @@ Every step is a product of invertible xorshift maps, so every family here has ``
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 
 from gpu_kernels.families.splitmix import (
@@ -35,6 +34,7 @@ from gpu_kernels.families.splitmix import (
     splitmix64_outputs,
 )
 from gpu_kernels.family import Family, NumbaKernels, State
+from gpu_kernels.jit import njit
 
 _XOR128_Y = 362436069
 _XOR128_Z = 521288629
@@ -80,17 +80,17 @@ _U_XOR128_Z = np.uint64(_XOR128_Z)
 _U_XOR128_W = np.uint64(_XOR128_W)
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _xs32_seed(seed, state):
     state[0] = np.uint64(seed) & _U_MASK32
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _xs32_set_state(value, state):
     state[0] = np.uint64(value) & _U_MASK32
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _xs32_next(state):
     y = state[0]
     y ^= (y << _U13) & _U_MASK32
@@ -100,12 +100,12 @@ def _xs32_next(state):
     return y
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _xs64_seed(seed, state):
     state[0] = np.uint64(seed)
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _xs64_next(state):
     x = state[0]
     x ^= x << _U13
@@ -115,7 +115,7 @@ def _xs64_next(state):
     return x
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _xs128_seed(seed, state):
     state[0] = np.uint64(seed) & _U_MASK32
     state[1] = _U_XOR128_Y
@@ -123,7 +123,7 @@ def _xs128_seed(seed, state):
     state[3] = _U_XOR128_W
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _xs128_next(state):
     x = state[0]
     w = state[3]
@@ -136,14 +136,14 @@ def _xs128_next(state):
     return w
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _xs128p_seed(seed, state):
     z = np.uint64(seed) + _U_GAMMA
     state[0] = splitmix64_mix_nb(z)
     state[1] = splitmix64_mix_nb(z + _U_GAMMA)
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _xs128p_next(state):
     s1 = state[0]
     s0 = state[1]

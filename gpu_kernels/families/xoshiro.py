@@ -19,7 +19,6 @@ Inverse step. With the new words ``n0..n3``: ``n0 = s0^s1^s3``, ``n1 = s0^s1^s2`
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 
 from gpu_kernels.families.splitmix import (
@@ -30,6 +29,7 @@ from gpu_kernels.families.splitmix import (
 )
 from gpu_kernels.families.xorshift import unshift_left
 from gpu_kernels.family import Family, NumbaKernels, State
+from gpu_kernels.jit import njit
 
 
 def _rotl(x: int, k: int) -> int:
@@ -75,7 +75,7 @@ _U45 = np.uint64(45)
 _U57 = np.uint64(57)
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _seed(seed, state):
     z = np.uint64(seed)
     for i in range(4):
@@ -83,7 +83,7 @@ def _seed(seed, state):
         state[i] = splitmix64_mix_nb(z)
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _step(state):
     t = state[1] << _U17
     state[2] ^= state[0]
@@ -95,7 +95,7 @@ def _step(state):
     state[3] = (s3 << _U45) | (s3 >> _U19)
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _next_pp(state):
     v = state[0] + state[3]
     result = ((v << _U23) | (v >> _U41)) + state[0]
@@ -103,7 +103,7 @@ def _next_pp(state):
     return result
 
 
-@nb.njit(inline="always")
+@njit(inline="always")
 def _next_ss(state):
     v = state[1] * _U5
     result = ((v << _U7) | (v >> _U57)) * _U9

@@ -5,60 +5,48 @@ emphasis); the terminal turns that into its own style. User and model text goes 
 :mod:`mimicry.render.text` first.
 """
 
-from mimicry.render.loop import rolling_hits, score_line, scores_line
-from mimicry.render.ranking import (
-    held_out_test,
-    prediction_line,
-    prediction_markdown,
-    scorer_line,
-    scoring_line,
-    selection_line,
-    signal_gate_markdown,
-    signal_line,
-)
-from mimicry.render.search import (
-    SURVIVOR_COLUMNS,
-    chunk_line,
-    family_table,
-    history_line,
-    incompleteness,
-    p_value_cell,
-    search_line,
-    summary_markdown,
-    survivor_rows,
-    verdict,
-    verdict_line,
-    window_choice_line,
-)
-from mimicry.render.text import plain_markdown, plain_text
-from mimicry.render.watch import approval_form_text, decision_rows
+from __future__ import annotations
 
-__all__ = [
-    "SURVIVOR_COLUMNS",
-    "approval_form_text",
-    "chunk_line",
-    "decision_rows",
-    "family_table",
-    "held_out_test",
-    "history_line",
-    "incompleteness",
-    "p_value_cell",
-    "plain_markdown",
-    "plain_text",
-    "prediction_line",
-    "prediction_markdown",
-    "rolling_hits",
-    "score_line",
-    "scorer_line",
-    "scores_line",
-    "scoring_line",
-    "search_line",
-    "selection_line",
-    "signal_gate_markdown",
-    "signal_line",
-    "summary_markdown",
-    "survivor_rows",
-    "verdict",
-    "verdict_line",
-    "window_choice_line",
-]
+import importlib
+
+#: Each name and the module it lives in: a command imports only the renderers it uses
+#: (``mimicry recover`` reads ``plain_text``, not the search's statistics and numpy).
+_MODULES = {
+    "SURVIVOR_COLUMNS": "search",
+    "approval_form_text": "watch",
+    "chunk_line": "search",
+    "decision_rows": "watch",
+    "family_table": "search",
+    "held_out_test": "ranking",
+    "history_line": "search",
+    "incompleteness": "search",
+    "p_value_cell": "search",
+    "plain_markdown": "text",
+    "plain_text": "text",
+    "prediction_line": "ranking",
+    "prediction_markdown": "ranking",
+    "rolling_hits": "loop",
+    "score_line": "loop",
+    "scorer_line": "ranking",
+    "scores_line": "loop",
+    "scoring_line": "ranking",
+    "search_line": "search",
+    "selection_line": "ranking",
+    "signal_gate_markdown": "ranking",
+    "signal_line": "ranking",
+    "summary_markdown": "search",
+    "survivor_rows": "search",
+    "verdict": "search",
+    "verdict_line": "search",
+    "window_choice_line": "search",
+}
+
+__all__ = sorted(_MODULES)
+
+
+def __getattr__(name: str):
+    if name not in _MODULES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_MODULES[name]}"), name)
+    globals()[name] = value  # the next lookup is a plain one
+    return value
