@@ -6,7 +6,8 @@ Workloads (a window of 8 draws mod 1000, offset 0, skip 0, the truth inside the 
 
 * ``mt19937``: all 2^32 seeds (the prefilter kernel, then the sieve on what it keeps);
 * ``xorshift32``: all 2^32 states (state mode);
-* ``glibc_rand``, ``java_random``: 2^32 seeds;
+* ``python_random``, ``glibc_rand``, ``java_random``: 2^32 seeds (each through its first-word
+  prefilter, then the sieve on what it keeps);
 * ``java_ms_day``: ``new Random(System.currentTimeMillis())`` over one day of milliseconds.
 
 Each is swept in the backend's largest default chunks (2^30 candidates), timed whole (host work
@@ -43,6 +44,7 @@ DAY_START_MS = 1_795_996_800_000
 WORKLOADS = {
     "mt19937": ("mt19937", Mode.SEED, 0, 1 << 32),
     "xorshift32": ("xorshift32", Mode.STATE, 1, (1 << 32) - 1),
+    "python_random": ("python_random", Mode.SEED, 0, 1 << 32),
     "glibc_rand": ("glibc_rand", Mode.SEED, 0, 1 << 32),
     "java_random": ("java_random", Mode.SEED, 0, 1 << 32),
     "java_ms_day": ("java_random", Mode.SEED, DAY_START_MS, DAY_MS),

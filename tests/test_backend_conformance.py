@@ -46,7 +46,7 @@ from gpu_kernels.backends import (
     get_backend,
 )
 from gpu_kernels.backends.cpu_prefilters import prefilter_for
-from gpu_kernels.backends.mt_seed_tests import mt_seed_test
+from gpu_kernels.backends.prefilter_tests import mt_seed_test
 from gpu_kernels.families import Lcg32
 from gpu_kernels.job import ChunkResult, Mode, SieveJob, WindowMatch
 from gpu_kernels.projections import MAX_MODULUS, PROJECTIONS

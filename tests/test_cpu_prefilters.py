@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from gpu_kernels.backends.cpu_prefilters import _equals_mod, prefilter_for
-from gpu_kernels.backends.mt_seed_tests import Divisor
+from gpu_kernels.backends.prefilter_tests import Divisor
 from gpu_kernels.job import Mode, SieveJob
 from gpu_kernels.projections import PROJECTIONS
 from gpu_kernels.registry import get_family, get_projection
@@ -147,7 +147,7 @@ def test_php_prefilter_keeps_every_first_draw_match(family_name, projection_name
 
 
 def test_php5_range_interval_is_the_exact_preimage():
-    from gpu_kernels.backends.mt_seed_tests import php5_range_interval
+    from gpu_kernels.backends.prefilter_tests import php5_range_interval
 
     projection = get_projection("php5_mt_rand_range")
     for modulus in (57, 62, 1000, 2**31 - 1, 3):

@@ -226,7 +226,7 @@ def test_the_mt_prefilter_keeps_what_the_cpu_one_keeps(
     host, family, projection, modulus, offsets, skip
 ):
     from gpu_kernels.backends.cpu_prefilters import prefilter_for
-    from gpu_kernels.backends.mt_seed_tests import mt_seed_test
+    from gpu_kernels.backends.prefilter_tests import mt_seed_test
 
     lo, count = 2**32 - 40_000, 40_000
     draws = history(family, projection, modulus, lo + 123, 4 + offsets[1] * 2)
@@ -239,13 +239,74 @@ def test_the_mt_prefilter_keeps_what_the_cpu_one_keeps(
         offsets=offsets,
         skips=(skip, skip),
     )
-    tested = mt_seed_test(family, job)
-    kept = host._prefilter(job, tested, lo, count)
+    assert mt_seed_test(family, job) is not None
+    kept = host._prefilter(job, lo, count)
     on_cpu = prefilter_for(family, job)(lo, count)
     assert sorted(int(seed) for seed in kept) == [int(seed) for seed in on_cpu]
     assert lo + 123 in set(int(seed) for seed in kept)
     result = host.sieve_chunk(job, lo, lo + count)
     assert result.matches == ReferenceBackend().sieve_chunk(job, lo, lo + count).matches
+
+
+@pytest.mark.parametrize(
+    ("family", "modulus", "offsets", "skip", "lo"),
+    [
+        ("python_random", 1000, (0, 3), 0, 2**32 - 3000),
+        ("python_random", 37, (2, 2), 1, 5_000),
+        ("glibc_rand", 100, (0, 5), 0, 0),
+        ("glibc_rand", 1000, (300, 302), 0, 2**31),
+        ("java_random", 1000, (0, 2), 1, 2**40),
+        ("xorshift32", 1000, (0, 0), 2, 2**32 - 40_000),
+    ],
+)
+def test_the_first_word_prefilters_keep_what_the_cpu_ones_keep(
+    host, family, modulus, offsets, skip, lo
+):
+    """python_random, glibc_rand and java_random seeds, xorshift32 states: the CUDA
+    prefilter keeps exactly what numba's keeps (small M keeps many), the truth among them, and
+    the chunk's matches are the reference's."""
+    from gpu_kernels.backends.cpu_prefilters import prefilter_for
+    from gpu_kernels.backends.prefilter_tests import first_word_test
+    from gpu_kernels.job import Mode
+
+    state_mode = family == "xorshift32"
+    count = 40_000 if state_mode or family == "java_random" else 3_000
+    generator = get_family(family)
+    truth = lo + 123
+    start = generator.state_from_int(truth) if state_mode else generator.seed(truth)
+    words = generator.words(start)
+    needed = offsets[1] + 4 * (skip + 1)
+    calls = [get_projection("mod").draw(words, modulus, generator.word_bits) for _ in range(needed)]
+    job = SieveJob(
+        family=family,
+        modulus=modulus,
+        window=tuple(calls[offsets[1] :: skip + 1][:4]),
+        mode=Mode.STATE if state_mode else Mode.SEED,
+        candidate_range=(lo, lo + count - 1),
+        offsets=offsets,
+        skips=(skip, skip),
+    )
+    assert first_word_test(family, job) is not None
+    kept = host._prefilter(job, lo, count)
+    on_cpu = prefilter_for(family, job)(lo, count)
+    assert sorted(int(candidate) for candidate in kept) == [int(c) for c in on_cpu]
+    assert truth in set(int(candidate) for candidate in kept)
+    assert len(kept) < count  # it filters
+    result = host.sieve_chunk(job, lo, lo + count)
+    assert result.matches == ReferenceBackend().sieve_chunk(job, lo, lo + count).matches
+    assert truth in {match.candidate for match in result.matches}
+
+
+def test_no_first_word_prefilter_where_the_cpu_has_none(host):
+    from gpu_kernels.backends.prefilter_tests import first_word_test
+
+    job = SieveJob(family="java_random", window=(1, 2, 3), candidate_range=(0, 99))
+    assert first_word_test("java_random", job) is not None
+    assert first_word_test("java_random", job.model_copy(update={"min_matches": 2})) is None
+    assert first_word_test("pcg32", job.model_copy(update={"family": "pcg32"})) is None
+    wide = job.model_copy(update={"family": "python_random", "candidate_range": (0, 2**32)})
+    assert first_word_test("python_random", wide) is None  # a two-word key
+    assert host._prefilter(job.model_copy(update={"family": "pcg32"}), 0, 100) is False
 
 
 def test_a_run_on_its_own_local_cluster_sieves_on_the_gpu_backend(tmp_path):

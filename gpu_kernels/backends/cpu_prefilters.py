@@ -14,7 +14,6 @@ the cpu backend with the reference on chunks that contain the truth and on chanc
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from functools import cache
 from pathlib import Path
 
 import numba as nb
@@ -22,12 +21,15 @@ import numpy as np
 
 from gpu_kernels.backends import default_kernel_cache, native
 from gpu_kernels.backends.compile_once import compile_once
-from gpu_kernels.backends.mt_seed_tests import (
+from gpu_kernels.backends.prefilter_tests import (
     MT_MAX_WORD,
     MT_TWISTS,
     Divisor,
+    first_word_family,
+    glibc_output_coefficients,
     mt_seed_test,
     php_test,
+    python_init_genrand_19650218,
 )
 from gpu_kernels.job import Mode, SieveJob
 from gpu_kernels.uint32_ops import add32, and32, mul32, or32, shl32, shr32, sub32, xor32
@@ -163,16 +165,6 @@ def _php_mt_seed_prefilter(
             keep[base + lane] = hit[lane]
 
 
-@cache
-def _python_init_genrand_19650218() -> np.ndarray:
-    state = np.empty(624, np.uint32)
-    state[0] = 19650218
-    for i in range(1, 624):
-        previous = int(state[i - 1])
-        state[i] = (1812433253 * (previous ^ (previous >> 30)) + i) & 0xFFFFFFFF
-    return state
-
-
 @nb.njit(parallel=True, cache=True, nogil=True)
 def _python_random_seed_prefilter(lo, count, word_lo, word_hi, draw, divisor, base_state, keep):
     """CPython ``random.seed(s)`` for ``s < 2**32``: ``init_by_array([s])``, lane by lane."""
@@ -218,22 +210,6 @@ def _python_random_seed_prefilter(lo, count, word_lo, word_hi, draw, divisor, ba
                 hit[lane] |= _equals_mod(output, draw, divisor)
         for lane in range(min(INIT_BY_ARRAY_LANES, count - base)):
             keep[base + lane] = hit[lane]
-
-
-@cache
-def _glibc_output_coefficients(words: int) -> np.ndarray:
-    """``C[k, j]``: glibc TYPE_3 output word ``k`` is ``(sum_j C[k, j]·r[j] mod 2^32) >> 1``.
-
-    After ``srand`` the table holds ``r[0..30]`` (r[31..33] copy r[0..2]) and every later value is
-    ``r[i-3] + r[i-31]`` mod 2^32, so each output is a fixed linear combination of ``r[0..30]``:
-    31 multiply-adds instead of 344 additions.
-    """
-    table = [np.eye(31, dtype=np.uint64)[j] for j in range(31)]
-    table += [table[0], table[1], table[2]]
-    while len(table) < 344 + words:
-        i = len(table)
-        table.append((table[i - 3] + table[i - 31]) & np.uint64(0xFFFFFFFF))
-    return np.ascontiguousarray(np.array(table[344 : 344 + words], dtype=np.uint32))
 
 
 @nb.njit(parallel=True, cache=True, nogil=True)
@@ -419,17 +395,15 @@ def prefilter_for(
             return run(_mt19937_seed_prefilter, draw, divisor)
         if test is not None:
             return run(_php_mt_seed_prefilter, family == "php5_mt", *test)
-    if job.projection != "mod":
-        return None
-    one_word_key = job.candidate_range[1] < 1 << 32  # init_by_array([seed])
-    if family == "python_random" and seed_mode and word_hi <= MT_MAX_WORD and one_word_key:
-        return run(_python_random_seed_prefilter, draw, divisor, _python_init_genrand_19650218())
-    if family == "glibc_rand" and seed_mode:
+    family_kind = first_word_family(family, job)
+    if family_kind == "python_random":
+        return run(_python_random_seed_prefilter, draw, divisor, python_init_genrand_19650218())
+    if family_kind == "glibc_rand":
         return run(
-            _glibc_rand_seed_prefilter, draw, divisor, _glibc_output_coefficients(word_hi + 1)
+            _glibc_rand_seed_prefilter, draw, divisor, glibc_output_coefficients(word_hi + 1)
         )
-    if family == "java_random" and seed_mode:
+    if family_kind == "java_random":
         return run(_java_random_seed_prefilter, draw, divisor)
-    if family == "xorshift32" and not seed_mode:
+    if family_kind == "xorshift32":
         return run(_xorshift32_state_prefilter, draw, divisor)
     return None

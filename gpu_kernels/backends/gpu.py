@@ -31,7 +31,7 @@ from typing import ClassVar
 import numpy as np
 
 from gpu_kernels.backends import BackendUnavailable, default_kernel_cache, native
-from gpu_kernels.backends.mt_seed_tests import mt_seed_test
+from gpu_kernels.backends.prefilter_tests import first_word_test, mt_seed_test
 from gpu_kernels.job import ChunkResult, Mode, SieveJob, WindowMatch
 from gpu_kernels.projections import kernel_int
 from gpu_kernels.registry import FAMILIES, get_family, get_projection
@@ -183,6 +183,11 @@ class HostTarget:
         self._prefilter.argtypes = [ctypes.c_longlong, ctypes.c_int, ctypes.c_uint64]
         self._prefilter.argtypes += [ctypes.c_uint64] + [ctypes.c_void_p] * 3
         self._prefilter.argtypes += [ctypes.c_uint, ctypes.c_void_p]
+        self._first_word = ctypes.CDLL(str(library)).mimicry_host_first_word_prefilter
+        self._first_word.restype = None
+        self._first_word.argtypes = [ctypes.c_longlong, ctypes.c_int, ctypes.c_int]
+        self._first_word.argtypes += [ctypes.c_uint64] * 2 + [ctypes.c_void_p] * 4
+        self._first_word.argtypes += [ctypes.c_uint, ctypes.c_void_p]
 
     def prefilter(self, grid: int, lo: int, count: int, test, kept, kept_count, overflow):
         self._prefilter(
@@ -191,6 +196,23 @@ class HostTarget:
             lo,
             count,
             test.ctypes.data,
+            kept.ctypes.data,
+            kept_count.ctypes.data,
+            len(kept),
+            overflow.ctypes.data,
+        )
+
+    def first_word_prefilter(
+        self, grid: int, family: int, lo: int, count: int, test, table, kept, kept_count, overflow
+    ):
+        self._first_word(
+            grid,
+            BLOCK_THREADS,
+            family,
+            lo,
+            count,
+            test.ctypes.data,
+            table.ctypes.data,
             kept.ctypes.data,
             kept_count.ctypes.data,
             len(kept),
@@ -295,6 +317,25 @@ class CupyTarget:
             ),
         )
 
+    def first_word_prefilter(
+        self, grid: int, family: int, lo: int, count: int, test, table, kept, kept_count, overflow
+    ):
+        self._module.get_function("first_word_prefilter")(
+            (grid,),
+            (BLOCK_THREADS,),
+            (
+                np.int32(family),
+                np.uint64(lo),
+                np.uint64(count),
+                test,
+                table,
+                kept,
+                kept_count,
+                np.uint32(len(kept)),
+                overflow,
+            ),
+        )
+
     @staticmethod
     def to_host(array) -> np.ndarray:
         return array.get()
@@ -386,25 +427,54 @@ class GpuBackend:
             raise RuntimeError("a single candidate overflowed the match buffer")
         return self._sieve_range(job, lo, middle) + self._sieve_range(job, middle, hi)
 
-    def _prefilter(self, job: SieveJob, tested, lo: int, count: int):
-        """The seeds of ``[lo, lo + count)`` the MT19937 prefilter keeps (on the target's
-        side), or None when more were kept than its list holds."""
+    def _kept(self, job: SieveJob, count: int, depth: int, reject_limit: int, launch):
+        """The candidates a prefilter ``launch(grid, kept, kept_count, overflow)`` keeps of
+        ``count`` (on the target's side), or None when more were kept than its list holds."""
         xp = self.target.xp
         # Chance keeps (the tested draws at some first call) and rejected words, 8× over.
-        chance = (job.first_calls[1] - job.first_calls[0] + 1) * (1 / job.modulus) ** tested.depth
-        expected = count * (chance + 226 * (0xFFFFFFFF - tested.reject_limit) / 2**32)
+        chance = (job.first_calls[1] - job.first_calls[0] + 1) * (1 / job.modulus) ** depth
+        expected = count * (chance + 226 * (0xFFFFFFFF - reject_limit) / 2**32)
         capacity = int(min(count, max(MIN_CAPACITY, 8 * expected + 64)))
         kept = xp.zeros(capacity, np.uint64)
         kept_count, overflow = xp.zeros(1, np.uint32), xp.zeros(1, np.uint32)
-        test = xp.asarray(mt_test_words(tested))
         grid = max(1, min(MAX_BLOCKS, -(-count // BLOCK_THREADS)))
         with self._timed():
-            self.target.prefilter(grid, lo, count, test, kept, kept_count, overflow)
+            launch(grid, kept, kept_count, overflow)
         if int(self.target.to_host(overflow)[0]):
             return None
         found = int(self.target.to_host(kept_count)[0])
         # Threads finish in any order; the sieve's matches are sorted at the end anyway.
         return kept[:found]
+
+    def _prefilter(self, job: SieveJob, lo: int, count: int):
+        """What this job's prefilter keeps of ``[lo, lo + count)`` (see :meth:`_kept`); the
+        whole range (``False``) where none applies."""
+        xp = self.target.xp
+        family = get_family(job.family).name
+        tested = mt_seed_test(family, job)
+        if tested is not None:
+            test = xp.asarray(mt_test_words(tested))
+            return self._kept(
+                job,
+                count,
+                tested.depth,
+                tested.reject_limit,
+                lambda grid, *out: self.target.prefilter(grid, lo, count, test, *out),
+            )
+        first_word = first_word_test(family, job)
+        if first_word is not None:
+            index, test, table = first_word
+            test, table = xp.asarray(test), xp.asarray(table)
+            return self._kept(
+                job,
+                count,
+                1,
+                0xFFFFFFFF,
+                lambda grid, *out: self.target.first_word_prefilter(
+                    grid, index, lo, count, test, table, *out
+                ),
+            )
+        return False
 
     def _capacity(self, job: SieveJob, count: int) -> int:
         """Rows for the chance matches expected (8×) and at least one candidate's hypotheses,
@@ -415,19 +485,19 @@ class GpuBackend:
         return int(max(MIN_CAPACITY, job.hypotheses_per_candidate, 8 * expected + 64))
 
     def _sieve_range(self, job: SieveJob, lo: int, hi: int) -> list[WindowMatch]:
-        """Every match of candidates ``[lo, hi)``: the MT19937 seed prefilter where it applies,
+        """Every match of candidates ``[lo, hi)``: a prefilter where one applies (MT19937 seeds,
+        or the first-word prefilters),
         then the sieve kernel on what it kept (or on the whole range); on an overflow of either
         buffer, the two halves."""
         xp = self.target.xp
         count = hi - lo
         if count <= 0:
             return []
-        tested = mt_seed_test(get_family(job.family).name, job)
         candidates, use_list, sieved = xp.zeros(1, np.uint64), 0, count
-        if tested is not None:
-            kept = self._prefilter(job, tested, lo, count)
-            if kept is None:
-                return self._halves(job, lo, hi)
+        kept = self._prefilter(job, lo, count)
+        if kept is None:
+            return self._halves(job, lo, hi)
+        if kept is not False:
             candidates, use_list, sieved = kept, 1, len(kept)
             if sieved == 0:
                 return []

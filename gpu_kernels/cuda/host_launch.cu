@@ -35,3 +35,12 @@ extern "C" void mimicry_host_mt_seed_prefilter(long long grid, int block, u64 lo
     MIMICRY_HOST_LAUNCH(mt_seed_prefilter, grid, block, lo, count, test, kept, kept_count,
                         capacity, overflow);
 }
+
+extern "C" void mimicry_host_first_word_prefilter(long long grid, int block, int family, u64 lo,
+                                                  u64 count, const u32 *test, const u32 *table,
+                                                  u64 *kept, unsigned int *kept_count,
+                                                  unsigned int capacity, unsigned int *overflow)
+{
+    MIMICRY_HOST_LAUNCH(first_word_prefilter, grid, block, family, lo, count, test, table, kept,
+                        kept_count, capacity, overflow);
+}

@@ -56,7 +56,7 @@ struct mt_seed_job {
     int32_t stride;       /* calls from one window draw to the next (constant skip + 1) */
     int32_t twists;       /* which twists to test, a bit each: TWIST_MT19937, TWIST_PHP5 */
     int32_t kind;         /* 0: output % M == draw;  1: low <= output >> 1 < high */
-    uint32_t inverse;     /* kind 0: Divisor.of(M), see mt_seed_tests.Divisor */
+    uint32_t inverse;     /* kind 0: Divisor.of(M), see prefilter_tests.Divisor */
     uint32_t shift;
     uint32_t limit;
     uint32_t reject_limit; /* a word above it is redrawn (0xFFFFFFFF: never) */

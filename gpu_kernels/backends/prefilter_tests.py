@@ -1,13 +1,16 @@
-"""What the MT19937 seed prefilters test: a job's first window draws as one 32-bit test each.
+"""What the prefilters test: a job's first window draws as 32-bit tests, and where each applies.
 
-The compiled prefilter of the cpu backend (``native/mt_seed_prefilter.c``), the CUDA one of the
-gpu backend and numba's fallback take their tests from here; the module needs neither numba nor
-a compiler, so the gpu backend (and ``mimicry families``, which asks it for its device) loads it
-without them.
+The MT19937 seed prefilters (the compiled one of the cpu backend, ``native/mt_seed_prefilter.c``,
+the CUDA one of the gpu backend and numba's fallback) and the first-word prefilters of
+``python_random``, ``glibc_rand``, ``java_random`` and ``xorshift32`` (numba's on the cpu,
+``cuda/first_word_prefilter.cuh`` on the gpu) take their tests and tables from here, so the two
+backends prefilter the same jobs the same way. The module needs neither numba nor a compiler:
+the gpu backend (and ``mimicry families``, which asks it for its device) loads it without them.
 """
 
 from __future__ import annotations
 
+from functools import cache
 from typing import NamedTuple
 
 import numpy as np
@@ -122,3 +125,73 @@ def mt_seed_test(family: str, job: SieveJob) -> native.MtSeedJob | None:
         _, code, _, low, high, _ = php_test(job.projection, job.modulus, draw)
         tested.draw[j], tested.low[j], tested.high[j] = code, low, high
     return tested
+
+
+#: The families with a first-word prefilter, in the order of ``enum FirstWordFamily`` of
+#: ``cuda/first_word_prefilter.cuh``.
+FIRST_WORD_FAMILIES = ("python_random", "glibc_rand", "java_random", "xorshift32")
+
+
+def first_word_family(family: str, job: SieveJob) -> str | None:
+    """``family`` when its first-word prefilter applies to ``job`` (projection ``mod``, no
+    window misses, 32-bit codes; seeds, or xorshift32's states; CPython's one-word keys below
+    the first twist), else None."""
+    if job.projection != "mod" or job.misses_allowed or job.modulus > 1 << 32:
+        return None
+    seed_mode = job.mode is Mode.SEED
+    if family == "python_random":
+        one_word_key = job.candidate_range[1] < 1 << 32  # init_by_array([seed])
+        applies = seed_mode and one_word_key and job.first_calls[1] <= MT_MAX_WORD
+    elif family in ("glibc_rand", "java_random"):
+        applies = seed_mode
+    else:
+        applies = family == "xorshift32" and not seed_mode
+    return family if applies else None
+
+
+def first_word_test(family: str, job: SieveJob) -> tuple[int, np.ndarray, np.ndarray] | None:
+    """The gpu's first-word prefilter for this job: the family's index in
+    :data:`FIRST_WORD_FAMILIES`, the test words (``enum FirstWordTestWord``) and the family's
+    table (CPython's base state, glibc's output coefficients; one unused word otherwise); None
+    where it does not apply."""
+    if first_word_family(family, job) is None:
+        return None
+    word_lo, word_hi = job.first_calls
+    divisor = Divisor.of(job.modulus)
+    test = np.array(
+        [word_lo, word_hi, job.window[0], divisor.inverse, divisor.shift, divisor.limit],
+        np.uint32,
+    )
+    if family == "python_random":
+        table = python_init_genrand_19650218()
+    elif family == "glibc_rand":
+        table = glibc_output_coefficients(word_hi + 1).ravel()
+    else:
+        table = np.zeros(1, np.uint32)
+    return FIRST_WORD_FAMILIES.index(family), test, np.ascontiguousarray(table, np.uint32)
+
+
+@cache
+def python_init_genrand_19650218() -> np.ndarray:
+    state = np.empty(624, np.uint32)
+    state[0] = 19650218
+    for i in range(1, 624):
+        previous = int(state[i - 1])
+        state[i] = (1812433253 * (previous ^ (previous >> 30)) + i) & 0xFFFFFFFF
+    return state
+
+
+@cache
+def glibc_output_coefficients(words: int) -> np.ndarray:
+    """``C[k, j]``: glibc TYPE_3 output word ``k`` is ``(sum_j C[k, j]·r[j] mod 2^32) >> 1``.
+
+    After ``srand`` the table holds ``r[0..30]`` (r[31..33] copy r[0..2]) and every later value is
+    ``r[i-3] + r[i-31]`` mod 2^32, so each output is a fixed linear combination of ``r[0..30]``:
+    31 multiply-adds instead of 344 additions.
+    """
+    table = [np.eye(31, dtype=np.uint64)[j] for j in range(31)]
+    table += [table[0], table[1], table[2]]
+    while len(table) < 344 + words:
+        i = len(table)
+        table.append((table[i - 3] + table[i - 31]) & np.uint64(0xFFFFFFFF))
+    return np.ascontiguousarray(np.array(table[344 : 344 + words], dtype=np.uint32))
