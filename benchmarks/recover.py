@@ -1,11 +1,18 @@
 """State recovery (``mimicry recover``'s solvers), timed per family and reading.
 
-    python benchmarks/recover.py [--repeats 3]
+    python benchmarks/recover.py [--repeats 3] [CASE…]
+    python benchmarks/recover.py --out-of-reach
+
 
 Each case makes its draws from a random state with the family's own reference twin (CPython's
 ``random`` for the MT readings), recovers the state from them and checks the predictions
 against the draws that follow. Prints the median seconds of the repetitions (in-process: the
 CLI adds about a second of imports).
+
+``--out-of-reach`` runs the lattice of ``java_nextint`` on the bounds the solver refuses
+(``nextInt(4)``, ``nextInt(2)``) with the least draws + 2 and + 4 from random states, and prints
+what it did: how long until it gave up (more than 2,000,000 enumeration nodes) or how many
+states it left. The refusal sentence quotes these figures.
 """
 
 from __future__ import annotations
@@ -95,11 +102,42 @@ CASES = {
 }
 
 
+def out_of_reach() -> None:
+    """The java_nextint lattice on nextInt(4) and nextInt(2), which the solver refuses."""
+    from gpu_kernels.families.lcg import JAVA_A, JAVA_C, MASK48
+    from mimicry.recovery.lattice import TooMany, truncated_lcg_states
+
+    print("| bound | draws | outcome | seconds |")
+    print("|---|---:|---|---:|")
+    for bound in (4, 2):
+        bits = bound.bit_length() - 1
+        least = -(-48 // bits)
+        for draws in (least + 2, least + 4):
+            state, lows = secrets.randbits(48), []
+            for _ in range(draws):
+                state = (state * JAVA_A + JAVA_C) & MASK48
+                lows.append(state >> (48 - bits) << (48 - bits))
+            started = time.perf_counter()
+            try:
+                found = truncated_lcg_states(JAVA_A, JAVA_C, MASK48 + 1, lows, 1 << (48 - bits))
+                outcome = f"{len(found)} states"
+            except TooMany:
+                outcome = "gave up: more than 2,000,000 nodes"
+            print(
+                f"| nextInt({bound}) | {draws} | {outcome} | {time.perf_counter() - started:.1f} |",
+                flush=True,
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out-of-reach", action="store_true")
     parser.add_argument("cases", nargs="*", default=list(CASES))
     args = parser.parse_args()
+    if args.out_of_reach:
+        out_of_reach()
+        return
     print("| case | used | checked | median s | runs (s) | predictions right |")
     print("|---|---:|---:|---:|---|---|")
     for name in args.cases:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import secrets
 
 import pytest
@@ -118,7 +119,11 @@ def test_any_truncation_reproduces_the_stream_or_says_it_cannot(bits):
 
 
 def test_getrandbits_below_eight_bits_is_refused_with_the_reason():
-    with pytest.raises(RecoveryError, match="at least 8"):
+    with pytest.raises(
+        RecoveryError,
+        match="fix 4 bits of a word; this solver needs at least 8: with 4 it would take 4,992 "
+        "draws and 139,776 unknown bits",
+    ):
         recover([1] * 5000, "python_random", "python_getrandbits", bits=4)
 
 
@@ -158,10 +163,57 @@ def test_latticg_vector_sixteen_zeros_of_nextint_8():
     assert answer.state == state and answer.states_fitting == 1
 
 
-@pytest.mark.parametrize("modulus", [None, 4, 12, 2**32])
-def test_java_nextint_recovery_needs_a_power_of_two_from_8(modulus):
-    with pytest.raises(RecoveryError, match="--modulus: java_nextint state recovery reads"):
-        recover([1] * 40, "java_random", "java_nextint", modulus=modulus)
+@pytest.mark.parametrize(
+    ("modulus", "reason"),
+    [
+        (None, "java_nextint state recovery needs the bound M of nextInt(M)"),
+        (2**32, "nextInt(M) takes M from 2 to 2147483648, got 4294967296"),
+        (
+            4,
+            "nextInt(4) shows 2 bits of the 48-bit state a draw, and the lattice search left "
+            "more than one state in 24 + 2 and 24 + 4 such draws after 2,000,000 nodes",
+        ),
+        (2, "nextInt(2) shows 1 bit of the 48-bit state a draw"),
+        (12, "nextInt(12) is next(31) mod 12, which bounds no bits of the state"),
+    ],
+)
+def test_java_nextint_bounds_out_of_reach_are_refused_with_the_measured_reason(modulus, reason):
+    with pytest.raises(RecoveryError, match=re.escape("--modulus: " + reason)):
+        recover([1] * 60, "java_random", "java_nextint", modulus=modulus)
+
+
+def test_an_odd_java_bound_is_found_by_the_sieve_the_refusal_names(tmp_path):
+    """JDK nextInt(3) draws: recovery refuses and names `mimicry sieve`, which finds the seed."""
+    from tests.test_cli import mimicry, only_json
+
+    seed = 2**40 + secrets.randbelow(50_000)
+    values = java_random([(seed, 3, 40)])[0]
+    with pytest.raises(
+        RecoveryError,
+        match="sieve it: mimicry sieve --family java_random --projection java_nextint --modulus 3",
+    ):
+        recover(values, "java_random", "java_nextint", modulus=3)
+    (tmp_path / "draws.txt").write_text("".join(f"{v}\n" for v in values))
+    low = 2**40
+    found = only_json(
+        mimicry(
+            tmp_path,
+            "sieve",
+            "draws.txt",
+            "--family",
+            "java_random",
+            "--projection",
+            "java_nextint",
+            "--modulus",
+            "3",
+            "--seeds",
+            f"{low}..{low + 49_999}",
+            "--json",
+        )
+    )
+    best = found["survivors"][0]  # chance survivors of the 8-draw window fail the other 32
+    assert best["seed"] == seed and best["matches_after"] == 32
+    assert found["stats"]["significant"] is True
 
 
 def test_java_nextint_too_few_draws_says_how_many():

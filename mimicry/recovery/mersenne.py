@@ -133,9 +133,15 @@ def solve(family, reading, known: list[tuple[int, int]]):
 
     fewest_bits = min(mask.bit_count() for mask, _ in known[: reading.words_per_draw])
     if fewest_bits < 8:
+        # Each word's hidden bits are unknowns, and the words needed grow as 624 · 32 / k:
+        # k = 8 took 2,496 words, 59,904 unknowns and 44 s (BENCHMARKS.md); k = 4 would take
+        # 4,992 words and 139,776 unknowns, with elimination growing faster than their square.
+        needed = N * (int(31.9 // fewest_bits) + 1)
         raise RecoveryError(
-            f"{reading.name} draws fix {fewest_bits} bits of a word; state recovery needs at "
-            f"least 8 (below that the GF(2) system passes 100,000 unknowns)"
+            f"{reading.name} draws fix {fewest_bits} bit{'s' if fewest_bits > 1 else ''} of a "
+            f"word; this solver needs at least 8: with {fewest_bits} it would take {needed:,} "
+            f"draws and {needed * (32 - fewest_bits):,} unknown bits (8 bits took 2,496 draws, "
+            f"59,904 unknowns and 44 s, measured)"
         )
     # Words whose hidden bits are never in an equation stay free until the twist has seen them
     # in every role: 624 whole words suffice, truncated ones need 624 * (31.9 // bits + 1)
