@@ -195,7 +195,7 @@ def java_bound_problem(modulus: int | None) -> str | None:
         return (
             f"nextInt({modulus}) shows {bits} bit{'s' if bits > 1 else ''} of the 48-bit state "
             f"a draw, and the lattice search left more than one state in {draws} + 2 and "
-            f"{draws} + 4 such draws after 2,000,000 nodes (20 to 30 s, measured); nextInt(8) "
+            f"{draws} + 4 such draws after 2,000,000 nodes (10 to 30 s, measured); nextInt(8) "
             f"and larger powers of two are solved (18 draws of nextInt(8) in 0.5 s)"
         )
     return None
