@@ -127,7 +127,10 @@ def test_a_sigterm_stops_the_run_marks_it_failed_and_exits_143(home, mt_draws, m
 
 
 def test_a_sigterm_while_ranking_stops_the_run(home):
-    run = ranked_run(home)
+    # A stop waits for the step's end (flows.steps): 20 trials of model selection took more than
+    # the 30 s grace on 2 loaded cores (the run then exits 143 and goes stale, not failed); 6
+    # trials keep the SIGTERM inside the ranking and its boundary within the grace.
+    run = ranked_run(home, model_trials=6)
     wait_for(population_stored, run)
     run.send_signal(signal.SIGTERM)
     out, err = run.communicate(timeout=300)
@@ -153,14 +156,16 @@ def test_a_store_deleted_mid_run_fails_with_exit_3_and_reports_nothing(home, mt_
     assert last.startswith("mimicry: error: the store ") and "was deleted or replaced" in last
 
 
-def ranked_run(home: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+def ranked_run(
+    home: Path, env: dict[str, str] | None = None, model_trials: int = 20
+) -> subprocess.Popen:
     """A run that ranks (Steps 2.5-6 take a while on 200 draws)."""
     draws = write_draws(home / "g.txt", make_history("glibc_rand", "mod", 1000, 31_337, range(200)))
     return start_run(
         home,
         draws,
         *("--family", "glibc_rand", "--seeds", "31000..31999", "--window-trials", "2"),
-        *("--model-trials", "20", "--permutations", "99"),
+        *("--model-trials", str(model_trials), "--permutations", "99"),
         env=env,
     )
 
