@@ -109,7 +109,7 @@ class CpuBackend:
 
     def sieve_chunks(self, jobs: Sequence[SieveJob], lo: int, hi: int) -> list[ChunkResult]:
         """Candidates ``[lo, hi)`` of several jobs; jobs that differ only in a family seeded by
-        ``init_genrand`` share one pass of the compiled prefilter (docs/design.md §7), and each
+        ``init_genrand`` share one pass of the compiled prefilter (docs/design.md §6.3), and each
         chunk's seconds are those of the whole pass."""
         shared = (
             shared_prefilter(jobs, self.kernel_cache)

@@ -107,7 +107,7 @@ def run_sieves(
 ) -> list[SieveResult]:
     """:func:`run_sieve` for several jobs over the same candidates (one per family), chunk by
     chunk together, so that a backend may serve them in one pass (``sieve_chunks``: the cpu
-    backend's shared prefilter for ``mt19937`` and ``php5_mt``, docs/design.md §7). Each result
+    backend's shared prefilter for ``mt19937`` and ``php5_mt``, docs/design.md §6.3). Each result
     is its job's alone, as if it had run by itself."""
     if len({job.candidate_range for job in jobs}) != 1:
         raise ValueError("jobs sieved together must enumerate the same candidates")
