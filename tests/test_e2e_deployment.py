@@ -63,6 +63,9 @@ CLI_TIMEOUT = 180
 RUN_TIMEOUT = 600
 STOP_TIMEOUT = 30
 LOG_TAIL = 6000
+#: What Prefect's own client retries: a busy SQLite database answers 503 ("database is locked").
+RETRIED_STATUSES = (429, 502, 503)
+API_ATTEMPTS = 6
 
 
 def free_port() -> int:
@@ -184,6 +187,22 @@ class Rig:
         parts += self.transcripts[-4:]
         return "\n".join(parts)
 
+    def api(self, method: str, path: str, body: dict | None = None) -> httpx.Response:
+        """One call to the server's API, retried as Prefect's client retries it (the server
+        answers 503 while its SQLite database is locked by a worker's writes); any other
+        failure fails the test with the server's answer and every service's log."""
+        for attempt in range(API_ATTEMPTS):
+            response = httpx.request(method, f"{self.api_url}{path}", json=body, timeout=30)
+            if response.status_code not in RETRIED_STATUSES:
+                break
+            time.sleep(float(response.headers.get("Retry-After", 2**attempt)))
+        if response.is_error:
+            pytest.fail(
+                f"{method} {path} answered {response.status_code}: {response.text}\n"
+                f"{self.diagnostics()}"
+            )
+        return response
+
     def cli(
         self,
         *args: str,
@@ -300,7 +319,7 @@ def run_deployment(rig: Rig, name: str, *options: str) -> tuple[subprocess.Compl
         timeout=RUN_TIMEOUT + 60, check=False,
     )  # fmt: skip
     run_id = flow_run_id(result)
-    state = httpx.get(f"{rig.api_url}/flow_runs/{run_id}", timeout=30).json()["state"]
+    state = rig.api("GET", f"/flow_runs/{run_id}").json()["state"]
     assert result.returncode == 0 and state["type"] == "COMPLETED", (
         f"flow run {run_id} of {name} ended {state['type']} ({state.get('message')}), "
         f"exit {result.returncode}\n{rig.diagnostics()}"
@@ -359,7 +378,7 @@ def test_pipeline_deployment_finds_the_secret_seed(rig: Rig, secret_search: Secr
     assert len(run["jobs"]) == 1 and run["jobs"][0]["state"] == "complete", context
     assert run["jobs"][0]["best"][0][:2] == ("mt19937", secret_search.secret), context
     # Named and tagged by what it is in the UI; its chunks named by their family.
-    flow_run = httpx.get(f"{rig.api_url}/flow_runs/{secret_search.flow_run_id}", timeout=30).json()
+    flow_run = rig.api("GET", f"/flow_runs/{secret_search.flow_run_id}").json()
     assert flow_run["name"] == "search-e2e-secret", flow_run["name"]
     # Its final state says what was found, in the UI and to `prefect deployment run --watch`.
     state = flow_run["state"]
@@ -367,10 +386,10 @@ def test_pipeline_deployment_finds_the_secret_seed(rig: Rig, secret_search: Secr
     assert state["message"].startswith(f"Found mt19937 seed {secret_search.secret} among"), state
     assert "signal: held-out pools hit" in state["message"], state
     assert "stream:e2e-secret" in flow_run["tags"], flow_run["tags"]
-    task_runs = httpx.post(
-        f"{rig.api_url}/task_runs/filter",
-        json={"flow_runs": {"id": {"any_": [secret_search.flow_run_id]}}},
-        timeout=30,
+    task_runs = rig.api(
+        "POST",
+        "/task_runs/filter",
+        {"flow_runs": {"id": {"any_": [secret_search.flow_run_id]}}},
     ).json()
     chunks = [t["name"] for t in task_runs if t["name"].startswith("chunk ")]
     assert chunks and all(n.startswith("chunk mt19937 ") for n in chunks), chunks
@@ -388,7 +407,7 @@ def watch_once(rig: Rig, policy: Path, stream: str | None = None) -> dict:
 def wait_until_final(rig: Rig, flow_run_id: str) -> dict:
     deadline = time.monotonic() + RUN_TIMEOUT
     while time.monotonic() < deadline:
-        flow_run = httpx.get(f"{rig.api_url}/flow_runs/{flow_run_id}", timeout=30).json()
+        flow_run = rig.api("GET", f"/flow_runs/{flow_run_id}").json()
         if flow_run["state"]["type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
             return flow_run
         time.sleep(2)
@@ -426,21 +445,21 @@ def test_the_watcher_dispatches_a_retrain_through_its_deployment(
     assert "stream:e2e-secret" in flow_run["tags"], flow_run["tags"]
     # The tick's log names the run it started, with its link.
     started = f"decision {first['id']}: started pipeline/retrain: "
-    logs = httpx.post(
-        f"{rig.api_url}/logs/filter",
-        json={"logs": {"text": {"query": "started pipeline/retrain"}}, "limit": 50},
-        timeout=30,
+    logs = rig.api(
+        "POST",
+        "/logs/filter",
+        {"logs": {"text": {"query": "started pipeline/retrain"}}, "limit": 50},
     ).json()
     assert any(
         log["message"].startswith(started) and flow_run_id in log["message"] for log in logs
     ), [log["message"][:160] for log in logs]
-    deployment = httpx.get(f"{rig.api_url}/deployments/{flow_run['deployment_id']}").json()
+    deployment = rig.api("GET", f"/deployments/{flow_run['deployment_id']}").json()
     assert deployment["name"] == "retrain"
     # The same key again (a repeated tick) names the same flow run: nothing starts twice.
-    again = httpx.post(
-        f"{rig.api_url}/deployments/{flow_run['deployment_id']}/create_flow_run",
-        json={"idempotency_key": key, "parameters": flow_run["parameters"]},
-        timeout=30,
+    again = rig.api(
+        "POST",
+        f"/deployments/{flow_run['deployment_id']}/create_flow_run",
+        {"idempotency_key": key, "parameters": flow_run["parameters"]},
     ).json()
     assert again["id"] == flow_run_id
 
@@ -456,9 +475,7 @@ def test_the_watcher_dispatches_a_retrain_through_its_deployment(
         assert str(stored.id) == dispatched["run_id"]
         assert stored.parameters["decision_id"] == first["id"]
     # The deployment run held the stream's slot (one search or retrain at a time) and gave it back.
-    slot = httpx.get(
-        f"{rig.api_url}/v2/concurrency_limits/{slot_name(secret_search.stream)}", timeout=30
-    ).json()
+    slot = rig.api("GET", f"/v2/concurrency_limits/{slot_name(secret_search.stream)}").json()
     assert slot["limit"] == 1 and slot["active_slots"] == 0, slot
 
 
@@ -472,10 +489,10 @@ def flow_run_of_form(rig: Rig, decision_id: int, paused: bool) -> dict:
     """The approval form's flow run for a decision, once it is paused (or final)."""
     deadline = time.monotonic() + RUN_TIMEOUT
     while time.monotonic() < deadline:
-        runs = httpx.post(
-            f"{rig.api_url}/flow_runs/filter",
-            json={"flow_runs": {"name": {"any_": [f"decision-{decision_id}"]}}},
-            timeout=30,
+        runs = rig.api(
+            "POST",
+            "/flow_runs/filter",
+            {"flow_runs": {"name": {"any_": [f"decision-{decision_id}"]}}},
         ).json()
         if runs:
             state = runs[0]["state"]
@@ -521,10 +538,10 @@ def test_an_answer_in_the_terminal_ends_the_ui_form_at_once(rig: Rig) -> None:
     no_server = {k: v for k, v in rig.env.items() if k != "PREFECT_API_URL"}
     rig.cli(str(BIN / "mimicry"), "approve", str(asked["form-b"]), env=no_server)
     form = flow_run_of_form(rig, asked["form-b"], paused=True)
-    resumed = httpx.post(
-        f"{rig.api_url}/flow_runs/{form['id']}/resume",
-        json={"run_input": {"approve": False, "note": "too late"}},
-        timeout=30,
+    resumed = rig.api(
+        "POST",
+        f"/flow_runs/{form['id']}/resume",
+        {"run_input": {"approve": False, "note": "too late"}},
     )
     assert resumed.status_code in (200, 201), resumed.text
     late = flow_run_of_form(rig, asked["form-b"], paused=False)
@@ -612,9 +629,7 @@ def test_deployments_are_what_prefect_yaml_says(rig: Rig) -> None:
         "selfplay/explore": ("flows.selfplay.selfplay", 2, {"request"}, "ENQUEUE"),
     }
     for name, (entrypoint, limit, required, collisions) in expected.items():
-        response = httpx.get(f"{rig.api_url}/deployments/name/{name}", timeout=30)
-        assert response.status_code == 200, f"{name}: {response.text}\n{rig.diagnostics()}"
-        deployment = response.json()
+        deployment = rig.api("GET", f"/deployments/name/{name}").json()
         assert deployment["entrypoint"] == entrypoint
         assert deployment["work_pool_name"] == POOL
         assert deployment["enforce_parameter_schema"] is True
@@ -633,7 +648,7 @@ def test_deployments_are_what_prefect_yaml_says(rig: Rig) -> None:
                 }
             }
         ]
-    pool = httpx.get(f"{rig.api_url}/work_pools/{POOL}", timeout=30).json()
+    pool = rig.api("GET", f"/work_pools/{POOL}").json()
     assert pool["type"] == "process" and pool["concurrency_limit"] == 4
 
 
@@ -659,17 +674,17 @@ def test_selfplay_explore_runs_an_episode_from_the_deployment(rig: Rig) -> None:
     )
     request = {"stream": "e2e-explore", "episodes": 1, "policy_file": str(policy)}
     _, run_id = run_deployment(rig, "selfplay/explore", "--param", f"request={json.dumps(request)}")
-    flow_run = httpx.get(f"{rig.api_url}/flow_runs/{run_id}", timeout=30).json()
+    flow_run = rig.api("GET", f"/flow_runs/{run_id}").json()
     assert flow_run["name"] == "explore-e2e-explore", flow_run["name"]
     with connect(rig.store_url) as session:
         episodes = session.scalars(select(SelfplayEpisode)).all()
         ours = [e for e in episodes if e.plan and e.status == "done"]
         assert len(ours) == 1, [(e.id, e.status, e.outcome) for e in episodes]
         assert ours[0].cpu_seconds > 0 and ours[0].outcome, ours[0].outcome
-    artifacts = httpx.post(
-        f"{rig.api_url}/artifacts/filter",
-        json={"artifacts": {"flow_run_id": {"any_": [run_id]}}},
-        timeout=30,
+    artifacts = rig.api(
+        "POST",
+        "/artifacts/filter",
+        {"artifacts": {"flow_run_id": {"any_": [run_id]}}},
     ).json()
     assert {a["type"] for a in artifacts} >= {"markdown", "image"}, artifacts
 
