@@ -26,9 +26,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from typing import ClassVar
 
-import numpy as np
-
-from gpu_kernels.jit import njit
+from gpu_kernels.jit import njit, np
 
 #: The largest M a projection that takes a bound (``--modulus``) accepts.
 MAX_MODULUS = 1 << 31

@@ -21,6 +21,7 @@ from gpu_kernels.job import (
 )
 from gpu_kernels.projections import MAX_FIXED_MODULUS, MAX_MODULUS, PROJECTIONS, bound_problem
 from gpu_kernels.registry import FAMILIES, get_family
+from mimicry.draws import COLUMN_DESCRIPTION, SESSION_DESCRIPTION
 from mimicry.names import StreamName
 from mimicry.ranking.models import MODEL_NAMES
 from mimicry.settings import Settings
@@ -275,8 +276,8 @@ class PipelineRequest(BaseModel):
         description="A draw file to ingest into the stream first (.txt, .csv or .json, oldest "
         "first; a path on the machine that runs the flow).",
     )
-    session: str | None = Field(None, description="Session to read from a multi-session draw file.")
-    column: str | None = Field(None, description="CSV column holding the draws.")
+    session: str | None = Field(None, description=SESSION_DESCRIPTION)
+    column: str | None = Field(None, description=COLUMN_DESCRIPTION)
     families: tuple[FamilyName, ...] = Field(
         DEFAULT_FAMILIES,
         description="Families to search (default: every one whose seeds are at most 2^32).",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -11,6 +10,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gpu_kernels.backends import default_kernel_cache
+from mimicry.environment import default_home
 from mimicry.ranking.health import HealthThresholds
 
 #: Draws compared on each side of the window by the bidirectional check. Each matched draw cuts
@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MIMICRY_", env_nested_delimiter="__")
 
     #: Where the embedded store and local state live.
-    home: Path = Field(default_factory=lambda: Path.home() / ".mimicry")
+    home: Path = Field(default_factory=default_home)
     #: The store (default: a SQLite file under ``home``); PostgreSQL for a cluster.
     database_url: str | None = None
     #: Where the cpu backend keeps its specialised kernels and numba's compiled copies of them.
@@ -278,23 +278,3 @@ def _process_backend(name: str, kernel_cache: Path, gpu_target: str, native_kern
     return get_backend(
         name, kernel_cache=kernel_cache, gpu_target=gpu_target, native_kernels=native_kernels
     )
-
-
-#: Prefect settings mimicry's commands default differently (a user's own value always wins).
-#: The ephemeral API server migrates its database on first start, which takes longer than
-#: Prefect's 20 s on a small machine; telemetry only logs errors on rigs without internet.
-PREFECT_DEFAULTS = {
-    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-}
-
-
-def apply_prefect_defaults(settings: Settings) -> None:
-    """Set :data:`PREFECT_DEFAULTS` where unset; call before Prefect is imported. On the
-    embedded default (no ``MIMICRY_DATABASE_URL``) Prefect's persisted task results live beside
-    the store, under ``MIMICRY_HOME``, instead of ``~/.prefect/storage`` where every home's
-    results would meet."""
-    for name, value in PREFECT_DEFAULTS.items():
-        os.environ.setdefault(name, value)
-    if settings.database_url is None:
-        os.environ.setdefault("PREFECT_LOCAL_STORAGE_PATH", str(settings.home / "prefect-results"))

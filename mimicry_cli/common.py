@@ -1,26 +1,28 @@
-"""What every ``mimicry`` command shares: the app, the bad-input exit, ranges, flag types."""
+"""What every ``mimicry`` command shares: the app, the settings read as it starts, the bad-input
+exit, tables, ranges and the draw file's flags. It loads no model (pydantic) and no numpy:
+``mimicry recover`` starts on it alone (docs/design.md §23)."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
-from pydantic import BaseModel, ValidationError
 from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from gpu_kernels.job import JobFieldError, Mode
+from mimicry.draws import COLUMN_DESCRIPTION, SESSION_DESCRIPTION
+from mimicry.environment import apply_prefect_defaults, default_home, sets_any_setting
 from mimicry.render.text import plain_text
-from mimicry.requests import PipelineRequest, SieveSettings
-from mimicry.settings import Settings, SettingsError, apply_prefect_defaults, get_settings
+
+if TYPE_CHECKING:
+    from mimicry.settings import Settings
 
 app = typer.Typer(
     help="Find the pseudo-random generator behind a history of draws, with chance statistics.",
@@ -53,13 +55,20 @@ def read_settings() -> None:
     """Find the pseudo-random generator behind a history of draws, with chance statistics."""
     # Every command reads the settings here first, once: a bad MIMICRY_* variable is one
     # sentence and the bad-input exit before any work; Prefect's defaults follow from them
-    # before any command imports Prefect.
-    apply_prefect_defaults(command_settings())
+    # before any command imports Prefect. With no MIMICRY_* variable they are the defaults,
+    # and the settings model is left to the commands that read a value (docs/design.md §3).
+    if sets_any_setting():
+        settings = command_settings()
+        apply_prefect_defaults(settings.home, settings.database_url)
+    else:
+        apply_prefect_defaults(default_home(), None)
 
 
 def command_settings() -> Settings:
     """The settings this command read as it started (``MIMICRY_*``, once per process): the one
     place the CLI reads them; commands pass the values down (docs/design.md §3)."""
+    from mimicry.settings import SettingsError, get_settings
+
     try:
         return get_settings()
     except SettingsError as error:
@@ -72,39 +81,6 @@ def fail(message: str) -> NoReturn:
     not sent to the terminal."""
     print(f"mimicry: error: {plain_text(message)}", file=sys.stderr)
     raise typer.Exit(EXIT_BAD_INPUT)
-
-
-#: The flag behind each field of a job or a request, where it is not ``--`` + the field's name.
-FIELD_FLAGS = {
-    "families": "--family",
-    "candidate_range": "--seeds",
-    "skips": "--skip",
-    "model_types": "--model-type",
-    "model_params": "--model-param",
-    "holdout_fraction": "--holdout",
-    "tensorboard_dir": "--tensorboard",
-}
-
-
-def flag_of(field: str) -> str:
-    return FIELD_FLAGS.get(field, "--" + field.replace("_", "-"))
-
-
-def invalid_input(error: ValidationError | JobFieldError) -> str:
-    """One sentence for an invalid job or request, led by the flag behind the field at fault:
-    the field comes from the error (a :class:`JobFieldError`'s, or the location pydantic gives),
-    never from the message's words."""
-    if isinstance(error, JobFieldError):
-        return f"{flag_of(error.field)}: {error}"
-    first = error.errors()[0]
-    cause = first.get("ctx", {}).get("error")
-    if isinstance(cause, JobFieldError):
-        return f"{flag_of(cause.field)}: {cause}"
-    names = [str(part) for part in first["loc"] if not str(part).isdigit()]
-    message = first["msg"].removeprefix("Value error, ")
-    if first["type"] in ("literal_error", "enum"):  # a name from a list: say which was given
-        message = f"{message}, got {plain_text(repr(first['input']))}"
-    return f"{flag_of(names[-1]) if names else 'input'}: {message}"
 
 
 @dataclass(frozen=True)
@@ -275,107 +251,15 @@ def _integer(text: str) -> int:
     return int(text)
 
 
-def field_help(model: type[BaseModel], field: str, more: str = "") -> str:
-    """A flag's help: the request field's description, the words the run form shows
-    (docs/design.md §22), with what only the command line needs after it."""
-    description = model.model_fields[field].description
-    assert description, f"{model.__name__}.{field} has no description"
-    return f"{description} {more}".strip()
-
-
-# -- flags shared by `mimicry sieve`, `mimicry run` and `mimicry ingest` -------------------------
+# -- flags of the commands that read a draw file (those of a job or request: request_flags) ------
 
 DrawsFile = Annotated[
     Path,
     typer.Argument(help="Draw history: .txt, .csv or .json, oldest first.", metavar="DRAWS"),
 ]
-ProjectionFlag = Annotated[
-    str,
-    typer.Option(help=field_help(SieveSettings, "projection"), metavar="NAME"),
-]
-ModulusFlag = Annotated[int, typer.Option(help=field_help(SieveSettings, "modulus"), metavar="M")]
-#: ``--modulus`` where a projection may fix it (``mt_rand()``, raw words, Java's ``nextInt()``,
-#: the doubles): None means its own range or 1000.
-OptionalModulusFlag = Annotated[
-    int | None,
-    typer.Option(
-        "--modulus",
-        help="Draws are in [0, M) (default: the projection's own range, or 1000; "
-        "raw, java_nextint32, java_nextlong, python_random_float, v8_math_random and "
-        "php_mt_rand fix it).",
-        metavar="M",
-    ),
-]
-
-
-def modulus_for(projection: str, modulus: int | None, family: str | None = None) -> int:
-    """``--modulus`` as given, else the projection's own range (``php_mt_rand``'s 2^31, a
-    ``raw`` word's 2^word_bits of ``family``), else 1000."""
-    if modulus is not None:
-        return modulus
-    from gpu_kernels.projections import PROJECTIONS
-    from gpu_kernels.registry import get_family
-
-    chosen = PROJECTIONS.get(projection)
-    if chosen is None:
-        return 1000
-    word_bits = 32  # an unknown family is the job's to report, with every other flag
-    if family is not None:
-        with contextlib.suppress(KeyError):
-            word_bits = get_family(family).word_bits
-    fixed = chosen.modulus_for(word_bits)
-    return 1000 if fixed is None else fixed
-
-
 SessionFlag = Annotated[
     str | None,
-    typer.Option(help=field_help(PipelineRequest, "session"), metavar="SESSION"),
+    typer.Option(help=SESSION_DESCRIPTION, metavar="SESSION"),
 ]
-ColumnFlag = Annotated[
-    str | None, typer.Option(help=field_help(PipelineRequest, "column"), metavar="COLUMN")
-]
-WindowFlag = Annotated[
-    int | None, typer.Option(help=field_help(SieveSettings, "window"), metavar="W")
-]
-WindowStartFlag = Annotated[
-    int | None, typer.Option(help=field_help(SieveSettings, "window_start"), metavar="INDEX")
-]
-SeedsFlag = Annotated[
-    str | None,
-    typer.Option(
-        help=field_help(SieveSettings, "seeds", "Decimal or 0x hex."),
-        metavar="LO..HI",
-    ),
-]
-OffsetsFlag = Annotated[
-    str | None,
-    typer.Option(help=field_help(SieveSettings, "offsets"), metavar="LO..HI"),
-]
-SkipFlag = Annotated[
-    str | None, typer.Option(help=field_help(SieveSettings, "skip"), metavar="LO..HI")
-]
-#: The skip kind, named as ``mimicry run`` names it (where leaving both out lets Step 1 choose).
-VariableSkipFlag = Annotated[
-    bool,
-    typer.Option(
-        "--variable-skip/--constant-skip",
-        help="Choose each gap from the skip range, or keep one skip for every gap.",
-    ),
-]
-MaxMissesFlag = Annotated[
-    int | None, typer.Option(help=field_help(SieveSettings, "max_misses"), metavar="N")
-]
-MinMatchesFlag = Annotated[
-    int | None, typer.Option(help=field_help(SieveSettings, "min_matches"), metavar="N")
-]
-ModeFlag = Annotated[
-    Mode,
-    typer.Option(help=field_help(SieveSettings, "mode"), metavar="MODE"),
-]
-PredictFlag = Annotated[int, typer.Option(help=field_help(SieveSettings, "predict"), metavar="N")]
-TopFlag = Annotated[int, typer.Option(help=field_help(SieveSettings, "top"), metavar="N")]
-BackendFlag = Annotated[
-    str | None,
-    typer.Option(help=field_help(SieveSettings, "backend"), metavar="BACKEND"),
-]
+ColumnFlag = Annotated[str | None, typer.Option(help=COLUMN_DESCRIPTION, metavar="COLUMN")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")]

@@ -30,10 +30,19 @@ from mimicry.store.errors import StoreConflict, StoreFault, StoreUnreachable, St
 from mimicry_cli.common import (
     EXIT_INCOMPLETE,
     SURVIVOR_LAYOUT,
-    BackendFlag,
     ColumnFlag,
     DrawsFile,
     JsonFlag,
+    SessionFlag,
+    app,
+    fail,
+    markdown_text,
+    parse_range,
+    print_table,
+    terminal,
+)
+from mimicry_cli.request_flags import (
+    BackendFlag,
     MaxMissesFlag,
     MinMatchesFlag,
     ModeFlag,
@@ -42,19 +51,12 @@ from mimicry_cli.common import (
     PredictFlag,
     ProjectionFlag,
     SeedsFlag,
-    SessionFlag,
     SkipFlag,
     TopFlag,
     WindowFlag,
     WindowStartFlag,
-    app,
-    fail,
     field_help,
     invalid_input,
-    markdown_text,
-    parse_range,
-    print_table,
-    terminal,
 )
 from mimicry_cli.store import bad_name, store_errors
 

@@ -17,16 +17,9 @@ import typer
 from mimicry.render import plain_text
 from mimicry.render.selfplay import configuration_text, selfplay_line, selfplay_rows
 from mimicry.requests import SelfplayRequest
-from mimicry_cli.common import (
-    JsonFlag,
-    Layout,
-    app,
-    fail,
-    field_help,
-    print_table,
-    terminal,
-)
+from mimicry_cli.common import JsonFlag, Layout, app, fail, print_table, terminal
 from mimicry_cli.predict import resolve_stream
+from mimicry_cli.request_flags import field_help
 from mimicry_cli.store import store_errors
 from mimicry_cli.watch import NoteFlag, PolicyFlag, checked_policy
 

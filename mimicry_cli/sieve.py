@@ -23,11 +23,22 @@ from mimicry.search.estimate import rate_text
 from mimicry.whole_files import written_whole
 from mimicry_cli.common import (
     SURVIVOR_LAYOUT,
-    BackendFlag,
     ColumnFlag,
     DrawsFile,
     JsonFlag,
     Layout,
+    SessionFlag,
+    app,
+    command_settings,
+    fail,
+    markdown_text,
+    parse_range,
+    print_table,
+    stderr,
+    terminal,
+)
+from mimicry_cli.request_flags import (
+    BackendFlag,
     MaxMissesFlag,
     MinMatchesFlag,
     ModeFlag,
@@ -36,22 +47,13 @@ from mimicry_cli.common import (
     PredictFlag,
     ProjectionFlag,
     SeedsFlag,
-    SessionFlag,
     SkipFlag,
     TopFlag,
     VariableSkipFlag,
     WindowFlag,
     WindowStartFlag,
-    app,
-    command_settings,
-    fail,
     invalid_input,
-    markdown_text,
     modulus_for,
-    parse_range,
-    print_table,
-    stderr,
-    terminal,
 )
 
 

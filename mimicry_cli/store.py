@@ -22,7 +22,6 @@ from mimicry_cli.common import (
     DrawsFile,
     JsonFlag,
     Layout,
-    ModulusFlag,
     SessionFlag,
     app,
     command_settings,
@@ -30,6 +29,7 @@ from mimicry_cli.common import (
     print_table,
     terminal,
 )
+from mimicry_cli.request_flags import ModulusFlag
 
 db_app = typer.Typer(help="The store's schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")

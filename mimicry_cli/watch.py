@@ -24,17 +24,9 @@ import typer
 from mimicry.render import decision_rows, plain_text
 from mimicry.requests import SelfplayRequest
 from mimicry.store.statuses import DecisionStatus
-from mimicry_cli.common import (
-    JsonFlag,
-    Layout,
-    app,
-    command_settings,
-    fail,
-    field_help,
-    print_table,
-    terminal,
-)
+from mimicry_cli.common import JsonFlag, Layout, app, command_settings, fail, print_table, terminal
 from mimicry_cli.predict import resolve_stream
+from mimicry_cli.request_flags import field_help
 from mimicry_cli.store import store_errors
 
 if TYPE_CHECKING:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import random
 import subprocess
 import sys
@@ -10,11 +11,14 @@ import sys
 import pytest
 
 HEAVY = ("numba", "llvmlite", "torch", "prefect", "sqlalchemy", "dask", "distributed")
+#: What ``mimicry recover`` leaves out besides, where no MIMICRY_* variable asks for the settings
+#: model (pydantic itself comes with typer).
+RECOVER_LEAVES_OUT = ("numpy", "pydantic_settings")
 
-#: Runs the CLI in this process and says, at exit, which heavy libraries it loaded.
+#: Runs the CLI in this process and says, at exit, which watched libraries it loaded.
 PROBE = f"""
 import atexit, sys
-heavy = set({HEAVY!r})
+heavy = set({(*HEAVY, *RECOVER_LEAVES_OUT)!r})
 atexit.register(
     lambda: sys.stderr.write(
         "loaded: " + " ".join(sorted({{m.split(".")[0] for m in sys.modules}} & heavy)) + "\\n"
@@ -58,7 +62,44 @@ def test_a_command_that_runs_no_kernel_loads_no_heavy_library(command, words, tm
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip()  # it answered
-    assert done.stderr.splitlines()[-1] == "loaded: "
+    assert not set(done.stderr.splitlines()[-1].split()[1:]) & set(HEAVY), done.stderr
+
+
+def probe(arguments: list[str], home, **variables: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", PROBE, *arguments],
+        capture_output=True,
+        text=True,
+        cwd=home,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(home), **variables},
+    )
+
+
+@pytest.mark.parametrize("family", ["python_random", "mt19937", "glibc_rand"])
+def test_recover_starts_without_numpy_or_the_settings_model(family, words, tmp_path):
+    """With no MIMICRY_* variable the settings are the defaults: ``recover`` loads neither the
+    settings model nor numpy (the families' twins wait for numba's first kernel)."""
+    if family == "glibc_rand":  # glibc's own rand(), through ctypes
+        libc = ctypes.CDLL("libc.so.6")
+        libc.srand(2026)
+        words = tmp_path / "glibc.txt"
+        words.write_text("".join(f"{libc.rand()}\n" for _ in range(300)))
+    done = probe(["recover", str(words), "--family", family, "--projection", "raw"], tmp_path)
+    assert done.returncode == 0, done.stderr  # the state, found
+    assert done.stderr.splitlines()[-1] == "loaded: ", done.stderr
+
+
+def test_recover_still_refuses_a_bad_setting(words, tmp_path):
+    """A MIMICRY_* variable brings the settings model back: a bad one is refused before any
+    work, by ``recover`` as by every command."""
+    done = probe(
+        ["recover", str(words), "--family", "python_random"], tmp_path, MIMICRY_BACKEND="bogus"
+    )
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[0] == (
+        "mimicry: error: MIMICRY_BACKEND: expected one of reference, cpu, gpu (got 'bogus')"
+    )
+    assert not (tmp_path / ".mimicry").exists()
 
 
 def test_the_probe_sees_a_heavy_library_where_one_is_loaded(words, tmp_path):
@@ -86,4 +127,4 @@ def test_the_probe_sees_a_heavy_library_where_one_is_loaded(words, tmp_path):
         env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "MIMICRY_HOME": str(tmp_path)},
     )
     assert done.returncode == 0, done.stderr
-    assert "numba" in done.stderr.splitlines()[-1].split()
+    assert {"numba", "numpy"} <= set(done.stderr.splitlines()[-1].split())

@@ -17,10 +17,8 @@ TYPE_0 (``lcg32``): ``initstate(seed, buf, 8)``; ``random()`` steps
 
 from __future__ import annotations
 
-import numpy as np
-
 from gpu_kernels.family import Family, NumbaKernels
-from gpu_kernels.jit import njit
+from gpu_kernels.jit import njit, np, uint64
 
 MASK32 = 0xFFFFFFFF
 MASK31 = 0x7FFFFFFF
@@ -94,9 +92,9 @@ class GlibcRand(Family):
 # numba twin: state[0:31] is a circular buffer of the window, state[31] the index of the
 # oldest value (310 discards are 10 full turns, so a seeded array equals the reference tuple).
 
-_DEG = np.uint64(DEG)
-_LAG = np.uint64(DEG - SEP)
-_M32 = np.uint64(MASK32)
+_DEG = uint64(DEG)
+_LAG = uint64(DEG - SEP)
+_M32 = uint64(MASK32)
 
 
 @njit(inline="always")
@@ -172,7 +170,7 @@ class Lcg32(Family):
         return value & MASK31
 
 
-_M31 = np.uint64(MASK31)
+_M31 = uint64(MASK31)
 
 
 @njit(inline="always")

@@ -5,10 +5,8 @@ Every one of them has an exact inverse step (the multiplier is invertible modulo
 
 from __future__ import annotations
 
-import numpy as np
-
 from gpu_kernels.family import Family, NumbaKernels
-from gpu_kernels.jit import njit
+from gpu_kernels.jit import njit, np, uint64
 
 MASK32 = 0xFFFFFFFF
 MASK48 = (1 << 48) - 1
@@ -21,9 +19,9 @@ JAVA_A = 0x5DEECE66D
 JAVA_C = 0xB
 JAVA_A_INV = pow(JAVA_A, -1, 1 << 48)
 
-_JA = np.uint64(JAVA_A)
-_JC = np.uint64(JAVA_C)
-_M48 = np.uint64(MASK48)
+_JA = uint64(JAVA_A)
+_JC = uint64(JAVA_C)
+_M48 = uint64(MASK48)
 
 
 class _Java48(Family):
@@ -89,7 +87,7 @@ class JavaLcg(_Java48):
 # minstd: x = a * x mod (2**31 - 1), libstdc++ seeding
 
 MINSTD_M = 2147483647
-_MM = np.uint64(MINSTD_M)
+_MM = uint64(MINSTD_M)
 
 
 class _Minstd(Family):
@@ -173,7 +171,7 @@ class MinstdRand0(_Minstd):
 MSVC_A = 214013
 MSVC_C = 2531011
 MSVC_A_INV = pow(MSVC_A, -1, 1 << 32)
-_M32 = np.uint64(MASK32)
+_M32 = uint64(MASK32)
 
 
 class MsvcRand(Family):

@@ -21,10 +21,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import numpy as np
-
 from gpu_kernels.family import Family, NumbaKernels
-from gpu_kernels.jit import njit
+from gpu_kernels.jit import njit, np, uint64
 
 N = 624
 M = 397
@@ -158,12 +156,12 @@ class _MTBase(Family):
 # ------------------------------------------------------------------------------------------------
 # numba twins: state[0:624] is the circular buffer, state[624] the index of the oldest word.
 
-_N = np.uint64(N)
-_M = np.uint64(M)
-_U = np.uint64(UPPER)
-_L = np.uint64(LOWER)
-_A = np.uint64(MATRIX_A)
-_MASK32 = np.uint64(MASK32)
+_N = uint64(N)
+_M = uint64(M)
+_U = uint64(UPPER)
+_L = uint64(LOWER)
+_A = uint64(MATRIX_A)
+_MASK32 = uint64(MASK32)
 
 
 @njit(inline="always")

@@ -20,11 +20,9 @@ The family's seed is ``initstate``; ``initseq`` is 54 (``inc = 109``), as in O'N
 
 from __future__ import annotations
 
-import numpy as np
-
 from gpu_kernels.families.splitmix import MASK32, MASK64, check_seed
 from gpu_kernels.family import Family, NumbaKernels, State
-from gpu_kernels.jit import njit
+from gpu_kernels.jit import njit, np, uint64
 
 MULTIPLIER = 6364136223846793005
 INITSEQ = 54
@@ -42,14 +40,14 @@ def pcg32_output(oldstate: int) -> int:
 # -- numba twin ----------------------------------------------------------------------------------
 # Every constant is an np.uint64 (mixing a Python int with a uint64 makes numba use float64).
 
-_U_MULT = np.uint64(MULTIPLIER)
-_U_INC = np.uint64(INCREMENT)
-_U_MASK32 = np.uint64(MASK32)
-_U18 = np.uint64(18)
-_U27 = np.uint64(27)
-_U31 = np.uint64(31)
-_U32 = np.uint64(32)
-_U59 = np.uint64(59)
+_U_MULT = uint64(MULTIPLIER)
+_U_INC = uint64(INCREMENT)
+_U_MASK32 = uint64(MASK32)
+_U18 = uint64(18)
+_U27 = uint64(27)
+_U31 = uint64(31)
+_U32 = uint64(32)
+_U59 = uint64(59)
 
 
 @njit(inline="always")

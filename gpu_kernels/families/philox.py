@@ -19,11 +19,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import numpy as np
-
 from gpu_kernels.families.splitmix import MASK32, check_seed
 from gpu_kernels.family import Family, NumbaKernels, State
-from gpu_kernels.jit import njit
+from gpu_kernels.jit import njit, np, uint64
 
 ROUNDS = 10
 PHILOX_M4X32_0 = 0xD2511F53
@@ -65,15 +63,15 @@ def _block(key0: int, key1: int, counter: int) -> tuple[int, int, int, int]:
 # the block of the current counter once index > 0 (the block is computed when index is 0).
 # Every constant is an np.uint64 (mixing a Python int with a uint64 makes numba use float64).
 
-_U0 = np.uint64(0)
-_U1 = np.uint64(1)
-_U4 = np.uint64(4)
-_U32 = np.uint64(32)
-_U_MASK32 = np.uint64(MASK32)
-_U_M0 = np.uint64(PHILOX_M4X32_0)
-_U_M1 = np.uint64(PHILOX_M4X32_1)
-_U_W0 = np.uint64(PHILOX_W32_0)
-_U_W1 = np.uint64(PHILOX_W32_1)
+_U0 = uint64(0)
+_U1 = uint64(1)
+_U4 = uint64(4)
+_U32 = uint64(32)
+_U_MASK32 = uint64(MASK32)
+_U_M0 = uint64(PHILOX_M4X32_0)
+_U_M1 = uint64(PHILOX_M4X32_1)
+_U_W0 = uint64(PHILOX_W32_0)
+_U_W1 = uint64(PHILOX_W32_1)
 
 
 @njit(inline="always")

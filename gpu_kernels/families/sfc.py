@@ -25,12 +25,10 @@ multiplying with the inverse of 9 mod 2**64, ``counter' = counter + 1`` by subtr
 
 from __future__ import annotations
 
-import numpy as np
-
 from gpu_kernels.families.splitmix import MASK64, check_seed
 from gpu_kernels.families.xorshift import unshift_right
 from gpu_kernels.family import Family, NumbaKernels, State
-from gpu_kernels.jit import njit
+from gpu_kernels.jit import njit, np, uint64
 
 SEED_ROUNDS = 12
 _INVERSE_9 = pow(9, -1, 1 << 64)
@@ -43,11 +41,11 @@ def _rotl24(c: int) -> int:
 # -- numba twin ----------------------------------------------------------------------------------
 # Every constant is an np.uint64 (mixing a Python int with a uint64 makes numba use float64).
 
-_U1 = np.uint64(1)
-_U3 = np.uint64(3)
-_U11 = np.uint64(11)
-_U24 = np.uint64(24)
-_U40 = np.uint64(40)
+_U1 = uint64(1)
+_U3 = uint64(3)
+_U11 = uint64(11)
+_U24 = uint64(24)
+_U40 = uint64(40)
 
 
 @njit(inline="always")

@@ -15,10 +15,8 @@ from successive SplitMix64 outputs; :func:`splitmix64_outputs` and the numba
 
 from __future__ import annotations
 
-import numpy as np
-
 from gpu_kernels.family import Family, NumbaKernels, State
-from gpu_kernels.jit import njit
+from gpu_kernels.jit import njit, np, uint64
 
 MASK32 = 0xFFFFFFFF
 MASK64 = 0xFFFFFFFFFFFFFFFF
@@ -57,12 +55,12 @@ def splitmix64_outputs(seed: int, count: int) -> tuple[int, ...]:
 # -- numba twin ----------------------------------------------------------------------------------
 # Every constant is an np.uint64: a Python int mixed with a uint64 makes numba compute in float64.
 
-_U_GAMMA = np.uint64(GAMMA)
-_U_MIX1 = np.uint64(_MIX1)
-_U_MIX2 = np.uint64(_MIX2)
-_U27 = np.uint64(27)
-_U30 = np.uint64(30)
-_U31 = np.uint64(31)
+_U_GAMMA = uint64(GAMMA)
+_U_MIX1 = uint64(_MIX1)
+_U_MIX2 = uint64(_MIX2)
+_U27 = uint64(27)
+_U30 = uint64(30)
+_U31 = uint64(31)
 
 
 @njit(inline="always")

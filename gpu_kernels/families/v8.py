@@ -14,11 +14,9 @@ The word is the 64-bit ``state0`` of the generation served; V8 11â€“13 (Node 12â
 
 from __future__ import annotations
 
-import numpy as np
-
 from gpu_kernels.families.xorshift import Xorshift128Plus, _xs128p_next
 from gpu_kernels.family import Family, NumbaKernels, State
-from gpu_kernels.jit import njit
+from gpu_kernels.jit import njit, np, uint64
 
 MASK64 = (1 << 64) - 1
 CACHE_SIZE = 64
@@ -46,7 +44,7 @@ def step(state: tuple[int, int], count: int) -> tuple[int, int]:
 
 # numba twin: state[0:2] the xorshift state, state[2] the values left to serve, state[3:67] the
 # cache (filled by a refill, served from the top), so a word costs one step, not a walk back.
-_CACHE = np.uint64(CACHE_SIZE)
+_CACHE = uint64(CACHE_SIZE)
 
 
 @njit(inline="always")

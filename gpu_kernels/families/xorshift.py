@@ -24,8 +24,6 @@ Every step is a product of invertible xorshift maps, so every family here has ``
 
 from __future__ import annotations
 
-import numpy as np
-
 from gpu_kernels.families.splitmix import (
     MASK32,
     MASK64,
@@ -34,7 +32,7 @@ from gpu_kernels.families.splitmix import (
     splitmix64_outputs,
 )
 from gpu_kernels.family import Family, NumbaKernels, State
-from gpu_kernels.jit import njit
+from gpu_kernels.jit import njit, np, uint64
 
 _XOR128_Y = 362436069
 _XOR128_Z = 521288629
@@ -64,20 +62,20 @@ def unshift_right(value: int, shift: int, bits: int) -> int:
 # Every constant is an np.uint64 (a Python int mixed with a uint64 makes numba compute in
 # float64); 32-bit families mask explicitly.
 
-_U_MASK32 = np.uint64(MASK32)
-_U5 = np.uint64(5)
-_U7 = np.uint64(7)
-_U8 = np.uint64(8)
-_U11 = np.uint64(11)
-_U13 = np.uint64(13)
-_U17 = np.uint64(17)
-_U19 = np.uint64(19)
-_U23 = np.uint64(23)
-_U26 = np.uint64(26)
-_U_GAMMA = np.uint64(0x9E3779B97F4A7C15)
-_U_XOR128_Y = np.uint64(_XOR128_Y)
-_U_XOR128_Z = np.uint64(_XOR128_Z)
-_U_XOR128_W = np.uint64(_XOR128_W)
+_U_MASK32 = uint64(MASK32)
+_U5 = uint64(5)
+_U7 = uint64(7)
+_U8 = uint64(8)
+_U11 = uint64(11)
+_U13 = uint64(13)
+_U17 = uint64(17)
+_U19 = uint64(19)
+_U23 = uint64(23)
+_U26 = uint64(26)
+_U_GAMMA = uint64(0x9E3779B97F4A7C15)
+_U_XOR128_Y = uint64(_XOR128_Y)
+_U_XOR128_Z = uint64(_XOR128_Z)
+_U_XOR128_W = uint64(_XOR128_W)
 
 
 @njit(inline="always")

@@ -19,8 +19,6 @@ Inverse step. With the new words ``n0..n3``: ``n0 = s0^s1^s3``, ``n1 = s0^s1^s2`
 
 from __future__ import annotations
 
-import numpy as np
-
 from gpu_kernels.families.splitmix import (
     MASK64,
     check_seed,
@@ -29,7 +27,7 @@ from gpu_kernels.families.splitmix import (
 )
 from gpu_kernels.families.xorshift import unshift_left
 from gpu_kernels.family import Family, NumbaKernels, State
-from gpu_kernels.jit import njit
+from gpu_kernels.jit import njit, np, uint64
 
 
 def _rotl(x: int, k: int) -> int:
@@ -63,16 +61,16 @@ def xoshiro256_unstep(state: tuple[int, int, int, int]) -> tuple[int, int, int, 
 # -- numba twins ---------------------------------------------------------------------------------
 # Every constant is an np.uint64 (mixing a Python int with a uint64 makes numba use float64).
 
-_U_GAMMA = np.uint64(0x9E3779B97F4A7C15)
-_U5 = np.uint64(5)
-_U7 = np.uint64(7)
-_U9 = np.uint64(9)
-_U17 = np.uint64(17)
-_U19 = np.uint64(19)
-_U23 = np.uint64(23)
-_U41 = np.uint64(41)
-_U45 = np.uint64(45)
-_U57 = np.uint64(57)
+_U_GAMMA = uint64(0x9E3779B97F4A7C15)
+_U5 = uint64(5)
+_U7 = uint64(7)
+_U9 = uint64(9)
+_U17 = uint64(17)
+_U19 = uint64(19)
+_U23 = uint64(23)
+_U41 = uint64(41)
+_U45 = uint64(45)
+_U57 = uint64(57)
 
 
 @njit(inline="always")

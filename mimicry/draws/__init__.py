@@ -10,6 +10,8 @@ history); :mod:`~mimicry.draws.reading` dispatches to the format's module
 from mimicry.draws.csv_format import DRAW_COLUMN_NAMES
 from mimicry.draws.parsing import Domain, DrawFileError
 from mimicry.draws.reading import (
+    COLUMN_DESCRIPTION,
+    SESSION_DESCRIPTION,
     DrawBatch,
     DrawHistory,
     DrawStream,
@@ -19,7 +21,9 @@ from mimicry.draws.reading import (
 )
 
 __all__ = [
+    "COLUMN_DESCRIPTION",
     "DRAW_COLUMN_NAMES",
+    "SESSION_DESCRIPTION",
     "Domain",
     "DrawBatch",
     "DrawFileError",

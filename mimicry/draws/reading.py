@@ -101,6 +101,12 @@ class DrawBatch:
     locations: Sequence[int]
 
 
+#: What ``session`` and ``column`` of :func:`read_draws` choose, in the words of the CLI's flags
+#: and the run form's fields.
+SESSION_DESCRIPTION = "Session to read from a multi-session draw file."
+COLUMN_DESCRIPTION = "CSV column holding the draws."
+
+
 def read_draws(
     path: str | os.PathLike[str],
     *,

@@ -11,8 +11,6 @@ state almost always), k >= 3.
 
 from __future__ import annotations
 
-import numpy as np
-
 from gpu_kernels.families.lcg import JAVA_A, JAVA_C, MASK48
 
 STATE_BITS = 48
@@ -25,6 +23,8 @@ def solve(family, reading, known: list[tuple[int, int]]):
         return _solve_truncated(family, reading, known)
     if len(known) < 2:
         raise too_few(family.name, reading, 2, len(known))
+    import numpy as np  # here: the other families' recoveries start without numpy
+
     low = np.arange(1 << 16, dtype=np.uint64)
     candidates = (np.uint64(known[0][1]) << np.uint64(16)) | low
     used = 1
