@@ -349,3 +349,28 @@ def test_no_shared_pass_for_jobs_that_differ_beyond_their_family():
     assert shared_prefilter([job, php5.model_copy(update={"offsets": (0, 1)})]) is None
     xorshift = SieveJob(family="xorshift32", window=(1, 2, 3), candidate_range=(0, 99))
     assert shared_prefilter([job, xorshift]) is None
+
+
+def test_the_compiled_prefilter_says_whether_it_kept_any_seed():
+    """``kept`` spares the caller a scan of a slice's 2^24 bytes where nothing was kept: it must
+    be set exactly where a byte is (the truth's block, and only there)."""
+    from gpu_kernels.backends import native
+    from gpu_kernels.backends.prefilter_tests import mt_seed_test
+
+    truth = 3_000_017
+    window = tuple(make_history("mt19937", "php_mt_rand", 2**31, truth, [0]))
+    job = SieveJob(
+        family="mt19937",
+        projection="php_mt_rand",
+        window=window,
+        modulus=2**31,
+        candidate_range=(0, 2**32 - 1),
+    )
+    test = mt_seed_test("mt19937", job)
+    for lo, count, holds_truth in ((truth - 5000, 10_000, True), (truth + 1, 1 << 20, False)):
+        run = native.MtSeedJob.from_buffer_copy(test)
+        run.lo, run.count, run.kept = lo, count, 7  # a stale value must be overwritten
+        keep = native.mt_seed_prefilter(run)
+        assert bool(run.kept) == bool(keep.any()) == holds_truth
+        if holds_truth:
+            assert keep[truth - lo]

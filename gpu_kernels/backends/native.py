@@ -56,7 +56,7 @@ class MtSeedJob(ctypes.Structure):
         ("limit", ctypes.c_uint32),
         ("reject_limit", ctypes.c_uint32),
         ("threads", ctypes.c_int32),
-        ("reserved", ctypes.c_int32),
+        ("kept", ctypes.c_int32),
         ("draw", ctypes.c_uint32 * MAX_DEPTH),
         ("low", ctypes.c_uint32 * MAX_DEPTH),
         ("high", ctypes.c_uint32 * MAX_DEPTH),

@@ -61,7 +61,7 @@ struct mt_seed_job {
     uint32_t limit;
     uint32_t reject_limit; /* a word above it is redrawn (0xFFFFFFFF: never) */
     int32_t threads;
-    int32_t reserved;
+    int32_t kept;         /* out: nonzero where any seed was kept (else keep need not be read) */
     uint32_t draw[MAX_DEPTH];
     uint32_t low[MAX_DEPTH];
     uint32_t high[MAX_DEPTH];
@@ -87,7 +87,7 @@ static inline u32v temper(u32v y)
     return y ^ (y >> 18);
 }
 
-int mt_seed_prefilter(const struct mt_seed_job *job, uint8_t *keep)
+int mt_seed_prefilter(struct mt_seed_job *job, uint8_t *keep)
 {
     if (job->depth < 1 || job->depth > MAX_DEPTH || job->stride < 1 || job->word_lo < 0 ||
         job->word_hi < job->word_lo || job->twists < 1 || job->twists > 3)
@@ -96,8 +96,9 @@ int mt_seed_prefilter(const struct mt_seed_job *job, uint8_t *keep)
     if (last_word > MAX_WORD)
         return 2;
     const int64_t blocks = (job->count + BLOCK - 1) / BLOCK;
+    int kept_any = 0;
 
-#pragma omp parallel for schedule(dynamic, 8) num_threads(job->threads)
+#pragma omp parallel for schedule(dynamic, 8) num_threads(job->threads) reduction(| : kept_any)
     for (int64_t block = 0; block < blocks; block++) {
         /* State words 0 .. last_word + 1 and 397 .. 397 + last_word, a row per word. */
         u32v low[last_word + 2][VECTORS];
@@ -134,6 +135,7 @@ int mt_seed_prefilter(const struct mt_seed_job *job, uint8_t *keep)
                 high[i - 397][v] = x[v];
             }
         }
+        u32v kept_in_block = {0};
         for (int v = 0; v < VECTORS; v++) {
             const int64_t base = block * BLOCK + v * LANES;
             u32v kept = {0};
@@ -161,7 +163,11 @@ int mt_seed_prefilter(const struct mt_seed_job *job, uint8_t *keep)
             for (int lane = 0; lane < LANES; lane++)
                 if (base + lane < job->count)
                     keep[base + lane] = (uint8_t)kept[lane];
+            kept_in_block |= kept;
         }
+        for (int lane = 0; lane < LANES; lane++)
+            kept_any |= kept_in_block[lane] != 0;
     }
+    job->kept = kept_any;
     return 0;
 }
