@@ -123,9 +123,35 @@ class SieveAnswer(BaseModel):
 
 class SieveAnswers(BaseModel):
     """``mimicry sieve`` with ``--family`` given more than once: each family's search, in the
-    order named, each as if it had run alone (its own hypotheses, p-values and verdict)."""
+    order named, each as if it had run alone (its own hypotheses, p-values and verdict), and
+    what searching them together costs the best of them."""
 
     answers: list[SieveAnswer]
+
+    @property
+    def best(self) -> Survivor | None:
+        """The best survivor of every family (most evidence, then the smallest p-value)."""
+        survivors = [answer.survivors[0] for answer in self.answers if answer.survivors]
+        return min(survivors, key=lambda s: (-s.evidence, s.p_value), default=None)
+
+    @computed_field
+    @property
+    def best_p_value_across_families(self) -> float | None:
+        """The best survivor's p-value among the hypotheses of every family searched: each
+        family's own p-value prices only its own (docs/design.md §9)."""
+        best = self.best
+        if best is None:
+            return None
+        from mimicry.search.statistics import across_jobs_p_value
+
+        return across_jobs_p_value([answer.job for answer in self.answers], best)
+
+    @computed_field
+    @property
+    def verdict(self) -> str:
+        from mimicry.render import families_verdict
+
+        return families_verdict(self)
 
 
 class RunAnswer(BaseModel):

@@ -206,6 +206,9 @@ def sieve(
         if number:
             print()
         print_sieve_answer(answer, hex_seeds=hex_seeds)
+    if len(answers) > 1:
+        print()
+        terminal().print(markdown_text(SieveAnswers(answers=answers).verdict))
 
 
 def check_modulus(projection: str, modulus: int, family: str) -> None:

@@ -14,10 +14,13 @@ print(secrets.choice(["mt19937", "glibc_rand", "python_random"]), secrets.randbe
       secrets.randbelow(8))
 PY
 )
-draws="$MIMICRY_HOME/demo-draws.txt"
+# A stream of its own each run: a stream holds one history, and a second run in the same
+# MIMICRY_HOME hides another generator.
+stream="demo-$(date +%Y%m%d-%H%M%S)"
+draws="$MIMICRY_HOME/$stream.txt"
 mimicry simulate --family "$family" --seed "$secret" --discard "$discard" --count 300 --out "$draws"
 echo "demo: 300 draws % 1000 from a hidden family, seed (0..16777215) and discard (0..7) -> $draws"
-mimicry run "$draws" --stream demo --family mt19937 --family glibc_rand --family python_random \
+mimicry run "$draws" --stream "$stream" --family mt19937 --family glibc_rand --family python_random \
     --seeds 0..16777215 --offsets 0..7 --predict 5 --top 5
 echo "demo: the hidden generator was $family, seed $secret, $discard calls discarded"
 mimicry simulate --family "$family" --seed "$secret" --discard "$((discard + 300))" --count 5 \

@@ -245,12 +245,22 @@ def test_both_php_flavours_in_one_pass_find_php_mt_seeds_case_a(tmp_path):
     for each in answer["answers"]:
         assert [s["seed"] for s in each["survivors"]] == [seed]
         assert each["stats"]["candidates_tested"] == 1_000_000
-    # The terminal: a table per family, each with its own verdict.
+    # Each family's p-value counts its own million hypotheses; together they are two million,
+    # which the best survivor's p-value across the families prices in (about twice its own,
+    # 1 - exp(-2Ht) against 1 - exp(-Ht) for a p of 5e-4).
+    own = answer["answers"][0]["survivors"][0]["p_value"]
+    assert answer["best_p_value_across_families"] == pytest.approx(2 * own, rel=1e-3)
+    assert answer["best_p_value_across_families"] > 1.99 * own
+    assert "2,000,000 hypotheses in all" in answer["verdict"]
+    # The terminal: a table per family, each with its own verdict, then the one across them.
     shown = mimicry(tmp_path, "sieve", "draws.txt", *named[:4], *flags)
     assert shown.returncode == 0, shown.stderr
-    assert shown.stdout.count("1234567890") == 4  # a row and a verdict per family
+    assert shown.stdout.count("1234567890") == 5  # a row and a verdict per family, one across
     assert "\n\n" + " " * 10 in shown.stdout  # a blank line before the second table
     assert "mt19937 / php_mt_rand" in shown.stdout and "php5_mt / php_mt_rand" in shown.stdout
+    words = " ".join(shown.stdout.split())
+    across = words.index("Significant across the families searched together (mt19937, php5_mt;")
+    assert across > words.index("php5_mt / php_mt_rand")  # after both families' answers
 
 
 def test_families_searched_together_must_share_modulus_and_seeds(tmp_path):

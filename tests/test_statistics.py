@@ -367,3 +367,32 @@ def test_p_values_read_as_people_expect():
     assert p_value_text(1.34e-208) == "= 1.34e-208"
     assert p_value_text(5e-324) == "= 4.94e-324"  # the smallest subnormal is still a number
     assert p_value_text(0.0) == "< 1e-300"  # underflow: never "= 0"
+
+
+def test_families_searched_together_price_every_familys_hypotheses():
+    """A survivor of one family, judged among every family searched with it (the same window,
+    modulus and candidates): its p-value is the one of the summed hypotheses, larger than its
+    own, and a search of k families costs it about k times its own where that is small."""
+    from mimicry.answers import SieveAnswer, SieveAnswers
+    from mimicry.search.statistics import across_jobs_p_value
+
+    history = seeded_history("mt19937", 4321, 6, modulus=1000)
+    job = SieveJob(family="mt19937", window=tuple(history[:4]), candidate_range=(4000, 4999))
+    result = run_sieve(history, job, backend=CpuBackend(), extension_limit=2)
+    (best,) = [s for s in result.survivors if s.seed == 4321]
+    others = [job.model_copy(update={"family": name}) for name in ("php5_mt", "python_random")]
+    checked = job.window_size + best.checked_before + best.checked_after
+    for jobs in ([job, others[0]], [job, *others]):
+        together = across_jobs_p_value(jobs, best)
+        hypotheses = sum(j.hypotheses for j in jobs)
+        assert together == search_p_value(hypotheses, checked, best.evidence, 1000)
+        assert together == pytest.approx(len(jobs) * best.p_value, rel=1e-6)
+    # The answer of several families says so, and judges the best on the summed hypotheses.
+    answers = [
+        SieveAnswer(job=j, survivors=[best] if j is job else [], stats=result.stats)
+        for j in [job, *others]
+    ]
+    together = SieveAnswers(answers=answers)
+    assert together.best == best
+    assert together.best_p_value_across_families == pytest.approx(3 * best.p_value, rel=1e-6)
+    assert together.verdict.startswith("**Significant** across the families searched together")

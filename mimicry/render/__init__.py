@@ -16,6 +16,7 @@ _MODULES = {
     "approval_form_text": "watch",
     "chunk_line": "search",
     "decision_rows": "watch",
+    "families_verdict": "search",
     "family_table": "search",
     "held_out_test": "ranking",
     "history_line": "search",

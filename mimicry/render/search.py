@@ -94,6 +94,24 @@ def verdict(stats, best: Survivor | None, missing_ranges, overflowed: Sequence[s
     return "\n\n".join(lines)
 
 
+def families_verdict(together) -> str:
+    """What searching several families together means for the best of their survivors (a
+    :class:`~mimicry.answers.SieveAnswers`), one sentence of markdown."""
+    best, p_value = together.best, together.best_p_value_across_families
+    names = ", ".join(answer.job.family for answer in together.answers)
+    hypotheses = sum(answer.stats.hypotheses for answer in together.answers)
+    if best is None:
+        return f"Searched together ({names}): no family has a survivor."
+    found = f"seed {best.seed}" if best.seed is not None else "state"
+    judged = "**Significant**" if p_value < SIGNIFICANCE_LEVEL else "**Nothing significant**"
+    return (
+        f"{judged} across the families searched together ({names}; {hypotheses:,} hypotheses "
+        f"in all): the best survivor ({best.family}, {found}) has a p-value "
+        f"{p_value_text(p_value)} counting them all (each family's p-value above counts only "
+        "its own)."
+    )
+
+
 def family_table(families) -> str:
     """Per-family statistics of a run, as a markdown table."""
     rows = [

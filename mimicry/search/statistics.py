@@ -95,6 +95,22 @@ def search_p_value(
     return -math.expm1(-hypotheses * tail)
 
 
+def across_jobs_p_value(jobs, survivor) -> float:
+    """``survivor``'s p-value among the hypotheses of every job in ``jobs``, searched together
+    over the same window, modulus, offsets and skips (several families of one ``mimicry sieve``):
+    the same ``1 - exp(-H·tail)`` with H the jobs' hypotheses summed, so searching k families
+    costs a survivor what k times the hypotheses would (the look-elsewhere of the families)."""
+    job = jobs[0]
+    checked = job.window_size + survivor.checked_before + survivor.checked_after
+    return search_p_value(
+        sum(j.hypotheses for j in jobs),
+        checked,
+        survivor.evidence,
+        job.modulus,
+        job.skip_choices,
+    )
+
+
 def p_value_text(p: float) -> str:
     """A p-value as people read it, "= 0.0123" or, where it underflowed to 0, "< 1e-300" (the
     smallest double is about 5e-324; "= 0" would claim certainty)."""
