@@ -96,7 +96,10 @@ def main() -> None:
             "families": ["families", "--json"],
             "--help": ["--help"],
         }
-        env = dict(os.environ, MIMICRY_HOME=str(scratch / "home"))
+        # No MIMICRY_* variable, as on a user's machine (one would load the settings model);
+        # HOME in the scratch folder, so the default home is there.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MIMICRY_")}
+        env["HOME"] = str(scratch)
         runs: dict[str, list[tuple[float, float]]] = {}
         trees = {"this tree": None} | ({"baseline": args.baseline} if args.baseline else {})
         peer = randcrack_path(scratch)
