@@ -14,6 +14,7 @@ from prefect import get_run_logger
 from flows.events import emit
 from flows.report import ranking_answer, ranking_artifacts, training_events, training_picture
 from flows.steps import step
+from flows.stopping import check_stop
 from gpu_kernels.job import SieveJob
 from mimicry.events import critical_health_events
 from mimicry.ranking.health import DEFAULT_THRESHOLDS, HealthThresholds, promotion_refusal
@@ -73,6 +74,7 @@ def rank_and_predict(
             ranking.scorer_trials,
             database_url(),
             ranking.seed,
+            between_trials=check_stop,
         )
         logger.info(scorer_line(scorer, population))
     with step(timings, "3 scoring"):
@@ -94,6 +96,7 @@ def rank_and_predict(
             ranking.model_types,
             limits,
             ranking.model_params,
+            between_trials=check_stop,
         )
         logger.info(selection_line(selection))
     with step(timings, "5 training and test"):

@@ -15,8 +15,9 @@ from mimicry.store.location import store_fingerprint
 #: The store a cached result was made against: a result is reused only with the same store, so
 #: a run against a new ``MIMICRY_HOME`` or database never trusts one made for another.
 STORE = CacheKeyFnPolicy(cache_key_fn=lambda context, parameters: store_fingerprint())
-#: What the ranking's cached steps are keyed on: their inputs, their code and the store.
-INPUTS_CODE_AND_STORE = INPUTS + TASK_SOURCE + STORE
+#: What the ranking's cached steps are keyed on: their inputs, their code and the store. Not the
+#: stop check a long search runs between its trials: it changes nothing of the result.
+INPUTS_CODE_AND_STORE = (INPUTS - "between_trials") + TASK_SOURCE + STORE
 
 #: Failures a retry would only repeat: bad input, a store that is gone, read-only or another one.
 NOT_RETRIED = (DrawFileError, StoreConflict, BadName, StoreFault, StoreMismatch)

@@ -127,10 +127,11 @@ def test_a_sigterm_stops_the_run_marks_it_failed_and_exits_143(home, mt_draws, m
 
 
 def test_a_sigterm_while_ranking_stops_the_run(home):
-    # A stop waits for the step's end (flows.steps): 20 trials of model selection took more than
-    # the 30 s grace on 2 loaded cores (the run then exits 143 and goes stale, not failed); 6
-    # trials keep the SIGTERM inside the ranking and its boundary within the grace.
-    run = ranked_run(home, model_trials=6)
+    # The scorer search and model selection check for a stop after every trial, not only at the
+    # step's end: before that, 20 trials of model selection outlasted the 30 s grace on 2 loaded
+    # cores (the run then exits 143 and goes stale, not failed). 300 trials would outlast it on
+    # any machine (without the check: exit 143, the run left running, here in 30 s).
+    run = ranked_run(home, model_trials=300)
     wait_for(population_stored, run)
     run.send_signal(signal.SIGTERM)
     out, err = run.communicate(timeout=300)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 
 import optuna
+import pytest
 
 from mimicry.store.studies import complete_trials, resumable_study
 
@@ -42,6 +43,31 @@ def test_a_resumed_study_runs_only_the_missing_trials(store_url):
     complete_trials(resumable_study("resume", store_url, seed=1), objective, 5)
     assert calls == [0, 1, 2, 3, 4]
     assert len(resumable_study("resume", store_url, seed=1).trials) == 5
+
+
+class Stopped(BaseException):
+    """What the flow's stop check raises (flows.stopping.Terminated is one)."""
+
+
+def test_a_stop_between_trials_ends_the_search_where_it_stands(store_url):
+    """The check runs after every trial: a stop waits for one trial, not the whole search, and
+    the trials done stay in the study, so the resumed search runs only the rest."""
+    calls, stop_after = [], 3
+
+    def objective(trial: optuna.Trial) -> float:
+        calls.append(trial.number)
+        return trial.suggest_float("x", 0.0, 1.0)
+
+    def between_trials() -> None:
+        if len(calls) == stop_after:
+            raise Stopped
+
+    study = resumable_study("stopped", store_url, seed=1)
+    with pytest.raises(Stopped):
+        complete_trials(study, objective, 50, between_trials)
+    assert calls == [0, 1, 2]
+    complete_trials(resumable_study("stopped", store_url, seed=1), objective, 5)
+    assert calls == [0, 1, 2, 3, 4]
 
 
 def test_a_resumed_study_does_not_propose_its_random_start_again(store_url):

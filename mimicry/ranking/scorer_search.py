@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import optuna
@@ -100,8 +100,10 @@ def optimize_scorer(
     trials: int,
     storage_url: str,
     seed: int = 0,
+    between_trials: Callable[[], None] | None = None,
 ) -> ScorerChoice:
-    """The best configuration found in ``trials`` trials (the defaults are always trial 0)."""
+    """The best configuration found in ``trials`` trials (the defaults are always trial 0).
+    ``between_trials``: run after every trial, the flow's stop check (it raises)."""
     if len(cuts) < 2:
         raise ValueError("scorer meta-optimisation needs at least two walk-forward cuts")
     book = TrackBook(population, draws, cuts[-1].stop)
@@ -135,7 +137,7 @@ def optimize_scorer(
                 "uniform_mix": 0.05,
             }
         )
-    complete_trials(study, objective, trials)
+    complete_trials(study, objective, trials, between_trials)
     best = study.best_trial
     return ScorerChoice(
         config=ScorerConfig.model_validate(best.user_attrs["config"]),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -161,9 +161,12 @@ def select_model(
     model_types: Sequence[str] = MODEL_NAMES,
     limits: HealthThresholds = DEFAULT_THRESHOLDS,
     pinned: Mapping[str, Mapping[str, Any]] | None = None,
+    between_trials: Callable[[], None] | None = None,
 ) -> Selection:
     """Optuna per model type on the walk-forward mean; the best validated type wins.
     ``pinned``: hyperparameters per type that every trial takes (Optuna searches the rest).
+    ``between_trials``: run after every trial, the flow's stop check (it raises: a stop waits
+    for one trial, not for the whole selection).
 
     The studies live in the store's database, named after their inputs unless
     ``study_prefix`` names them, so an interrupted selection resumes.
@@ -208,7 +211,7 @@ def select_model(
             trial.set_user_attr("folds", [f.model_dump() for f in folds])
             return statistics.fmean(f.valid_gain for f in folds)
 
-        complete_trials(study, objective, trials_per_type)
+        complete_trials(study, objective, trials_per_type, between_trials)
         best = study.best_trial
         results.append(
             TypeResult(

@@ -57,9 +57,15 @@ def resumable_study(name: str, storage_url: str, seed: int) -> optuna.Study:
 
 
 def complete_trials(
-    study: optuna.Study, objective: Callable[[optuna.Trial], float], trials: int
+    study: optuna.Study,
+    objective: Callable[[optuna.Trial], float],
+    trials: int,
+    between_trials: Callable[[], None] | None = None,
 ) -> None:
-    """Run trials until the study holds ``trials`` completed ones (a resumed study goes on)."""
+    """Run trials until the study holds ``trials`` completed ones (a resumed study goes on).
+    ``between_trials`` runs after each trial: a stop check, which raises to end the search
+    where it stands (each finished trial is already in the study, for a resumed run)."""
     done = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
     if trials > done:
-        study.optimize(objective, n_trials=trials - done)
+        callbacks = [lambda study, trial: between_trials()] if between_trials else None
+        study.optimize(objective, n_trials=trials - done, callbacks=callbacks)
