@@ -98,7 +98,7 @@ def numba_ready() -> None:
             continue
         namespace = vars(module)
         for attribute, value in list(namespace.items()):
-            if value is np:
+            if type(value) is _Numpy:  # not `is np`: this module's own np is swept too
                 namespace[attribute] = numpy
             elif type(value) is _UInt64:
                 namespace[attribute] = numpy.uint64(value)

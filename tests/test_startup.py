@@ -128,3 +128,27 @@ def test_the_probe_sees_a_heavy_library_where_one_is_loaded(words, tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert {"numba", "numpy"} <= set(done.stderr.splitlines()[-1].split())
+
+
+def test_numba_ready_leaves_no_stand_in_behind(tmp_path):
+    """Once a kernel may compile, every gpu_kernels module holds numpy itself and numpy's
+    scalars, as ``import numpy as np`` and ``np.uint64(...)`` gave them: numba types a global by
+    its value (a fresh process: this one has run kernels already)."""
+    check = """
+import sys
+import numpy
+import gpu_kernels.registry
+from gpu_kernels.jit import numba_ready
+numba_ready()
+modules = [m for name, m in list(sys.modules.items()) if name.startswith("gpu_kernels") and m]
+left = sorted(
+    f"{m.__name__}.{k}" for m in modules for k, v in vars(m).items()
+    if type(v).__name__ in ("_Numpy", "_UInt64")
+)
+families = [m for m in modules if m.__name__.startswith("gpu_kernels.families.")]
+print(len(families), all(vars(m).get("np") is numpy for m in families if "np" in vars(m)), left)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", check], capture_output=True, text=True, cwd=tmp_path, check=True
+    )
+    assert done.stdout.split(" ", 2) == ["10", "True", "[]\n"], done.stdout
