@@ -130,9 +130,9 @@ class SieveAnswers(BaseModel):
 
     @property
     def best(self) -> Survivor | None:
-        """The best survivor of every family (most evidence, then the smallest p-value)."""
-        survivors = [answer.survivors[0] for answer in self.answers if answer.survivors]
-        return min(survivors, key=lambda s: (-s.evidence, s.p_value), default=None)
+        """The best survivor of every family (:func:`rank_survivors`' order)."""
+        firsts = [answer.survivors[0] for answer in self.answers if answer.survivors]
+        return next(iter(rank_survivors(firsts, top=1)), None)
 
     @computed_field
     @property
