@@ -57,7 +57,7 @@ def node_major() -> int:
     )
 
 
-def pwnfunction_script(source: str, scratch: Path) -> tuple[Path | None, dict, str]:
+def pwnfunction_script(source: str) -> tuple[Path | None, dict, str]:
     """PwnFunction's main.py (copied per case), the environment it runs in, and how it was got;
     None and why not."""
     clone = CACHE / "v8-randomness-predictor"
@@ -141,7 +141,7 @@ def main() -> None:
     major = node_major()
     with tempfile.TemporaryDirectory() as scratch_name:
         scratch = Path(scratch_name)
-        script, z3_env, how = pwnfunction_script(args.source, scratch)
+        script, z3_env, how = pwnfunction_script(args.source)
         print(f"PwnFunction/v8-randomness-predictor: {how}", flush=True)
         js, js_how = js_predictor()
         print(f"js-randomness-predictor: {js_how}; node {major}", flush=True)
