@@ -19,7 +19,7 @@ from mimicry.draws import DrawFileError
 from mimicry.draws.forms import in_program_form, read_codes
 from mimicry.render import SURVIVOR_COLUMNS, plain_text, survivor_rows
 from mimicry.requests import SieveSettings
-from mimicry.search.estimate import rate_text
+from mimicry.search.estimate import Probe, rate_text
 from mimicry.whole_files import written_whole
 from mimicry_cli.common import (
     SURVIVOR_LAYOUT,
@@ -154,7 +154,7 @@ def sieve(
         engine = sieve_backend(flags.backend)
     except (BackendUnavailable, ValueError) as error:
         fail(f"--backend: {error}")
-    announce_size(jobs, engine, named=seeds is not None, confirmed=yes)
+    probe = announce_size(jobs, engine, named=seeds is not None, confirmed=yes)
 
     def run(progress=None, chunk_size=flags.chunk_size) -> list[SieveAnswer]:
         results = run_sieves(
@@ -166,6 +166,7 @@ def sieve(
             top=top,
             extension_limit=flags.extension_limit,
             progress=progress,
+            sieved=probe.chunks if probe else None,
         )
         return [
             SieveAnswer(
@@ -259,15 +260,17 @@ class RateColumn(ProgressColumn):
         return Text("" if task.speed is None else rate_text(task.speed))
 
 
-def announce_size(jobs, engine, *, named: bool, confirmed: bool) -> None:
+def announce_size(jobs, engine, *, named: bool, confirmed: bool) -> Probe | None:
     """Say how long a big search will take before it starts, and refuse one given no seeds
-    that would outlast ``MIMICRY_CONFIRM_SECONDS`` unless ``--yes`` says to go."""
+    that would outlast ``MIMICRY_CONFIRM_SECONDS`` unless ``--yes`` says to go; the probe it
+    measured with (its chunks are the search's first), or None for a small search."""
     from mimicry.search.estimate import UNPROBED_CANDIDATES, measure
 
     job = jobs[0]
     if job.candidate_count <= UNPROBED_CANDIDATES:
-        return
-    estimate = measure(jobs, engine)
+        return None
+    probe = measure(jobs, engine)
+    estimate = probe.estimate
     limit = command_settings().confirm_seconds
     first, last = job.candidate_range
     if estimate.seconds > limit and not named and not confirmed:
@@ -278,6 +281,7 @@ def announce_size(jobs, engine, *, named: bool, confirmed: bool) -> None:
             f"= {limit:g}; give --seeds LO..HI, or --yes to start it anyway"
         )
     stderr.print(f"sieve: {job.candidate_count:,} candidates, {estimate.text()}")
+    return probe
 
 
 def print_sieve_answer(answer: SieveAnswer, *, hex_seeds: bool = False) -> None:

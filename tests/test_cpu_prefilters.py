@@ -245,15 +245,7 @@ def test_compiled_mt_seed_prefilter_keeps_exactly_the_prefix_matches(
 
     truth_calls, _ = calls_and_words(truth)
     window = tuple(truth_calls[offsets[1] + j * stride] for j in range(size))
-    job = SieveJob(
-        family=family_name,
-        projection=projection_name,
-        window=window,
-        modulus=modulus,
-        candidate_range=(lo, lo + count - 1),
-        offsets=offsets,
-        skips=(skip, skip),
-    )
+    job = mt_job(family_name, projection_name, modulus, window, (lo, count), offsets, skip)
     prefilter = prefilter_for(family_name, job)
     assert prefilter is not None and prefilter.depth > 1
     depth = prefilter.depth
@@ -296,6 +288,33 @@ def test_compiled_prefilter_stands_aside_when_switched_off(monkeypatch):
     assert truth in {match.candidate for match in found.matches}
 
 
+def mt_job(
+    family_name: str,
+    projection_name: str,
+    modulus: int,
+    window: tuple[int, ...],
+    seeds: tuple[int, int],
+    offsets: tuple[int, int],
+    skip: int = 0,
+) -> SieveJob:
+    """A seed job over ``count`` seeds from ``lo`` (``seeds``), with a constant skip."""
+    lo, count = seeds
+    return SieveJob(
+        family=family_name,
+        projection=projection_name,
+        window=window,
+        modulus=modulus,
+        candidate_range=(lo, lo + count - 1),
+        offsets=offsets,
+        skips=(skip, skip),
+    )
+
+
+def both_php_flavours(*job_fields) -> list[SieveJob]:
+    """:func:`mt_job` for ``mt19937`` (PHP 7.1+) and ``php5_mt`` (PHP 5.2.1-7.0)."""
+    return [mt_job(family_name, *job_fields) for family_name in ("mt19937", "php5_mt")]
+
+
 @pytest.mark.parametrize(
     ("projection_name", "modulus", "offsets", "skip"),
     [
@@ -317,18 +336,7 @@ def test_one_pass_for_both_php_flavours_keeps_what_each_keeps_alone(
         size = 2 if projection_name == "php_mt_rand" else 6
         positions = [offsets[1] + j * (skip + 1) for j in range(size)]
         window = tuple(make_history(truth_family, projection_name, modulus, lo + 123, positions))
-        jobs = [
-            SieveJob(
-                family=family_name,
-                projection=projection_name,
-                window=window,
-                modulus=modulus,
-                candidate_range=(lo, lo + count - 1),
-                offsets=offsets,
-                skips=(skip, skip),
-            )
-            for family_name in ("mt19937", "php5_mt")
-        ]
+        jobs = both_php_flavours(projection_name, modulus, window, (lo, count), offsets, skip)
         shared = shared_prefilter(jobs)
         assert shared is not None
         together = shared(lo, count)
@@ -374,3 +382,34 @@ def test_the_compiled_prefilter_says_whether_it_kept_any_seed():
         assert bool(run.kept) == bool(keep.any()) == holds_truth
         if holds_truth:
             assert keep[truth - lo]
+
+
+@pytest.mark.parametrize(
+    ("projection_name", "modulus", "offsets", "in_python"),
+    [
+        ("php_mt_rand", 2**31, (0, 0), True),  # php_mt_seed's case: a seed or two kept
+        ("mod", 1000, (0, 3), True),
+        ("php5_mt_rand_range", 5, (2, 4), False),  # a small M keeps thousands: the kernel
+    ],
+)
+def test_a_few_kept_seeds_are_checked_in_python_as_the_kernel_checks_them(
+    projection_name, modulus, offsets, in_python
+):
+    """Where the prefilter keeps a handful of seeds, plain Python checks them instead of numba's
+    kernel (whose loading costs a process half a second): the same matches, and the kernel is
+    not asked for."""
+    from gpu_kernels.backends.cpu import CpuBackend
+    from gpu_kernels.backends.cpu_specialise import specialised_sieve
+
+    lo, count = 2**32 - 40_000, 40_000
+    positions = [offsets[1] + j for j in range(3)]
+    window = tuple(make_history("php5_mt", projection_name, modulus, lo + 123, positions))
+    jobs = both_php_flavours(projection_name, modulus, window, (lo, count), offsets)
+    kernel = CpuBackend(few_hypotheses=0).sieve_chunks(jobs, lo, lo + count)
+    asked = specialised_sieve.cache_info()
+    default = CpuBackend().sieve_chunks(jobs, lo, lo + count)
+    kernel_asked = specialised_sieve.cache_info() != asked
+    assert kernel_asked is not in_python
+    assert [chunk.matches for chunk in default] == [chunk.matches for chunk in kernel]
+    assert lo + 123 in [match.candidate for match in default[1].matches]
+    assert [chunk.overflow for chunk in default] == [chunk.overflow for chunk in kernel]

@@ -120,7 +120,7 @@ PROPERTY_SETTINGS = settings(
 )
 
 REFERENCE = ReferenceBackend()
-CPU = CpuBackend()
+CPU = CpuBackend(few_hypotheses=0)  # the kernels check every kept candidate
 
 
 @dataclass(frozen=True)
@@ -438,6 +438,46 @@ def test_a_chunk_sieved_slice_by_slice_matches_one_pass(variable, monkeypatch):
     assert sliced.matches == whole.matches
     assert (sliced.lo, sliced.hi, sliced.candidates_tested) == (1000, 2000, 1000)
     assert sliced.overflow is whole.overflow is False
+
+
+class RecordingBackend(CpuBackend):
+    """The cpu backend, noting each range it is asked to sieve."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ranges: list[tuple[int, int]] = []
+
+    def sieve_chunks(self, jobs, lo, hi):
+        self.ranges.append((lo, hi))
+        return super().sieve_chunks(jobs, lo, hi)
+
+
+def test_a_search_goes_on_where_its_size_probe_stopped(monkeypatch):
+    """``mimicry sieve`` sizes a big search with probe chunks at its start: the search takes them
+    as its first chunks and sieves no candidate twice, and its answer is the one without a
+    probe."""
+    import mimicry.search.estimate as estimate
+    from mimicry.search.sieve import run_sieves
+
+    monkeypatch.setattr(estimate, "_PROBE_SECONDS", 0.0)  # the probe stops after two chunks
+    history, job = _chance_job(candidate_range=(1000, 20_999))
+    backend = RecordingBackend()
+    probe = estimate.measure([job], backend)
+    assert backend.ranges == [(1000, 2024), (2024, 6120)]
+    assert probe.estimate.candidates == 20_000 and probe.estimate.rate > 0
+    [kept] = run_sieves(
+        history, [job], backend=backend, chunk_size=5000, top=None, sieved=probe.chunks
+    )
+    assert backend.ranges[2:] == [(6120, 11120), (11120, 16120), (16120, 20999 + 1)]
+    [plain] = run_sieves(history, [job], backend=CpuBackend(), chunk_size=5000, top=None)
+    assert kept.stats.complete and kept.stats.candidates_tested == 20_000
+    assert len(plain.survivors) > 20
+    assert [s.model_dump() for s in kept.survivors] == [s.model_dump() for s in plain.survivors]
+    assert _stats_without_timing(kept) == _stats_without_timing(plain)
+    with pytest.raises(ValueError, match="follow one another from the first candidate"):
+        run_sieves(history, [job], backend=backend, sieved=[probe.chunks[0][1:]])
+    with pytest.raises(ValueError, match="a list of chunks for each job"):
+        run_sieves(history, [job], backend=backend, sieved=[*probe.chunks, *probe.chunks])
 
 
 def test_default_chunks_hold_a_backend_sized_amount_of_work():

@@ -242,7 +242,7 @@ NULL_CASES = [
 ]
 HISTORIES = 300
 HISTORY_LENGTH = 30
-CPU = CpuBackend()
+CPU = CpuBackend(few_hypotheses=0)  # the kernels check every kept candidate
 
 
 @cache

@@ -11,7 +11,11 @@ Two stages, both exact:
    ``@njit`` twin and the projection's draw function (and cached on disk, see
    :mod:`gpu_kernels.backends.cpu_specialise`), tests every offset and skip (or searches the gaps,
    for variable skip) of each remaining candidate, generating calls lazily and stopping at the
-   first draw that makes the candidate fail.
+   first draw that makes the candidate fail. Where a prefilter kept only a handful (at most
+   :data:`FEW_HYPOTHESES` hypotheses), plain Python checks them instead (the reference
+   backend's :func:`gpu_kernels.calls.window_matches`): loading the cached kernel costs a
+   process half a second, checking a few seeds in Python a millisecond or two, and a PHP
+   ``mt_rand()`` sweep over 2^32 seeds keeps four.
 
 Matches are written into a bounded per-block buffer; a full buffer raises the chunk's overflow flag
 instead of growing memory, so a 2^32 sweep holds O(chunk) candidates at most.
@@ -35,6 +39,7 @@ from gpu_kernels.backends.compile_once import compile_once
 from gpu_kernels.backends.cpu_kernel import BLOCK
 from gpu_kernels.backends.cpu_prefilters import prefilter_for, shared_prefilter
 from gpu_kernels.backends.cpu_specialise import specialised_sieve
+from gpu_kernels.calls import Calls, window_matches
 from gpu_kernels.job import ChunkResult, Mode, SieveJob, WindowMatch
 from gpu_kernels.projections import kernel_int
 from gpu_kernels.registry import get_family, get_projection
@@ -51,6 +56,11 @@ SLICE = 1 << 24
 
 #: Matches one block can hold at least; more when chance survivors are expected to be common.
 BLOCK_CAPACITY = 256
+
+#: Hypotheses of a slice's kept candidates up to which plain Python checks them (about 1 ms for
+#: 64 MT19937 hypotheses); the 256 slices of a 2^32 sweep that each kept this many cost what
+#: loading the kernel does once.
+FEW_HYPOTHESES = 64
 
 
 def sieve_blocks(sieve, blocks: int, *arguments) -> None:
@@ -96,9 +106,13 @@ class CpuBackend:
         prefilter: bool = True,
         kernel_cache: Path | None = None,
         native_kernels: bool = True,
+        few_hypotheses: int = FEW_HYPOTHESES,
     ) -> None:
         #: Off only to measure what the prefilters buy (``mimicry bench --no-prefilter``).
         self.prefilter = prefilter
+        #: Kept hypotheses a slice checks in plain Python (0: always the kernel, as the tests
+        #: that check the kernels ask).
+        self.few_hypotheses = few_hypotheses
         #: The compiled MT19937 seed prefilter where it applies (else numba's).
         self.native_kernels = native_kernels
         #: Where the specialised kernels and numba's cache of them live.
@@ -171,6 +185,8 @@ class CpuBackend:
         if prefilter is not None and count > 0:
             kept = prefilter(lo, count)
         if kept is not None:
+            if len(kept) * job.hypotheses_per_candidate <= self.few_hypotheses:
+                return _checked_in_python(job, kept), False
             candidates, use_list, count = kept, True, len(kept)
 
         blocks = max(1, (count + BLOCK - 1) // BLOCK)
@@ -228,3 +244,11 @@ class CpuBackend:
                     )
                 )
         return matches, bool(out_overflow.any())
+
+
+def _checked_in_python(job: SieveJob, candidates: np.ndarray) -> list[WindowMatch]:
+    """The window matches of a few kept candidates, by the reference backend's check."""
+    matches = []
+    for candidate in map(int, candidates):
+        matches.extend(window_matches(job, candidate, Calls.for_candidate(job, candidate)))
+    return matches

@@ -31,13 +31,16 @@ if TYPE_CHECKING:
 Progress = Callable[[int, int], None]
 
 
-def chunk_bounds(job: SieveJob, chunk_size: int) -> Iterator[tuple[int, int]]:
-    """Half-open chunks ``[lo, hi)`` covering the job's inclusive candidate range, lazily (a
-    64-bit seed space has more chunks than memory)."""
+def chunk_bounds(
+    job: SieveJob, chunk_size: int, start: int | None = None
+) -> Iterator[tuple[int, int]]:
+    """Half-open chunks ``[lo, hi)`` covering the job's inclusive candidate range (from
+    ``start`` on, when given), lazily (a 64-bit seed space has more chunks than memory)."""
     if chunk_size < 1:
         raise ValueError("chunk_size must be at least 1")
     first, last = job.candidate_range
-    return ((lo, min(lo + chunk_size, last + 1)) for lo in range(first, last + 1, chunk_size))
+    start = first if start is None else start
+    return ((lo, min(lo + chunk_size, last + 1)) for lo in range(start, last + 1, chunk_size))
 
 
 def default_chunk_size(job: SieveJob, backend: SieveBackend | type[SieveBackend]) -> int:
@@ -104,20 +107,31 @@ def run_sieves(
     top: int | None = 20,
     extension_limit: int | None = None,
     progress: Progress | None = None,
+    sieved: Sequence[Sequence[ChunkResult]] | None = None,
 ) -> list[SieveResult]:
     """:func:`run_sieve` for several jobs over the same candidates (one per family), chunk by
     chunk together, so that a backend may serve them in one pass (``sieve_chunks``: the cpu
     backend's shared prefilter for ``mt19937`` and ``php5_mt``, docs/design.md §6.3). Each result
-    is its job's alone, as if it had run by itself."""
+    is its job's alone, as if it had run by itself.
+
+    ``sieved``: each job's chunks already sieved (a size probe's,
+    :func:`mimicry.search.estimate.measure`), consecutive from the first candidate; the search
+    goes on after them and counts their seconds as its own."""
     if len({job.candidate_range for job in jobs}) != 1:
         raise ValueError("jobs sieved together must enumerate the same candidates")
-    started = time.perf_counter()
-    engine = sieve_backend(backend) if isinstance(backend, str) else backend
+    chunks: list[list[ChunkResult]] = [list(found) for found in sieved or [[] for _ in jobs]]
+    if len(chunks) != len(jobs):
+        raise ValueError("sieved must hold a list of chunks for each job")
     first = jobs[0]
+    start, done = first.candidate_range[0], 0
+    for chunk in chunks[0]:
+        if chunk.lo != start + done:
+            raise ValueError("sieved chunks must follow one another from the first candidate")
+        done += chunk.hi - chunk.lo
+    started = time.perf_counter() - sum(chunk.seconds for chunk in chunks[0])
+    engine = sieve_backend(backend) if isinstance(backend, str) else backend
     size = chunk_size or min(default_chunk_size(job, engine) for job in jobs)
-    chunks: list[list[ChunkResult]] = [[] for _ in jobs]
-    done = 0
-    for lo, hi in chunk_bounds(first, size):
+    for lo, hi in chunk_bounds(first, size, start + done):
         for found, chunk in zip(chunks, engine.sieve_chunks(jobs, lo, hi), strict=True):
             found.append(chunk)
         done += hi - lo
