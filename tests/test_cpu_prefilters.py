@@ -7,6 +7,8 @@ compared with the reference generator's words, candidate by candidate.
 
 from __future__ import annotations
 
+import platform
+
 import numba as nb
 import numpy as np
 import pytest
@@ -413,3 +415,42 @@ def test_a_few_kept_seeds_are_checked_in_python_as_the_kernel_checks_them(
     assert [chunk.matches for chunk in default] == [chunk.matches for chunk in kernel]
     assert lo + 123 in [match.candidate for match in default[1].matches]
     assert [chunk.overflow for chunk in default] == [chunk.overflow for chunk in kernel]
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="x86 vector flags")
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ("-mno-avx512f",),  # AVX2: 8 lanes, twelve chains
+        ("-mno-avx512f", "-mno-avx2", "-mno-avx"),  # SSE2: 4 lanes, twelve chains
+        ("-DVECTORS=8",),  # php_mt_seed's eight chains at the host's width
+    ],
+)
+def test_every_vector_width_and_chain_count_keeps_what_the_host_build_keeps(flags, tmp_path):
+    """The kernel's block is lanes × chains seeds (96 on AVX2): built for the narrower vectors of
+    other machines, it keeps byte for byte what this host's build keeps, on a job that keeps
+    many (a small M, a skip, four offsets) over a count that ends inside a block."""
+    import ctypes
+
+    from gpu_kernels.backends import native
+    from gpu_kernels.backends.prefilter_tests import mt_seed_test
+
+    lo, count, truth = 2**32 - 40_001, 40_001, 2**32 - 40_001 + 777
+    window = tuple(make_history("mt19937", "mod", 10, truth, [3 + 2 * j for j in range(6)]))
+    job = mt_job("mt19937", "mod", 10, window, (lo, count), (0, 3), 1)
+    test = mt_seed_test("mt19937", job)
+    test.twists = 3  # both flavours' bits
+    built = native.build_library(native.SOURCE, [native.SOURCE], (*native.FLAGS, *flags), tmp_path)
+    library = ctypes.CDLL(str(built))
+    library.mt_seed_prefilter.argtypes = [ctypes.POINTER(native.MtSeedJob), ctypes.c_void_p]
+    for threads in (1, 2):
+        run = native.MtSeedJob.from_buffer_copy(test)
+        run.lo, run.count, run.threads = lo, count, threads
+        keep = np.full(count + 64, 0xEE, np.uint8)  # bytes past the count must stay untouched
+        assert library.mt_seed_prefilter(ctypes.byref(run), keep.ctypes.data) == 0
+        host = native.MtSeedJob.from_buffer_copy(test)
+        host.lo, host.count = lo, count
+        expected = native.mt_seed_prefilter(host).copy()
+        np.testing.assert_array_equal(keep[:count], expected)
+        assert (keep[count:] == 0xEE).all()
+        assert keep[truth - lo] & 1 and 50 < np.count_nonzero(keep) < count // 10

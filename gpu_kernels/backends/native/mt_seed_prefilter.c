@@ -30,16 +30,18 @@
 #endif
 #endif
 #define LANES (VECTOR_BYTES / 4)
-/* Independent vectors advanced together: init_genrand is one long dependency chain per seed.
- * php_mt_seed interleaves eight; with AVX-512's 32 registers sixteen fit, and the out-of-order
- * core finds more to overlap: 2.23 against 2.45 cycles a vector step, 124 against 113 M seeds/s
- * for the whole kernel on 2 Zen 4 cores (medians of seven, side by side; 12: 119, 20 and 24: as
- * 16). AVX2's sixteen registers hold eight chains and their constants. */
+/* Independent vectors advanced together: init_genrand is one long dependency chain per seed
+ * (six cycles a step), and the more chains in flight, the fuller the vector pipes. php_mt_seed
+ * interleaves eight. With AVX-512's 32 registers sixteen fit: 2.23 against 2.45 cycles a vector
+ * step, and the kernel sweeps 124 against 113 M seeds/s on 2 Zen 4 cores (12: 119; 20 and 24:
+ * as 16). With sixteen registers (AVX2, SSE2) twelve chains and the two constants fit: 114
+ * against 99 M seeds/s for AVX2 code, 56 against 49 for SSE2 (the same cores; medians of
+ * runs side by side, docs/design.md §6.3). */
 #ifndef VECTORS
 #if defined(__AVX512F__)
 #define VECTORS 16
 #else
-#define VECTORS 8
+#define VECTORS 12
 #endif
 #endif
 /* `#pragma GCC unroll` takes no macro; _Pragma does. */
