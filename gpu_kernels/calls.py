@@ -9,7 +9,7 @@ for families with an inverse step.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from gpu_kernels.family import Family, State
 from gpu_kernels.job import Mode, SieveJob, WindowMatch
@@ -115,6 +115,15 @@ def window_matches(job: SieveJob, candidate: int, calls: Calls) -> list[WindowMa
                     )
                 )
     return sorted(found, key=WindowMatch.sort_key)
+
+
+def candidates_matches(job: SieveJob, candidates: Iterable[int]) -> list[WindowMatch]:
+    """:func:`window_matches` of each candidate in turn: the plain-Python check of the reference
+    backend, and of the cpu backend for the few candidates a prefilter keeps."""
+    matches: list[WindowMatch] = []
+    for candidate in candidates:
+        matches.extend(window_matches(job, candidate, Calls.for_candidate(job, candidate)))
+    return matches
 
 
 def _best_variable_path(

@@ -13,7 +13,7 @@ Two stages, both exact:
    for variable skip) of each remaining candidate, generating calls lazily and stopping at the
    first draw that makes the candidate fail. Where a prefilter kept only a handful (at most
    :data:`FEW_HYPOTHESES` hypotheses), plain Python checks them instead (the reference
-   backend's :func:`gpu_kernels.calls.window_matches`): loading the cached kernel costs a
+   backend's :func:`gpu_kernels.calls.candidates_matches`): loading the cached kernel costs a
    process half a second, checking a few seeds in Python a millisecond or two, and a PHP
    ``mt_rand()`` sweep over 2^32 seeds keeps four.
 
@@ -39,7 +39,7 @@ from gpu_kernels.backends.compile_once import compile_once
 from gpu_kernels.backends.cpu_kernel import BLOCK
 from gpu_kernels.backends.cpu_prefilters import prefilter_for, shared_prefilter
 from gpu_kernels.backends.cpu_specialise import specialised_sieve
-from gpu_kernels.calls import Calls, window_matches
+from gpu_kernels.calls import candidates_matches
 from gpu_kernels.job import ChunkResult, Mode, SieveJob, WindowMatch
 from gpu_kernels.projections import kernel_int
 from gpu_kernels.registry import get_family, get_projection
@@ -186,7 +186,7 @@ class CpuBackend:
             kept = prefilter(lo, count)
         if kept is not None:
             if len(kept) * job.hypotheses_per_candidate <= self.few_hypotheses:
-                return _checked_in_python(job, kept), False
+                return candidates_matches(job, map(int, kept)), False
             candidates, use_list, count = kept, True, len(kept)
 
         blocks = max(1, (count + BLOCK - 1) // BLOCK)
@@ -244,11 +244,3 @@ class CpuBackend:
                     )
                 )
         return matches, bool(out_overflow.any())
-
-
-def _checked_in_python(job: SieveJob, candidates: np.ndarray) -> list[WindowMatch]:
-    """The window matches of a few kept candidates, by the reference backend's check."""
-    matches = []
-    for candidate in map(int, candidates):
-        matches.extend(window_matches(job, candidate, Calls.for_candidate(job, candidate)))
-    return matches

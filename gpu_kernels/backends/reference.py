@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
-from gpu_kernels.calls import Calls, window_matches
+from gpu_kernels.calls import candidates_matches
 from gpu_kernels.job import ChunkResult, SieveJob
 
 
@@ -26,13 +26,10 @@ class ReferenceBackend:
 
     def sieve_chunk(self, job: SieveJob, lo: int, hi: int) -> ChunkResult:
         started = time.perf_counter()
-        matches = []
-        for candidate in range(lo, hi):
-            matches.extend(window_matches(job, candidate, Calls.for_candidate(job, candidate)))
         return ChunkResult(
             lo=lo,
             hi=hi,
-            matches=matches,
+            matches=candidates_matches(job, range(lo, hi)),
             candidates_tested=hi - lo,
             seconds=time.perf_counter() - started,
             backend=self.name,
