@@ -32,11 +32,11 @@
 #define LANES (VECTOR_BYTES / 4)
 /* Independent vectors advanced together: init_genrand is one long dependency chain per seed
  * (six cycles a step), and the more chains in flight, the fuller the vector pipes. php_mt_seed
- * interleaves eight. With AVX-512's 32 registers sixteen fit: 2.23 against 2.45 cycles a vector
- * step, and the kernel sweeps 124 against 113 M seeds/s on 2 Zen 4 cores (12: 119; 20 and 24:
- * as 16). With sixteen registers (AVX2, SSE2) twelve chains and the two constants fit: 114
- * against 99 M seeds/s for AVX2 code, 56 against 49 for SSE2 (the same cores; medians of
- * runs side by side, docs/design.md §6.3). */
+ * interleaves eight. With AVX-512's 32 registers sixteen fit: 2.20 against 2.45 cycles a vector
+ * step, and the kernel sweeps 126.6 against 117.1 M seeds/s on 2 Zen 4 cores (20 and 24: as 16).
+ * With sixteen registers (AVX2, SSE2) twelve chains and the two constants fit: 119.4 against
+ * 104.4 M seeds/s for AVX2 code, 57.4 against 52.9 for SSE2 (the same cores; medians of runs
+ * side by side, benchmarks/mt_seed_kernel.py, docs/design.md §6.3). */
 #ifndef VECTORS
 #if defined(__AVX512F__)
 #define VECTORS 16
